@@ -1,0 +1,187 @@
+"""`distillscope` entry point: global options, error handling and the foundation commands."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+import traceback
+from typing import Annotated
+
+import click
+import typer
+
+from distillscope import __version__
+from distillscope.cli.common import console, err_console, print_json, run
+from distillscope.errors import DistillscopeError
+from distillscope.logsetup import configure_logging, redact
+
+app = typer.Typer(
+    name="distillscope",
+    help="Measure how much an LLM was distilled from another: identity consistency (ICE) and response "
+    "similarity (RSE), with confidence intervals and calibrated verdicts.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+cache_app = typer.Typer(help="Inspect or clear the response cache ($DISTILLSCOPE_HOME/responses.sqlite).")
+app.add_typer(cache_app, name="cache")
+_state = {"debug": False}
+
+
+def _version(value: bool) -> None:
+    if value:
+        console.print(f"distillscope {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _global(
+    debug: Annotated[bool, typer.Option("--debug", help="Verbose logs and full tracebacks on errors.")] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    _state["debug"] = debug
+    configure_logging(debug)
+
+
+@app.command("models")
+def models_cmd(json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
+    """List model providers and the embedded models, with whether each is installed."""
+    from distillscope.backends.embedded import embedded_models
+    from distillscope.registry import PROVIDERS
+
+    embedded = [
+        {"spec": f"embedded:{m.name}", "installed": m.installed, "description": m.description}
+        for m in embedded_models()
+    ]
+    providers = [{"prefix": f"{p}:", "description": d} for p, (_, _, d) in PROVIDERS.items()]
+    if json_out:
+        print_json({"providers": providers, "embedded": embedded})
+        return
+    from rich.table import Table
+
+    table = Table(title="Providers (model spec = PREFIX:NAME)")
+    table.add_column("prefix")
+    table.add_column("what it runs")
+    for p in providers:
+        table.add_row(p["prefix"], p["description"])
+    console.print(table)
+    table = Table(title="Embedded models (offline, shipped in PyPI packages)")
+    for col in ("spec", "installed", "description"):
+        table.add_column(col)
+    for m in embedded:
+        table.add_row(m["spec"], "yes" if m["installed"] else "no", m["description"])
+    console.print(table)
+
+
+@app.command("ask")
+def ask_cmd(
+    model: Annotated[str, typer.Argument(help="Model spec, e.g. embedded:qwen2.5-0.5b or openai:gpt-4o-mini.")],
+    prompt: Annotated[str, typer.Argument(help="The user message.")],
+    system: Annotated[str | None, typer.Option(help="System prompt.")] = None,
+    temperature: Annotated[float, typer.Option(help="Sampling temperature (0 = greedy).")] = 0.0,
+    max_tokens: Annotated[int, typer.Option(help="Maximum tokens to generate.")] = 256,
+    base_url: Annotated[str | None, typer.Option(help="Endpoint of an OpenAI-compatible server.")] = None,
+    api_key_env: Annotated[
+        str | None, typer.Option(help="NAME of the env var holding the API key (default OPENAI_API_KEY).")
+    ] = None,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Do not read or write the response cache.")] = False,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the whole completion as JSON.")] = False,
+) -> None:
+    """Ask one model one question (cached), and print the answer."""
+    from distillscope.ask import ask
+
+    completion = run(
+        ask(model, prompt, system=system, temperature=temperature, max_tokens=max_tokens,
+            base_url=base_url, api_key_env=api_key_env, use_cache=not no_cache)
+    )
+    if json_out:
+        print_json(completion.to_dict())
+    elif completion.ok:
+        if completion.reasoning:
+            err_console.print(f"[dim]reasoning: {completion.reasoning}[/dim]")
+        console.print(completion.text, markup=False, highlight=False)
+    if not completion.ok:
+        err_console.print(f"[red]error[/red] ({completion.error_kind}): {completion.error}")
+        raise typer.Exit(1)
+
+
+@app.command("serve")
+def serve_cmd(
+    model: Annotated[str, typer.Argument(help="An embedded model spec, e.g. embedded:qwen2.5-0.5b.")],
+    port: Annotated[int, typer.Option(help="TCP port on 127.0.0.1.")] = 8088,
+    host: Annotated[str, typer.Option(help="Address to bind (loopback by default).")] = "127.0.0.1",
+) -> None:
+    """Expose an embedded model as an OpenAI-compatible HTTP server (POST /v1/chat/completions)."""
+    from distillscope.serve import serve
+
+    serve(model, host=host, port=port)
+
+
+@cache_app.command("stats")
+def cache_stats(json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
+    """How many responses are cached, per backend, and the size on disk."""
+    from distillscope.cache import ResponseCache
+
+    stats = ResponseCache().stats()
+    if json_out:
+        print_json(stats.__dict__)
+        return
+    console.print(f"{stats.path}: {stats.entries} responses, {stats.size_bytes / 1e6:.1f} MB")
+    for backend, n in sorted(stats.by_backend.items()):
+        console.print(f"  {n:>8}  {backend}")
+
+
+@cache_app.command("clear")
+def cache_clear(
+    backend: Annotated[str | None, typer.Option(help="Only entries whose backend starts with this.")] = None,
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Delete cached responses (all, or one backend's)."""
+    from distillscope.cache import ResponseCache
+
+    cache = ResponseCache()
+    if not yes:
+        typer.confirm(f"Delete cached responses{' of ' + backend if backend else ''} in {cache.path}?", abort=True)
+    console.print(f"deleted {cache.clear(backend)} responses")
+
+
+def _register_groups() -> None:
+    for name in ("ice", "rse", "bench"):
+        module = f"distillscope.cli.{name}"
+        try:
+            mod = importlib.import_module(module)
+        except ModuleNotFoundError as exc:  # group not built yet
+            if exc.name == module:
+                continue
+            raise
+        app.add_typer(mod.app, name=name)
+
+
+_register_groups()
+
+
+def main() -> None:
+    """Console-script entry: one-line errors (exit 2), tracebacks only with --debug."""
+    try:
+        code = app(standalone_mode=False)
+    except click.exceptions.Abort:
+        err_console.print("aborted")
+        sys.exit(1)
+    except click.exceptions.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except DistillscopeError as exc:
+        if _state["debug"]:
+            traceback.print_exc()
+        err_console.print(f"[red]error:[/red] {redact(str(exc))}", highlight=False)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        err_console.print("interrupted; finished calls are cached, re-run or resume to continue")
+        sys.exit(130)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+if __name__ == "__main__":
+    main()

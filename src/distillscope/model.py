@@ -1,0 +1,217 @@
+"""The Model facade: cache -> budget -> rate limit -> retry -> backend, for every backend alike."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from distillscope.backends.base import Backend
+from distillscope.cache import ResponseCache, cache_key
+from distillscope.errors import BackendError, BudgetExceededError
+from distillscope.pricing import FREE, Price
+from distillscope.reasoning import split_reasoning
+from distillscope.registry import BackendOptions, parse_spec, resolve_backend
+from distillscope.types import Completion, GenerateRequest
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ModelLimits:
+    """Per-model concurrency, rate, timeout and retry settings. `None` means unlimited."""
+
+    max_concurrency: int = 8
+    requests_per_minute: float | None = None
+    timeout_s: float | None = 300.0
+    max_retries: int = 5
+    backoff_base_s: float = 1.0
+    backoff_max_s: float = 60.0
+
+
+@dataclass
+class ModelStats:
+    """Counters of one Model: backend calls made, cache hits, errors, retries, tokens and cost."""
+
+    calls: int = 0
+    cache_hits: int = 0
+    errors: int = 0
+    retries: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float = 0.0
+
+    def as_dict(self) -> dict[str, float | int]:
+        return dict(self.__dict__)
+
+
+@dataclass
+class Budget:
+    """Caps shared by several models of a run; checked before every backend call (not cache hits)."""
+
+    max_calls: int | None = None
+    max_usd: float | None = None
+    calls: int = 0
+    cost_usd: float = 0.0
+    _lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
+
+    def check(self) -> None:
+        if self.max_calls is not None and self.calls >= self.max_calls:
+            raise BudgetExceededError(
+                f"call budget of {self.max_calls} reached; raise max_calls and resume to continue"
+            )
+        if self.max_usd is not None and self.cost_usd >= self.max_usd:
+            raise BudgetExceededError(
+                f"cost budget of ${self.max_usd:.2f} reached (${self.cost_usd:.2f} spent); raise max_usd and resume"
+            )
+
+
+class RateLimiter:
+    """Spaces call starts evenly so that at most `per_minute` start in any minute."""
+
+    def __init__(self, per_minute: float) -> None:
+        self._interval = 60.0 / per_minute
+        self._next = 0.0
+        self._lock = asyncio.Lock()
+
+    async def acquire(self) -> None:
+        async with self._lock:
+            now = time.monotonic()
+            wait = self._next - now
+            self._next = max(now, self._next) + self._interval
+        if wait > 0:
+            await asyncio.sleep(wait)
+
+
+class Model:
+    """A model behind any backend, with caching, limits, retries and accounting added once."""
+
+    def __init__(
+        self,
+        backend: Backend,
+        *,
+        spec: str | None = None,
+        cache: ResponseCache | None = None,
+        limits: ModelLimits | None = None,
+        price: Price | None = None,
+        budget: Budget | None = None,
+    ) -> None:
+        self.backend = backend
+        self.spec = spec or backend.identity
+        self.cache = cache
+        self.limits = limits or ModelLimits()
+        self.price = price or FREE
+        self.budget = budget
+        self.stats = ModelStats()
+        self.rng = random.Random()  # jitter only; never affects outputs
+        self._semaphore: asyncio.Semaphore | None = None
+        self._limiter = RateLimiter(self.limits.requests_per_minute) if self.limits.requests_per_minute else None
+
+    @property
+    def identity(self) -> str:
+        return self.backend.identity
+
+    async def generate(self, request: GenerateRequest) -> Completion:
+        """Answer one request. Backend failures come back as `Completion(status="error")`."""
+        key = cache_key(self.identity, request) if self.cache is not None else ""
+        if self.cache is not None:
+            hit = self.cache.get(key)
+            if hit is not None:
+                self.stats.cache_hits += 1
+                return hit
+        if self.budget is not None:
+            self.budget.check()
+        if self._semaphore is None:
+            self._semaphore = asyncio.Semaphore(self.limits.max_concurrency)
+        async with self._semaphore:
+            completion = await self._call_with_retries(request)
+        self._account(completion)
+        if self.cache is not None:
+            self.cache.put(key, self.identity, completion)
+        return completion
+
+    async def generate_many(
+        self,
+        requests: Sequence[GenerateRequest],
+        progress: Callable[[Completion], None] | None = None,
+    ) -> list[Completion]:
+        """Answer many requests concurrently; results are in input order."""
+
+        async def one(req: GenerateRequest) -> Completion:
+            c = await self.generate(req)
+            if progress is not None:
+                progress(c)
+            return c
+
+        return list(await asyncio.gather(*(one(r) for r in requests)))
+
+    async def _call_with_retries(self, request: GenerateRequest) -> Completion:
+        attempt = 0
+        while True:
+            attempt += 1
+            if self._limiter is not None:
+                await self._limiter.acquire()
+            started = time.monotonic()
+            try:
+                raw = await asyncio.wait_for(self.backend.generate(request), self.limits.timeout_s)
+                return self._finish(raw, time.monotonic() - started, attempt)
+            except TimeoutError:
+                err = BackendError(f"no answer within {self.limits.timeout_s}s", retryable=True, kind="timeout")
+            except BackendError as exc:
+                err = exc
+            if not err.retryable or attempt > self.limits.max_retries:
+                log.warning("%s: call failed after %d attempt(s): %s", self.spec, attempt, err)
+                return Completion.failure(str(err), err.kind, attempts=attempt)
+            self.stats.retries += 1
+            delay = self._backoff(attempt, err.retry_after)
+            log.info("%s: %s; retry %d in %.1fs", self.spec, err, attempt, delay)
+            await asyncio.sleep(delay)
+
+    def _backoff(self, attempt: int, retry_after: float | None) -> float:
+        """Jittered exponential backoff; a server's Retry-After is a floor."""
+        exp = min(self.limits.backoff_max_s, self.limits.backoff_base_s * 2 ** (attempt - 1))
+        delay = exp * (0.5 + 0.5 * self.rng.random())
+        if retry_after is not None:
+            delay = max(delay, min(retry_after, self.limits.backoff_max_s))
+        return delay
+
+    def _finish(self, raw: Completion, latency: float, attempts: int) -> Completion:
+        if not raw.ok:
+            return raw.with_(latency_s=latency, attempts=attempts)
+        text, reasoning = raw.text, raw.reasoning
+        if reasoning is None:
+            text, reasoning = split_reasoning(text)
+        cost = self.price.cost(raw.usage.prompt_tokens, raw.usage.completion_tokens)
+        return raw.with_(text=text, reasoning=reasoning, latency_s=latency, attempts=attempts, cost_usd=cost)
+
+    def _account(self, c: Completion) -> None:
+        self.stats.calls += 1
+        self.stats.errors += 0 if c.ok else 1
+        self.stats.prompt_tokens += c.usage.prompt_tokens
+        self.stats.completion_tokens += c.usage.completion_tokens
+        self.stats.cost_usd += c.cost_usd
+        if self.budget is not None:
+            self.budget.calls += 1
+            self.budget.cost_usd += c.cost_usd
+
+
+def get_model(
+    spec: str,
+    *,
+    options: BackendOptions | None = None,
+    cache: ResponseCache | None = None,
+    limits: ModelLimits | None = None,
+    price: Price | None = None,
+    budget: Budget | None = None,
+) -> Model:
+    """Resolve a spec to a backend and wrap it in a Model; API models get a price from the table."""
+    provider, name = parse_spec(spec)
+    if price is None and provider == "openai":
+        from distillscope.pricing import price_for
+
+        price = price_for(name)
+    backend = resolve_backend(spec, options)
+    return Model(backend, spec=spec, cache=cache, limits=limits, price=price, budget=budget)
