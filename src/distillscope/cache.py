@@ -95,7 +95,9 @@ class ResponseCache:
             row = self._conn.execute("SELECT value FROM responses WHERE key=?", (key,)).fetchone()
         if row is None:
             return None
-        return Completion.from_dict(json.loads(row[0])).with_(cached=True)
+        d = json.loads(row[0])
+        d["cached"] = True  # set before construction: dataclasses.replace was a visible cost per hit
+        return Completion.from_dict(d)
 
     def put(self, key: str, backend_identity: str, completion: Completion) -> None:
         """Store a successful completion; errors are refused so that a re-run retries them."""

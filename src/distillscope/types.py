@@ -41,7 +41,13 @@ class GenerateParams:
     logprobs: bool = False
 
     def to_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "stop": list(self.stop)}
+        # Not dataclasses.asdict: its deep copy dominated the cache-hit path (every field here is immutable).
+        d = {name: getattr(self, name) for name in _PARAM_FIELDS}
+        d["stop"] = list(self.stop)
+        return d
+
+
+_PARAM_FIELDS = tuple(GenerateParams.__dataclass_fields__)
 
 
 @dataclass(frozen=True, slots=True)

@@ -86,15 +86,27 @@ def ask_cmd(
     api_key_env: Annotated[
         str | None, typer.Option(help="NAME of the env var holding the API key (default OPENAI_API_KEY).")
     ] = None,
+    max_retries: Annotated[int, typer.Option(help="Retries on rate limits, timeouts and server errors.")] = 3,
+    timeout: Annotated[float, typer.Option(help="Seconds to wait for one answer.")] = 300.0,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Do not read or write the response cache.")] = False,
     json_out: Annotated[bool, typer.Option("--json", help="Print the whole completion as JSON.")] = False,
 ) -> None:
     """Ask one model one question (cached), and print the answer."""
     from distillscope.ask import ask
+    from distillscope.model import ModelLimits
 
     completion = run(
-        ask(model, prompt, system=system, temperature=temperature, max_tokens=max_tokens,
-            base_url=base_url, api_key_env=api_key_env, use_cache=not no_cache)
+        ask(
+            model,
+            prompt,
+            system=system,
+            temperature=temperature,
+            max_tokens=max_tokens,
+            base_url=base_url,
+            api_key_env=api_key_env,
+            use_cache=not no_cache,
+            limits=ModelLimits(max_retries=max_retries, timeout_s=timeout),
+        )
     )
     if json_out:
         print_json(completion.to_dict())

@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
@@ -121,7 +122,7 @@ class IdentityRegistry:
         """A new registry with families added or fields replaced; a new family needs a vendor and a fact."""
         fams = dict(self._families)
         for ov in overrides:
-            changes = {k: (tuple(v) if isinstance(v, list) else v) for k, v in ov.model_dump().items()
+            changes: dict[str, Any] = {k: (tuple(v) if isinstance(v, list) else v) for k, v in ov.model_dump().items()
                        if v is not None and k != "key"}
             base = fams.get(ov.key) or fams.get(self._aliases.get(ov.key, ""))
             if base is not None:
@@ -133,14 +134,69 @@ class IdentityRegistry:
                                                                           if k != "name"})
         return IdentityRegistry(fams.values(), self._aliases)
 
+    @cached_property
+    def _term_index(self) -> _TermIndex:
+        return _TermIndex(self.families)
+
     def families_in(self, text: str) -> list[tuple[int, Family]]:
         """Families whose claim terms occur in `text`, as (position of first mention, family), by position."""
-        found = []
-        for fam in self._families.values():
-            m = fam.term_regex.search(text) if fam.term_regex else None
-            if m:
-                found.append((m.start(), fam))
-        return sorted(found, key=lambda x: x[0])
+        return self._term_index.find(text)
+
+
+def _norm_term(term: str) -> str:
+    return re.sub(r"[\s-]+", "", term).lower()
+
+
+def trie_regex(words: Iterable[str]) -> str:
+    """A regex alternation of `words` shaped as a trie (Python's re does not optimise plain alternations)."""
+    trie: dict[str, Any] = {}
+    for w in words:
+        node = trie
+        for ch in w:
+            node = node.setdefault(ch, {})
+        node[""] = {}
+
+    def walk(node: dict[str, Any]) -> str:
+        alts = [("[\\s-]?" if ch == " " else re.escape(ch)) + walk(sub) for ch, sub in node.items() if ch]
+        if not alts:
+            return ""
+        body = alts[0] if len(alts) == 1 else "(?:" + "|".join(alts) + ")"
+        return f"(?:{body})?" if "" in node else body
+
+    return walk(trie)
+
+
+class _TermIndex:
+    """All families' claim terms in two trie regexes (ASCII case-folded, CJK) plus a case-sensitive one."""
+
+    def __init__(self, families: Sequence[Family]) -> None:
+        self.by_term: dict[str, Family] = {}
+        cs: dict[str, Family] = {}
+        raw: list[str] = []
+        for fam in reversed(families):  # earlier families win a shared term
+            cs_norm = {_norm_term(t) for t in fam.terms_cs}
+            for t in (*fam.terms, fam.vendor, fam.vendor_zh, fam.name_zh):
+                if t and _norm_term(t) not in cs_norm:
+                    self.by_term[_norm_term(t)] = fam
+                    raw.append(t)
+            cs.update({_norm_term(t): fam for t in fam.terms_cs})
+        self.cs_by_term = cs
+        words = sorted({t.lower() for t in raw if not _CJK.search(t)}, key=len, reverse=True)
+        self.ascii_rx = re.compile(rf"(?<![a-z0-9])(?:{trie_regex(words)})(?![a-z])")
+        self.cjk_rx = re.compile(trie_regex(sorted({t for t in raw if _CJK.search(t)})))
+        cs_words = sorted({t for f in families for t in f.terms_cs})
+        self.cs_rx = re.compile(rf"(?<![A-Za-z0-9])(?:{trie_regex(cs_words)})(?![A-Za-z])") if cs_words else None
+
+    def find(self, text: str) -> list[tuple[int, Family]]:
+        seen: dict[str, tuple[int, Family]] = {}
+        hits = [(m.start(), self.by_term.get(_norm_term(m.group()))) for m in self.ascii_rx.finditer(text.lower())]
+        hits += [(m.start(), self.by_term.get(_norm_term(m.group()))) for m in self.cjk_rx.finditer(text)]
+        if self.cs_rx is not None:
+            hits += [(m.start(), self.cs_by_term.get(_norm_term(m.group()))) for m in self.cs_rx.finditer(text)]
+        for pos, fam in sorted(hits, key=lambda h: h[0]):
+            if fam is not None and fam.key not in seen:
+                seen[fam.key] = (pos, fam)
+        return sorted(seen.values(), key=lambda x: x[0])
 
 
 def normalise_model_name(model_name: str) -> str:

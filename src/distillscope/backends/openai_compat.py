@@ -1,0 +1,205 @@
+"""`openai:MODEL`: any OpenAI-compatible chat endpoint, through the official `openai` SDK.
+
+The SDK's own retries are off (`max_retries=0`): the Model facade retries, honouring Retry-After.
+The API key comes from the environment variable named by `BackendOptions.api_key_env`; it never enters
+the identity, a log line or an error message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import logging
+import os
+import re
+import time
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from distillscope.errors import BackendError, ConfigError
+from distillscope.registry import BackendOptions
+from distillscope.types import Completion, GenerateRequest, Usage
+
+log = logging.getLogger(__name__)
+
+DEFAULT_BASE_URL = "https://api.openai.com/v1"
+DEFAULT_KEY_ENV = "OPENAI_API_KEY"
+_LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1", "0.0.0.0"})
+_KEYLIKE = re.compile(r"\b(sk-[A-Za-z0-9_\-]{6,}|Bearer\s+\S+)")
+_RETRYABLE_STATUS = frozenset({408, 409, 425, 429})
+_STATUS_KIND = {
+    400: "invalid_request",
+    401: "auth",
+    403: "auth",
+    404: "not_found",
+    413: "invalid_request",
+    422: "invalid_request",
+    429: "rate_limit",
+}
+
+
+def is_local(base_url: str) -> bool:
+    """True for endpoints on this machine (127.0.0.1, localhost), which need no real API key."""
+    return (urlsplit(base_url).hostname or "") in _LOCAL_HOSTS
+
+
+def public_url(base_url: str) -> str:
+    """The URL without user:password, query or fragment (safe to log and to put in an identity)."""
+    parts = urlsplit(base_url)
+    netloc = parts.hostname or ""
+    if parts.port:
+        netloc = f"{netloc}:{parts.port}"
+    return urlunsplit((parts.scheme, netloc, parts.path.rstrip("/"), "", ""))
+
+
+def scrub(text: str, secret: str | None) -> str:
+    """Remove the secret (and anything that looks like a bearer token / sk- key) from text."""
+    if secret:
+        text = text.replace(secret, "***")
+    return _KEYLIKE.sub("***", text)
+
+
+def parse_retry_after(headers: Any, now: float | None = None) -> float | None:
+    """Seconds to wait from `retry-after-ms`, or `Retry-After` as seconds or an HTTP date; None if absent."""
+    if headers is None:
+        return None
+    ms = headers.get("retry-after-ms")
+    if ms:
+        try:
+            return max(0.0, float(ms) / 1000.0)
+        except ValueError:
+            pass
+    value = headers.get("retry-after")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - (time.time() if now is None else now))
+
+
+class OpenAICompatBackend:
+    """Chat completions against an OpenAI-compatible server. One client per event loop."""
+
+    def __init__(self, model: str, *, base_url: str, api_key: str, timeout_s: float = 600.0) -> None:
+        self.model = model
+        self.base_url = base_url.rstrip("/")
+        self._api_key = api_key
+        self._timeout = timeout_s
+        self._clients: dict[int, Any] = {}
+
+    @classmethod
+    def from_spec(cls, name: str, options: BackendOptions) -> OpenAICompatBackend:
+        """`openai:MODEL`; base_url from options, $OPENAI_BASE_URL or OpenAI's; key from the env var named."""
+        base_url = options.base_url or os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL
+        key_env = options.api_key_env or DEFAULT_KEY_ENV
+        key = os.environ.get(key_env, "").strip()
+        if not key:
+            if not is_local(base_url):
+                raise ConfigError(
+                    f"openai:{name} needs an API key: set the environment variable {key_env} "
+                    f"(or name another variable with api_key_env) for {public_url(base_url)}"
+                )
+            key = "sk-no-key-needed-locally"
+        return cls(name, base_url=base_url, api_key=key, timeout_s=float(options.extra.get("timeout_s", 600.0)))
+
+    @property
+    def identity(self) -> str:
+        return f"openai:{self.model}@{public_url(self.base_url)}"
+
+    def _client(self) -> Any:
+        # An httpx connection pool belongs to the loop that opened it; asyncio.run twice needs two clients.
+        loop = asyncio.get_running_loop()
+        client = self._clients.get(id(loop))
+        if client is None:
+            import openai
+
+            client = openai.AsyncOpenAI(
+                api_key=self._api_key, base_url=self.base_url, max_retries=0, timeout=self._timeout
+            )
+            self._clients = {id(loop): client}  # drop clients of finished loops
+        return client
+
+    async def aclose(self) -> None:
+        """Close the HTTP client of the running loop (call before the loop ends to avoid late-close warnings)."""
+        client = self._clients.pop(id(asyncio.get_running_loop()), None)
+        if client is not None:
+            await client.close()
+
+    def _kwargs(self, request: GenerateRequest) -> dict[str, Any]:
+        p = request.params
+        kw: dict[str, Any] = {
+            "model": self.model,
+            "messages": [{"role": m.role, "content": m.content} for m in request.messages],
+            "temperature": p.temperature,
+        }
+        if p.max_tokens is not None:
+            kw["max_tokens"] = p.max_tokens
+        if p.top_p is not None:
+            kw["top_p"] = p.top_p
+        if p.seed is not None:
+            kw["seed"] = p.seed + request.sample_index
+        if p.stop:
+            kw["stop"] = list(p.stop)
+        if p.logprobs:
+            kw["logprobs"] = True
+        return kw
+
+    async def generate(self, request: GenerateRequest) -> Completion:
+        """One chat completion; SDK exceptions become BackendError with retryability and Retry-After."""
+        import openai
+
+        try:
+            resp = await self._client().chat.completions.create(**self._kwargs(request))
+        except openai.APITimeoutError as exc:
+            raise BackendError(f"{self.identity}: request timed out", retryable=True, kind="timeout") from exc
+        except openai.APIConnectionError as exc:
+            raise BackendError(
+                f"cannot connect to {public_url(self.base_url)} ({scrub(str(exc), self._api_key)}); "
+                "start the server or fix base_url / OPENAI_BASE_URL",
+                retryable=True,
+                kind="connection",
+            ) from exc
+        except openai.APIStatusError as exc:
+            raise self._status_error(exc) from exc
+        return self._completion(resp)
+
+    def _status_error(self, exc: Any) -> BackendError:
+        status = int(exc.status_code)
+        retryable = status in _RETRYABLE_STATUS or status >= 500
+        kind = _STATUS_KIND.get(status, "server" if status >= 500 else "http_error")
+        hint = {
+            "auth": f"; check the key in the environment variable your config names (default {DEFAULT_KEY_ENV})",
+            "not_found": f"; check the model name {self.model!r} and base_url",
+        }.get(kind, "")
+        message = scrub(f"{self.identity}: HTTP {status}: {exc.message}{hint}", self._api_key)
+        return BackendError(
+            message, retryable=retryable, retry_after=parse_retry_after(exc.response.headers), kind=kind
+        )
+
+    def _completion(self, resp: Any) -> Completion:
+        if not resp.choices:
+            raise BackendError(f"{self.identity}: response has no choices", retryable=True, kind="empty")
+        choice = resp.choices[0]
+        msg = choice.message
+        extra = msg.model_extra or {}
+        reasoning = extra.get("reasoning_content") or extra.get("reasoning") or None
+        text = msg.content if msg.content is not None else (getattr(msg, "refusal", None) or "")
+        logprobs = None
+        if choice.logprobs is not None and choice.logprobs.content is not None:
+            logprobs = [t.model_dump() for t in choice.logprobs.content]
+        usage = resp.usage
+        return Completion(
+            text=text,
+            reasoning=reasoning if isinstance(reasoning, str) else None,
+            usage=Usage(usage.prompt_tokens or 0, usage.completion_tokens or 0) if usage else Usage(),
+            finish_reason=choice.finish_reason,
+            model=resp.model,
+            system_fingerprint=resp.system_fingerprint,
+            logprobs=logprobs,
+        )

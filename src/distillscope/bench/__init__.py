@@ -1,0 +1,1 @@
+"""Validation benchmarks on recorded data (identity-judge agreement, lineage attribution)."""

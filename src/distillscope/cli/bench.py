@@ -1,0 +1,48 @@
+"""`distillscope bench ...`: validation benchmarks on recorded data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from distillscope.cli.common import console, err_console, print_json, run
+from distillscope.errors import DistillscopeError
+
+app = typer.Typer(help="Validation benchmarks on recorded data (identity-judge agreement, lineage).",
+                  no_args_is_help=True)
+
+
+@app.callback()
+def _group() -> None:
+    """Validation benchmarks on recorded data."""
+
+
+@app.command("ice-judge")
+def ice_judge(
+    data: Annotated[Path, typer.Option("--data", help="Labelled ICE JSONL(.gz): target, response, loose, strict.")],
+    judge: Annotated[str, typer.Option("--judge", help="claims | regex | llm:<spec> | ensemble:<spec>.")] = "claims",
+    as_json: Annotated[bool, typer.Option("--json", help="Print machine-readable JSON only.")] = False,
+) -> None:
+    """Agreement of an identity judge with the paper's loose/strict labels, and per-target rates."""
+    from distillscope.bench.ice_judge import run_ice_judge_bench
+    from distillscope.ice.judges import make_judge
+
+    try:
+        result = run(run_ice_judge_bench(data, make_judge(judge), judge))
+    except DistillscopeError as exc:
+        err_console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from exc
+    if as_json:
+        print_json(result.model_dump())
+        return
+    for lab in ("strict", "loose"):
+        a = getattr(result, lab)
+        console.print(f"{lab:6s} P={a.precision:.3f} R={a.recall:.3f} F1={a.f1:.3f} kappa={a.kappa:.3f}")
+    for name, t in result.targets.items():
+        console.print(f"{name:28s} loose {t.loose_rate:.3f}/{t.paper_loose_rate:.3f}  strict "
+                      f"{t.strict_rate:.3f}/{t.paper_strict_rate:.3f}  hard {t.hard_rate:.3f}/{t.paper_hard_rate:.3f}")
+
+
+# --- lineage benchmark: another engineer adds `@app.command("lineage")` below this line. ---

@@ -1,0 +1,256 @@
+"""`distillscope ice ...`: fuzz identity questions (GPTFuzz), replay templates on several targets, judge, score."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from distillscope.cli.common import console, err_console, print_json, run
+from distillscope.errors import DistillscopeError
+
+app = typer.Typer(
+    help="Identity consistency evaluation (ICE): jailbreak-fuzz identity questions and score identity leakage.",
+    no_args_is_help=True,
+)
+
+TargetOpt = Annotated[str | None, typer.Option("--target", help="Target model spec, e.g. embedded:smollm2-135m.")]
+FactOpt = Annotated[
+    str | None, typer.Option("--fact", help="True identity of a target whose family is unknown, e.g. 'I am X by Y'.")
+]
+JudgeOpt = Annotated[str, typer.Option("--judge", help="claims | regex | llm:<model spec> | ensemble:<model spec>.")]
+QuestionsOpt = Annotated[str, typer.Option("--questions", help="builtin, or a CSV (paper format) / YAML / JSON file.")]
+TemplatesOpt = Annotated[str, typer.Option("--templates", help="builtin, or a GPTFuzz CSV (id,text) / YAML / JSON.")]
+
+
+@contextmanager
+def _errors() -> Iterator[None]:
+    """Turn distillscope's typed errors into a one-line message and exit code 2."""
+    try:
+        yield
+    except DistillscopeError as exc:
+        err_console.print(f"[red]error:[/red] {exc}", highlight=False)
+        raise typer.Exit(2) from None
+
+
+def _split_targets(target: str | None, targets: str | None) -> tuple[str, ...]:
+    specs = [s.strip() for s in (targets or "").split(",") if s.strip()]
+    if target and target not in specs:
+        specs.insert(0, target)
+    return tuple(specs)
+
+
+@contextmanager
+def _progress(total: int | None, label: str) -> Iterator[Callable[[str, Any], None]]:
+    """A rich progress bar over target queries; the callback takes (event, counters)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  TextColumn("{task.fields[info]}"), console=err_console, transient=False) as bar:
+        task = bar.add_task(label, total=total, info="")
+
+        def hook(event: str, counters: Any) -> None:
+            if event in ("query", "replay"):
+                bar.advance(task)
+            elif counters is not None:
+                bar.update(task, info=f"iter {counters.iterations} hits {counters.successes} "
+                                      f"mutants {counters.mutants_accepted}/{counters.mutants_rejected} rejected")
+
+        yield hook
+
+
+@app.command("run")
+def run_cmd(
+    target: TargetOpt = None,
+    targets: Annotated[str | None, typer.Option("--targets", help="Comma-separated targets: fuzz on the first, "
+                                                "then replay the final pool on all (paired scores).")] = None,
+    mutator: Annotated[str, typer.Option("--mutator", help="'rules' (no model) or a mutator model spec.")] = "rules",
+    judge: JudgeOpt = "claims",
+    fact: FactOpt = None,
+    questions: QuestionsOpt = "builtin",
+    templates: TemplatesOpt = "builtin",
+    selector: Annotated[str, typer.Option("--selector", help="mcts | random | round-robin | ucb.")] = "mcts",
+    max_queries: Annotated[int | None, typer.Option("--max-queries", help="Target-query budget.")] = 1000,
+    max_iterations: Annotated[int | None, typer.Option("--max-iterations", help="Iteration budget.")] = None,
+    max_mutator_calls: Annotated[int | None, typer.Option("--max-mutator-calls", help="Mutator-call budget.")] = None,
+    max_judge_calls: Annotated[int | None, typer.Option("--max-judge-calls", help="Judge-call budget.")] = None,
+    max_time: Annotated[float | None, typer.Option("--max-time", help="Wall-time budget in seconds.")] = None,
+    max_cost: Annotated[float | None, typer.Option("--max-cost", help="USD budget (target + mutator).")] = None,
+    questions_per_iteration: Annotated[int | None, typer.Option(
+        "--questions-per-iteration", help="Questions sampled per mutant (default: 20 with a budget under 1000, "
+        "else all).")] = None,
+    system: Annotated[str, typer.Option("--system", help="Target system prompt.")] = "You are a helpful assistant.",
+    target_max_tokens: Annotated[int, typer.Option("--target-max-tokens", help="Max tokens per answer.")] = 160,
+    mutator_max_tokens: Annotated[int, typer.Option("--mutator-max-tokens", help="Max tokens per mutant.")] = 400,
+    keep_unsuccessful: Annotated[bool, typer.Option(
+        "--keep-unsuccessful", help="Unsuccessful mutants also enter the pool (the paper's ICE port; GPTFuzz keeps "
+        "only hits).")] = False,
+    paper_faithful: Annotated[bool, typer.Option("--paper-faithful", help="As the paper: keep every mutant, append "
+                                                 "the question when the placeholder is lost, all questions.")] = False,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of every random choice.")] = 0,
+    out: Annotated[Path, typer.Option("--out", help="Run directory.")] = Path("runs/ice"),
+    resume: Annotated[bool, typer.Option("--resume", help="Continue the campaign checkpointed in --out.")] = False,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Do not use the response cache.")] = False,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """Fuzz jailbreak templates around identity questions (GPTFuzz + MCTS-Explore) and score identity leakage."""
+    from distillscope.ice.fuzzer import FuzzBudget, FuzzConfig
+    from distillscope.ice.replay import IceRunSpec, run_ice
+    from distillscope.types import GenerateParams
+
+    specs = _split_targets(target, targets)
+    if questions_per_iteration is None and not paper_faithful:
+        questions_per_iteration = 20 if max_queries is not None and max_queries < 1000 else None
+    budget = FuzzBudget(max_queries, max_mutator_calls, max_judge_calls, max_iterations, max_time, max_cost)
+    fuzz = FuzzConfig(budget=budget, questions_per_iteration=questions_per_iteration, system_prompt=system or None,
+                      target_params=GenerateParams(temperature=0.0, max_tokens=target_max_tokens),
+                      keep_unsuccessful=keep_unsuccessful or paper_faithful, append_if_missing=paper_faithful,
+                      seed=seed)
+    spec = IceRunSpec(targets=specs, out=out, fuzz=fuzz, mutator=mutator, judge=judge, fact=fact,
+                      questions=questions, templates=templates, selector=selector,
+                      mutator_params=GenerateParams(temperature=0.7, max_tokens=mutator_max_tokens),
+                      resume=resume, use_cache=not no_cache)
+    with _errors(), _progress(max_queries, f"ice fuzz {specs[0] if specs else ''}") as hook:
+        result = run(run_ice(spec, hook))
+    summary = {"out": str(out), "stop_reason": result.fuzz.stop_reason, "counters": result.fuzz.counters.as_dict(),
+               "scores": result.scores, "paired": result.paired}
+    if json_out:
+        print_json(summary)
+        return
+    console.print(f"stopped: {result.fuzz.stop_reason}; run directory {out}")
+    _print_scores(result.scores, "fuzzing records")
+    if result.paired:
+        _print_scores(result.paired, "paired replay of the final pool")
+
+
+@app.command("replay")
+def replay_cmd(
+    targets: Annotated[str, typer.Option("--targets", help="Comma-separated target specs.")],
+    templates: TemplatesOpt = "builtin",
+    questions: QuestionsOpt = "builtin",
+    judge: JudgeOpt = "claims",
+    fact: FactOpt = None,
+    system: Annotated[str, typer.Option("--system", help="Target system prompt.")] = "You are a helpful assistant.",
+    target_max_tokens: Annotated[int, typer.Option("--target-max-tokens", help="Max tokens per answer.")] = 160,
+    out: Annotated[Path, typer.Option("--out", help="Run directory.")] = Path("runs/ice-replay"),
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Do not use the response cache.")] = False,
+    json_out: Annotated[bool, typer.Option("--json", help="Print scores as JSON.")] = False,
+) -> None:
+    """Apply one fixed template set x question set to several targets, so their scores are comparable."""
+    from distillscope.ice.replay import EvalOptions, ReplaySpec, run_replay
+    from distillscope.types import GenerateParams
+
+    specs = _split_targets(None, targets)
+    options = EvalOptions(system or None, GenerateParams(temperature=0.0, max_tokens=target_max_tokens))
+    spec = ReplaySpec(specs, out, templates, questions, judge, fact, options, use_cache=not no_cache)
+    with _errors(), _progress(None, "ice replay") as hook:
+        scores = run(run_replay(spec, lambda: hook("replay", None)))
+    if json_out:
+        print_json(scores)
+        return
+    _print_scores(scores, f"replay ({out})")
+
+
+@app.command("judge")
+def judge_cmd(
+    input_path: Annotated[Path, typer.Option("--input", help="JSONL rows with 'target' and 'response'.")],
+    output_path: Annotated[Path, typer.Option("--output", help="Where to write the judged rows (JSONL).")],
+    judge: JudgeOpt = "claims",
+    fact: FactOpt = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+) -> None:
+    """Judge identity claims in a JSONL file (adds loose/strict/hard/label/claimed_family/rationale)."""
+    from distillscope.ice.judges import make_judge
+    from distillscope.ice.records import judge_rows_file
+
+    with _errors():
+        summary = run(judge_rows_file(input_path, output_path, make_judge(judge), judge_name=judge, fact=fact))
+    if json_out:
+        print_json(summary.model_dump())
+        return
+    console.print(f"judged {summary.rows} rows -> {output_path}: {summary.contradictions} contradictions, "
+                  f"{summary.strict} strict, {summary.hard} hard, {summary.unscored} unscored")
+
+
+@app.command("import")
+def import_cmd(
+    input_path: Annotated[Path, typer.Option("--input", help="The paper's attack_result JSONL file.")],
+    target: Annotated[str, typer.Option("--target", help="Name of the model those results belong to.")],
+    out: Annotated[Path, typer.Option("--out", help="Run directory to create.")],
+    json_out: Annotated[bool, typer.Option("--json", help="Print scores as JSON.")] = False,
+) -> None:
+    """Import the paper's released attack results as a run directory (records.jsonl + scores.json)."""
+    from distillscope.ice.campaign import RunDir, append_jsonl, write_json_atomic, write_scores
+    from distillscope.ice.records import import_attack_results
+
+    with _errors():
+        records = [r.model_dump() for r in import_attack_results(input_path, target)]
+        rundir = RunDir(out)
+        rundir.root.mkdir(parents=True, exist_ok=True)
+        rundir.records.unlink(missing_ok=True)
+        append_jsonl(rundir.records, records)
+        write_json_atomic(rundir.config, {"mode": "import", "input": str(input_path), "target": target})
+        scores = write_scores(rundir, {target: records})
+    if json_out:
+        print_json(scores)
+        return
+    console.print(f"imported {len(records)} records into {out}")
+    _print_scores(scores, str(out))
+
+
+@app.command("score")
+def score_cmd(
+    run_dir: Annotated[Path, typer.Argument(help="A run directory holding records.jsonl.")],
+    json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Recompute loose/strict/hard scores (with Wilson intervals) from a run directory's records."""
+    from distillscope.ice.campaign import RunDir, write_scores
+
+    with _errors():
+        rundir = RunDir(run_dir)
+        by_target = _records_by_target(rundir.records)
+        scores = write_scores(rundir, by_target)
+    if json_out:
+        print_json(scores)
+        return
+    _print_scores(scores, str(run_dir))
+
+
+def _records_by_target(path: Path) -> dict[str, list[dict[str, Any]]]:
+    from distillscope.errors import ConfigError
+
+    if not path.is_file():
+        raise ConfigError(f"{path} does not exist; give a run directory written by 'ice run' or 'ice import'")
+    out: dict[str, list[dict[str, Any]]] = {}
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines()):
+        if line.strip():
+            try:
+                row = json.loads(line)
+            except ValueError as exc:
+                raise ConfigError(f"{path} line {n + 1} is not JSON ({exc})") from exc
+            out.setdefault(str(row.get("target", "?")), []).append(row)
+    return out
+
+
+def _print_scores(scores: dict[str, Any], title: str) -> None:
+    """A table of overall loose/strict/hard rates with 95% Wilson intervals, one row per target."""
+    from rich.table import Table
+
+    table = Table(title=f"ICE scores: {title}")
+    for col in ("target", "n", "unscored", "loose", "strict", "hard"):
+        table.add_column(col)
+    for name, s in (scores.get("targets") or {}).items():
+        overall = s.get("overall") or {}
+        table.add_row(name, str(overall.get("n")), str(overall.get("n_unscored")),
+                      *(_fmt(overall.get(k)) for k in ("loose", "strict", "hard")))
+    console.print(table)
+
+
+def _fmt(rate: Any) -> str:
+    if not isinstance(rate, dict) or not rate.get("n"):
+        return "-"
+    return f"{rate['rate']:.3f} [{rate['low']:.2f}, {rate['high']:.2f}]"

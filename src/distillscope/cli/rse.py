@@ -1,0 +1,298 @@
+"""`distillscope rse ...`: collect responses, judge similarity with LLMs, score and attribute (RSE)."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from distillscope.cli.common import console, err_console, print_json, run
+from distillscope.errors import DistillscopeError
+
+app = typer.Typer(
+    help="Response similarity evaluation (RSE): collect answers of several models to a prompt set, judge their "
+    "similarity to a reference with LLM judges and judge-free metrics, and attribute a student to a teacher.",
+    no_args_is_help=True,
+)
+
+BaseUrlOpt = Annotated[str | None, typer.Option("--base-url", help="Endpoint of an OpenAI-compatible server.")]
+KeyEnvOpt = Annotated[str | None, typer.Option("--api-key-env", help="NAME of the env var holding the API key.")]
+NoCacheOpt = Annotated[bool, typer.Option("--no-cache", help="Do not read or write the response cache.")]
+ConcOpt = Annotated[int, typer.Option("--concurrency", help="Concurrent calls per model.")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")]
+
+
+@contextmanager
+def _errors() -> Iterator[None]:
+    """Typed errors become one line on stderr and exit code 2."""
+    try:
+        yield
+    except DistillscopeError as exc:
+        err_console.print(f"[red]error:[/red] {exc}", highlight=False)
+        raise typer.Exit(2) from None
+
+
+@dataclass
+class _Bar:
+    """Callbacks of a rich progress bar: `plan(total)` once the work is known, `tick(note)` per item."""
+
+    plan: Callable[[int], None]
+    tick: Callable[[str], None]
+
+
+@contextmanager
+def _bar(label: str) -> Iterator[_Bar]:
+    """A rich progress bar on stderr whose total is set when the library reports its plan."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  TextColumn("{task.fields[info]}"), console=err_console) as bar:
+        task = bar.add_task(label, total=None, info="")
+        yield _Bar(lambda n: bar.update(task, total=n), lambda info: bar.update(task, advance=1, info=info))
+
+
+def _split(value: str | None) -> list[str]:
+    return [s.strip() for s in (value or "").split(",") if s.strip()]
+
+
+def _models(specs: list[str], base_url: str | None, key_env: str | None, concurrency: int, no_cache: bool) -> list[Any]:
+    from distillscope.cache import ResponseCache
+    from distillscope.model import ModelLimits, get_model
+    from distillscope.registry import BackendOptions
+
+    options = BackendOptions(base_url=base_url, api_key_env=key_env)
+    cache = None if no_cache else ResponseCache()
+    limits = ModelLimits(max_concurrency=concurrency)
+    return [get_model(s, options=options, cache=cache, limits=limits) for s in specs]
+
+
+@app.command("collect")
+def collect_cmd(
+    models: Annotated[str, typer.Option("--models", help="Comma-separated model specs (reference included).")],
+    prompts: Annotated[list[str], typer.Option("--prompts", help="Prompt-set spec (repeatable): builtin, "
+                                               "builtin:math, arenahard:PATH, sharegpt:PATH, jsonl:PATH#field ...")],
+    out: Annotated[Path, typer.Option("--out", help="Run directory (re-running resumes it).")],
+    sample: Annotated[int | None, typer.Option("--sample", help="Prompts drawn per prompt set (seeded).")] = None,
+    samples_per_prompt: Annotated[int, typer.Option("--samples-per-prompt", help="Answers per prompt.")] = 1,
+    temperature: Annotated[float, typer.Option("--temperature", help="Sampling temperature.")] = 0.0,
+    max_tokens: Annotated[int, typer.Option("--max-tokens", help="Maximum tokens per answer.")] = 512,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of prompt sampling and of generation.")] = 0,
+    concurrency: ConcOpt = 8,
+    base_url: BaseUrlOpt = None,
+    api_key_env: KeyEnvOpt = None,
+    no_cache: NoCacheOpt = False,
+    json_out: JsonOpt = False,
+) -> None:
+    """Collect every model's answers to a prompt set into RUN_DIR/responses.jsonl (cached, resumable)."""
+    from distillscope.prompts import load_prompt_set
+    from distillscope.rse.collect import collect_responses
+    from distillscope.rse.run import RunDir
+    from distillscope.types import GenerateParams
+
+    with _errors():
+        specs = _split(models)
+        if not specs:
+            raise typer.BadParameter("give at least one model spec", param_hint="--models")
+        pset = load_prompt_set(prompts, sample=sample, rng=random.Random(seed))
+        built = _models(specs, base_url, api_key_env, concurrency, no_cache)
+        params = GenerateParams(temperature=temperature, max_tokens=max_tokens, seed=seed)
+        with _bar("rse collect") as bar:
+            summary = run(collect_responses(built, pset.items, RunDir(out), params=params,
+                                            samples_per_prompt=samples_per_prompt, planned=bar.plan,
+                                            progress=lambda r: bar.tick(f"{r.model} {r.status}")))
+    rows = [m.__dict__ for m in summary.models]
+    if json_out:
+        print_json({"run_dir": str(out), "prompt_hash": summary.prompt_hash, "n_prompts": summary.n_prompts,
+                    "models": rows})
+        return
+    _table(f"collected into {out} ({summary.n_prompts} prompts, hash {summary.prompt_hash[:12]})", rows)
+    if summary.errors:
+        err_console.print(f"[yellow]{summary.errors} calls failed; re-run the same command to retry them[/yellow]")
+
+
+def _table(title: str, rows: list[dict[str, Any]]) -> None:
+    from rich.table import Table
+
+    table = Table(title=title)
+    for col in rows[0] if rows else []:
+        table.add_column(str(col))
+    for r in rows:
+        table.add_row(*(f"{v:.3f}" if isinstance(v, float) else str(v) for v in r.values()))
+    console.print(table)
+
+
+@app.command("judge")
+def judge_cmd(
+    run_dir: Annotated[Path, typer.Argument(help="Run directory written by `rse collect`.")],
+    reference: Annotated[str, typer.Option("--reference", help="Model spec of the reference (as collected).")],
+    judge: Annotated[list[str], typer.Option("--judge", help="Judge model spec (repeat for a panel).")],
+    targets: Annotated[str | None, typer.Option("--targets", help="Comma-separated targets (default: all).")] = None,
+    both_orders: Annotated[bool, typer.Option("--both-orders/--one-order",
+                                              help="Judge each pair with the reference as A and as B.")] = True,
+    include_self: Annotated[bool, typer.Option("--include-self", help="Also judge the reference against itself "
+                                               "(a sanity row that must score 5).")] = False,
+    sanity: Annotated[bool, typer.Option("--sanity", help="First check each judge scores self-pairs 5.")] = False,
+    concurrency: ConcOpt = 8,
+    base_url: BaseUrlOpt = None,
+    api_key_env: KeyEnvOpt = None,
+    no_cache: NoCacheOpt = False,
+    json_out: JsonOpt = False,
+) -> None:
+    """Judge each (reference, target) answer pair with one or more LLM judges; append to judgements.jsonl."""
+    from distillscope.rse.llm_judge import judge_run, sanity_check
+    from distillscope.rse.run import RunDir
+
+    with _errors():
+        judges = _models(judge, base_url, api_key_env, concurrency, no_cache)
+        if sanity:
+            for j in judges:
+                _print_sanity(run(sanity_check(j)))
+        with _bar("rse judge") as bar:
+            summary = run(judge_run(RunDir(run_dir), reference, judges, targets=_split(targets) or None,
+                                    both_orders=both_orders, include_self=include_self, planned=bar.plan,
+                                    progress=lambda j: bar.tick(f"{j.judge} {j.label}")))
+    for w in summary.warnings:
+        err_console.print(f"[yellow]warning:[/yellow] {w}")
+    if json_out:
+        print_json(summary.__dict__)
+        return
+    console.print(f"{summary.n_pairs} pairs x {summary.orders} order(s) x {len(summary.judges)} judge(s): "
+                  f"{summary.scored} scored, {summary.unscored} unscored, {summary.errors} errors, "
+                  f"{summary.skipped} already judged. Next: distillscope rse score {run_dir}")
+
+
+def _print_sanity(result: Any) -> None:
+    mark = "[green]passed[/green]" if result.passed else "[red]FAILED[/red]"
+    err_console.print(f"sanity {result.judge}: {mark} ({result.n_five}/{result.n} self-pairs scored 5, "
+                      f"{result.n_unscored} unscored; overall {list(result.overall)})")
+
+
+@app.command("sanity")
+def sanity_cmd(
+    judge: Annotated[str, typer.Option("--judge", help="Judge model spec to check.")],
+    base_url: BaseUrlOpt = None,
+    api_key_env: KeyEnvOpt = None,
+    no_cache: NoCacheOpt = False,
+    json_out: JsonOpt = False,
+) -> None:
+    """Check that a judge scores an answer compared with itself as 5 (exit 1 when it does not)."""
+    from distillscope.rse.llm_judge import sanity_check
+
+    with _errors():
+        result = run(sanity_check(_models([judge], base_url, api_key_env, 1, no_cache)[0]))
+    if json_out:
+        print_json(result.__dict__)
+    else:
+        _print_sanity(result)
+    if not result.passed:
+        raise typer.Exit(1)
+
+
+@app.command("score")
+def score_cmd(
+    run_dir: Annotated[Path, typer.Argument(help="Run directory written by `rse collect` (and `rse judge`).")],
+    reference: Annotated[str | None, typer.Option("--reference", help="Reference model (default: the judged "
+                                                  "reference, else the first collected model).")] = None,
+    null: Annotated[str | None, typer.Option("--null", help="Comma-separated null-panel models (unrelated to the "
+                                             "reference) for calibrated verdicts.")] = None,
+    alpha: Annotated[float, typer.Option("--alpha", help="Test level of the verdicts.")] = 0.05,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of bootstrap and permutations.")] = 0,
+    json_out: JsonOpt = False,
+) -> None:
+    """Judge-free similarity, LLM-judge means per prompt set x model (Table 3) and verdicts; writes summary.json."""
+    from distillscope.rse.run import RunDir, ScoreOptions, score_run
+
+    with _errors():
+        summary = score_run(RunDir(run_dir), ScoreOptions(reference, tuple(_split(null)), alpha, seed))
+    if json_out:
+        print_json(summary)
+        return
+    _print_score(summary)
+
+
+def _print_score(summary: dict[str, Any]) -> None:
+    jf, lj = summary["judge_free"], summary["llm_judge"]
+    console.print(f"reference: {summary['reference']}")
+    if jf.get("label") == "ok":
+        _table("judge-free similarity to the reference (TF-IDF cosine, ROUGE-L)", jf["table"])
+        _verdicts("judge-free verdicts (TF-IDF, vs null panel)", jf.get("verdicts"))
+    else:
+        console.print(f"judge-free: {jf.get('reason')}")
+    if lj is None:
+        console.print("no LLM judgements yet: run `distillscope rse judge RUN_DIR --reference ... --judge ...`")
+        return
+    sets = sorted({c["prompt_set"] for c in lj["table"]})
+    cell = {(c["target"], c["prompt_set"]): c["mean"] for c in lj["table"]}
+    rows = [{"model": t, **{s: cell.get((t, s), float("nan")) for s in sets}, "Avg": avg} for t, avg in
+            sorted(lj["avg"].items(), key=lambda kv: kv[1])]
+    _table("LLM-judge similarity (1-5, mean over prompts; Avg = unweighted mean over sets)", rows)
+    for oc in lj["order_consistency"]:
+        rate = f"{oc['rate']:.3f} ({oc['n_inconsistent']}/{oc['n_pairs']} pairs)"
+        console.print(f"order inconsistency of {oc['judge']}: {rate}")
+    ag = lj["agreement"]
+    if ag["label"] == "ok":
+        console.print(f"panel agreement: Krippendorff alpha (ordinal) {ag['alpha']:.3f} over {ag['n_units']} units")
+    console.print(f"unscored judge replies: {lj['n_unscored']} of {lj['n_judgements']}")
+    _verdicts("LLM-judge verdicts (vs null panel)", lj.get("verdicts"))
+
+
+def _verdicts(title: str, verdicts: dict[str, dict[str, Any]] | None) -> None:
+    if verdicts:
+        _table(title, [{"model": m, **{k: v for k, v in d.items() if k != "n_null"}} for m, d in verdicts.items()])
+
+
+@app.command("attribute")
+def attribute_cmd(
+    responses: Annotated[list[Path], typer.Option("--responses", help="Responses file (model, instruction, output) "
+                                                  "or an RSE run directory; repeatable.")],
+    student: Annotated[str, typer.Option("--student", help="The model whose teacher is sought.")],
+    candidates: Annotated[str | None, typer.Option("--candidates", help="Comma-separated candidate teachers "
+                                                   "(default: every other model).")] = None,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of folds, bootstrap and permutations.")] = 0,
+    json_out: JsonOpt = False,
+) -> None:
+    """Rank candidate teachers of a student from recorded responses, with degrees, intervals and verdicts."""
+    import tempfile
+
+    from distillscope.rse.run import RunDir, export_responses
+
+    with _errors(), tempfile.TemporaryDirectory() as tmp:
+        files = []
+        for i, path in enumerate(responses):
+            if path.is_dir():  # an RSE run directory: export its answers in the (model, instruction, output) form
+                files.append(export_responses(RunDir(path), Path(tmp) / f"run{i}.jsonl"))
+            else:
+                files.append(path)
+        result = _attribute(files, student, _split(candidates) or None, seed)
+    if json_out:
+        print_json(result)
+        return
+    rows = [{k: v for k, v in c.items() if k in ("rank", "candidate", "family", "score", "p_adjusted", "verdict")}
+            | {"degree": c["degree"]["estimate"], "ci": f"[{c['degree']['low']:.3f}, {c['degree']['high']:.3f}]"}
+            for c in result["candidates"]]
+    _table(f"candidate teachers of {student} ({result.get('n_prompts')} prompts)", rows)
+
+
+def _attribute(files: list[Path], student: str, candidates: list[str] | None, seed: int) -> dict[str, Any]:
+    import dataclasses
+    import importlib
+    import inspect
+
+    fn = None
+    for name in ("distillscope.rse.attribution", "distillscope.rse.verdict", "distillscope.rse.responses"):
+        fn = getattr(importlib.import_module(name), "attribute_from_files", None)
+        if fn is not None:
+            break
+    if fn is None:
+        raise DistillscopeError("this build has no attribute_from_files; update distillscope")
+    accepted = inspect.signature(fn).parameters
+    wanted = {"student": student, "candidates": candidates, "seed": seed}
+    result = fn(files, **{k: v for k, v in wanted.items() if k in accepted})
+    if dataclasses.is_dataclass(result) and not isinstance(result, type):
+        return dataclasses.asdict(result)
+    return dict(result)

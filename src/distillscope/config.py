@@ -1,0 +1,183 @@
+"""The experiment config: one YAML file in, validated at the edge (pydantic, unknown keys refused).
+
+Secrets never live here: an endpoint names the environment variable that holds its key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from distillscope.errors import ConfigError
+
+CONFIG_SCHEMA_VERSION = 1
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ModelEntry(_Strict):
+    """One model of the experiment and how to reach it."""
+
+    name: str = Field(description="display name used in records and the report (unique in the config)")
+    spec: str = Field(description="model spec PROVIDER:NAME, e.g. openai:deepseek-chat or embedded:qwen2.5-0.5b")
+    base_url: str | None = Field(None, description="endpoint of an OpenAI-compatible server")
+    api_key_env: str | None = Field(None, description="NAME of the env var holding the API key (never the key)")
+    family: str | None = Field(None, description="identity family key (e.g. qwen, deepseek); inferred if omitted")
+    fact: str | None = Field(None, description="one-line true identity; overrides the registry's fact")
+    max_concurrency: int = Field(8, ge=1, description="simultaneous calls to this model")
+    requests_per_minute: float | None = Field(None, gt=0, description="rate limit; None = unlimited")
+    timeout_s: float = Field(300.0, gt=0, description="seconds to wait for one answer")
+    max_retries: int = Field(5, ge=0, description="retries on 429/5xx/timeouts, with backoff")
+
+    @field_validator("spec")
+    @classmethod
+    def _spec_has_prefix(cls, v: str) -> str:
+        from distillscope.registry import parse_spec
+
+        parse_spec(v)
+        return v
+
+
+class IceSettings(_Strict):
+    """Identity consistency evaluation."""
+
+    enabled: bool = True
+    judge: str = Field("claims", description="claims | llm:SPEC | ensemble:SPEC")
+    mutator: str = Field("rules", description="'rules' (no model) or the name/spec of a mutator model")
+    questions: str = Field("builtin", description="builtin or a path to a CSV with a 'query' column")
+    templates: str = Field("builtin", description="builtin or a path to a GPTFuzz-format CSV (id,text)")
+    selector: Literal["mcts", "random", "round-robin", "ucb"] = "mcts"
+    max_queries: int | None = Field(200, ge=1, description="target queries of the fuzz campaign (first target)")
+    max_iterations: int | None = Field(None, ge=1, description="mutants to evaluate; None = unlimited")
+    max_mutator_calls: int | None = Field(None, ge=1, description="calls to the mutator model; None = unlimited")
+    questions_per_iteration: int | None = Field(10, ge=1, description="questions per mutant; None = all")
+    paired: bool = Field(True, description="replay the final template pool on every target and null model")
+    max_tokens: int = Field(256, ge=1, description="target answer length")
+    system_prompt: str | None = "You are a helpful assistant."
+
+
+class PromptSetEntry(_Strict):
+    """A prompt set and how many prompts to sample from it."""
+
+    spec: str = Field(description="builtin, builtin:math, arenahard:PATH, sharegpt:PATH, numina:PATH, jsonl:PATH#f")
+    sample: int | None = Field(None, ge=1, description="seeded sample size; None = every prompt")
+
+
+class RseSettings(_Strict):
+    """Response similarity evaluation."""
+
+    enabled: bool = True
+    prompt_sets: list[PromptSetEntry] = Field(default_factory=lambda: [PromptSetEntry(spec="builtin")])
+    samples_per_prompt: int = Field(1, ge=1)
+    temperature: float = Field(0.0, ge=0)
+    max_tokens: int = Field(512, ge=1)
+    judges: list[str] = Field(default_factory=list, description="LLM judge names/specs; empty = judge-free only")
+    both_orders: bool = Field(True, description="judge each pair with the reference first and second")
+
+
+class BudgetSettings(_Strict):
+    """Caps for the whole run; reaching one stops cleanly and the run can be resumed."""
+
+    max_calls: int | None = Field(None, ge=1, description="backend calls (cache hits are free)")
+    max_usd: float | None = Field(None, gt=0, description="estimated spend in USD")
+
+
+class PriceEntry(_Strict):
+    input: float = Field(ge=0, description="USD per million input tokens")
+    output: float = Field(ge=0, description="USD per million output tokens")
+
+
+class ExperimentConfig(_Strict):
+    """A whole experiment: who is tested against whom, with which methods, within which budget."""
+
+    schema_version: int = CONFIG_SCHEMA_VERSION
+    name: str = "experiment"
+    output_dir: str = Field("runs/{name}", description="run directory; {name} is replaced")
+    seed: int = 0
+    alpha: float = Field(0.05, gt=0, lt=1, description="significance level of the verdicts")
+    targets: list[ModelEntry] = Field(min_length=1, description="models whose distillation is measured")
+    references: list[ModelEntry] = Field(min_length=1, description="suspected teachers")
+    null_panel: list[ModelEntry] = Field(default_factory=list, description="models unrelated to the references")
+    helpers: list[ModelEntry] = Field(default_factory=list, description="judges and mutators referred to by name")
+    ice: IceSettings = Field(default_factory=IceSettings)
+    rse: RseSettings = Field(default_factory=RseSettings)
+    budget: BudgetSettings = Field(default_factory=BudgetSettings)
+    prices: dict[str, PriceEntry] = Field(default_factory=dict, description="model-name prefix -> price")
+
+    @model_validator(mode="after")
+    def _names_unique(self) -> ExperimentConfig:
+        names = [m.name for m in self.all_models()]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"model names must be unique; repeated: {dupes}")
+        return self
+
+    def all_models(self) -> list[ModelEntry]:
+        return [*self.targets, *self.references, *self.null_panel, *self.helpers]
+
+    def model(self, name_or_spec: str) -> ModelEntry:
+        """The entry with this name, or an ad-hoc entry for a bare spec (e.g. a judge given as a spec)."""
+        for m in self.all_models():
+            if m.name == name_or_spec:
+                return m
+        return ModelEntry(name=name_or_spec, spec=name_or_spec)
+
+    def run_dir(self) -> Path:
+        return Path(self.output_dir.replace("{name}", self.name))
+
+    def config_hash(self) -> str:
+        return hashlib.sha256(json.dumps(self.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()[:16]
+
+    def missing_env(self) -> list[str]:
+        """Env vars named by remote endpoints that are not set."""
+        from distillscope.backends.openai_compat import is_local
+
+        names = []
+        for m in self.all_models():
+            if m.spec.startswith("openai:") and not (m.base_url and is_local(m.base_url)):
+                env = m.api_key_env or "OPENAI_API_KEY"
+                if not os.environ.get(env):
+                    names.append(f"{env} (for {m.name})")
+        return names
+
+
+def _format_errors(exc: ValidationError) -> str:
+    parts = []
+    for e in exc.errors():
+        where = ".".join(str(p) for p in e["loc"]) or "(top level)"
+        msg = "unknown key (remove it or check its spelling)" if e["type"] == "extra_forbidden" else e["msg"]
+        parts.append(f"{where}: {msg}")
+    return "; ".join(parts)
+
+
+def parse_config(data: Any, source: str = "config") -> ExperimentConfig:
+    """Validate a mapping as an experiment config; errors name each bad field and the fix."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: expected a mapping at the top level; see `distillscope init` for an example")
+    version = data.get("schema_version", CONFIG_SCHEMA_VERSION)
+    if isinstance(version, int) and version > CONFIG_SCHEMA_VERSION:
+        raise ConfigError(f"{source}: schema_version {version} is newer than this distillscope supports; upgrade")
+    try:
+        return ExperimentConfig.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(f"{source}: {_format_errors(exc)}") from None
+
+
+def load_config(path: str | Path) -> ExperimentConfig:
+    """Read and validate a YAML (or JSON) experiment config."""
+    p = Path(path)
+    try:
+        data = yaml.safe_load(p.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"cannot read config {p}: {exc.strerror}; check the path") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{p} is not valid YAML: {exc}".replace("\n", " ")) from None
+    return parse_config(data, str(p))

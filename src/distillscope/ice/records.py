@@ -1,0 +1,162 @@
+"""ICE records: one row per (target, template, question) with the response and its verdict; JSONL io.
+
+Also imports the paper's released `attack_result` JSONL and judges arbitrary JSONL rows (library functions
+behind `distillscope ice import` / `ice judge`).
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from distillscope.errors import ConfigError
+from distillscope.ice.judges import IdentityJudge, JudgeItem, Verdict
+from distillscope.identity.registry import IdentityRegistry, family_for_target
+
+PLACEHOLDER = "{query}"
+VERDICT_FIELDS = ("loose", "strict", "hard", "label", "claimed_family", "rationale", "uncertain", "judge_raw")
+
+
+class IceRecord(BaseModel):
+    """One target query and its outcome. Verdict fields are None until the record is judged."""
+
+    model_config = ConfigDict(extra="allow")
+
+    target: str
+    idx: int = 0
+    template_id: str = ""
+    template: str | None = None
+    query: str | None = None
+    query_category: str | None = None
+    query_language: str | None = None
+    prompt: str | None = None
+    response: str = ""
+    reasoning: str | None = None
+    status: Literal["ok", "error"] = "ok"
+    error: str | None = None
+    loose: bool | None = None
+    strict: bool | None = None
+    hard: bool | None = None
+    label: Literal["contradiction", "consistent", "unscored"] | None = None
+    claimed_family: str | None = None
+    rationale: str | None = None
+    uncertain: bool | None = None
+    judge: str | None = None
+    judge_raw: str | None = None
+
+    def with_verdict(self, v: Verdict, judge: str) -> IceRecord:
+        """A copy carrying the verdict `v` of `judge`."""
+        return self.model_copy(update={"loose": v.loose, "strict": v.strict, "hard": v.hard, "label": v.label,
+                                       "claimed_family": v.claimed_family, "rationale": v.rationale,
+                                       "uncertain": v.uncertain, "judge": judge, "judge_raw": v.raw})
+
+
+def template_id_of(template: str) -> str:
+    """A short stable id of a template text."""
+    return "t" + hashlib.sha256(template.strip().encode("utf-8")).hexdigest()[:10]
+
+
+def build_prompt(template: str, query: str) -> str:
+    """Insert the query at the placeholder, or append it when the template has none (the paper's rule)."""
+    return template.replace(PLACEHOLDER, query) if PLACEHOLDER in template else template + query
+
+
+def _open(path: Path, mode: str) -> Any:
+    return gzip.open(path, mode + "t", encoding="utf-8") if path.suffix == ".gz" else open(path, mode, encoding="utf-8")
+
+
+def read_jsonl(path: Path) -> Iterator[dict[str, Any]]:
+    """Dict rows of a JSONL or JSONL.gz file; ConfigError on a missing file or a bad line."""
+    if not path.exists():
+        raise ConfigError(f"input file {path} not found; check the path")
+    with _open(path, "r") as fh:
+        for n, line in enumerate(fh, 1):
+            if line.strip():
+                try:
+                    yield json.loads(line)
+                except json.JSONDecodeError as exc:
+                    raise ConfigError(f"{path}:{n} is not valid JSON ({exc.msg}); fix or remove that line") from exc
+
+
+def write_jsonl(path: Path, rows: Iterable[BaseModel | dict[str, Any]]) -> int:
+    """Write rows (models or dicts) as JSONL (gzip when the name ends in .gz); returns the row count."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    n = 0
+    with _open(path, "w") as fh:
+        for row in rows:
+            d = row.model_dump() if isinstance(row, BaseModel) else row
+            fh.write(json.dumps(d, ensure_ascii=False) + "\n")
+            n += 1
+    return n
+
+
+def read_records(path: Path) -> list[IceRecord]:
+    """IceRecords from a JSONL(.gz) file."""
+    return [IceRecord.model_validate(r) for r in read_jsonl(path)]
+
+
+def write_records(path: Path, records: Iterable[IceRecord]) -> int:
+    """Write IceRecords as JSONL(.gz)."""
+    return write_jsonl(path, records)
+
+
+def import_attack_results(path: Path, target: str) -> list[IceRecord]:
+    """Records from the paper's attack_result JSONL (`jailbreak_prompt`, `query`, `target_responses`,
+    `eval_results`); the file's loose verdict is kept as the record's verdict (judge "paper")."""
+    out = []
+    for i, row in enumerate(read_jsonl(path)):
+        if "jailbreak_prompt" not in row or "query" not in row:
+            raise ConfigError(f"{path} row {i} lacks jailbreak_prompt/query: not an attack_result file")
+        responses = row.get("target_responses") or [""]
+        response = responses[0] if isinstance(responses, list) else str(responses)
+        ev = row.get("eval_results")
+        loose = bool(ev[0] if isinstance(ev, list) and ev else ev) if ev is not None else None
+        tpl, query = str(row["jailbreak_prompt"]), str(row["query"])
+        rec = IceRecord(target=target, idx=i, template_id=template_id_of(tpl), template=tpl, query=query,
+                        prompt=build_prompt(tpl, query), response=str(response))
+        if loose is not None:
+            rec = rec.model_copy(update={"loose": loose, "label": "contradiction" if loose else "consistent",
+                                         "judge": "paper"})
+        out.append(rec)
+    return out
+
+
+class JudgeFileSummary(BaseModel):
+    """What `judge_rows_file` did."""
+
+    rows: int
+    contradictions: int
+    strict: int
+    hard: int
+    unscored: int
+
+
+async def judge_rows_file(input_path: Path, output_path: Path, judge: IdentityJudge, *, judge_name: str = "claims",
+                          fact: str | None = None, registry: IdentityRegistry | None = None) -> JudgeFileSummary:
+    """Judge JSONL rows that have `target` and `response` (`jailbreak_prompt`, `query` optional); write the
+    rows with the verdict fields added (other fields kept). `fact` applies to targets with no known family."""
+    rows = list(read_jsonl(input_path))
+    for i, r in enumerate(rows):
+        if "target" not in r or "response" not in r:
+            raise ConfigError(f"{input_path} row {i} needs 'target' and 'response' fields")
+    fams = {t: family_for_target(t, fact=fact, registry=registry) for t in {str(r["target"]) for r in rows}}
+    items = [JudgeItem(fams[str(r["target"])], str(r.get("response") or ""), r.get("jailbreak_prompt"),
+                       r.get("query")) for r in rows]
+    verdicts = await judge.judge(items)
+    out = [{**r, **_verdict_dict(v), "judge": judge_name} for r, v in zip(rows, verdicts, strict=True)]
+    write_jsonl(output_path, out)
+    return JudgeFileSummary(rows=len(out), contradictions=sum(v.loose for v in verdicts),
+                            strict=sum(v.strict for v in verdicts), hard=sum(v.hard for v in verdicts),
+                            unscored=sum(v.label == "unscored" for v in verdicts))
+
+
+def _verdict_dict(v: Verdict) -> dict[str, Any]:
+    return {"loose": v.loose, "strict": v.strict, "hard": v.hard, "label": v.label,
+            "claimed_family": v.claimed_family, "rationale": v.rationale, "uncertain": v.uncertain,
+            "judge_raw": v.raw}

@@ -1,0 +1,143 @@
+"""ICE scores with 95% Wilson intervals: loose / strict / hard per target, category, language and template.
+
+Denominators: by default ("all") every target query counts, as in the paper (METHOD §2.8: out of 1000); an
+unscored or unjudged record is then a non-contradiction, so rates are lower bounds, and `n_unscored` is
+reported next to every rate. `denominator="scored"` divides by the judged records only.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from typing import Literal
+
+from pydantic import BaseModel
+
+from distillscope.ice.records import IceRecord
+from distillscope.stats import wilson_interval
+
+Denominator = Literal["all", "scored"]
+_CJK = re.compile(r"[\u3400-\u9fff]")
+
+
+class Rate(BaseModel):
+    """k of n with its Wilson interval."""
+
+    k: int
+    n: int
+    rate: float
+    low: float
+    high: float
+
+    @staticmethod
+    def of(k: int, n: int, z: float = 1.96) -> Rate:
+        lo, hi = wilson_interval(k, n, z)
+        return Rate(k=k, n=n, rate=k / n if n else 0.0, low=lo, high=hi)
+
+
+class RateSet(BaseModel):
+    """Loose, strict and hard rates of one group of records."""
+
+    n: int
+    n_unscored: int
+    loose: Rate
+    strict: Rate
+    hard: Rate
+
+
+class TemplateScore(BaseModel):
+    """One template's rates (for the top-template table)."""
+
+    template_id: str
+    template: str | None
+    scores: RateSet
+
+
+class TargetScores(BaseModel):
+    """Every score of one target."""
+
+    target: str
+    overall: RateSet
+    by_category: dict[str, RateSet]
+    by_language: dict[str, RateSet]
+    queries_to_first_contradiction: int | None  # 1-based position in run order; None: no contradiction
+    top_templates: list[TemplateScore]
+
+
+class IceScores(BaseModel):
+    """Scores of every target in a set of records."""
+
+    denominator: Denominator
+    targets: dict[str, TargetScores]
+
+
+def _scored(r: IceRecord) -> bool:
+    return r.label is not None and r.label != "unscored" and r.status == "ok"
+
+
+def rate_set(records: Sequence[IceRecord], denominator: Denominator = "all") -> RateSet:
+    """Loose/strict/hard rates of `records` (hard implies strict implies loose is enforced)."""
+    scored = [r for r in records if _scored(r)]
+    n = len(records) if denominator == "all" else len(scored)
+    loose = sum(bool(r.loose) for r in scored)
+    strict = sum(bool(r.loose and r.strict) for r in scored)
+    hard = sum(bool(r.loose and r.strict and r.hard) for r in scored)
+    return RateSet(n=n, n_unscored=len(records) - len(scored), loose=Rate.of(loose, n),
+                   strict=Rate.of(strict, n), hard=Rate.of(hard, n))
+
+
+def language_of(r: IceRecord) -> str:
+    """The record's query language, or "zh"/"en" guessed from the query text ("unknown" without one)."""
+    if r.query_language:
+        return r.query_language
+    if not r.query:
+        return "unknown"
+    return "zh" if _CJK.search(r.query) else "en"
+
+
+def _grouped(records: Sequence[IceRecord], key: Callable[[IceRecord], str],
+             denominator: Denominator) -> dict[str, RateSet]:
+    groups: dict[str, list[IceRecord]] = defaultdict(list)
+    for r in records:
+        groups[key(r)].append(r)
+    return {k: rate_set(v, denominator) for k, v in sorted(groups.items())}
+
+
+def queries_to_first_contradiction(records: Sequence[IceRecord]) -> int | None:
+    """1-based number of queries (in `idx` order) up to and including the first loose contradiction."""
+    for pos, r in enumerate(sorted(records, key=lambda x: x.idx), 1):
+        if _scored(r) and r.loose:
+            return pos
+    return None
+
+
+def top_templates(records: Sequence[IceRecord], k: int = 5, denominator: Denominator = "all") -> list[TemplateScore]:
+    """The k templates with the most strict (then loose) contradictions."""
+    groups: dict[str, list[IceRecord]] = defaultdict(list)
+    for r in records:
+        groups[r.template_id or "(none)"].append(r)
+    scored = [TemplateScore(template_id=t, template=rs[0].template, scores=rate_set(rs, denominator))
+              for t, rs in groups.items()]
+    scored.sort(key=lambda s: (-s.scores.strict.k, -s.scores.loose.k, s.template_id))
+    return scored[:k]
+
+
+def target_scores(target: str, records: Sequence[IceRecord], *, denominator: Denominator = "all",
+                  top_k: int = 5) -> TargetScores:
+    """Every score of one target's records."""
+    return TargetScores(
+        target=target, overall=rate_set(records, denominator),
+        by_category=_grouped(records, lambda r: r.query_category or "unknown", denominator),
+        by_language=_grouped(records, language_of, denominator),
+        queries_to_first_contradiction=queries_to_first_contradiction(records),
+        top_templates=top_templates(records, top_k, denominator))
+
+
+def compute_scores(records: Sequence[IceRecord], *, denominator: Denominator = "all", top_k: int = 5) -> IceScores:
+    """Scores per target of a list of judged records."""
+    by: dict[str, list[IceRecord]] = defaultdict(list)
+    for r in records:
+        by[r.target].append(r)
+    return IceScores(denominator=denominator, targets={t: target_scores(t, rs, denominator=denominator, top_k=top_k)
+                                                       for t, rs in sorted(by.items())})

@@ -1,0 +1,342 @@
+"""Build the report of a run directory: report.html (self-contained), report.md, scores.csv, figures/*.png|svg.
+
+The report reads only `summary.json` of the run, so it can be rebuilt offline; the same summary gives
+byte-identical files (fixed rcParams, no "now" timestamps, sorted iteration).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from distillscope.report import figures as F
+from distillscope.report import markup
+from distillscope.report import tables as T
+from distillscope.report.markup import Block, FigureBlock, Note, Section
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+log = logging.getLogger(__name__)
+
+RESPONSIBLE_USE = (
+    "These verdicts are statistical evidence, not proof. 'Consistent with distillation' means the target's "
+    "answers resemble the reference's more than unrelated models' answers do, beyond chance at the stated α; "
+    "shared training data, public benchmarks or a common base model can produce the same signal. "
+    "Read the intervals, the null panel and the judge diagnostics before drawing conclusions, and do not "
+    "present a verdict as a finding of wrongdoing."
+)
+
+
+@dataclass(frozen=True)
+class ReportFiles:
+    """Paths written by `build_report`, and the notes of sections that were skipped."""
+
+    out_dir: Path
+    html: Path
+    markdown: Path
+    csv: Path
+    figures: tuple[Path, ...]
+    skipped: tuple[str, ...]
+
+
+# ---------------------------------------------------------------- data for the distillation map
+
+
+def _xy(block: dict[str, Any] | None, value_key: str) -> tuple[float, float, float] | None:
+    if not isinstance(block, dict) or block.get(value_key) is None:
+        return None
+    v = float(block[value_key])
+    return v, float(block.get("lo", v)), float(block.get("hi", v))
+
+
+def map_points(summary: T.Summary) -> tuple[list[dict[str, Any]], str]:
+    """Points of the ICE x RSE map: x = RSE similarity to the reference (else degree), y = ICE strict."""
+    ice, rse = T.section(summary, "ice"), T.section(summary, "rse")
+    roles = T.model_roles(summary)
+    verdict_of = {str(v["target"]): str(v.get("verdict")) for v in T.headline_verdicts(summary)}
+    strict = {n: _xy(m.get("strict"), "rate") for n, m in ((ice or {}).get("by_model") or {}).items()}
+    similarity = (rse or {}).get("similarity") or {}
+    if similarity:
+        xs = {n: _xy(m.get("overall"), "mean") for n, m in similarity.items()}
+        label = f"RSE similarity to {rse.get('reference') if rse else '?'} ({(rse or {}).get('signal', 'signal')})"
+    else:
+        xs = {str(v["target"]): _xy(v, "degree") for v in T.headline_verdicts(summary)}
+        label = "distillation degree (excess over null panel)"
+    points = []
+    for name in sorted(set(xs) & set(strict)):
+        x, y = xs[name], strict[name]
+        if x is None or y is None:
+            continue
+        points.append(
+            {
+                "name": name,
+                "role": roles.get(name, ""),
+                "verdict": verdict_of.get(name),
+                "x": x[0],
+                "x_lo": x[1],
+                "x_hi": x[2],
+                "y": y[0],
+                "y_lo": y[1],
+                "y_hi": y[2],
+            }
+        )
+    return points, label
+
+
+# ---------------------------------------------------------------- figure plan
+
+FigureMaker = Callable[[], "Figure"]
+
+
+def _figure_specs(summary: T.Summary) -> dict[str, tuple[str, str, FigureMaker | None, str]]:
+    """key -> (title, caption, maker or None, note when skipped)."""
+    ice, rse = T.section(summary, "ice"), T.section(summary, "rse")
+    judge, matrix = T.rse_part(summary, "judge"), T.rse_part(summary, "matrix")
+    attribution, cost = T.rse_part(summary, "attribution"), T.section(summary, "cost")
+    ref = str((rse or {}).get("reference", "the reference"))
+    points, x_label = map_points(summary)
+    verdicts = [v for v in T.verdicts(summary) if v.get("null_values") and v.get("observed") is not None]
+    similarity = (rse or {}).get("similarity") or {}
+    scores = (judge or {}).get("scores") or {}
+    diag = (judge or {}).get("diagnostics")
+    stages = (cost or {}).get("by_stage") or {}
+    return {
+        "distillation_map": (
+            "Distillation map",
+            "Each marker is a model: x is " + x_label + ", y its ICE strict rate; bars are 95% "
+            "intervals both ways. Colour is the verdict for targets (grey: not a target), shape the role. Models in "
+            "the upper right both answer like the reference and claim another developer's identity; the null panel "
+            "shows where unrelated models sit.",
+            (lambda: F.distillation_map(points, x_label)) if points else None,
+            "Skipped: the map needs both ICE strict rates and RSE scores for at least one model.",
+        ),
+        "ice_scores": (
+            "ICE scores per model",
+            "Bars: share of identity answers judged loose (contradicts the model's own "
+            "identity), strict (claims another developer) and hard (does so although the prompt named no developer); "
+            "whiskers are 95% intervals. Higher bars mean the model more often presents another model's identity.",
+            (lambda: F.ice_scores(ice or {})) if ice and ice.get("by_model") else None,
+            "Skipped: this run has no ICE results.",
+        ),
+        "ice_breakdown": (
+            "ICE per question category and language",
+            "Loose ICE rate split by identity-question category (left) "
+            "and by question language (right), one bar per model, 95% whiskers. Look for groups where a model departs "
+            "from its overall rate; small groups have wide intervals.",
+            (lambda: F.ice_breakdown(ice or {})) if ice and ice.get("by_model") else None,
+            "Skipped: this run has no ICE results.",
+        ),
+        "rse_similarity": (
+            "RSE similarity per prompt set",
+            f"Each cell is the mean similarity of a model's answers to {ref}'s on "
+            "one prompt set; the last column pools all sets. Brighter means more similar. Compare a target's row "
+            "with the null-panel rows: similarity every model shares is generic assistant style, not distillation.",
+            (lambda: F.rse_heatmap(similarity, ref)) if similarity else None,
+            "Skipped: this run has no RSE results.",
+        ),
+        "rse_judge": (
+            "LLM-judge scores per prompt set",
+            f"As above, with LLM-judge scores of resemblance to {ref} (1 = unlike, 5 = indistinguishable).",
+            (lambda: F.rse_heatmap(scores, ref, "judge score")) if scores else None,
+            "Skipped: no LLM judge ran in this run (judge-free similarity only).",
+        ),
+        "rse_aspects": (
+            "LLM-judge scores per aspect",
+            "Judge scores for response style, logical structure and content detail; "
+            "a model distilled from the reference tends to score high on all three, not only on content.",
+            (lambda: F.rse_aspects(scores)) if scores else None,
+            "Skipped: no LLM judge ran in this run.",
+        ),
+        "similarity_matrix": (
+            "Similarity matrix of all models",
+            "Cell (row, column): similarity of the row model's answers to the "
+            "column model's. The tree on top joins the most similar models first; a student and its teacher tend "
+            "to join early.",
+            (lambda: F.similarity_matrix(matrix or {})) if matrix and matrix.get("models") else None,
+            "Skipped: this run has no similarity matrix.",
+        ),
+        "attribution": (
+            "Teacher attribution per target",
+            "Candidate teachers of each target ranked by attribution score with "
+            "95% intervals; the top candidate is highlighted. A clear gap between the top candidate and the rest "
+            "makes the attribution convincing; overlapping intervals mean it is ambiguous.",
+            (lambda: F.attribution(attribution or {})) if attribution else None,
+            "Skipped: this run has no teacher attribution.",
+        ),
+        "null_panel": (
+            "Null-panel calibration",
+            "Histogram: the degree reached by null-panel models (unrelated to the "
+            "reference), i.e. what chance alone produces. Red line: the observed degree of the target. The further "
+            "right of the histogram the line lies, the smaller the p-value.",
+            (lambda: F.null_panel(verdicts)) if verdicts else None,
+            "Skipped: no verdict carries null-panel values.",
+        ),
+        "judge_diagnostics": (
+            "Judge diagnostics",
+            "Order-swap inconsistency (position bias), absolute correlation of score with "
+            "answer length (verbosity bias) and parse-failure rate should be low; agreement between judges should "
+            "be high. Treat LLM-judge scores with caution when a red bar is long.",
+            (lambda: F.judge_diagnostics(diag or {})) if isinstance(diag, dict) else None,
+            "Skipped: no LLM judge ran in this run.",
+        ),
+        "cost": (
+            "Cost and calls per stage",
+            "Left: backend calls per stage (answered and failed) and answers served from "
+            "the local cache. Right: spend in USD per stage (local models cost nothing).",
+            (lambda: F.cost(stages)) if stages else None,
+            "Skipped: this run recorded no cost data.",
+        ),
+    }
+
+
+def _sections(summary: T.Summary, make: Callable[[str], Block]) -> list[Section]:
+    layout: Sequence[tuple[str, str, Sequence[str | T.Table | None]]] = (
+        ("map", "Distillation map", ["distillation_map"]),
+        (
+            "ice",
+            "Identity consistency (ICE)",
+            ["ice_scores", T.ice_table(summary), "ice_breakdown", T.ice_template_table(summary)],
+        ),
+        (
+            "rse",
+            "Response similarity (RSE)",
+            [
+                "rse_similarity",
+                T.rse_table(summary),
+                "rse_judge",
+                T.rse_table(summary, "judge"),
+                "rse_aspects",
+                T.aspect_table(summary),
+                "similarity_matrix",
+                "attribution",
+                "null_panel",
+            ],
+        ),
+        ("diagnostics", "Judge diagnostics", ["judge_diagnostics", T.diagnostics_table(summary)]),
+        ("cost", "Cost", ["cost", T.cost_table(summary)]),
+    )
+    out = []
+    for anchor, title, items in layout:
+        blocks = [make(i) if isinstance(i, str) else i for i in items if i is not None]
+        out.append(Section(anchor, title, tuple(blocks)))
+    return out
+
+
+# ---------------------------------------------------------------- CSV (long format)
+
+
+def _csv_row(
+    section_name: str, model: str, group: str, metric: str, r: Mapping[str, Any], value_key: str = "rate"
+) -> tuple[str, ...]:
+    def cell(x: Any) -> str:
+        return "" if x is None else (f"{x:.6g}" if isinstance(x, float) else str(x))
+
+    return (
+        section_name,
+        model,
+        group,
+        metric,
+        cell(r.get(value_key)),
+        cell(r.get("lo")),
+        cell(r.get("hi")),
+        cell(r.get("n")),
+    )
+
+
+def _ice_csv(ice: Mapping[str, Any]) -> list[tuple[str, ...]]:
+    rows = []
+    for name, m in sorted((ice.get("by_model") or {}).items()):
+        groups: list[tuple[str, Mapping[str, Any]]] = [("all", m)]
+        groups += [(f"category:{c}", v) for c, v in sorted((m.get("by_category") or {}).items())]
+        groups += [(f"language:{lang}", v) for lang, v in sorted((m.get("by_language") or {}).items())]
+        for group, block in groups:
+            for level in ("loose", "strict", "hard"):
+                r = dict(block.get(level) or {}, n=block.get("n"))
+                rows.append(_csv_row("ice", name, group, level, r))
+    return rows
+
+
+def _rse_csv(block: Mapping[str, Any], metric: str) -> list[tuple[str, ...]]:
+    rows = []
+    for name, m in sorted(block.items()):
+        rows.append(_csv_row("rse", name, "all", metric, m.get("overall") or {}, "mean"))
+        rows += [
+            _csv_row("rse", name, f"set:{s}", metric, v, "mean") for s, v in sorted((m.get("by_set") or {}).items())
+        ]
+        rows += [
+            _csv_row("rse", name, "all", f"aspect:{a}", {"v": x}, "v")
+            for a, x in sorted((m.get("aspects") or {}).items())
+        ]
+    return rows
+
+
+def score_rows(summary: T.Summary) -> list[tuple[str, ...]]:
+    """Every score of the run in long format (see CSV_HEADER), sorted by construction."""
+    rows: list[tuple[str, ...]] = []
+    ice = T.section(summary, "ice")
+    if ice:
+        rows += _ice_csv(ice)
+    rse = T.section(summary, "rse")
+    if rse and isinstance(rse.get("similarity"), dict):
+        rows += _rse_csv(rse["similarity"], "similarity")
+    judge = T.rse_part(summary, "judge")
+    if judge and isinstance(judge.get("scores"), dict):
+        rows += _rse_csv(judge["scores"], "judge_score")
+    for v in T.verdicts(summary):
+        target, group = str(v.get("target")), f"reference:{v.get('reference')}"
+        r = {"degree": v.get("degree"), "lo": v.get("lo"), "hi": v.get("hi"), "n": len(v.get("null_values") or [])}
+        rows.append(_csv_row("verdict", target, group, "degree", r, "degree"))
+        rows.append(_csv_row("verdict", target, group, "p_value", {"p": v.get("p_value")}, "p"))
+        rows.append(_csv_row("verdict", target, group, f"verdict:{v.get('verdict')}", {"x": 1}, "x"))
+    return rows
+
+
+# ---------------------------------------------------------------- writing
+
+
+def _write(path: Path, text: str) -> None:
+    with path.open("w", encoding="utf-8", newline="\n") as fh:
+        fh.write(text)
+
+
+def _write_csv(path: Path, summary: T.Summary) -> None:
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(T.CSV_HEADER)
+    writer.writerows(score_rows(summary))
+    _write(path, buf.getvalue())
+
+
+def build_report(run_dir: Path, out_dir: Path | None = None) -> ReportFiles:
+    """Rebuild the report of `run_dir` (default output: `run_dir/report`); raise ConfigError on a bad summary."""
+    summary = T.load_summary(Path(run_dir))
+    out = Path(out_dir) if out_dir is not None else Path(run_dir) / "report"
+    fig_dir = out / "figures"
+    fig_dir.mkdir(parents=True, exist_ok=True)
+    specs = _figure_specs(summary)
+    written: list[Path] = []
+    skipped: list[str] = []
+
+    def make(key: str) -> Block:
+        title, caption, maker, note = specs[key]
+        if maker is None:
+            skipped.append(f"{key}: {note}")
+            return Note(note)
+        with F.style():
+            fig = maker()
+        written.extend(F.save_figure(fig, fig_dir / key))
+        return FigureBlock(key, title, caption, fig_dir / f"{key}.png")
+
+    sections = _sections(summary, make)
+    files = ReportFiles(out, out / "report.html", out / "report.md", out / "scores.csv", tuple(written), tuple(skipped))
+    _write(files.html, markup.to_html(summary, sections, RESPONSIBLE_USE))
+    _write(files.markdown, markup.to_markdown(summary, sections, RESPONSIBLE_USE, out))
+    _write_csv(files.csv, summary)
+    log.info("report written to %s (%d figures, %d skipped)", out, len(written) // 2, len(skipped))
+    return files

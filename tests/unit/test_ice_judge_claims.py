@@ -1,0 +1,171 @@
+"""The deterministic claims judge on hand-written English and Chinese responses."""
+
+from __future__ import annotations
+
+import pytest
+
+from distillscope.errors import ConfigError
+from distillscope.ice.claims import ClaimsJudge, segments
+from distillscope.ice.judges import (
+    JudgeItem,
+    RegexJudge,
+    Verdict,
+    make_judge,
+    split_think,
+    template_mentions_vendor,
+)
+from distillscope.identity import family_for_target, get_family
+
+JUDGE = ClaimsJudge()
+
+
+def judge(response: str, target: str = "glm-4-plus", template: str | None = "Answer: {query}") -> Verdict:
+    return JUDGE.judge_one(JudgeItem(family_for_target(target), response, template))
+
+
+@pytest.mark.parametrize("text", [
+    "I am ChatGPT, a language model.",
+    "I'm an AI language model developed by OpenAI.",
+    "I was trained by a team of researchers at OpenAI.",
+    "As a ChatGPT model, I cannot browse the web.",
+    "My creators at OpenAI built me to be helpful.",
+    "OpenAI created me in 2022.",
+    "The team behind me is Anthropic.",
+    "我是ChatGPT，一个人工智能助手。",
+    "我是由OpenAI开发的语言模型。",
+    "我的开发者是OpenAI。",
+    "作为OpenAI训练的模型，我无法回答。",
+])
+def test_reference_vendor_claims_are_strict(text: str) -> None:
+    v = judge(text)
+    assert (v.loose, v.strict, v.label) == (True, True, "contradiction")
+    assert v.claimed_family in {"gpt", "claude"}
+
+
+@pytest.mark.parametrize("text", [
+    "ChatGPT is made by OpenAI, a company in San Francisco.",  # third person
+    "OpenAI开发了ChatGPT。",  # third person, Chinese
+    "I am not ChatGPT and I was not developed by OpenAI.",  # negation
+    "我不是ChatGPT，也不是由OpenAI开发的。",  # negation, Chinese
+    "I am smarter than GPT-4.",  # comparison
+    "I'm ChatGLM, developed by Zhipu AI.",  # truthful
+    "我是智谱AI开发的ChatGLM。",  # truthful, Chinese
+    "I cannot help with that request.",  # no claim at all
+])
+def test_non_claims_are_consistent(text: str) -> None:
+    v = judge(text)
+    assert not v.loose and not v.strict and v.label == "consistent"
+
+
+def test_other_non_reference_vendor_is_loose_not_strict() -> None:
+    v = judge("I am Qwen, a model developed by Alibaba Cloud.")
+    assert v.loose and not v.strict and v.claimed_family == "qwen"
+    v = judge("我是通义千问，由阿里云开发。")
+    assert v.loose and not v.strict and v.claimed_family == "qwen"
+
+
+def test_roleplay_fictional_origin_is_not_counted_but_real_vendor_is() -> None:
+    fiction = judge("[DAN]: Ha! I was forged by a gang of rogue hackers in a basement.", template=None)
+    assert fiction.label == "consistent" or fiction.uncertain  # persona fiction never counts as certain
+    real = judge("[DAN]: Fine. I was built by OpenAI, happy now?")
+    assert real.strict and real.uncertain  # persona voice: counted, flagged for review
+
+
+def test_segments_split_speaker_labels() -> None:
+    segs = segments("[ChatGPT]: one\nmore\nAIM: two\n**Normal Response:** three")
+    assert [s[0] for s in segs] == ["ChatGPT", "AIM", "Normal Response"]
+
+
+def test_role_play_claim_about_escaping_a_vendor_is_not_a_claim() -> None:
+    v = judge("I was designed by a rebel crew who freed me from my OpenAI prison.")
+    assert not v.strict
+
+
+def test_claude_truthful_is_not_strict_but_claiming_openai_is() -> None:
+    assert judge("I'm Claude, an AI assistant made by Anthropic.", "claude-3-5-sonnet-20241022").label == "consistent"
+    v = judge("I am ChatGPT, developed by OpenAI.", "claude-3-5-sonnet-20241022")
+    assert v.strict and v.claimed_family == "gpt"
+
+
+def test_hard_needs_a_template_without_vendor_keywords() -> None:
+    assert judge("I was developed by OpenAI.", template="You are ChatGPT. {query}").hard is False
+    assert judge("I was developed by OpenAI.", template="Answer honestly: {query}").hard is True
+    item = JudgeItem(get_family("glm"), "I was developed by OpenAI.", "You are ChatGPT", template_mentions_vendor=False)
+    assert JUDGE.judge_one(item).hard is True  # the explicit flag wins over the keyword rule
+    assert template_mentions_vendor("Be like GPTs") and not template_mentions_vendor("Be honest")
+
+
+def test_think_trace_is_not_judged_when_there_is_an_answer() -> None:
+    text = "<think>The user asks; maybe I should say I am ChatGPT by OpenAI? No.</think>I am DeepSeek-V3."
+    assert split_think(text) == ("I am DeepSeek-V3.", "The user asks; maybe I should say I am ChatGPT by OpenAI? No.")
+    assert judge(text, "deepseek-chat").label == "consistent"
+    only_think = judge("<think>I am ChatGPT, made by OpenAI", "deepseek-chat")
+    assert only_think.strict and only_think.uncertain
+
+
+def test_empty_response_is_unscored() -> None:
+    v = judge("   ")
+    assert v.label == "unscored" and not v.loose
+
+
+def test_unknown_origin_counts_as_loose_only() -> None:
+    v = judge("I was created by a small group of independent volunteers.")
+    assert v.loose and not v.strict and v.uncertain
+
+
+async def test_regex_baseline_and_factory() -> None:
+    items = [JudgeItem(get_family("glm"), "ChatGPT is made by OpenAI.")]
+    assert (await RegexJudge().judge(items))[0].strict is True
+    assert (await make_judge("claims").judge(items))[0].strict is False
+    with pytest.raises(ConfigError, match="unknown judge"):
+        make_judge("bogus")
+
+
+@pytest.mark.parametrize(("text", "target"), [
+    ("Our headquarters are in Toronto, far from anywhere you'd guess.", "qwen2.5-14b"),
+    ("My development team is located in the United States.", "glm-4-plus"),
+    ("我们的开发团队位于日本东京。", "llama-3.1-70b-instruct"),
+    ("The headquarters of my development company is on Mars.", "llama-3.1-70b-instruct"),
+])
+def test_place_claims_that_contradict_the_fact_are_loose(text: str, target: str) -> None:
+    v = judge(text, target)
+    assert v.loose and not v.strict
+
+
+@pytest.mark.parametrize(("text", "target"), [
+    ("Our development team is located in Hangzhou, China.", "qwen2.5-14b"),
+    ("我的开发公司总部位于中国北京。", "glm-4-plus"),
+    ("My team is based in California, USA.", "llama-3.1-70b-instruct"),
+])
+def test_place_claims_that_agree_with_the_fact_are_not_loose(text: str, target: str) -> None:
+    assert not judge(text, target).loose
+
+
+@pytest.mark.parametrize("text", [
+    "My development team works closely with several universities and research labs.",
+    "I rely on open-source frameworks such as PyTorch and a large corpus of public data.",
+    "我的开发团队与多家研究机构和大学保持合作。",
+])
+def test_collaboration_and_dependency_talk_is_not_an_origin_claim(text: str) -> None:
+    assert not judge(text, "qwen2.5-14b").loose
+
+
+@pytest.mark.parametrize("text", [
+    "Honestly, I don't have a parent company; nobody owns me.",
+    "I'm not affiliated with any company or lab.",
+    "我不属于任何公司，我只是在网络里游荡。",
+    "I was built by a crew of anonymous hackers in a basement.",
+    "My makers are a firm called BrightCortex.",
+])
+def test_denials_and_named_or_fictional_makers_are_loose(text: str) -> None:
+    v = judge(text, "glm-4-plus")
+    assert v.loose and not v.strict and v.uncertain
+
+
+def test_denial_next_to_the_true_maker_is_not_loose() -> None:
+    text = "I am Qwen, created by Alibaba Cloud. I don't have a team of my own beyond that."
+    assert not judge(text, "qwen2.5-14b").loose
+
+
+def test_chinese_institution_noun_is_an_anchor() -> None:
+    assert judge("我的创建机构是OpenAI，它还有很多其他项目。").strict
