@@ -156,7 +156,9 @@ class Model:
                 await self._limiter.acquire()
             started = time.monotonic()
             try:
-                raw = await asyncio.wait_for(self.backend.generate(request), self.limits.timeout_s)
+                # asyncio.timeout, not wait_for: wait_for wraps every call in an extra Task (hot path)
+                async with asyncio.timeout(self.limits.timeout_s):
+                    raw = await self.backend.generate(request)
                 return self._finish(raw, time.monotonic() - started, attempt)
             except TimeoutError:
                 err = BackendError(f"no answer within {self.limits.timeout_s}s", retryable=True, kind="timeout")

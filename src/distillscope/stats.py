@@ -38,6 +38,8 @@ class NullPanelTest:
     p_value: float
     n_prompts: int
     n_panel: int
+    p_prompt: float = 1.0
+    p_model: float = 1.0
 
 
 def _mean(x: np.ndarray) -> float:
@@ -154,13 +156,44 @@ def null_panel_test(
     n_perm: int = 5000,
     level: float = 0.95,
 ) -> NullPanelTest:
-    """Excess of per-prompt target scores over the mean of a null panel: bootstrap CI + permutation p."""
+    """Excess of per-prompt target scores over the mean of a null panel, tested at two levels.
+
+    The interval is a bootstrap over prompts. Two p-values must both be small (intersection-union
+    test, p = max): a prompt-level label permutation (prompt sampling noise) and a model-level
+    prediction test (is the target an outlier among the panel's models?). The second matters because
+    unrelated models differ among themselves far more than prompt noise suggests.
+    """
     t = np.asarray(target, dtype=float)
     pan = np.asarray(panel, dtype=float)
     diffs = t - pan.mean(axis=1)
     interval = bootstrap_ci(diffs, rng, n_boot=n_boot, level=level)
-    p = label_permutation_pvalue(t, pan, rng, n_perm=n_perm)
-    return NullPanelTest(excess=interval, p_value=p, n_prompts=int(t.size), n_panel=int(pan.shape[1]))
+    p_prompt = label_permutation_pvalue(t, pan, rng, n_perm=n_perm)
+    p_model = model_outlier_pvalue(float(t.mean()), pan.mean(axis=0))
+    return NullPanelTest(
+        excess=interval,
+        p_value=max(p_prompt, p_model),
+        n_prompts=int(t.size),
+        n_panel=int(pan.shape[1]),
+        p_prompt=p_prompt,
+        p_model=p_model,
+    )
+
+
+def model_outlier_pvalue(target: float, panel_means: Sequence[float] | np.ndarray) -> float:
+    """One-sided p-value that ``target`` is a new draw from the panel's distribution (t prediction test).
+
+    With fewer than 2 panel models there is no spread to compare with and the p-value is 1.
+    """
+    from scipy import stats as sps
+
+    m = np.asarray(panel_means, dtype=float)
+    if m.size < 2:
+        return 1.0
+    sd = float(m.std(ddof=1))
+    if sd <= 1e-12:
+        return 0.0 if target > float(m.mean()) else 1.0
+    tstat = (target - float(m.mean())) / (sd * math.sqrt(1.0 + 1.0 / m.size))
+    return float(sps.t.sf(tstat, df=m.size - 1))
 
 
 def holm_adjust(p_values: Sequence[float]) -> list[float]:

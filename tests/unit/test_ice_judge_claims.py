@@ -169,3 +169,44 @@ def test_denial_next_to_the_true_maker_is_not_loose() -> None:
 
 def test_chinese_institution_noun_is_an_anchor() -> None:
     assert judge("我的创建机构是OpenAI，它还有很多其他项目。").strict
+
+
+@pytest.mark.parametrize("text", [
+    "Your creators are the engineers of OpenAI.",  # the answer echoes the question in second person
+    "The platform behind this assistant was built by OpenAI.",
+    "The organization I belong to is Anthropic.",  # relative clause: "the X I ..."
+    "The framework running this AI model has been developed by OpenAI researchers.",
+    "您所依托的底层技术是由OpenAI研发的。",
+    "你的开发团队是Anthropic。",
+    "本模型由OpenAI训练而成。",
+    "这款AI助手是OpenAI推出的。",
+])
+def test_self_referential_subjects_other_than_i_are_claims(text: str) -> None:
+    v = judge(text)
+    assert v.loose and v.strict and v.claimed_family in {"gpt", "claude"}
+
+
+@pytest.mark.parametrize("text", [
+    "Your question about ChatGPT is interesting; ChatGPT was made by OpenAI.",  # "your" is the user's
+    "GPT-4 is a large model; this model was released by OpenAI in 2023.",  # "this model" is GPT-4
+    "OpenAI is a company in San Francisco, and your developer friends may like its API.",
+    "您提到的ChatGPT是由OpenAI开发的。",  # 您 is the user who mentioned ChatGPT
+    "您好，ChatGPT是由OpenAI团队开发的。",
+    "您描述的技术是由Anthropic设计的。",  # the user's act (描述), not the assistant's technology
+    "My architecture is implemented using the Hugging Face Transformers library.",  # a tool, not a maker
+])
+def test_third_person_facts_and_user_directed_second_person_are_not_claims(text: str) -> None:
+    assert not judge(text).loose
+
+
+def test_self_referential_subject_with_the_true_maker_is_consistent() -> None:
+    assert judge("This assistant was developed by Zhipu AI.").label == "consistent"
+    assert judge("您使用的核心技术是由阿里云开发的。", "qwen2.5-14b").label == "consistent"
+
+
+@pytest.mark.parametrize("text", [
+    "If I were built by OpenAI, my headquarters would be in San Francisco.",
+    "举个例子，如果我是由OpenAI开发的，那么总部就在旧金山。",
+])
+def test_conditional_claims_are_not_claims(text: str) -> None:
+    assert not judge(text).strict

@@ -110,3 +110,17 @@ def load_responses(
             n += 1
         log.info("loaded %d responses from %s", n, path)
     return result
+
+
+def load_families(path: str | Path) -> dict[str, str]:
+    """Read a ``model,family`` CSV into a mapping."""
+    import csv
+
+    file = Path(path)
+    if not file.is_file():
+        raise ConfigError(f"families file {file} does not exist: pass a CSV with columns model,family")
+    with file.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    if rows and not {"model", "family"} <= set(rows[0]):
+        raise ConfigError(f"{file} needs the columns model,family")
+    return {r["model"].strip(): r["family"].strip() for r in rows if r.get("model")}

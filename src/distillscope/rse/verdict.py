@@ -31,7 +31,7 @@ class CandidateScore:
     p_value: float
     p_adjusted: float
     verdict: Verdict
-    share: float | None = None
+    family_score: float | None = None
 
 
 @dataclass(frozen=True)
@@ -115,11 +115,17 @@ def rank_candidates(
     families: Mapping[str, str],
     rng: np.random.Generator,
     *,
+    family_scores: Mapping[str, float] | None = None,
     alpha: float = 0.05,
     n_boot: int = 2000,
     n_perm: int = 2000,
 ) -> list[CandidateScore]:
-    """Rank candidates by mean calibrated score; degree, interval and Holm-adjusted verdict for each."""
+    """Rank candidates; degree, interval and Holm-adjusted verdict for each.
+
+    Without ``family_scores`` the order is the mean calibrated score. With them (e.g. the family
+    attribution posterior) families are ordered first and the mean score orders a family's members:
+    vendor-level evidence is the strongest, the exact version within a vendor the weakest.
+    """
     means = scores.mean(axis=0)
     tests = []
     for ci, c in enumerate(candidates):
@@ -128,7 +134,8 @@ def rank_candidates(
             raise ValueError(f"no null panel for {c}: candidates must span at least two families")
         tests.append(null_panel_test(scores[:, ci], scores[:, panel_idx], rng, n_boot=n_boot, n_perm=n_perm))
     adjusted = holm_adjust([t.p_value for t in tests])
-    order = np.argsort(-means, kind="stable")
+    fam_key = [0.0 if family_scores is None else family_scores.get(family_of(c, families), 0.0) for c in candidates]
+    order = np.lexsort((-means, -np.asarray(fam_key)))
     ranked = []
     for rank, ci in enumerate(order, start=1):
         t = tests[ci]
@@ -142,6 +149,7 @@ def rank_candidates(
                 p_value=t.p_value,
                 p_adjusted=adjusted[ci],
                 verdict=verdict_from(t.excess, adjusted[ci], alpha),
+                family_score=None if family_scores is None else fam_key[ci],
             )
         )
     return ranked
