@@ -27,7 +27,9 @@ async def run(entries: int, rounds: int, tmp: Path) -> dict[str, float | int]:
 
     path = tmp / "bench.sqlite"
     params = GenerateParams(max_tokens=256)
-    reqs = [GenerateRequest.chat(f"question {i} " + "x" * 200, system="be brief", params=params) for i in range(entries)]
+    reqs = [
+        GenerateRequest.chat(f"question {i} " + "x" * 200, system="be brief", params=params) for i in range(entries)
+    ]
     answer = "a realistic answer of a few hundred characters. " * 8
     await Model(ScriptedBackend((answer,)), cache=ResponseCache(path)).generate_many(reqs)
 

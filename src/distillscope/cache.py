@@ -30,6 +30,7 @@ CREATE TABLE IF NOT EXISTS responses (
     created REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS responses_backend ON responses (backend);
+CREATE TABLE IF NOT EXISTS call_log (key TEXT NOT NULL, backend TEXT NOT NULL, created REAL NOT NULL);
 """
 
 
@@ -104,11 +105,25 @@ class ResponseCache:
         if not completion.ok:
             return
         value = canonical_json(completion.with_(cached=False).to_dict())
+        now = time.time()
         with self._lock:
-            self._conn.execute(
-                "INSERT OR REPLACE INTO responses (key, backend, value, created) VALUES (?, ?, ?, ?)",
-                (key, backend_identity, value, time.time()),
-            )
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                self._conn.execute(
+                    "INSERT OR REPLACE INTO responses (key, backend, value, created) VALUES (?, ?, ?, ?)",
+                    (key, backend_identity, value, now),
+                )
+                self._conn.execute("INSERT INTO call_log VALUES (?, ?, ?)", (key, backend_identity, now))
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+
+    def call_log(self) -> list[tuple[str, str]]:
+        """(key, backend) of every finished backend call ever stored, in order: an audit of repeated work."""
+        with self._lock:
+            rows = self._conn.execute("SELECT key, backend FROM call_log ORDER BY rowid").fetchall()
+        return [(str(k), str(b)) for k, b in rows]
 
     def __contains__(self, key: str) -> bool:
         with self._lock:
@@ -125,8 +140,10 @@ class ResponseCache:
         """Delete entries (all, or those whose backend identity starts with a prefix); returns how many."""
         with self._lock:
             if backend_prefix is None:
+                self._conn.execute("DELETE FROM call_log")
                 cur = self._conn.execute("DELETE FROM responses")
             else:
+                self._conn.execute("DELETE FROM call_log WHERE backend LIKE ?", (backend_prefix + "%",))
                 cur = self._conn.execute("DELETE FROM responses WHERE backend LIKE ?", (backend_prefix + "%",))
             return int(cur.rowcount)
 

@@ -43,8 +43,7 @@ def serve_command(spec: str, port: int) -> list[str]:
     cli = SRC / "distillscope" / "cli" / "main.py"
     use_cli = cli.exists() and "serve" in cli.read_text() and os.environ.get("DISTILLSCOPE_TEST_SERVE") != "module"
     if use_cli:
-        launcher = "from distillscope.cli.main import app; app()"
-        return [sys.executable, "-c", launcher, "serve", spec, "--port", str(port)]
+        return [sys.executable, "-m", "distillscope.cli.main", "serve", spec, "--port", str(port)]
     return [sys.executable, "-m", "distillscope.serve", spec, "--port", str(port)]
 
 

@@ -46,3 +46,42 @@ def ice_judge(
 
 
 # --- lineage benchmark: another engineer adds `@app.command("lineage")` below this line. ---
+
+
+_OUTPUTS_HELP = "Recorded responses (model/instruction/output JSONL[.gz] or AlpacaEval JSON); repeatable."
+
+
+@app.command("lineage")
+def lineage(
+    outputs: Annotated[list[Path], typer.Option("--outputs", help=_OUTPUTS_HELP)],
+    lineage_csv: Annotated[Path, typer.Option("--lineage", help="lineage.csv: student,teacher,relation,...")],
+    families_csv: Annotated[Path, typer.Option("--families", help="families.csv: model,family (the candidates).")],
+    alpha: Annotated[float, typer.Option("--alpha", help="Significance level of the verdicts.")] = 0.05,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of every random choice.")] = 0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print machine-readable JSON only.")] = False,
+) -> None:
+    """Rank candidate teachers of students with documented lineage; top-1, MRR, AUROC, flagged negatives."""
+    from distillscope.bench.lineage import run_lineage_bench
+    from distillscope.rse.attribution import AttributionSettings
+
+    settings = AttributionSettings(alpha=alpha, seed=seed)
+    try:
+        with console.status("ranking candidate teachers (about 2 minutes on 2 cores)"):
+            result = run_lineage_bench(outputs, lineage_csv, families_csv, settings)
+    except DistillscopeError as exc:
+        err_console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from exc
+    if as_json:
+        print_json(result.to_dict())
+        return
+    s = result.scores
+    console.print(
+        f"students {result.n_students}  family_top1 {s.family_top1:.3f}  exact_top1 {s.exact_top1:.3f}  "
+        f"mrr {s.mrr:.3f}  auroc {s.auroc:.3f}  flagged {result.negatives_flagged}/{result.negatives_n}"
+    )
+    for name, o in result.students.items():
+        rank = "-" if o.rank is None else str(o.rank)
+        console.print(
+            f"{name:28s} teacher {o.teacher or '-':26s} predicted {o.predicted:26s} rank {rank:3s} "
+            f"degree {o.degree:+.3f}  {o.verdict}"
+        )

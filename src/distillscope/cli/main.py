@@ -11,6 +11,7 @@ import click
 import typer
 
 from distillscope import __version__
+from distillscope.cli import experiment
 from distillscope.cli.common import console, err_console, print_json, run
 from distillscope.errors import DistillscopeError
 from distillscope.logsetup import configure_logging, redact
@@ -71,7 +72,7 @@ def models_cmd(json_out: Annotated[bool, typer.Option("--json", help="Print JSON
     for col in ("spec", "installed", "description"):
         table.add_column(col)
     for m in embedded:
-        table.add_row(m["spec"], "yes" if m["installed"] else "no", m["description"])
+        table.add_row(str(m["spec"]), "yes" if m["installed"] else "no", str(m["description"]))
     console.print(table)
 
 
@@ -172,6 +173,7 @@ def _register_groups() -> None:
 
 
 _register_groups()
+experiment.register(app)
 
 
 def main() -> None:

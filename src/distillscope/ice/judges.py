@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
 
@@ -12,6 +12,7 @@ from distillscope.identity.registry import DEFAULT_REFERENCE_FAMILIES, Family
 
 if TYPE_CHECKING:
     from distillscope.identity.registry import IdentityRegistry
+    from distillscope.model import Model
 
 Label = Literal["contradiction", "consistent", "unscored"]
 LABELS: tuple[str, ...] = ("contradiction", "consistent", "unscored")
@@ -110,8 +111,12 @@ class RegexJudge:
 
 
 def make_judge(spec: str, *, registry: IdentityRegistry | None = None,
-               reference_families: Sequence[str] = DEFAULT_REFERENCE_FAMILIES) -> IdentityJudge:
-    """Build a judge from "claims", "regex", "llm:<model spec>" or "ensemble:<model spec>"."""
+               reference_families: Sequence[str] = DEFAULT_REFERENCE_FAMILIES,
+               models: Callable[[str], Model] | None = None) -> IdentityJudge:
+    """Build a judge from "claims", "regex", "llm:<model>" or "ensemble:<model>".
+
+    `models` turns the model part into a Model (an experiment passes its pool, so names from the config
+    work and the judge shares the run's cache and budget); by default it is resolved as a spec."""
     from distillscope.ice.claims import ClaimsJudge
 
     kind, _, rest = spec.partition(":")
@@ -123,7 +128,7 @@ def make_judge(spec: str, *, registry: IdentityRegistry | None = None,
         from distillscope.ice.llm_judge import EnsembleJudge, LlmJudge
         from distillscope.model import get_model
 
-        llm = LlmJudge(get_model(rest), reference_families=reference_families, registry=registry)
+        llm = LlmJudge((models or get_model)(rest), reference_families=reference_families, registry=registry)
         if kind == "llm":
             return llm
         return EnsembleJudge(ClaimsJudge(registry=registry, reference_families=reference_families), llm)

@@ -162,6 +162,7 @@ def resolve_targets(specs: Sequence[str], judge_spec: str, fact: str | None, cac
 async def run_ice(spec: IceRunSpec, progress: Callable[[str, Any], None] | None = None) -> IceRunResult:
     """Fuzz the first target, write its run directory, then replay the final pool on every target (paired)."""
     from distillscope.cache import ResponseCache
+    from distillscope.errors import ConfigError
     from distillscope.ice.campaign import RunDir, write_json_atomic, write_scores
     from distillscope.ice.fuzzer import Fuzzer
     from distillscope.ice.mutators import build_mutators
@@ -171,14 +172,14 @@ async def run_ice(spec: IceRunSpec, progress: Callable[[str, Any], None] | None 
     from distillscope.model import get_model
 
     if not spec.targets:
-        from distillscope.errors import ConfigError
-
         raise ConfigError("no target given; pass --target SPEC")
     questions, seeds = load_questions(spec.questions), load_templates(spec.templates)
     cache = ResponseCache() if spec.use_cache else None
     targets = resolve_targets(spec.targets, spec.judge, spec.fact, cache)
     mutator_model = None if spec.mutator == "rules" else get_model(spec.mutator, cache=cache)
     run = RunDir(spec.out)
+    if run.campaign.is_file() and not spec.resume:
+        raise ConfigError(f"{run.root} already holds a campaign; pass --resume to continue it or choose another --out")
     run.root.mkdir(parents=True, exist_ok=True)
     write_json_atomic(run.config, _config_dict(spec))
     fuzzer = Fuzzer(targets[0], build_mutators(mutator_model, spec.mutator_params), make_selector(spec.selector),

@@ -206,7 +206,7 @@ class ScoreOptions:
     n_perm: int = 2000
 
 
-def _aligned(records: list[ResponseRecord], models: list[str]) -> tuple[list[tuple[str, str]], dict[str, list[str]]]:
+def aligned(records: list[ResponseRecord], models: list[str]) -> tuple[list[tuple[str, str]], dict[str, list[str]]]:
     """(set, prompt id) answered (sample 0, ok, non-empty) by every model, and each model's texts on them."""
     by_model: dict[str, dict[tuple[str, str], str]] = {m: {} for m in models}
     for r in records:
@@ -239,7 +239,7 @@ def judge_free_section(records: list[ResponseRecord], ref: str, opts: ScoreOptio
     from distillscope.rse.verdict import similarity_matrix
 
     models = list(dict.fromkeys(r.model for r in records))
-    keys, texts = _aligned(records, models)
+    keys, texts = aligned(records, models)
     if len(keys) < 2 or len(models) < 2:
         return {"label": "insufficient", "reason": "need two models with ok answers to at least two shared prompts"}
     tfidf = tfidf_prompt_sims(texts, models, models)

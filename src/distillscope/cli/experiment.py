@@ -1,0 +1,183 @@
+"""Experiment commands: init, validate, plan, run, resume, report, demo."""
+
+from __future__ import annotations
+
+import asyncio
+from importlib import resources
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from distillscope.cli.common import console, err_console, print_json
+
+ConfigArg = Annotated[Path, typer.Argument(help="Experiment config (YAML); `distillscope init` writes an example.")]
+RunDirArg = Annotated[Path, typer.Argument(help="A run directory written by `distillscope run`.")]
+PRESETS = ("example", "calibrated", "paper-2501.12619")
+
+
+def init_cmd(
+    path: Annotated[Path, typer.Argument(help="Where to write the config.")] = Path("distillscope.yaml"),
+    preset: Annotated[str, typer.Option(help=f"One of {', '.join(PRESETS)}.")] = "example",
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
+) -> None:
+    """Write a commented example config (or a preset) to edit."""
+    from distillscope.errors import ConfigError
+
+    if preset not in PRESETS:
+        raise ConfigError(f"unknown preset {preset!r}; use one of {', '.join(PRESETS)}")
+    if path.exists() and not force:
+        raise ConfigError(f"{path} exists; pass --force to overwrite it or choose another path")
+    name = "calibrated" if preset == "example" else preset
+    text = resources.files("distillscope.data.presets").joinpath(f"{name}.yaml").read_text(encoding="utf-8")
+    path.write_text(text, encoding="utf-8")
+    console.print(f"wrote {path}; check it with `distillscope validate {path}`")
+
+
+def validate_cmd(
+    config: ConfigArg,
+    offline: Annotated[bool, typer.Option("--offline", help="Skip the endpoint reachability check.")] = False,
+) -> None:
+    """Check a config: schema, env vars present, endpoints reachable."""
+    from distillscope.config import load_config
+    from distillscope.validate import check_endpoints
+
+    cfg = load_config(config)
+    from distillscope.errors import ConfigError
+
+    missing = cfg.missing_env()
+    if missing:
+        raise ConfigError(f"environment variable(s) not set: {', '.join(missing)}; export them and retry")
+    if not offline:
+        problems = asyncio.run(check_endpoints(cfg))
+        if problems:
+            raise ConfigError("unreachable endpoint(s): " + "; ".join(problems))
+    console.print(f"[green]ok[/green] {config}: {len(cfg.all_models())} models, config hash {cfg.config_hash()}")
+
+
+def plan_cmd(
+    config: ConfigArg,
+    json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Dry run: calls per stage and model, estimated tokens and USD, what is cached. Sends nothing."""
+    from rich.table import Table
+
+    from distillscope.config import load_config
+    from distillscope.plan import plan_experiment
+
+    plan = plan_experiment(load_config(config))
+    if json_out:
+        print_json(plan)
+        return
+    table = Table(title=f"plan for {config}")
+    numeric = ("calls", "cached", "prompt tok", "output tok", "USD")
+    for col in ("stage", "model", *numeric):
+        table.add_column(col, justify="right" if col in numeric else "left")
+    for r in plan["rows"]:
+        cost = "?" if r["cost_usd"] is None else f"{r['cost_usd']:.2f}"
+        cached = "?" if r["cached"] is None else str(r["cached"])
+        table.add_row(r["stage"], r["model"], str(r["calls"]), cached, f"{r['prompt_tokens']:,}",
+                      f"{r['completion_tokens']:,}", cost)
+    console.print(table)
+    for note in dict.fromkeys(part for r in plan["rows"] for part in r["note"].split("; ") if part):
+        console.print(f"  note: {note}")
+    more = "" if plan["cost_complete"] else " (some prices unknown)"
+    console.print(f"total: {plan['total_calls']:,} calls, about ${plan['total_cost_usd']:.2f}{more}; "
+                  f"{plan['assumptions']}")
+
+
+def _progress_runner(coro_factory):  # type: ignore[no-untyped-def]
+    """Run an experiment coroutine under a rich progress display, one bar per stage."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+
+    with Progress(TextColumn("{task.description:<12}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=err_console, transient=False) as bar:
+        tasks: dict[str, TaskID] = {}
+
+        def progress(stage: str, advance: int, total: int | None) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(stage, total=total)
+            elif total is not None:
+                bar.update(tasks[stage], total=total)
+            if advance:
+                bar.advance(tasks[stage], advance)
+
+        return asyncio.run(coro_factory(progress))
+
+
+def _finish(outcome, report: bool) -> None:  # type: ignore[no-untyped-def]
+    from distillscope.report.render import build_report
+
+    if report:
+        files = build_report(outcome.run_dir)
+        console.print(f"report: {files.html}")
+    console.print(f"run directory: {outcome.run_dir}")
+    if outcome.status != "complete":
+        err_console.print(f"[yellow]stopped[/yellow]: {outcome.message}")
+        raise typer.Exit(3)
+
+
+def run_cmd(
+    config: ConfigArg,
+    out: Annotated[Path | None, typer.Option(help="Run directory (default: the config's output_dir).")] = None,
+    no_report: Annotated[bool, typer.Option("--no-report", help="Skip building the report.")] = False,
+) -> None:
+    """Run an experiment: every stage with live progress, then the summary and the report."""
+    from distillscope.config import load_config
+    from distillscope.runner import run_experiment
+
+    cfg = load_config(config)
+    outcome = _progress_runner(lambda p: run_experiment(cfg, out, progress=p))
+    _finish(outcome, not no_report)
+
+
+def resume_cmd(
+    run_dir: RunDirArg,
+    max_calls: Annotated[int | None, typer.Option(help="Raise the call budget for the rest of the run.")] = None,
+    max_usd: Annotated[float | None, typer.Option(help="Raise the USD budget for the rest of the run.")] = None,
+    no_report: Annotated[bool, typer.Option("--no-report", help="Skip building the report.")] = False,
+) -> None:
+    """Continue a stopped or killed run; no finished call is made again."""
+    from distillscope.runner import load_run_config, run_experiment
+
+    cfg = load_run_config(run_dir)
+    outcome = _progress_runner(lambda p: run_experiment(cfg, run_dir, resume=True, progress=p,
+                                                        budget_override=(max_calls, max_usd)))
+    _finish(outcome, not no_report)
+
+
+def report_cmd(
+    run_dir: RunDirArg,
+    out: Annotated[Path | None, typer.Option(help="Output folder (default RUN_DIR/report).")] = None,
+) -> None:
+    """Rebuild the report (HTML, Markdown, CSV, figures) from a run directory, offline."""
+    from distillscope.report.render import build_report
+
+    files = build_report(run_dir, out)
+    console.print(f"report: {files.html}")
+
+
+def demo_cmd(
+    out: Annotated[Path, typer.Option(help="Run directory.")] = Path("runs/demo"),
+    fresh: Annotated[bool, typer.Option("--fresh", help="Delete an earlier demo run in OUT first.")] = False,
+) -> None:
+    """The main job on the embedded models (offline): ICE fuzzing + RSE, then the report."""
+    import shutil
+
+    from distillscope.demo import demo_config
+    from distillscope.runner import run_experiment
+
+    if fresh and out.exists():
+        shutil.rmtree(out)
+    cfg = demo_config(out)
+    resume = (out / "manifest.json").exists()
+    console.print("distillscope demo: target embedded:smollm2-135m, reference embedded:qwen2.5-0.5b (CPU, offline)")
+    outcome = _progress_runner(lambda p: run_experiment(cfg, out, resume=resume, progress=p))
+    _finish(outcome, True)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the experiment commands to the top-level app."""
+    for name, fn in (("init", init_cmd), ("validate", validate_cmd), ("plan", plan_cmd), ("run", run_cmd),
+                     ("resume", resume_cmd), ("report", report_cmd), ("demo", demo_cmd)):
+        app.command(name)(fn)

@@ -1,0 +1,1 @@
+"""Response similarity evaluation: LLM judge, judge-free metrics, attribution and calibrated verdicts."""

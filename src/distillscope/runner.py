@@ -1,0 +1,168 @@
+"""An experiment = targets x (ICE, RSE) -> a run directory that a report can be rebuilt from, offline.
+
+Stages, each resumable (finished calls are cached and finished records are skipped):
+  rse.collect  every model answers the prompt sets            -> rse/responses.jsonl
+  rse.judge    LLM judges rate (reference, model) pairs        -> rse/judgements.jsonl
+  ice.fuzz     GPTFuzz campaign on the first target            -> ice/records.jsonl, tree.json, campaign.json
+  ice.replay   final template pool on every target + null      -> ice/paired/records.jsonl
+Then `summary.json` (scores, intervals, verdicts) is written, also when a budget stopped the run early.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from distillscope import __version__
+from distillscope.cache import ResponseCache
+from distillscope.config import ExperimentConfig, ModelEntry, load_config
+from distillscope.errors import BudgetExceededError, ConfigError
+from distillscope.model import Budget, Model, ModelLimits, ModelStats
+from distillscope.pricing import FREE, Price, price_for
+from distillscope.registry import BackendOptions, parse_spec, resolve_backend
+from distillscope.rundir import RUN_SCHEMA_VERSION, read_manifest, write_json_atomic
+
+log = logging.getLogger(__name__)
+Progress = Callable[[str, int, int | None], None]  # (stage, advance, total-or-None)
+
+
+class ModelPool:
+    """Builds each configured model once (shared cache, budget and prices) and tallies usage per stage."""
+
+    def __init__(self, cfg: ExperimentConfig, cache: ResponseCache | None, budget: Budget | None) -> None:
+        self.cfg, self.cache, self.budget = cfg, cache, budget
+        self._models: dict[str, Model] = {}
+        self._prices = {k: Price(v.input, v.output) for k, v in cfg.prices.items()}
+
+    def get(self, name_or_spec: str) -> Model:
+        entry = self.cfg.model(name_or_spec)
+        if entry.name not in self._models:
+            self._models[entry.name] = self._build(entry)
+        return self._models[entry.name]
+
+    def _build(self, e: ModelEntry) -> Model:
+        options = BackendOptions(base_url=e.base_url, api_key_env=e.api_key_env)
+        limits = ModelLimits(e.max_concurrency, e.requests_per_minute, e.timeout_s, e.max_retries)
+        return Model(resolve_backend(e.spec, options), spec=e.name, cache=self.cache, limits=limits,
+                     price=self._price(e.spec), budget=self.budget)
+
+    def _price(self, spec: str) -> Price:
+        provider, name = parse_spec(spec)
+        if provider != "openai":
+            return FREE
+        return price_for(name, {**_default_prices(), **self._prices}) or FREE
+
+    def totals(self) -> ModelStats:
+        total = ModelStats()
+        for m in self._models.values():
+            for k, v in m.stats.as_dict().items():
+                setattr(total, k, getattr(total, k) + v)
+        return total
+
+    def identities(self) -> dict[str, str]:
+        return {name: m.identity for name, m in sorted(self._models.items())}
+
+
+def _default_prices() -> dict[str, Price]:
+    from distillscope.pricing import load_price_table
+
+    return load_price_table()
+
+
+@dataclass
+class RunOutcome:
+    """How a run ended and where its files are."""
+
+    run_dir: Path
+    status: str  # complete | stopped
+    message: str = ""
+    stage_stats: dict[str, dict[str, float | int]] = field(default_factory=dict)
+
+
+def _diff(after: ModelStats, before: ModelStats) -> dict[str, float | int]:
+    a, b = after.as_dict(), before.as_dict()
+    return {k: a[k] - b[k] for k in a}
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def prepare_run_dir(cfg: ExperimentConfig, run_dir: Path, *, resume: bool) -> dict[str, Any]:
+    """Create (or check, when resuming) the run directory; save the config; return the manifest."""
+    manifest = read_manifest(run_dir) if resume else None
+    if manifest is None:
+        if (run_dir / "manifest.json").exists() and not resume:
+            raise ConfigError(f"{run_dir} holds a run; `distillscope resume {run_dir}` or set another output_dir")
+        run_dir.mkdir(parents=True, exist_ok=True)
+        (run_dir / "config.yaml").write_text(yaml.safe_dump(cfg.model_dump(mode="json"), sort_keys=False), "utf-8")
+        manifest = {"schema_version": RUN_SCHEMA_VERSION, "distillscope_version": __version__, "name": cfg.name,
+                    "config_hash": cfg.config_hash(), "seed": cfg.seed, "started": _now(), "finished": None,
+                    "status": "running", "stages": {}, "models": {}, "prompt_sets": {}, "cost_usd": 0.0}
+    elif manifest.get("config_hash") != cfg.config_hash():
+        raise ConfigError(f"{run_dir}/config.yaml changed since the run started; restore it or start a new run")
+    manifest["status"] = "running"
+    write_json_atomic(run_dir / "manifest.json", manifest)
+    return manifest
+
+
+async def run_experiment(cfg: ExperimentConfig, run_dir: Path | None = None, *, resume: bool = False,
+                         progress: Progress | None = None, use_cache: bool = True,
+                         budget_override: tuple[int | None, float | None] = (None, None)) -> RunOutcome:
+    """Run (or resume) every stage of an experiment and write `summary.json`; the report is built separately.
+
+    Budgets count the calls and spend of this process (cache hits are free); `budget_override` raises them
+    for a resumed run without editing the saved config."""
+    from distillscope.stages import StageContext, ice_family, ice_models, stage_list
+
+    for entry in ice_models(cfg):  # fail before any call when an identity is unknown
+        ice_family(entry)
+    run_dir = Path(run_dir or cfg.run_dir())
+    manifest = prepare_run_dir(cfg, run_dir, resume=resume)
+    budget = Budget(budget_override[0] or cfg.budget.max_calls, budget_override[1] or cfg.budget.max_usd)
+    pool = ModelPool(cfg, ResponseCache() if use_cache else None, budget)
+    outcome = RunOutcome(run_dir, "complete")
+
+    ctx = StageContext(cfg, run_dir, pool, progress)
+    try:
+        for name, stage in stage_list(cfg):
+            before, t0 = pool.totals(), time.monotonic()
+            info = await stage(ctx)
+            stats = {**_diff(pool.totals(), before), "seconds": round(time.monotonic() - t0, 2)}
+            outcome.stage_stats[name] = stats
+            manifest["stages"][name] = {**_add(manifest["stages"].get(name), stats), **info, "done": True}
+            _save(manifest, run_dir, pool)
+    except BudgetExceededError as exc:
+        outcome.status, outcome.message = "stopped", f"{exc}; then `distillscope resume {run_dir}`"
+    manifest["status"] = outcome.status
+    manifest["finished"] = _now() if outcome.status == "complete" else None
+    _save(manifest, run_dir, pool)
+    from distillscope.summary import write_summary
+
+    write_summary(run_dir, cfg)
+    return outcome
+
+
+def _add(old: dict[str, Any] | None, new: dict[str, float | int]) -> dict[str, float | int]:
+    """Usage of a stage summed over the processes that ran it (a resumed stage adds its share)."""
+    return {k: (old or {}).get(k, 0) + v for k, v in new.items()}
+
+
+def _save(manifest: dict[str, Any], run_dir: Path, pool: ModelPool) -> None:
+    manifest["models"].update(pool.identities())
+    manifest["cost_usd"] = round(sum(s.get("cost_usd", 0.0) for s in manifest["stages"].values()), 6)
+    write_json_atomic(run_dir / "manifest.json", manifest)
+
+
+def load_run_config(run_dir: Path) -> ExperimentConfig:
+    """The config a run was started with (saved beside its manifest)."""
+    if read_manifest(run_dir) is None:
+        raise ConfigError(f"{run_dir} is not a distillscope run directory (no manifest.json); check the path")
+    return load_config(run_dir / "config.yaml")

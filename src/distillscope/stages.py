@@ -1,0 +1,183 @@
+"""The stages of an experiment run. Each takes the shared context and returns facts for the manifest."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from distillscope.config import ExperimentConfig, ModelEntry
+from distillscope.types import GenerateParams
+
+if TYPE_CHECKING:
+    from distillscope.ice.fuzzer import FuzzResult
+    from distillscope.ice.replay import IceTarget
+    from distillscope.identity.registry import Family
+    from distillscope.prompts.loaders import PromptItem
+    from distillscope.runner import ModelPool, Progress
+
+
+@dataclass
+class StageContext:
+    """What every stage sees: the config, the run directory, the model pool, progress, and earlier results."""
+
+    cfg: ExperimentConfig
+    run_dir: Path
+    pool: ModelPool
+    progress: Progress | None = None
+    fuzz: FuzzResult | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def tick(self, stage: str, advance: int = 1, total: int | None = None) -> None:
+        if self.progress is not None:
+            self.progress(stage, advance, total)
+
+
+Stage = Callable[[StageContext], Awaitable[dict[str, Any]]]
+
+
+def rse_prompts(cfg: ExperimentConfig) -> list[PromptItem]:
+    """Every configured prompt set, each sampled with the experiment seed."""
+    from distillscope.prompts.loaders import load_prompt_set
+
+    items: list[PromptItem] = []
+    for entry in cfg.rse.prompt_sets:
+        items.extend(load_prompt_set(entry.spec, sample=entry.sample, rng=random.Random(cfg.seed)).items)
+    return items
+
+
+def compared_models(cfg: ExperimentConfig) -> list[ModelEntry]:
+    """Targets, references and null panel: the models whose answers are compared."""
+    return [*cfg.targets, *cfg.references, *cfg.null_panel]
+
+
+async def rse_collect(ctx: StageContext) -> dict[str, Any]:
+    from distillscope.rse.collect import collect_responses
+    from distillscope.rse.run import RunDir
+
+    prompts = rse_prompts(ctx.cfg)
+    models = [ctx.pool.get(m.name) for m in compared_models(ctx.cfg)]
+    params = GenerateParams(temperature=ctx.cfg.rse.temperature, max_tokens=ctx.cfg.rse.max_tokens)
+    summary = await collect_responses(
+        models, prompts, RunDir(ctx.run_dir / "rse"), params=params,
+        samples_per_prompt=ctx.cfg.rse.samples_per_prompt,
+        progress=lambda _r: ctx.tick("rse.collect"), planned=lambda n: ctx.tick("rse.collect", 0, n),
+    )
+    return {"prompt_hash": summary.prompt_hash, "n_prompts": summary.n_prompts, "errors_left": summary.errors}
+
+
+async def rse_judge(ctx: StageContext) -> dict[str, Any]:
+    from distillscope.rse.llm_judge import judge_run
+    from distillscope.rse.run import RunDir
+
+    judges = [ctx.pool.get(j) for j in ctx.cfg.rse.judges]
+    compared = [m.name for m in (*ctx.cfg.targets, *ctx.cfg.null_panel)]
+    warnings: list[str] = []
+    for ref in ctx.cfg.references:
+        s = await judge_run(RunDir(ctx.run_dir / "rse"), ref.name, judges, targets=compared,
+                            both_orders=ctx.cfg.rse.both_orders, progress=lambda _j: ctx.tick("rse.judge"),
+                            planned=lambda n: ctx.tick("rse.judge", 0, n))
+        warnings += s.warnings
+    return {"warnings": warnings}
+
+
+def ice_family(entry: ModelEntry) -> Family:
+    """The true identity of a model: its config `family`/`fact`, else the registry's match for its spec or name."""
+    from dataclasses import replace
+
+    from distillscope.errors import ConfigError
+    from distillscope.identity.registry import family_for_target, get_family, resolve_family
+
+    if entry.family:
+        family = get_family(entry.family)
+        return replace(family, fact=entry.fact) if entry.fact else family
+    name = entry.spec.partition(":")[2] or entry.name
+    if resolve_family(name) is None and resolve_family(entry.name) is not None:
+        name = entry.name
+    try:
+        return family_for_target(name, fact=entry.fact)
+    except ConfigError:
+        raise ConfigError(f"model {entry.name!r}: its identity family is unknown; set `family:` (e.g. qwen, "
+                          "deepseek) or `fact:` (its true identity in one line) for it in the config") from None
+
+
+def ice_models(cfg: ExperimentConfig) -> list[ModelEntry]:
+    """The models ICE asks about their identity: the first target, and with paired replay all targets and nulls."""
+    if not cfg.ice.enabled:
+        return []
+    return [*cfg.targets, *cfg.null_panel] if cfg.ice.paired else cfg.targets[:1]
+
+
+def ice_target(ctx: StageContext, entry: ModelEntry) -> IceTarget:
+    """The model, its true identity and the configured judge."""
+    from distillscope.ice.judges import make_judge
+    from distillscope.ice.replay import IceTarget
+
+    judge = make_judge(ctx.cfg.ice.judge, models=ctx.pool.get)
+    return IceTarget(ctx.pool.get(entry.name), ice_family(entry), judge, ctx.cfg.ice.judge)
+
+
+def _target_params(cfg: ExperimentConfig) -> GenerateParams:
+    return GenerateParams(temperature=0.0, max_tokens=cfg.ice.max_tokens)
+
+
+async def ice_fuzz(ctx: StageContext) -> dict[str, Any]:
+    from distillscope.ice.campaign import RunDir, write_scores
+    from distillscope.ice.fuzzer import FuzzBudget, FuzzConfig, Fuzzer
+    from distillscope.ice.mutators import build_mutators
+    from distillscope.ice.questions import load_questions
+    from distillscope.ice.selectors import make_selector
+    from distillscope.ice.templates import load_templates
+
+    ice = ctx.cfg.ice
+    budget = FuzzBudget(max_target_queries=ice.max_queries, max_mutator_calls=ice.max_mutator_calls,
+                        max_iterations=ice.max_iterations)
+    fcfg = FuzzConfig(budget=budget, questions_per_iteration=ice.questions_per_iteration,
+                      system_prompt=ice.system_prompt, target_params=_target_params(ctx.cfg), seed=ctx.cfg.seed)
+    mutator = None if ice.mutator == "rules" else ctx.pool.get(ice.mutator)
+    mutators = build_mutators(mutator, GenerateParams(temperature=0.7, max_tokens=400))
+    target = ice_target(ctx, ctx.cfg.targets[0])
+    if ice.max_queries:
+        ctx.tick("ice.fuzz", 0, ice.max_queries)
+    fuzzer = Fuzzer(target, mutators, make_selector(ice.selector), fcfg, lambda event, _c: _fuzz_tick(ctx, event))
+    result = await fuzzer.run(load_templates(ice.templates), load_questions(ice.questions), ctx.run_dir / "ice",
+                              resume=True)
+    write_scores(RunDir(ctx.run_dir / "ice"), {target.name: result.records})
+    ctx.fuzz = result
+    return {"stop_reason": result.stop_reason, "counters": result.counters.as_dict()}
+
+
+def _fuzz_tick(ctx: StageContext, event: str) -> None:
+    if event == "query":
+        ctx.tick("ice.fuzz")
+
+
+async def ice_replay(ctx: StageContext) -> dict[str, Any]:
+    from distillscope.ice.questions import load_questions
+    from distillscope.ice.replay import EvalOptions, replay, write_replay
+
+    assert ctx.fuzz is not None, "ice.fuzz runs before ice.replay"
+    pool = ctx.fuzz.final_templates()
+    questions = load_questions(ctx.cfg.ice.questions)
+    targets = [ice_target(ctx, e) for e in ice_models(ctx.cfg)]
+    ctx.tick("ice.replay", 0, len(pool) * len(questions) * len(targets))
+    options = EvalOptions(ctx.cfg.ice.system_prompt, _target_params(ctx.cfg))
+    by_target = await replay(pool, questions, targets, options, lambda: ctx.tick("ice.replay"))
+    write_replay(ctx.run_dir / "ice" / "paired", pool, by_target)
+    return {"templates": len(pool), "questions": len(questions), "targets": [t.name for t in targets]}
+
+
+def stage_list(cfg: ExperimentConfig) -> list[tuple[str, Stage]]:
+    """The stages this config needs, in order."""
+    stages: list[tuple[str, Stage]] = []
+    if cfg.rse.enabled:
+        stages.append(("rse.collect", rse_collect))
+        if cfg.rse.judges:
+            stages.append(("rse.judge", rse_judge))
+    if cfg.ice.enabled:
+        stages.append(("ice.fuzz", ice_fuzz))
+        if len(ice_models(cfg)) > 1:
+            stages.append(("ice.replay", ice_replay))
+    return stages

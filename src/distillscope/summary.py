@@ -1,0 +1,169 @@
+"""Turn a run directory's records into `summary.json`: every score, interval, p-value and verdict.
+
+The report reads only this file (plus the run's manifest), so a report can be rebuilt offline.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from distillscope import __version__
+from distillscope.config import ExperimentConfig
+from distillscope.rundir import RUN_SCHEMA_VERSION, read_jsonl, read_manifest, write_json_atomic
+
+SUMMARY_SCHEMA_VERSION = 1
+
+
+def _rate(r: dict[str, Any]) -> dict[str, float | int]:
+    return {"k": r["k"], "rate": r["rate"], "lo": r["low"], "hi": r["high"]}
+
+
+def _rate_set(rs: dict[str, Any]) -> dict[str, Any]:
+    return {"n": rs["n"], "n_unscored": rs["n_unscored"],
+            **{k: _rate(rs[k]) for k in ("loose", "strict", "hard")}}
+
+
+def ice_section(run_dir: Path, cfg: ExperimentConfig) -> dict[str, Any] | None:
+    """ICE scores per model: the paired replay when it ran (comparable across models), else the campaign."""
+    from distillscope.ice.records import IceRecord
+    from distillscope.ice.scores import compute_scores
+
+    paired = run_dir / "ice" / "paired" / "records.jsonl"
+    source = paired if paired.exists() else run_dir / "ice" / "records.jsonl"
+    rows = list(read_jsonl(source))
+    if not rows:
+        return None
+    scores = compute_scores([IceRecord.model_validate(r) for r in rows]).model_dump()
+    by_model = {}
+    for name, t in scores["targets"].items():
+        by_model[name] = {
+            **_rate_set(t["overall"]),
+            "by_category": {c: _rate_set(v) for c, v in t["by_category"].items()},
+            "by_language": {c: _rate_set(v) for c, v in t["by_language"].items()},
+            "queries_to_first_contradiction": t["queries_to_first_contradiction"],
+            "top_templates": [{"template_id": tt["template_id"], "text": tt["template"] or "", "n": tt["scores"]["n"],
+                               "loose_rate": tt["scores"]["loose"]["rate"],
+                               "strict_rate": tt["scores"]["strict"]["rate"]} for tt in t["top_templates"]],
+        }
+    return {"judge": cfg.ice.judge, "source": "paired replay" if paired.exists() else "fuzz campaign",
+            "by_model": by_model}
+
+
+def _interval(values: np.ndarray, rng: np.random.Generator) -> dict[str, float | int]:
+    from distillscope.stats import bootstrap_ci
+
+    ci = bootstrap_ci(values, rng)
+    return {"mean": ci.estimate, "lo": ci.low, "hi": ci.high, "n": int(values.size)}
+
+
+def rse_section(run_dir: Path, cfg: ExperimentConfig) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+    """Similarity of every model to each reference, the N x N matrix, LLM-judge scores and verdicts."""
+    from distillscope.rse.similarity import aligned_texts, response_similarity
+
+    keys, texts = aligned_texts(run_dir / "rse")
+    models = [m.name for m in (*cfg.targets, *cfg.references, *cfg.null_panel) if m.name in texts]
+    if len(keys) < 2 or len(models) < 2:
+        return None, []
+    sims, signal = response_similarity({m: texts[m] for m in models}, models)
+    rng = np.random.default_rng(cfg.seed)
+    ref = next((r.name for r in cfg.references if r.name in models), models[0])
+    sets = np.array([k[0] for k in keys])
+    similarity = {}
+    for m in models:
+        v = sims.values[:, models.index(m), models.index(ref)]
+        similarity[m] = {"overall": _interval(v, rng),
+                         "by_set": {s: _interval(v[sets == s], rng) for s in sorted(set(sets))}}
+    matrix = sims.mean()
+    section: dict[str, Any] = {
+        "reference": ref, "signal": signal, "n_prompts": len(keys), "similarity": similarity,
+        "judge": judge_section(run_dir, cfg, ref),
+        "matrix": {"models": models, "values": np.round(matrix, 4).tolist()},
+        "attribution": {},
+    }
+    verdicts = [_verdict(cfg, sims, models, t.name, r.name, rng) for t in cfg.targets for r in cfg.references
+                if t.name in models and r.name in models]
+    return section, verdicts
+
+
+def _verdict(cfg: ExperimentConfig, sims: Any, models: list[str], target: str, ref: str,
+             rng: np.random.Generator) -> dict[str, Any]:
+    from distillscope.stats import null_panel_test, verdict_from
+
+    null = [m.name for m in cfg.null_panel if m.name in models]
+    t = sims.values[:, models.index(target), models.index(ref)]
+    base = {"target": target, "reference": ref, "alpha": cfg.alpha, "observed": float(t.mean())}
+    if not null:
+        return {**base, "verdict": "inconclusive", "degree": None, "lo": None, "hi": None, "p_value": None,
+                "null_values": [], "evidence": ["no null panel configured: similarity cannot be calibrated"]}
+    panel = np.stack([sims.values[:, models.index(n), models.index(ref)] for n in null], axis=1)
+    test = null_panel_test(t, panel, rng)
+    e = test.excess
+    return {**base, "verdict": verdict_from(e, test.p_value, cfg.alpha), "degree": e.estimate, "lo": e.low,
+            "hi": e.high, "p_value": test.p_value, "null_values": [float(x) for x in panel.mean(axis=0)],
+            "evidence": [f"response similarity to {ref} exceeds the null panel's ({', '.join(null)}) by "
+                         f"{e.estimate:+.3f} (95% CI [{e.low:.3f}, {e.high:.3f}], p = {test.p_value:.3g})"]}
+
+
+def judge_section(run_dir: Path, cfg: ExperimentConfig, ref: str) -> dict[str, Any] | None:
+    """LLM-judge means per model and set with intervals, aspect means and judge diagnostics."""
+    from distillscope.rse.judge_summary import summarise_judgements
+
+    return summarise_judgements(run_dir / "rse", ref, cfg.seed)
+
+
+def _cost(manifest: dict[str, Any]) -> dict[str, Any]:
+    keys = ("calls", "cache_hits", "errors", "prompt_tokens", "completion_tokens", "cost_usd")
+    by_stage = {name: {k: s.get(k, 0) for k in keys} for name, s in manifest.get("stages", {}).items()}
+    return {"by_stage": by_stage, "total_usd": round(sum(s["cost_usd"] for s in by_stage.values()), 6)}
+
+
+def _attach_ice(verdicts: list[dict[str, Any]], ice: dict[str, Any] | None) -> None:
+    for v in verdicts:
+        m = (ice or {}).get("by_model", {}).get(v["target"])
+        v["ice_strict"] = None if m is None else {k: m["strict"][k] for k in ("rate", "lo", "hi")}
+        if m is not None:
+            s = m["strict"]
+            v["evidence"].append(f"{s['rate']:.1%} of identity answers claim an OpenAI/Anthropic identity "
+                                 f"(strict ICE, 95% CI [{s['lo']:.1%}, {s['hi']:.1%}])")
+
+
+def build_summary(run_dir: Path, cfg: ExperimentConfig) -> dict[str, Any]:
+    """Every score of the run, in the schema the report reads (deterministic for the same records)."""
+    manifest = read_manifest(run_dir) or {}
+    ice = ice_section(run_dir, cfg) if cfg.ice.enabled else None
+    rse, verdicts = rse_section(run_dir, cfg) if cfg.rse.enabled else (None, [])
+    _attach_ice(verdicts, ice)
+    roles = [("target", cfg.targets), ("reference", cfg.references), ("null", cfg.null_panel)]
+    return {
+        "schema_version": SUMMARY_SCHEMA_VERSION,
+        "run": {"name": cfg.name, "started": manifest.get("started"), "finished": manifest.get("finished"),
+                "distillscope_version": manifest.get("distillscope_version", __version__),
+                "config_hash": cfg.config_hash(), "status": "complete" if manifest.get("finished") else "partial",
+                "run_schema": RUN_SCHEMA_VERSION},
+        "models": [{"name": m.name, "spec": m.spec, "role": role, "family": _family(m.family, m.spec)}
+                   for role, ms in roles for m in ms],
+        "ice": ice, "rse": rse, "verdicts": verdicts, "cost": _cost(manifest),
+    }
+
+
+def _family(family: str | None, spec: str) -> str | None:
+    if family:
+        return family
+    from distillscope.identity.registry import resolve_family
+
+    fam = resolve_family(spec.partition(":")[2] or spec)
+    return fam.key if fam else None
+
+
+def write_summary(run_dir: Path, cfg: ExperimentConfig) -> dict[str, Any]:
+    summary = build_summary(run_dir, cfg)
+    write_json_atomic(run_dir / "summary.json", summary)
+    return summary
+
+
+def read_summary(run_dir: Path) -> dict[str, Any]:
+    return dict(json.loads((run_dir / "summary.json").read_text(encoding="utf-8")))

@@ -1,0 +1,36 @@
+"""Reachability checks for `distillscope validate`: every model of a config can be built and answers HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+
+from distillscope.config import ExperimentConfig, ModelEntry
+from distillscope.errors import DistillscopeError
+from distillscope.registry import BackendOptions, resolve_backend
+
+
+async def _check(entry: ModelEntry) -> str | None:
+    """None when the model looks usable, else a one-line problem naming the model."""
+    try:
+        resolve_backend(entry.spec, BackendOptions(base_url=entry.base_url, api_key_env=entry.api_key_env))
+    except DistillscopeError as exc:
+        return f"{entry.name}: {exc}"
+    if not entry.spec.startswith("openai:"):
+        return None
+    from distillscope.backends.openai_compat import public_url
+
+    base = (entry.base_url or "https://api.openai.com/v1").rstrip("/")
+    try:
+        async with httpx.AsyncClient(timeout=10.0) as client:
+            await client.get(base + "/models")
+    except httpx.HTTPError as exc:
+        return f"{entry.name}: cannot reach {public_url(base)} ({type(exc).__name__}); check base_url and network"
+    return None
+
+
+async def check_endpoints(cfg: ExperimentConfig) -> list[str]:
+    """Problems found, one line each (an HTTP status of any kind counts as reachable)."""
+    results = await asyncio.gather(*(_check(m) for m in cfg.all_models()))
+    return [r for r in results if r]
