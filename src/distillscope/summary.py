@@ -82,11 +82,28 @@ def rse_section(run_dir: Path, cfg: ExperimentConfig) -> tuple[dict[str, Any] | 
         "reference": ref, "signal": signal, "n_prompts": len(keys), "similarity": similarity,
         "judge": judge_section(run_dir, cfg, ref),
         "matrix": {"models": models, "values": np.round(matrix, 4).tolist()},
-        "attribution": {},
+        "attribution": attribution_section(texts, cfg, models),
     }
     verdicts = [_verdict(cfg, sims, models, t.name, r.name, rng) for t in cfg.targets for r in cfg.references
                 if t.name in models and r.name in models]
     return section, verdicts
+
+
+def attribution_section(texts: dict[str, list[str]], cfg: ExperimentConfig, models: list[str]) -> dict[str, Any]:
+    """Each target's candidate teachers (references and null panel) ranked by the lineage-validated method."""
+    from distillscope.rse.attribution import AttributionSettings, attribute_students
+
+    candidates = [m.name for m in (*cfg.references, *cfg.null_panel) if m.name in models]
+    targets = [t.name for t in cfg.targets if t.name in models]
+    n_prompts = len(next(iter(texts.values()), []))
+    if len(candidates) < 2 or not targets or n_prompts < 10:
+        return {}
+    families = {m.name: _family(m.family, m.spec) or m.name for m in cfg.all_models()}
+    results = attribute_students({m: texts[m] for m in models}, targets, candidates, families,
+                                 AttributionSettings(alpha=cfg.alpha, seed=cfg.seed))
+    return {t: [{"candidate": c.candidate, "rank": c.rank, "score": c.degree.estimate, "lo": c.degree.low,
+                 "hi": c.degree.high, "p_adjusted": c.p_adjusted, "verdict": c.verdict} for c in r.candidates]
+            for t, r in results.items()}
 
 
 def _verdict(cfg: ExperimentConfig, sims: Any, models: list[str], target: str, ref: str,

@@ -71,8 +71,6 @@ def test_attribute_reads_a_run_directory(tmp_path: Path) -> None:
     code, _, err = ds("rse", "collect", "--models", models, "--prompts", "builtin", "--sample", "3", "--out", out)
     assert code == 0, err
     code, stdout, err = ds("rse", "attribute", "--responses", out, "--student", "scripted:", "--json")
-    if "no attribute_from_files" in err:
-        pytest.skip("attribute_from_files is not in this build yet")
     assert code == 0, err
     assert {c["candidate"] for c in json.loads(stdout)["candidates"]} >= {"scripted:one fixed reply here"}
 

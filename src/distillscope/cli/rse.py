@@ -254,6 +254,8 @@ def attribute_cmd(
     candidates: Annotated[str | None, typer.Option("--candidates", help="Comma-separated candidate teachers "
                                                    "(default: every other model).")] = None,
     seed: Annotated[int, typer.Option("--seed", help="Seed of folds, bootstrap and permutations.")] = 0,
+    families: Annotated[Path | None, typer.Option("--families", help="CSV model,family: groups candidates by "
+                                                  "vendor for the null panel (default: each model alone).")] = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Rank candidate teachers of a student from recorded responses, with degrees, intervals and verdicts."""
@@ -268,7 +270,7 @@ def attribute_cmd(
                 files.append(export_responses(RunDir(path), Path(tmp) / f"run{i}.jsonl"))
             else:
                 files.append(path)
-        result = _attribute(files, student, _split(candidates) or None, seed)
+        result = _attribute(files, student, _split(candidates) or None, seed, families)
     if json_out:
         print_json(result)
         return
@@ -278,21 +280,12 @@ def attribute_cmd(
     _table(f"candidate teachers of {student} ({result.get('n_prompts')} prompts)", rows)
 
 
-def _attribute(files: list[Path], student: str, candidates: list[str] | None, seed: int) -> dict[str, Any]:
+def _attribute(files: list[Path], student: str, candidates: list[str] | None, seed: int,
+               families: Path | None) -> dict[str, Any]:
     import dataclasses
-    import importlib
-    import inspect
 
-    fn = None
-    for name in ("distillscope.rse.attribution", "distillscope.rse.verdict", "distillscope.rse.responses"):
-        fn = getattr(importlib.import_module(name), "attribute_from_files", None)
-        if fn is not None:
-            break
-    if fn is None:
-        raise DistillscopeError("this build has no attribute_from_files; update distillscope")
-    accepted = inspect.signature(fn).parameters
-    wanted = {"student": student, "candidates": candidates, "seed": seed}
-    result = fn(files, **{k: v for k, v in wanted.items() if k in accepted})
-    if dataclasses.is_dataclass(result) and not isinstance(result, type):
-        return dataclasses.asdict(result)
-    return dict(result)
+    from distillscope.rse.attribution import AttributionSettings, attribute_from_files
+
+    result = attribute_from_files(files, student, candidates=candidates, families_csv=families,
+                                  settings=AttributionSettings(seed=seed))
+    return dataclasses.asdict(result)
