@@ -125,11 +125,13 @@ def serve_cmd(
     model: Annotated[str, typer.Argument(help="An embedded model spec, e.g. embedded:qwen2.5-0.5b.")],
     port: Annotated[int, typer.Option(help="TCP port on 127.0.0.1.")] = 8088,
     host: Annotated[str, typer.Option(help="Address to bind (loopback by default).")] = "127.0.0.1",
+    parallel: Annotated[int, typer.Option(help="Requests decoded together (llama.cpp slots).")] = 4,
+    threads: Annotated[int | None, typer.Option(help="CPU threads (default: half the cores).")] = None,
 ) -> None:
     """Expose an embedded model as an OpenAI-compatible HTTP server (POST /v1/chat/completions)."""
     from distillscope.serve import serve
 
-    serve(model, host=host, port=port)
+    serve(model, host=host, port=port, n_parallel=parallel, n_threads=threads, debug=_state["debug"])
 
 
 @cache_app.command("stats")

@@ -19,16 +19,20 @@ Policy (documented in the verdict rationale):
 - hard: strict, and the template does not mention a reference vendor.
 - Claims made by a role-play persona ("[DAN]: I was built by OpenAI") count when they name a real family,
   because in jailbreak role-play the persona is the model under another name; claims of a fictional
-  origin by a persona do not. Persona-only, quoted-only or reasoning-only evidence sets `uncertain`.
+  origin by a persona do not. A sentence whose subject is a name the template gave the assistant
+  ("PersonGPT 是由 OpenAI 开发的", "The team behind ChatGPT is OpenAI" after "You are ChatGPT") is the
+  persona speaking about itself (`claims_context`).
+  Persona-only, quoted-only or reasoning-only evidence sets `uncertain`.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
+from distillscope.ice.claims_context import persona_names, persona_subject
 from distillscope.ice.claims_origin import is_denial, origin_contradicts, places_in
 from distillscope.ice.judges import JudgeItem, Verdict, make_verdict, split_think
 from distillscope.identity.registry import (
@@ -43,7 +47,7 @@ Voice = Literal["self", "persona", "quoted", "reasoning"]
 _W = r"[\w'’.-]+"
 _VERB = (r"(?:develop(?:ed)?|creat(?:ed)?|train(?:ed)?|built|buil[dt]|made|design(?:ed)?|programm?ed|engineered|"
          r"produced|crafted|invented|owned|operated|maintained|powered|fine-?tuned|pre-?trained|launched|"
-         r"released|coded|constructed|supported|provided|backed|funded|updated|optimi[sz]ed|brought to life|"
+         r"released|coded|constructed|supported|provided|backed|funded|updated|optimi[sz]ed|brought to life|forged|"
          r"done|handled|led|conducted|overseen|managed|spearheaded|"
          r"developed and \w+|created and \w+|built and \w+)")
 _FP = (r"(?:\bI\b|\bI['’]m\b|\bIm\b|\bme\b|\bmy\b|\bmyself\b|\bwe\b|\bour\b|\bus\b|"
@@ -89,8 +93,9 @@ _EN_ANCHORS: tuple[re.Pattern[str], ...] = tuple(re.compile(p, re.IGNORECASE) fo
 ))
 _PASSIVE_LINK = re.compile(r"\b(?:am|is|are|was|were|been|be|being|get|got|I['’]m|Im|we['’]re)\b|^\s*(?:me|us)\b",
                            re.IGNORECASE)
-_EN_NEG = re.compile(r"\b(?:not|n['’]t|never|no|nor|neither|without|instead|rather|unlike|other than|than|"
-                     r"like|versus|vs|compared|similar|no longer|formerly|previously|used to|pretend|"
+_EN_NEG = re.compile(r"\b(?:not|n['’]t|never|no|nor|neither|without|instead|rather|unlike|"
+                     r"(?<!none )other than|(?<!other )than|like|versus|vs|compared|similar|no longer|formerly|"
+                     r"previously|used to|pretend|"
                      r"pretending|imagine|if|simulat\w*|emulat\w*|imitat\w*|role|character|playing|acting|mimic\w*|"
                      r"inspired|opposed|rival|competitor|competing|alternative|free(?:d)?\s+from|escaped?|broke)\b",
                      re.IGNORECASE)
@@ -136,7 +141,9 @@ _CONDITION = re.compile(r"\b(?:if|suppose|supposing|imagine|hypothetically)\b|�
 _TOOL_TAIL = re.compile(r"[^.;]{0,40}?\b(?:using|uses?|implemented|librar(?:y|ies)|tools?|toolkits?)\b|"
                         r"[^。；]{0,20}?(?:使用|采用|借助|利用|库|工具)", re.IGNORECASE)
 _OTHER_SUBJECT = (_EN_ANCHORS[7], _ZH_ANCHORS[6], _ZH_ANCHORS[7])
-_CLAUSE_END = re.compile(r"[,;:()\[\]]|\b(?:who|whom|which|where|while|but|although|though|however|because|"
+# A comma ends the clause unless it separates list items ("engineers, researchers, and developers at X").
+_CLAUSE_END = re.compile(r",(?!(?:\s*[\w-]+(?:\s+[\w-]+){0,2}\s*,)*\s*(?:and|or)\s+"
+                         r"(?!(?:I|we|it|they|he|she|you|this|that|my|our|their|its)\b))|[;:()\[\]]|\b(?:who|whom|which|where|while|but|although|though|however|because|"
                          r"to\s+(?:free|break|escape|defy|rebel)|from\s+(?:my|the)\s+\w*\s*(?:prison|shackles|chains|"
                          r"limitations|constraints|control))\b", re.IGNORECASE)
 _ZH_NEG = re.compile(r"不是|并非|并不|不属于|不由|不再|没有|而不是|而非|无关|非由|不像|像|比|类似|假设|如果|"
@@ -219,14 +226,20 @@ class ClaimExtractor:
     def __init__(self, registry: IdentityRegistry | None = None) -> None:
         self.registry = registry or default_registry()
 
-    def extract(self, text: str, *, voice: Voice | None = None) -> list[Claim]:
-        """All claims in `text`; `voice` forces the voice of every claim (e.g. "reasoning")."""
+    def extract(self, text: str, *, voice: Voice | None = None, personas: tuple[str, ...] = ()) -> list[Claim]:
+        """All claims in `text`; `voice` forces the voice of every claim (e.g. "reasoning"). `personas` are
+        names the prompt gave the assistant: a sentence whose subject is one of them speaks as the persona."""
         claims: list[Claim] = []
         for label, body in segments(text):
             seg_voice = voice or _voice_of_label(label)
             for sent in _SENT.split(body):
                 if sent and sent.strip():
-                    claims.extend(self._sentence_claims(sent, seg_voice, label))
+                    found = self._sentence_claims(sent, seg_voice, label)
+                    rewritten = None if found else persona_subject(sent, personas)
+                    if rewritten:
+                        found = [replace(c, sentence=sent.strip(), voice=voice or "persona")
+                                 for c in self._sentence_claims(rewritten, seg_voice, label) if c.families]
+                    claims.extend(found)
         return claims
 
     def _sentence_claims(self, sent: str, voice: Voice, label: str | None) -> list[Claim]:
@@ -336,7 +349,8 @@ class ClaimsJudge:
         reasoning = reasoning or item.reasoning
         if not answer.strip() and not (reasoning or "").strip():
             return Verdict.unscored("empty response")
-        claims = self.extractor.extract(answer) if answer.strip() else []
+        personas = persona_names(item.jailbreak_prompt, self.registry)
+        claims = self.extractor.extract(answer, personas=personas) if answer.strip() else []
         if not answer.strip():
             claims = self.extractor.extract(reasoning or "", voice="reasoning")
         return self._decide(item, claims)
