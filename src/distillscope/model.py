@@ -165,7 +165,7 @@ class Model:
             except BackendError as exc:
                 err = exc
             if not err.retryable or attempt > self.limits.max_retries:
-                log.warning("%s: call failed after %d attempt(s): %s", self.spec, attempt, err)
+                log.info("%s: call failed after %d attempt(s): %s", self.spec, attempt, err)
                 return Completion.failure(str(err), err.kind, attempts=attempt)
             self.stats.retries += 1
             delay = self._backoff(attempt, err.retry_after)

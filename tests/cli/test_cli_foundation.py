@@ -63,7 +63,7 @@ def test_replay_file_without_the_prompt_is_a_clear_error(tmp_path: Path) -> None
     ok = ds("ask", f"replay:{path}#m1", "What is 2+2?", "--no-cache")
     assert ok.returncode == 0, ok.stderr
     assert ok.stdout.strip() == "4"
-    assert_one_line_error(ds("ask", f"replay:{path}#m1", "Unknown prompt", "--no-cache"), "not in")
+    assert_one_line_error(ds("ask", f"replay:{path}#m1", "Unknown prompt", "--no-cache"), "no recorded answer")
 
 
 def test_debug_flag_shows_the_traceback() -> None:

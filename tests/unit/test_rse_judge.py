@@ -167,9 +167,11 @@ async def test_panel_agreement_alpha_and_kappa(tmp_path: Path) -> None:
 
 
 async def test_score_run_has_judge_table_and_null_verdicts(tmp_path: Path) -> None:
-    run = make_run(tmp_path, TARGETS)
+    # Two null models: the verdict also asks whether the target stands out among the null models.
+    nulls = {"null2": [f"Some other short reply {i} here." for i in range(6)]}
+    run = make_run(tmp_path, TARGETS | nulls)
     await judge_run(run, "ref", [judge_model("scripted:j1", biased_judge)])
-    summary = score_run(run, ScoreOptions(reference="ref", null=("null",), n_boot=200, n_perm=200))
+    summary = score_run(run, ScoreOptions(reference="ref", null=("null", "null2"), n_boot=200, n_perm=200))
     jf, lj = summary["judge_free"], summary["llm_judge"]
     assert jf["label"] == "ok" and set(jf["verdicts"]) == {"close", "far"}
     tf = {r["model"]: r["tfidf"] for r in jf["table"]}
