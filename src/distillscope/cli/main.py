@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import sys
 import traceback
 from typing import Annotated
@@ -11,7 +10,7 @@ import click
 import typer
 
 from distillscope import __version__
-from distillscope.cli import experiment
+from distillscope.cli import bench, experiment, ice, rse
 from distillscope.cli.common import console, err_console, print_json, run
 from distillscope.errors import DistillscopeError
 from distillscope.logsetup import configure_logging, redact
@@ -162,19 +161,9 @@ def cache_clear(
     console.print(f"deleted {cache.clear(backend)} responses")
 
 
-def _register_groups() -> None:
-    for name in ("ice", "rse", "bench"):
-        module = f"distillscope.cli.{name}"
-        try:
-            mod = importlib.import_module(module)
-        except ModuleNotFoundError as exc:  # group not built yet
-            if exc.name == module:
-                continue
-            raise
-        app.add_typer(mod.app, name=name)
-
-
-_register_groups()
+app.add_typer(ice.app, name="ice")
+app.add_typer(rse.app, name="rse")
+app.add_typer(bench.app, name="bench")
 experiment.register(app)
 
 
