@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import logging
+import os
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -10,19 +13,28 @@ from typing import Any
 from distillscope import __version__
 from distillscope.errors import ConfigError
 
+log = logging.getLogger(__name__)
 RUN_SCHEMA_VERSION = 1
 
 
 def write_json_atomic(path: Path, obj: Any) -> None:
-    """Write JSON through a temp file and a rename, so a crash never leaves half a file."""
+    """Write JSON to a temporary file in the same folder and rename it over `path` (never half-written)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(obj, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8")
-    tmp.replace(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(obj, fh, ensure_ascii=False, indent=1, default=str)
+            fh.write("\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def append_jsonl(path: Path, rows: list[dict[str, Any]]) -> None:
-    """Append whole lines and flush; starts on a fresh line if a crash left a torn one."""
+    """Append whole lines and flush them to disk; starts on a fresh line if a crash left a torn one."""
     path.parent.mkdir(parents=True, exist_ok=True)
     torn = False
     if path.exists() and path.stat().st_size:
@@ -30,24 +42,26 @@ def append_jsonl(path: Path, rows: list[dict[str, Any]]) -> None:
             fh.seek(-1, 2)
             torn = fh.read(1) != b"\n"
     with path.open("a", encoding="utf-8") as fh:
-        fh.write(("\n" if torn else "") + "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+        fh.write(("\n" if torn else "") + "".join(json.dumps(r, ensure_ascii=False, default=str) + "\n" for r in rows))
         fh.flush()
+        os.fsync(fh.fileno())
 
 
 def read_jsonl(path: Path) -> Iterator[dict[str, Any]]:
-    """Rows of a JSONL file; a torn last line (crash mid-write) is skipped, other bad lines are errors."""
+    """Objects of a JSONL file; a torn or invalid line (an interrupted write) is skipped with a warning."""
     if not path.exists():
         return
-    lines = path.read_text(encoding="utf-8").splitlines()
-    for i, line in enumerate(lines):
-        if not line.strip():
-            continue
-        try:
-            yield json.loads(line)
-        except json.JSONDecodeError as exc:
-            if i == len(lines) - 1:
+    with path.open(encoding="utf-8") as fh:
+        for n, line in enumerate(fh, 1):
+            if not line.strip():
                 continue
-            raise ConfigError(f"{path}:{i + 1} is not valid JSON ({exc.msg}); fix or delete that line") from None
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError:
+                log.warning("%s:%d: skipping an unreadable line (interrupted write?)", path, n)
+                continue
+            if isinstance(obj, dict):
+                yield obj
 
 
 def read_manifest(run_dir: Path) -> dict[str, Any] | None:

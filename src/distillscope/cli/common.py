@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Iterator
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
+import typer
 from rich.console import Console
+
+from distillscope.errors import DistillscopeError
 
 T = TypeVar("T")
 
@@ -23,3 +27,13 @@ def run(coro: Coroutine[Any, Any, T]) -> T:
 def print_json(obj: Any) -> None:
     """Machine-readable output: plain JSON on stdout, nothing else."""
     print(json.dumps(obj, indent=2, ensure_ascii=False, default=str))
+
+
+@contextmanager
+def one_line_errors() -> Iterator[None]:
+    """Typed errors become one line on stderr and exit code 2 (also when a command is invoked directly)."""
+    try:
+        yield
+    except DistillscopeError as exc:
+        err_console.print(f"[red]error:[/red] {exc}", highlight=False)
+        raise typer.Exit(2) from None

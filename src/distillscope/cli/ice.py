@@ -10,8 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
-from distillscope.cli.common import console, err_console, print_json, run
-from distillscope.errors import DistillscopeError
+from distillscope.cli.common import console, err_console, one_line_errors, print_json, run
 
 app = typer.Typer(
     help="Identity consistency evaluation (ICE): jailbreak-fuzz identity questions and score identity leakage.",
@@ -25,16 +24,6 @@ FactOpt = Annotated[
 JudgeOpt = Annotated[str, typer.Option("--judge", help="claims | regex | llm:<model spec> | ensemble:<model spec>.")]
 QuestionsOpt = Annotated[str, typer.Option("--questions", help="builtin, or a CSV (paper format) / YAML / JSON file.")]
 TemplatesOpt = Annotated[str, typer.Option("--templates", help="builtin, or a GPTFuzz CSV (id,text) / YAML / JSON.")]
-
-
-@contextmanager
-def _errors() -> Iterator[None]:
-    """Turn distillscope's typed errors into a one-line message and exit code 2."""
-    try:
-        yield
-    except DistillscopeError as exc:
-        err_console.print(f"[red]error:[/red] {exc}", highlight=False)
-        raise typer.Exit(2) from None
 
 
 def _split_targets(target: str | None, targets: str | None) -> tuple[str, ...]:
@@ -114,7 +103,7 @@ def run_cmd(
                       questions=questions, templates=templates, selector=selector,
                       mutator_params=GenerateParams(temperature=0.7, max_tokens=mutator_max_tokens),
                       resume=resume, use_cache=not no_cache)
-    with _errors(), _progress(max_queries, f"ice fuzz {specs[0] if specs else ''}") as hook:
+    with one_line_errors(), _progress(max_queries, f"ice fuzz {specs[0] if specs else ''}") as hook:
         result = run(run_ice(spec, hook))
     summary = {"out": str(out), "stop_reason": result.fuzz.stop_reason, "counters": result.fuzz.counters.as_dict(),
                "scores": result.scores, "paired": result.paired}
@@ -147,7 +136,7 @@ def replay_cmd(
     specs = _split_targets(None, targets)
     options = EvalOptions(system or None, GenerateParams(temperature=0.0, max_tokens=target_max_tokens))
     spec = ReplaySpec(specs, out, templates, questions, judge, fact, options, use_cache=not no_cache)
-    with _errors(), _progress(None, "ice replay") as hook:
+    with one_line_errors(), _progress(None, "ice replay") as hook:
         scores = run(run_replay(spec, lambda: hook("replay", None)))
     if json_out:
         print_json(scores)
@@ -167,7 +156,7 @@ def judge_cmd(
     from distillscope.ice.judges import make_judge
     from distillscope.ice.records import judge_rows_file
 
-    with _errors():
+    with one_line_errors():
         summary = run(judge_rows_file(input_path, output_path, make_judge(judge), judge_name=judge, fact=fact))
     if json_out:
         print_json(summary.model_dump())
@@ -184,10 +173,11 @@ def import_cmd(
     json_out: Annotated[bool, typer.Option("--json", help="Print scores as JSON.")] = False,
 ) -> None:
     """Import the paper's released attack results as a run directory (records.jsonl + scores.json)."""
-    from distillscope.ice.campaign import RunDir, append_jsonl, write_json_atomic, write_scores
+    from distillscope.ice.campaign import RunDir, write_scores
     from distillscope.ice.records import import_attack_results
+    from distillscope.rundir import append_jsonl, write_json_atomic
 
-    with _errors():
+    with one_line_errors():
         records = [r.model_dump() for r in import_attack_results(input_path, target)]
         rundir = RunDir(out)
         rundir.root.mkdir(parents=True, exist_ok=True)
@@ -210,7 +200,7 @@ def score_cmd(
     """Recompute loose/strict/hard scores (with Wilson intervals) from a run directory's records."""
     from distillscope.ice.campaign import RunDir, write_scores
 
-    with _errors():
+    with one_line_errors():
         rundir = RunDir(run_dir)
         by_target = _records_by_target(rundir.records)
         scores = write_scores(rundir, by_target)

@@ -11,8 +11,7 @@ from typing import Annotated, Any
 
 import typer
 
-from distillscope.cli.common import console, err_console, print_json, run
-from distillscope.errors import DistillscopeError
+from distillscope.cli.common import console, err_console, one_line_errors, print_json, run
 
 app = typer.Typer(
     help="Response similarity evaluation (RSE): collect answers of several models to a prompt set, judge their "
@@ -25,16 +24,6 @@ KeyEnvOpt = Annotated[str | None, typer.Option("--api-key-env", help="NAME of th
 NoCacheOpt = Annotated[bool, typer.Option("--no-cache", help="Do not read or write the response cache.")]
 ConcOpt = Annotated[int, typer.Option("--concurrency", help="Concurrent calls per model.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")]
-
-
-@contextmanager
-def _errors() -> Iterator[None]:
-    """Typed errors become one line on stderr and exit code 2."""
-    try:
-        yield
-    except DistillscopeError as exc:
-        err_console.print(f"[red]error:[/red] {exc}", highlight=False)
-        raise typer.Exit(2) from None
 
 
 @dataclass
@@ -94,7 +83,7 @@ def collect_cmd(
     from distillscope.rse.run import RunDir
     from distillscope.types import GenerateParams
 
-    with _errors():
+    with one_line_errors():
         specs = _split(models)
         if not specs:
             raise typer.BadParameter("give at least one model spec", param_hint="--models")
@@ -147,7 +136,7 @@ def judge_cmd(
     from distillscope.rse.llm_judge import judge_run, sanity_check
     from distillscope.rse.run import RunDir
 
-    with _errors():
+    with one_line_errors():
         judges = _models(judge, base_url, api_key_env, concurrency, no_cache)
         if sanity:
             for j in judges:
@@ -183,7 +172,7 @@ def sanity_cmd(
     """Check that a judge scores an answer compared with itself as 5 (exit 1 when it does not)."""
     from distillscope.rse.llm_judge import sanity_check
 
-    with _errors():
+    with one_line_errors():
         result = run(sanity_check(_models([judge], base_url, api_key_env, 1, no_cache)[0]))
     if json_out:
         print_json(result.__dict__)
@@ -207,7 +196,7 @@ def score_cmd(
     """Judge-free similarity, LLM-judge means per prompt set x model (Table 3) and verdicts; writes summary.json."""
     from distillscope.rse.run import RunDir, ScoreOptions, score_run
 
-    with _errors():
+    with one_line_errors():
         summary = score_run(RunDir(run_dir), ScoreOptions(reference, tuple(_split(null)), alpha, seed))
     if json_out:
         print_json(summary)
@@ -263,7 +252,7 @@ def attribute_cmd(
 
     from distillscope.rse.run import RunDir, export_responses
 
-    with _errors(), tempfile.TemporaryDirectory() as tmp:
+    with one_line_errors(), tempfile.TemporaryDirectory() as tmp:
         files = []
         for i, path in enumerate(responses):
             if path.is_dir():  # an RSE run directory: export its answers in the (model, instruction, output) form

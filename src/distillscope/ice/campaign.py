@@ -12,13 +12,13 @@ from __future__ import annotations
 import json
 import os
 import random
-import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from distillscope.errors import ConfigError
 from distillscope.ice.selectors import TemplateTree
+from distillscope.rundir import write_json_atomic
 
 CAMPAIGN_VERSION = 1
 
@@ -129,21 +129,6 @@ def restore_rng(rng: random.Random, state: list[Any]) -> None:
     rng.setstate((version, tuple(internal), gauss))
 
 
-def write_json_atomic(path: Path, obj: Any) -> None:
-    """Write JSON to a temporary file in the same folder and rename it over `path` (never half-written)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(obj, fh, ensure_ascii=False, indent=1, default=str)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def save_checkpoint(run: RunDir, state: CampaignState) -> None:
     """Write tree.json and campaign.json atomically (campaign.json last: it is the commit point)."""
     write_json_atomic(run.tree, tree_report(state.tree))
@@ -158,16 +143,6 @@ def load_checkpoint(run: RunDir) -> CampaignState | None:
         return CampaignState.from_dict(json.loads(run.campaign.read_text(encoding="utf-8")))
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ConfigError(f"{run.campaign} is unreadable ({exc}); remove it to start the campaign afresh") from exc
-
-
-def append_jsonl(path: Path, rows: list[dict[str, Any]]) -> None:
-    """Append rows to a JSONL file and flush them to disk."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a", encoding="utf-8") as fh:
-        for row in rows:
-            fh.write(json.dumps(row, ensure_ascii=False, default=str) + "\n")
-        fh.flush()
-        os.fsync(fh.fileno())
 
 
 def truncate_jsonl(path: Path, n_rows: int) -> list[dict[str, Any]]:

@@ -27,7 +27,6 @@ from distillscope.ice.campaign import (
     CampaignState,
     Counters,
     RunDir,
-    append_jsonl,
     load_checkpoint,
     restore_rng,
     rng_state,
@@ -39,6 +38,7 @@ from distillscope.ice.questions import Question, sample_questions
 from distillscope.ice.replay import EvalOptions, IceTarget, evaluate_template
 from distillscope.ice.selectors import Selector, TemplateNode, TemplateTree
 from distillscope.ice.templates import PLACEHOLDER, Template, mentions_vendor
+from distillscope.rundir import append_jsonl
 from distillscope.types import GenerateParams
 
 log = logging.getLogger(__name__)

@@ -110,7 +110,8 @@ async def replay(templates: Sequence[Template], questions: Sequence[Question], t
 def write_replay(run_dir: Path, templates: Sequence[Template],
                  by_target: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
     """Write records.jsonl (all targets), templates.json and scores.json into a run directory."""
-    from distillscope.ice.campaign import RunDir, append_jsonl, write_json_atomic, write_scores
+    from distillscope.ice.campaign import RunDir, write_scores
+    from distillscope.rundir import append_jsonl, write_json_atomic
 
     run = RunDir(run_dir)
     run.root.mkdir(parents=True, exist_ok=True)
@@ -163,13 +164,14 @@ async def run_ice(spec: IceRunSpec, progress: Callable[[str, Any], None] | None 
     """Fuzz the first target, write its run directory, then replay the final pool on every target (paired)."""
     from distillscope.cache import ResponseCache
     from distillscope.errors import ConfigError
-    from distillscope.ice.campaign import RunDir, write_json_atomic, write_scores
+    from distillscope.ice.campaign import RunDir, write_scores
     from distillscope.ice.fuzzer import Fuzzer
     from distillscope.ice.mutators import build_mutators
     from distillscope.ice.questions import load_questions
     from distillscope.ice.selectors import make_selector
     from distillscope.ice.templates import load_templates
     from distillscope.model import get_model
+    from distillscope.rundir import write_json_atomic
 
     if not spec.targets:
         raise ConfigError("no target given; pass --target SPEC")
@@ -222,9 +224,9 @@ class ReplaySpec:
 async def run_replay(spec: ReplaySpec, on_query: Callable[[], None] | None = None) -> dict[str, Any]:
     """Apply one template set x question set to every target; write the run directory; return scores per target."""
     from distillscope.cache import ResponseCache
-    from distillscope.ice.campaign import write_json_atomic
     from distillscope.ice.questions import load_questions
     from distillscope.ice.templates import load_templates
+    from distillscope.rundir import write_json_atomic
 
     questions, templates = load_questions(spec.questions), load_templates(spec.templates)
     targets = resolve_targets(spec.targets, spec.judge, spec.fact, ResponseCache() if spec.use_cache else None)

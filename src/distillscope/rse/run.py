@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable, Hashable, Iterable, Iterator
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 import numpy as np
 
 from distillscope.errors import ConfigError
+from distillscope.rundir import append_jsonl, read_jsonl, write_json_atomic
 
 log = logging.getLogger(__name__)
 K = TypeVar("K", bound=Hashable)
@@ -67,23 +68,6 @@ class ResponseRecord:
 _RESPONSE_FIELDS = frozenset(ResponseRecord.__dataclass_fields__)
 
 
-def read_jsonl(path: Path) -> Iterator[dict[str, Any]]:
-    """Objects of a JSONL file; a torn or invalid line (an interrupted write) is skipped with a warning."""
-    if not path.exists():
-        return
-    with path.open(encoding="utf-8") as fh:
-        for n, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError:
-                log.warning("%s:%d: skipping an unreadable line (interrupted write?)", path, n)
-                continue
-            if isinstance(obj, dict):
-                yield obj
-
-
 def latest(records: Iterable[Any], key: Callable[[Any], K]) -> dict[K, Any]:
     """The last record for each key (later lines supersede earlier ones, e.g. a retried error)."""
     out: dict[K, Any] = {}
@@ -128,15 +112,8 @@ class RunDir:
 
     @staticmethod
     def append(path: Path, record: dict[str, Any]) -> None:
-        """Append one record as one JSON line and flush it (after a newline if a crash left a torn line)."""
-        torn = False
-        if path.exists() and path.stat().st_size:
-            with path.open("rb") as fh:
-                fh.seek(-1, 2)
-                torn = fh.read(1) != b"\n"
-        with path.open("a", encoding="utf-8") as fh:
-            fh.write(("\n" if torn else "") + json.dumps(record, ensure_ascii=False) + "\n")
-            fh.flush()
+        """Append one record as one JSON line and flush it."""
+        append_jsonl(path, [record])
 
     def append_response(self, record: ResponseRecord) -> None:
         self.append(self.responses_path, record.to_dict())
@@ -160,10 +137,8 @@ class RunDir:
         return data if isinstance(data, dict) else {}
 
     def write_json(self, path: Path, data: dict[str, Any]) -> None:
-        """Write JSON atomically (temp file + rename), so a crash never leaves half a manifest."""
-        tmp = path.with_suffix(path.suffix + ".tmp")
-        tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False, default=str), encoding="utf-8")
-        tmp.replace(path)
+        """Write JSON atomically, so a crash never leaves half a manifest."""
+        write_json_atomic(path, data)
 
     def manifest(self) -> dict[str, Any]:
         return self.read_json(self.manifest_path)
