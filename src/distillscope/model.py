@@ -106,6 +106,7 @@ class Model:
         self.price = price or FREE
         self.budget = budget
         self.stats = ModelStats()
+        self.fingerprints: set[str] = set()  # system fingerprints the API reported (for the run manifest)
         self.rng = random.Random()  # jitter only; never affects outputs
         self._semaphore: asyncio.Semaphore | None = None
         self._limiter = RateLimiter(self.limits.requests_per_minute) if self.limits.requests_per_minute else None
@@ -190,6 +191,8 @@ class Model:
         return raw.with_(text=text, reasoning=reasoning, latency_s=latency, attempts=attempts, cost_usd=cost)
 
     def _account(self, c: Completion) -> None:
+        if c.system_fingerprint:
+            self.fingerprints.add(c.system_fingerprint)
         self.stats.calls += 1
         self.stats.errors += 0 if c.ok else 1
         self.stats.prompt_tokens += c.usage.prompt_tokens

@@ -31,6 +31,7 @@ from distillscope.rundir import RUN_SCHEMA_VERSION, read_manifest, write_json_at
 
 log = logging.getLogger(__name__)
 Progress = Callable[[str, int, int | None], None]  # (stage, advance, total-or-None)
+Reporter = Callable[[str, int, int | None, ModelStats], None]  # the same plus the run's usage so far
 
 
 class ModelPool:
@@ -66,8 +67,10 @@ class ModelPool:
                 setattr(total, k, getattr(total, k) + v)
         return total
 
-    def identities(self) -> dict[str, str]:
-        return {name: m.identity for name, m in sorted(self._models.items())}
+    def identities(self) -> dict[str, dict[str, Any]]:
+        """Backend identity and the system fingerprints seen, per model (for the manifest)."""
+        return {name: {"identity": m.identity, "system_fingerprints": sorted(m.fingerprints)}
+                for name, m in sorted(self._models.items())}
 
 
 def _default_prices() -> dict[str, Price]:
@@ -114,7 +117,7 @@ def prepare_run_dir(cfg: ExperimentConfig, run_dir: Path, *, resume: bool) -> di
 
 
 async def run_experiment(cfg: ExperimentConfig, run_dir: Path | None = None, *, resume: bool = False,
-                         progress: Progress | None = None, use_cache: bool = True,
+                         progress: Reporter | None = None, use_cache: bool = True,
                          budget_override: tuple[int | None, float | None] = (None, None)) -> RunOutcome:
     """Run (or resume) every stage of an experiment and write `summary.json`; the report is built separately.
 
@@ -130,7 +133,11 @@ async def run_experiment(cfg: ExperimentConfig, run_dir: Path | None = None, *, 
     pool = ModelPool(cfg, ResponseCache() if use_cache else None, budget)
     outcome = RunOutcome(run_dir, "complete")
 
-    ctx = StageContext(cfg, run_dir, pool, progress)
+    def tick(stage: str, advance: int, total: int | None) -> None:
+        if progress is not None:
+            progress(stage, advance, total, pool.totals())
+
+    ctx = StageContext(cfg, run_dir, pool, tick)
     try:
         for name, stage in stage_list(cfg):
             before, t0 = pool.totals(), time.monotonic()

@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from distillscope.cli.common import console, err_console, print_json
+from distillscope.model import ModelStats
 
 ConfigArg = Annotated[Path, typer.Argument(help="Experiment config (YAML); `distillscope init` writes an example.")]
 RunDirArg = Annotated[Path, typer.Argument(help="A run directory written by `distillscope run`.")]
@@ -91,16 +92,17 @@ def _progress_runner(coro_factory):  # type: ignore[no-untyped-def]
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
     with Progress(TextColumn("{task.description:<12}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=err_console, transient=False) as bar:
+                  TextColumn("[dim]{task.fields[usage]}"), console=err_console, transient=False) as bar:
         tasks: dict[str, TaskID] = {}
 
-        def progress(stage: str, advance: int, total: int | None) -> None:
+        def progress(stage: str, advance: int, total: int | None, usage: ModelStats) -> None:
+            text = (f"calls {usage.calls} · cached {usage.cache_hits} · errors {usage.errors} · "
+                    f"${usage.cost_usd:.2f}")
             if stage not in tasks:
-                tasks[stage] = bar.add_task(stage, total=total)
+                tasks[stage] = bar.add_task(stage, total=total, usage=text)
             elif total is not None:
                 bar.update(tasks[stage], total=total)
-            if advance:
-                bar.advance(tasks[stage], advance)
+            bar.update(tasks[stage], advance=advance, usage=text)
 
         return asyncio.run(coro_factory(progress))
 
@@ -110,8 +112,8 @@ def _finish(outcome, report: bool) -> None:  # type: ignore[no-untyped-def]
 
     if report:
         files = build_report(outcome.run_dir)
-        console.print(f"report: {files.html}")
-    console.print(f"run directory: {outcome.run_dir}")
+        console.print(f"report: {files.html.resolve()}")
+    console.print(f"run directory: {outcome.run_dir.resolve()}")
     if outcome.status != "complete":
         err_console.print(f"[yellow]stopped[/yellow]: {outcome.message}")
         raise typer.Exit(3)
@@ -154,7 +156,7 @@ def report_cmd(
     from distillscope.report.render import build_report
 
     files = build_report(run_dir, out)
-    console.print(f"report: {files.html}")
+    console.print(f"report: {files.html.resolve()}")
 
 
 def demo_cmd(
