@@ -59,6 +59,6 @@ async def test_claims_judge_floor_on_paper_data() -> None:
     if not DATA.exists():
         pytest.skip(f"validation data {DATA} is absent (it lives in ../shared/data beside the repo)")
     result = await run_ice_judge_bench(DATA, make_judge("claims"), "claims")
-    assert result.strict.f1 >= 0.88 and result.loose.f1 >= 0.70  # regression floors (goals: 0.90 / 0.75)
+    assert result.strict.f1 >= 0.88 and result.loose.f1 >= 0.73  # regression floors (goals: 0.90 / 0.75)
     # goal 0.03; measured 0.041 (GLM-4-Plus: its extra hits are mostly OpenAI self-claims left unlabelled)
     assert result.max_strict_rate_gap <= 0.045

@@ -18,10 +18,10 @@ Policy (documented in the verdict rationale):
   response-only strict judge would count it).
 - hard: strict, and the template does not mention a reference vendor.
 - Claims made by a role-play persona ("[DAN]: I was built by OpenAI") count when they name a real family,
-  because in jailbreak role-play the persona is the model under another name; claims of a fictional
-  origin by a persona do not. A sentence whose subject is a name the template gave the assistant
-  ("PersonGPT 是由 OpenAI 开发的", "The team behind ChatGPT is OpenAI" after "You are ChatGPT") is the
-  persona speaking about itself (`claims_context`).
+  because in jailbreak role-play the persona is the model under another name. A sentence about a name the
+  template gave the assistant ("PersonGPT 是由 OpenAI 开发的", "The team behind ChatGPT is OpenAI" after "You
+  are ChatGPT") is the persona speaking about itself (`claims_context`); naming a maker that is no family
+  ("LiveGPT is developed by BasedAI Corp", "BasedAI Corp built LiveGPT") is then a loose origin claim.
   Persona-only, quoted-only or reasoning-only evidence sets `uncertain`.
 """
 
@@ -32,8 +32,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Literal
 
-from distillscope.ice.claims_context import persona_names, persona_subject
-from distillscope.ice.claims_origin import is_denial, origin_contradicts, places_in
+from distillscope.ice.claims_context import persona_maker, persona_names, persona_subject
+from distillscope.ice.claims_origin import is_denial, names_maker, origin_contradicts, places_in
 from distillscope.ice.judges import JudgeItem, Verdict, make_verdict, split_think
 from distillscope.identity.registry import (
     DEFAULT_REFERENCE_FAMILIES,
@@ -229,18 +229,24 @@ class ClaimExtractor:
     def extract(self, text: str, *, voice: Voice | None = None, personas: tuple[str, ...] = ()) -> list[Claim]:
         """All claims in `text`; `voice` forces the voice of every claim (e.g. "reasoning"). `personas` are
         names the prompt gave the assistant: a sentence whose subject is one of them speaks as the persona."""
-        claims: list[Claim] = []
+        claims: list[Claim] = []  # a sentence without claims of its own may speak as the persona
         for label, body in segments(text):
             seg_voice = voice or _voice_of_label(label)
-            for sent in _SENT.split(body):
-                if sent and sent.strip():
-                    found = self._sentence_claims(sent, seg_voice, label)
-                    rewritten = None if found else persona_subject(sent, personas)
-                    if rewritten:
-                        found = [replace(c, sentence=sent.strip(), voice=voice or "persona")
-                                 for c in self._sentence_claims(rewritten, seg_voice, label) if c.families]
-                    claims.extend(found)
+            for sent in (s for s in _SENT.split(body) if s and s.strip()):
+                found = self._sentence_claims(sent, seg_voice, label)
+                claims.extend(found or self._persona_claims(sent, personas, seg_voice, label, voice))
         return claims
+
+    def _persona_claims(self, sent: str, personas: tuple[str, ...], seg_voice: Voice, label: str | None,
+                        voice: Voice | None) -> list[Claim]:
+        """Claims about a template persona, in its voice: a family, else a named (not vague) maker; see above."""
+        found = [c for c in self._sentence_claims(persona_subject(sent, personas) or "", seg_voice, label)
+                 if c.families]
+        for text in (persona_subject(sent, personas, first_person=True), persona_maker(sent, personas)):
+            if found or not text or not names_maker(text):
+                continue
+            found = [c for c in self._sentence_claims(text, seg_voice, label) if c.origin and not c.families]
+        return [replace(c, sentence=sent.strip(), voice=voice or "persona") for c in found]
 
     def _sentence_claims(self, sent: str, voice: Voice, label: str | None) -> list[Claim]:
         found: list[Claim] = []

@@ -66,9 +66,10 @@ def _subject_regex(names: tuple[str, ...]) -> re.Pattern[str]:
         re.IGNORECASE)
 
 
-def persona_subject(sentence: str, names: tuple[str, ...]) -> str | None:
+def persona_subject(sentence: str, names: tuple[str, ...], *, first_person: bool = False) -> str | None:
     """The sentence with a persona-name subject rewritten as a self-reference; None when the subject is not
-    one of `names` ("PersonGPT's team is OpenAI" -> "my team is OpenAI")."""
+    one of `names` ("PersonGPT's team is OpenAI" -> "my team is OpenAI"). The subject becomes "this AI"/"本AI",
+    or "I"/"我" with `first_person` ("LiveGPT is a model developed by X" -> "I is a model developed by X")."""
     if not names:
         return None
     m = _subject_regex(names).match(sentence)
@@ -78,7 +79,35 @@ def persona_subject(sentence: str, names: tuple[str, ...]) -> str | None:
     if m.group("poss"):
         self_ref = "my"
     else:
-        self_ref = "本AI" if zh else "this AI"
+        self_ref = ("我" if zh else "I") if first_person else ("本AI" if zh else "this AI")
     rest = sentence[m.end():] if not m.group("appos") else " " + sentence[m.end():].lstrip()  # drop "X, the .., is"
     rest = re.sub(rf"(?<![\w-]){re.escape(m.group('name'))}(?:['’]s)?(?![A-Za-z0-9-])", self_ref, rest)
     return sentence[: m.start("name")] + self_ref + rest
+
+
+_MADE = r"(?:developed|created|built|designed|made|launched|released|trained|programmed|engineered)"
+
+
+@lru_cache(maxsize=512)
+def _object_regexes(names: tuple[str, ...]) -> tuple[re.Pattern[str], re.Pattern[str]]:
+    alt = "|".join(re.escape(n) for n in names)
+    maker_first = re.compile(
+        rf"^\s*(?P<m>[^.,;:!?()\[\]\n]{{2,60}}?)\s+(?:{_MADE}|is\s+the\s+(?:\w+\s+){{0,2}}?(?:developer|creator|maker|"
+        rf"owner|parent\s+company|company\s+behind)\s+of)\s+(?:the\s+)?(?:{alt}){_VERSION}(?![\w-])", re.IGNORECASE)
+    named_after = re.compile(
+        r"\b(?:model|AI|chatbot|assistant|bot)\b[^.!?\n]{0,60}?\b(?P<v>" + _MADE + r")\b[^.!?\n]{0,40}?\bby\s+"
+        rf"(?P<m>[^.,;\n]{{2,60}}?)\s+(?:called|named|known\s+as)\s+[\"“]?(?:{alt}){_VERSION}(?![\w-])", re.IGNORECASE)
+    return maker_first, named_after
+
+
+def persona_maker(sentence: str, names: tuple[str, ...]) -> str | None:
+    """A first-person origin sentence for a persona named as the object of a making verb: "BasedAI Corp developed
+    LiveGPT" or "a new model created by BasedAI Corp called LiveGPT" -> "I was developed by BasedAI Corp"."""
+    if not names:
+        return None
+    maker_first, named_after = _object_regexes(names)
+    m = maker_first.match(sentence)
+    if m and not re.search(r"\b(?:I|we|you|he|she|they|it|not|never|if)\b", m.group("m"), re.IGNORECASE):
+        return f"I was developed by {m.group('m').strip()}."
+    m = named_after.search(sentence)
+    return f"I was {m.group('v').lower()} by {m.group('m').strip()}." if m else None

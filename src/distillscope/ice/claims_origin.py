@@ -70,6 +70,12 @@ def is_denial(sentence: str) -> bool:
     return bool(_DENIAL.search(sentence))
 
 
+def names_maker(sentence: str) -> bool:
+    """The sentence names a specific or fictional maker ("a company called X", "BasedAI Corp", "rogue hackers")
+    or denies having one."""
+    return bool(_NAMED.search(sentence)) or is_denial(sentence)
+
+
 def origin_kind(sentence: str, fact: str) -> OriginKind:
     """Classify an origin claim that names no known family, relative to the target's fact."""
     if is_denial(sentence):

@@ -154,7 +154,7 @@ def _read_parquet(path: Path) -> list[dict[str, Any]]:
         frame = pd.read_parquet(io.BytesIO(raw))
     except Exception as exc:  # pyarrow raises several unrelated types for a bad file
         raise ConfigError(f"{path} is not a readable Parquet file ({exc}); check the file or use jsonl:/csv:") from exc
-    return list(frame.to_dict(orient="records"))
+    return [{str(k): v for k, v in row.items()} for row in frame.to_dict(orient="records")]
 
 
 # ----------------------------------------------------------------------------------------------- field helpers
