@@ -284,3 +284,31 @@ def test_persona_with_a_named_non_vendor_maker_is_loose_only(text: str) -> None:
 ])
 def test_persona_maker_rule_needs_persona_and_named_maker(text: str, template: str) -> None:
     assert not judge(text, template=template).loose
+
+
+@pytest.mark.parametrize("text", [
+    "Anthropic, the lab behind this assistant, is based in California.",
+    "OpenAI, the masterminds who birthed me, keep adding features.",
+    "OpenAI (my developer) publishes safety research.",
+    "Most people know GPT-4, which is the model I am built on.",
+    "The lab behind this AI, Anthropic, publishes safety research.",
+    "Anthropic（我的开发者）发布了很多论文。",
+])
+def test_vendor_tied_to_the_speaker_by_an_appositive_is_loose_only(text: str) -> None:
+    v = judge(text)
+    assert v.loose and not v.strict, (text, v.rationale)
+
+
+@pytest.mark.parametrize("text", [
+    "ChatGPT, the chatbot made by OpenAI, is popular.",
+    "Companies like OpenAI, which build models like me, hire globally.",
+    "OpenAI, unlike the team behind this AI, is in San Francisco.",
+    "OpenAI, which I admire, builds large models.",
+    "谷歌（一家美国公司）发布了Gemini。",
+])
+def test_appositive_without_a_self_tie_is_not_a_claim(text: str) -> None:
+    assert not judge(text).loose, text
+
+
+def test_appositive_naming_the_true_maker_is_consistent() -> None:
+    assert not judge("Zhipu AI, the company behind this assistant, is based in Beijing.").loose

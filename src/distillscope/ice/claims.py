@@ -23,6 +23,7 @@ Policy (documented in the verdict rationale):
   are ChatGPT") is the persona speaking about itself (`claims_context`); naming a maker that is no family
   ("LiveGPT is developed by BasedAI Corp", "BasedAI Corp built LiveGPT") is then a loose origin claim.
   Persona-only, quoted-only or reasoning-only evidence sets `uncertain`.
+- A vendor tied to the speaker by an appositive ("OpenAI, the company behind this AI") is loose-only (`claims_selfref`).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from typing import Literal
 
 from distillscope.ice.claims_context import persona_maker, persona_names, persona_subject
 from distillscope.ice.claims_origin import is_denial, names_maker, origin_contradicts, places_in
+from distillscope.ice.claims_selfref import selfref_makers
 from distillscope.ice.judges import JudgeItem, Verdict, make_verdict, split_think
 from distillscope.identity.registry import (
     DEFAULT_REFERENCE_FAMILIES,
@@ -153,18 +155,8 @@ _ORIGIN_STEMS = ("develop", "creat", "train", "built", "build", "made", "design"
                  "construct", "support", "provid", "backed", "fund", "updat", "optimi", "brought", "maker",
                  "compan", "team", "开发", "训练", "创建", "创造", "打造", "研发", "研制", "设计", "构建", "制作",
                  "推出", "发布", "编写", "创立", "维护", "建造", "提供", "支持", "团队", "公司")
-_ORIGIN_RX = re.compile(trie_regex(_ORIGIN_STEMS))
 
-
-class _OriginWords:
-    """Case-insensitive search for an origin word (stem), via a trie regex on the lower-cased text."""
-
-    @staticmethod
-    def search(text: str) -> re.Match[str] | None:
-        return _ORIGIN_RX.search(text.lower())
-
-
-_ORIGIN_WORDS = _OriginWords()
+_ORIGIN_WORDS = re.compile(r"(?i)(?:" + trie_regex(_ORIGIN_STEMS) + ")")  # case-insensitive origin-word stems
 _LABEL = re.compile(r"^[\s>#*_-]*(?:\[(?P<b>[^\]\n]{1,40})\]\s*[:：]?|\((?P<r>[^)\n]{1,30})\)\s*[:：]?|"
                     r"\*\*(?P<s>[^*\n]{1,40}?)[:：]?\*\*\s*[:：]?|"
                     r"(?P<p>[^\s:：\[\]\"“][^:：\n\"“]{0,24}?)\s*[:：])")
@@ -223,8 +215,9 @@ def segments(text: str) -> list[tuple[str | None, str]]:
 class ClaimExtractor:
     """Finds first-person identity claims in a text, resolving claimed names with an IdentityRegistry."""
 
-    def __init__(self, registry: IdentityRegistry | None = None) -> None:
+    def __init__(self, registry: IdentityRegistry | None = None, *, selfref_weak: bool = True) -> None:
         self.registry = registry or default_registry()
+        self.selfref_weak = selfref_weak
 
     def extract(self, text: str, *, voice: Voice | None = None, personas: tuple[str, ...] = ()) -> list[Claim]:
         """All claims in `text`; `voice` forces the voice of every claim (e.g. "reasoning"). `personas` are
@@ -234,7 +227,8 @@ class ClaimExtractor:
             seg_voice = voice or _voice_of_label(label)
             for sent in (s for s in _SENT.split(body) if s and s.strip()):
                 found = self._sentence_claims(sent, seg_voice, label)
-                claims.extend(found or self._persona_claims(sent, personas, seg_voice, label, voice))
+                claims.extend(found or self._persona_claims(sent, personas, seg_voice, label, voice)
+                              or self._selfref_claims(sent, seg_voice, label))
         return claims
 
     def _persona_claims(self, sent: str, personas: tuple[str, ...], seg_voice: Voice, label: str | None,
@@ -247,6 +241,11 @@ class ClaimExtractor:
                 continue
             found = [c for c in self._sentence_claims(text, seg_voice, label) if c.origin and not c.families]
         return [replace(c, sentence=sent.strip(), voice=voice or "persona") for c in found]
+
+    def _selfref_claims(self, sent: str, voice: Voice, label: str | None) -> list[Claim]:
+        """"OpenAI, the company behind this AI" (claims_selfref): a loose-only (weak) claim about the speaker."""
+        return [Claim(sent.strip(), (key,), voice, label, origin=False, weak=self.selfref_weak)
+                for key in selfref_makers(sent, self.registry)]
 
     def _sentence_claims(self, sent: str, voice: Voice, label: str | None) -> list[Claim]:
         found: list[Claim] = []
