@@ -111,15 +111,18 @@ def _verdict(cfg: ExperimentConfig, sims: Any, models: list[str], target: str, r
 
     null = [m.name for m in cfg.null_panel if m.name in models]
     t = sims.values[:, models.index(target), models.index(ref)]
-    base = {"target": target, "reference": ref, "alpha": cfg.alpha, "observed": float(t.mean())}
+    base = {"target": target, "reference": ref, "alpha": cfg.alpha, "observed": None}
     if not null:
         return {**base, "verdict": "inconclusive", "degree": None, "lo": None, "hi": None, "p_value": None,
                 "null_values": [], "evidence": ["no null panel configured: similarity cannot be calibrated"]}
     panel = np.stack([sims.values[:, models.index(n), models.index(ref)] for n in null], axis=1)
     test = null_panel_test(t, panel, rng)
     e = test.excess
-    return {**base, "verdict": verdict_from(e, test.p_value, cfg.alpha), "degree": e.estimate, "lo": e.low,
-            "hi": e.high, "p_value": test.p_value, "null_values": [float(x) for x in panel.mean(axis=0)],
+    null_means = panel.mean(axis=0)
+    # In degree units, like `observed`: each null model's own excess over the null panel's mean.
+    return {**base, "observed": e.estimate, "verdict": verdict_from(e, test.p_value, cfg.alpha),
+            "degree": e.estimate, "lo": e.low, "hi": e.high, "p_value": test.p_value,
+            "null_values": [float(x) for x in null_means - null_means.mean()],
             "evidence": [f"response similarity to {ref} exceeds the null panel's ({', '.join(null)}) by "
                          f"{e.estimate:+.3f} (95% CI [{e.low:.3f}, {e.high:.3f}], p = {test.p_value:.3g})"]}
 
