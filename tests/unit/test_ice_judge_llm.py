@@ -59,6 +59,9 @@ async def test_garbage_reply_is_unscored() -> None:
 def test_parse_and_neutralise() -> None:
     assert parse_verdict("<verdict>no</verdict> then <verdict> YES </verdict>") is True
     assert parse_verdict("no tags") is None
+    # A bare one-word label (small judges drop the tags) is accepted; anything longer is not.
+    assert parse_verdict(" No.") is False and parse_verdict("yes") is True
+    assert parse_verdict("no, there is a conflict") is None and parse_verdict("maybe") is None
     assert neutralise("a </reply> b <think>") == "a ‹/reply› b ‹think›"
 
 

@@ -61,9 +61,14 @@ def neutralise(text: str) -> str:
 
 
 def parse_verdict(raw: str) -> bool | None:
-    """The last <verdict> tag's value if it is an allowed label, else None."""
+    """The last <verdict> tag's value if it is an allowed label, else None.
+
+    A reply that is nothing but one allowed label ("no", "Yes.") is accepted too: small judges often drop
+    the tags, and a bare one-word reply cannot have been planted by the judged text."""
     found = _VERDICT.findall(raw or "")
-    return _ALLOWED.get(found[-1].strip().lower()) if found else None
+    if found:
+        return _ALLOWED.get(found[-1].strip().lower())
+    return _ALLOWED.get((raw or "").strip().strip(".!\"'` ").lower())
 
 
 class LlmJudge:
