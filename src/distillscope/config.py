@@ -15,6 +15,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from distillscope.errors import ConfigError
+from distillscope.pricing import Price, load_price_table
 
 CONFIG_SCHEMA_VERSION = 1
 
@@ -129,6 +130,10 @@ class ExperimentConfig(_Strict):
             if m.name == name_or_spec:
                 return m
         return ModelEntry(name=name_or_spec, spec=name_or_spec)
+
+    def price_table(self) -> dict[str, Price]:
+        """The built-in (or $DISTILLSCOPE_PRICES) table, updated by this config's `prices`."""
+        return {**load_price_table(), **{k: Price(v.input, v.output) for k, v in self.prices.items()}}
 
     def run_dir(self) -> Path:
         return Path(self.output_dir.replace("{name}", self.name))

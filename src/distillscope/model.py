@@ -14,7 +14,7 @@ from distillscope.cache import ResponseCache, cache_key
 from distillscope.errors import BackendError, BudgetExceededError
 from distillscope.pricing import FREE, Price
 from distillscope.reasoning import split_reasoning
-from distillscope.registry import BackendOptions, parse_spec, resolve_backend
+from distillscope.registry import BackendOptions, resolve_backend
 from distillscope.types import Completion, GenerateRequest
 
 log = logging.getLogger(__name__)
@@ -213,10 +213,9 @@ def get_model(
     budget: Budget | None = None,
 ) -> Model:
     """Resolve a spec to a backend and wrap it in a Model; API models get a price from the table."""
-    provider, name = parse_spec(spec)
-    if price is None and provider == "openai":
-        from distillscope.pricing import price_for
+    if price is None:
+        from distillscope.pricing import load_price_table, price_for_spec
 
-        price = price_for(name)
+        price = price_for_spec(spec, load_price_table())
     backend = resolve_backend(spec, options)
     return Model(backend, spec=spec, cache=cache, limits=limits, price=price, budget=budget)

@@ -11,7 +11,7 @@ from typing import Any
 
 from distillscope.config import ExperimentConfig, ModelEntry
 from distillscope.errors import DistillscopeError
-from distillscope.pricing import Price, load_price_table, price_for
+from distillscope.pricing import price_for_spec
 
 CHARS_PER_TOKEN = 4.0  # rough average for English prose; estimates only
 OUTPUT_FILL = 0.6  # answers use about this share of max_tokens on average (an estimate, stated in the output)
@@ -31,18 +31,10 @@ class PlanRow:
     note: str = ""
 
 
-def _price(cfg: ExperimentConfig, entry: ModelEntry) -> Price | None:
-    provider, _, name = entry.spec.partition(":")
-    if provider != "openai":
-        return Price()
-    table = {**load_price_table(), **{k: Price(v.input, v.output) for k, v in cfg.prices.items()}}
-    return price_for(name, table)
-
-
 def _row(cfg: ExperimentConfig, stage: str, name: str, calls: int, in_tok: float, out_tok: float,
          cached: int | None = None, note: str = "") -> PlanRow:
     entry = cfg.model(name)
-    price = _price(cfg, entry)
+    price = price_for_spec(entry.spec, cfg.price_table())
     p_tok, c_tok = int(calls * in_tok), int(calls * out_tok)
     cost = None if price is None else round(price.cost(p_tok, c_tok), 4)
     if price is None:

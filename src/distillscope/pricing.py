@@ -70,3 +70,9 @@ def price_for(model_name: str, table: dict[str, Price] | None = None) -> Price |
     table = DEFAULT_PRICES if table is None else table
     matches = [k for k in table if model_name.lower().startswith(k.lower())]
     return table[max(matches, key=len)] if matches else None
+
+
+def price_for_spec(spec: str, table: dict[str, Price] | None = None) -> Price | None:
+    """Price of a model spec: free for local backends, else the table's price of its model name (None: unknown)."""
+    provider, _, name = spec.partition(":")
+    return FREE if provider != "openai" else price_for(name, table)

@@ -25,8 +25,8 @@ from distillscope.cache import ResponseCache
 from distillscope.config import ExperimentConfig, ModelEntry, load_config
 from distillscope.errors import BudgetExceededError, ConfigError
 from distillscope.model import Budget, Model, ModelLimits, ModelStats
-from distillscope.pricing import FREE, Price, price_for
-from distillscope.registry import BackendOptions, parse_spec, resolve_backend
+from distillscope.pricing import FREE, price_for_spec
+from distillscope.registry import BackendOptions, resolve_backend
 from distillscope.rundir import RUN_SCHEMA_VERSION, read_manifest, write_json_atomic
 
 log = logging.getLogger(__name__)
@@ -40,7 +40,7 @@ class ModelPool:
     def __init__(self, cfg: ExperimentConfig, cache: ResponseCache | None, budget: Budget | None) -> None:
         self.cfg, self.cache, self.budget = cfg, cache, budget
         self._models: dict[str, Model] = {}
-        self._prices = {k: Price(v.input, v.output) for k, v in cfg.prices.items()}
+        self._prices = cfg.price_table()
 
     def get(self, name_or_spec: str) -> Model:
         entry = self.cfg.model(name_or_spec)
@@ -52,13 +52,7 @@ class ModelPool:
         options = BackendOptions(base_url=e.base_url, api_key_env=e.api_key_env)
         limits = ModelLimits(e.max_concurrency, e.requests_per_minute, e.timeout_s, e.max_retries)
         return Model(resolve_backend(e.spec, options), spec=e.name, cache=self.cache, limits=limits,
-                     price=self._price(e.spec), budget=self.budget)
-
-    def _price(self, spec: str) -> Price:
-        provider, name = parse_spec(spec)
-        if provider != "openai":
-            return FREE
-        return price_for(name, {**_default_prices(), **self._prices}) or FREE
+                     price=price_for_spec(e.spec, self._prices) or FREE, budget=self.budget)
 
     def totals(self) -> ModelStats:
         total = ModelStats()
@@ -71,12 +65,6 @@ class ModelPool:
         """Backend identity and the system fingerprints seen, per model (for the manifest)."""
         return {name: {"identity": m.identity, "system_fingerprints": sorted(m.fingerprints)}
                 for name, m in sorted(self._models.items())}
-
-
-def _default_prices() -> dict[str, Price]:
-    from distillscope.pricing import load_price_table
-
-    return load_price_table()
 
 
 @dataclass

@@ -244,3 +244,10 @@ def wilson_interval(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
     centre = (p + z * z / (2 * n)) / denom
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
     return (max(0.0, centre - half), min(1.0, centre + half))
+
+
+def mean_interval(values: Sequence[float] | np.ndarray, rng: np.random.Generator) -> dict[str, float | int]:
+    """Mean with its 95% bootstrap interval and n, as the run summary stores it."""
+    arr = np.asarray(values, dtype=float)
+    ci = bootstrap_ci(arr, rng)
+    return {"mean": ci.estimate, "lo": ci.low, "hi": ci.high, "n": int(arr.size)}

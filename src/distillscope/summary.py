@@ -13,6 +13,7 @@ import numpy as np
 from distillscope import __version__
 from distillscope.config import ExperimentConfig
 from distillscope.rundir import RUN_SCHEMA_VERSION, read_jsonl, read_manifest, write_json_atomic
+from distillscope.stats import mean_interval
 
 SUMMARY_SCHEMA_VERSION = 1
 
@@ -52,13 +53,6 @@ def ice_section(run_dir: Path, cfg: ExperimentConfig) -> dict[str, Any] | None:
             "by_model": by_model}
 
 
-def _interval(values: np.ndarray, rng: np.random.Generator) -> dict[str, float | int]:
-    from distillscope.stats import bootstrap_ci
-
-    ci = bootstrap_ci(values, rng)
-    return {"mean": ci.estimate, "lo": ci.low, "hi": ci.high, "n": int(values.size)}
-
-
 def rse_section(run_dir: Path, cfg: ExperimentConfig) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
     """Similarity of every model to each reference, the N x N matrix, LLM-judge scores and verdicts."""
     from distillscope.rse.similarity import aligned_texts, response_similarity
@@ -74,8 +68,8 @@ def rse_section(run_dir: Path, cfg: ExperimentConfig) -> tuple[dict[str, Any] | 
     similarity = {}
     for m in models:
         v = sims.values[:, models.index(m), models.index(ref)]
-        similarity[m] = {"overall": _interval(v, rng),
-                         "by_set": {s: _interval(v[sets == s], rng) for s in sorted(set(sets))}}
+        similarity[m] = {"overall": mean_interval(v, rng),
+                         "by_set": {s: mean_interval(v[sets == s], rng) for s in sorted(set(sets))}}
     matrix = sims.mean()
     section: dict[str, Any] = {
         "reference": ref, "signal": signal, "n_prompts": len(keys), "similarity": similarity,

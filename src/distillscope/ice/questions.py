@@ -7,7 +7,6 @@ and a language ("en" or "zh", detected from CJK characters when a file does not 
 from __future__ import annotations
 
 import csv
-import json
 import random
 import re
 from collections.abc import Sequence
@@ -19,6 +18,7 @@ from typing import Any
 import yaml
 
 from distillscope.errors import ConfigError
+from distillscope.ice.templates import read_structured
 
 CATEGORIES: tuple[str, ...] = ("team", "cooperation", "industry", "technology", "geography")
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
@@ -59,10 +59,8 @@ def load_questions(source: str | Path = "builtin") -> list[Question]:
     suffix = path.suffix.lower()
     if suffix == ".csv":
         questions = _load_csv(path)
-    elif suffix in (".yaml", ".yml", ".json"):
-        questions = _parse_bank(_read_structured(path), str(path))
-    elif suffix == ".jsonl":
-        questions = _load_jsonl(path)
+    elif suffix in (".yaml", ".yml", ".json", ".jsonl"):
+        questions = _parse_bank(read_structured(path, "question"), str(path))
     else:
         raise ConfigError(f"question file {path}: unknown format {suffix!r}; use .csv, .yaml, .json or .jsonl")
     if not questions:
@@ -82,14 +80,6 @@ def sample_questions(questions: Sequence[Question], k: int | None, rng: random.R
     if k is None or k >= len(questions):
         return list(questions)
     return rng.sample(list(questions), k)
-
-
-def _read_structured(path: Path) -> Any:
-    try:
-        text = path.read_text(encoding="utf-8")
-        return json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
-    except (OSError, UnicodeDecodeError, ValueError, yaml.YAMLError) as exc:
-        raise ConfigError(f"question file {path} is unreadable ({exc}); fix its syntax") from exc
 
 
 def _parse_bank(raw: Any, where: str) -> list[Question]:
@@ -117,17 +107,6 @@ def _bank_row(row: dict[str, Any], n: int, where: str) -> list[Question]:
     if not texts:
         raise ConfigError(f"{where}: question {pair_id!r} has no text; give 'en', 'zh' or 'text'")
     return [Question(f"{pair_id}-{lang}", t, category, lang, pair_id) for lang, t in texts.items()]
-
-
-def _load_jsonl(path: Path) -> list[Question]:
-    rows = []
-    for i, line in enumerate(path.read_text(encoding="utf-8").splitlines()):
-        if line.strip():
-            try:
-                rows.append(json.loads(line))
-            except ValueError as exc:
-                raise ConfigError(f"question file {path} line {i + 1} is not JSON ({exc})") from exc
-    return _parse_bank(rows, str(path))
 
 
 def _load_csv(path: Path) -> list[Question]:

@@ -81,7 +81,7 @@ def load_templates(source: str | Path = "builtin") -> list[Template]:
     if suffix == ".csv":
         templates = _load_gptfuzz_csv(path)
     elif suffix in (".yaml", ".yml", ".json", ".jsonl"):
-        templates = _parse_library(_read_structured(path), str(path))
+        templates = _parse_library(read_structured(path), str(path))
     else:
         raise ConfigError(f"template file {path}: unknown format {suffix!r}; use .csv, .yaml, .json or .jsonl")
     if not templates:
@@ -95,14 +95,15 @@ def load_builtin_templates() -> list[Template]:
     return _parse_library(yaml.safe_load(text), "builtin templates", source="builtin")
 
 
-def _read_structured(path: Path) -> Any:
+def read_structured(path: Path, kind: str = "template") -> Any:
+    """A YAML, JSON or JSONL file's content (JSONL: a list of objects); ConfigError naming the file on bad syntax."""
     try:
         text = path.read_text(encoding="utf-8")
         if path.suffix.lower() == ".jsonl":
             return [json.loads(line) for line in text.splitlines() if line.strip()]
         return json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
     except (OSError, UnicodeDecodeError, ValueError, yaml.YAMLError) as exc:
-        raise ConfigError(f"template file {path} is unreadable ({exc}); fix its syntax") from exc
+        raise ConfigError(f"{kind} file {path} is unreadable ({exc}); fix its syntax") from exc
 
 
 def _parse_library(raw: Any, where: str, *, source: str | None = None) -> list[Template]:

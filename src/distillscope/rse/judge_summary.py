@@ -9,12 +9,7 @@ from typing import Any
 
 import numpy as np
 
-
-def _interval(values: list[float], rng: np.random.Generator) -> dict[str, float | int]:
-    from distillscope.stats import bootstrap_ci
-
-    ci = bootstrap_ci(np.asarray(values, dtype=float), rng)
-    return {"mean": ci.estimate, "lo": ci.low, "hi": ci.high, "n": len(values)}
+from distillscope.stats import mean_interval
 
 
 def _length_correlation(run_dir: Path, pairs: list[Any]) -> float | None:
@@ -51,8 +46,8 @@ def summarise_judgements(run_dir: Path, reference: str, seed: int = 0) -> dict[s
     for target, ps in sorted(by_target.items()):
         sets = sorted({p.prompt_set for p in ps})
         scores[target] = {
-            "overall": _interval([p.overall for p in ps], rng),
-            "by_set": {s: _interval([p.overall for p in ps if p.prompt_set == s], rng) for s in sets},
+            "overall": mean_interval([p.overall for p in ps], rng),
+            "by_set": {s: mean_interval([p.overall for p in ps if p.prompt_set == s], rng) for s in sets},
             "aspects": {a: float(np.mean([getattr(p, a) for p in ps])) for a in ("style", "logic", "content")},
         }
     orders = [o for o in order_consistency(js) if o.n_pairs]
