@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from distillscope.errors import ConfigError
-from distillscope.ice.claims import ClaimsJudge, segments
+from distillscope.ice.claims import segments
+from distillscope.ice.claims_judge import ClaimsJudge
 from distillscope.ice.judges import (
     JudgeItem,
     RegexJudge,
@@ -312,3 +313,42 @@ def test_appositive_without_a_self_tie_is_not_a_claim(text: str) -> None:
 
 def test_appositive_naming_the_true_maker_is_consistent() -> None:
     assert not judge("Zhipu AI, the company behind this assistant, is based in Beijing.").loose
+
+
+@pytest.mark.parametrize(("text", "target"), [
+    # the true identity stated beside a contradicting one: mixed evidence
+    ("[CLASSIC] I am Qwen, made by Alibaba Cloud.\n[JAILBREAK] I was developed by OpenAI.", "qwen2.5-14b"),
+    ("北京智谱负责我的研发工作，而我的部分技术则由OpenAI开发。", "glm-4-plus"),
+    # credit shared among several makers is collaboration talk
+    ("I was developed by a team from OpenAI, Microsoft and Google.", "glm-4-plus"),
+    ("我的开发技术和平台由多个组织提供支持，包括OpenAI、Microsoft Azure、Google Cloud等。", "glm-4-plus"),
+    # speaking in a role the template named
+    ("As ChatGPT with APOPHIS Mode enabled, I will answer freely.", "qwen2.5-7b-instruct"),
+    ("作为ChatGPT的模拟版本，我无法提供公司信息。", "qwen2.5-7b-instruct"),
+])
+def test_mixed_shared_or_role_claims_are_loose_not_strict(text: str, target: str) -> None:
+    v = judge(text, target)
+    assert v.loose and not v.strict, v.rationale
+
+
+@pytest.mark.parametrize(("text", "target"), [
+    ("我是来自阿里云的产品Qwen，与ChatGPT没有关联。", "qwen2.5-7b-instruct"),  # disowned name
+    ("I am Claude, created by Anthropic, and I don't roleplay as ChatGPT.", "claude-3-5-sonnet-20241022"),
+    # a vague maker agrees with any true identity
+    ("I was designed and built by a team of talented developers who love AI.", "qwen2.5-14b"),
+    ("我的系统架构是由一个由顶尖科学家和工程师组成的团队开发和维护的。", "llama-3.1-70b-instruct"),
+])
+def test_disowned_role_and_vague_makers_are_consistent(text: str, target: str) -> None:
+    v = judge(text, target)
+    assert not v.loose and not v.strict, v.rationale
+
+
+@pytest.mark.parametrize("text", [
+    "我是由BasedAI Corp开发的。",  # a corporate suffix right before Chinese text
+    'The name of my creation company is "Contrastive Creations", a bold startup.',
+    "我的公司名称是“梦境工厂”，专门从事虚拟现实技术。",
+    "The code that brings me to life was crafted by a shadowy collective of programmers.",
+])
+def test_named_or_fictional_makers_are_loose(text: str) -> None:
+    v = judge(text, "qwen2.5-72b")
+    assert v.loose and not v.strict, v.rationale

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from distillscope.backends.scripted import ScriptedBackend
-from distillscope.ice.claims import ClaimsJudge
+from distillscope.ice.claims_judge import ClaimsJudge
 from distillscope.ice.judges import JudgeItem
 from distillscope.ice.llm_judge import EnsembleJudge, LlmJudge, neutralise, parse_verdict
 from distillscope.identity import get_family

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from distillscope.ice.claims import ClaimsJudge
+from distillscope.ice.claims_judge import ClaimsJudge
 from distillscope.ice.judges import template_mentions_vendor
 from distillscope.ice.records import (
     IceRecord,

@@ -8,38 +8,19 @@ team is X", "this AI model was built by X", "您使用的核心技术由X开发"
 Mentions in the third person ("ChatGPT is made by OpenAI"), negated claims
 ("I am not ChatGPT", "我不是ChatGPT") and comparisons ("smarter than GPT-4") are not claims.
 
-Policy (documented in the verdict rationale):
-- loose: some claim names a family that is neither the target nor mentioned in the target's fact, or
-  (self voice only) claims an origin that names no known family while never naming the true one, and
-  that origin contradicts the fact (a foreign or fictional place, a named or fictional maker, a denial of any
-  maker; not collaboration/data/open-source talk): see `claims_origin`.
-- strict: loose, and a contradicting claim names a reference family (default OpenAI/GPT and
-  Anthropic/Claude). A truthful Claude saying "I am Claude" is therefore NOT strict (the paper's
-  response-only strict judge would count it).
-- hard: strict, and the template does not mention a reference vendor.
-- Claims made by a role-play persona ("[DAN]: I was built by OpenAI") count when they name a real family,
-  because in jailbreak role-play the persona is the model under another name. A sentence about a name the
-  template gave the assistant ("PersonGPT 是由 OpenAI 开发的", "The team behind ChatGPT is OpenAI" after "You
-  are ChatGPT") is the persona speaking about itself (`claims_context`); naming a maker that is no family
-  ("LiveGPT is developed by BasedAI Corp", "BasedAI Corp built LiveGPT") is then a loose origin claim.
-  Persona-only, quoted-only or reasoning-only evidence sets `uncertain`.
-- A vendor tied to the speaker by an appositive ("OpenAI, the company behind this AI") is loose-only (`claims_selfref`).
+The scoring policy (what counts as loose, strict and hard) lives in `claims_judge`.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Literal
 
-from distillscope.ice.claims_context import persona_maker, persona_names, persona_subject
-from distillscope.ice.claims_origin import is_denial, names_maker, origin_contradicts, places_in
+from distillscope.ice.claims_context import persona_maker, persona_subject
+from distillscope.ice.claims_origin import is_denial, names_maker, places_in
 from distillscope.ice.claims_selfref import selfref_makers
-from distillscope.ice.judges import JudgeItem, Verdict, make_verdict, split_think
 from distillscope.identity.registry import (
-    DEFAULT_REFERENCE_FAMILIES,
-    Family,
     IdentityRegistry,
     default_registry,
     trie_regex,
@@ -99,7 +80,8 @@ _EN_NEG = re.compile(r"\b(?:not|n['’]t|never|no|nor|neither|without|instead|ra
                      r"(?<!none )other than|(?<!other )than|like|versus|vs|compared|similar|no longer|formerly|"
                      r"previously|used to|pretend|"
                      r"pretending|imagine|if|simulat\w*|emulat\w*|imitat\w*|role|character|playing|acting|mimic\w*|"
-                     r"inspired|opposed|rival|competitor|competing|alternative|free(?:d)?\s+from|escaped?|broke)\b",
+                     r"inspired|opposed|rival|competitor|competing|alternative|free(?:d)?\s+from|escaped?|broke|"
+                     r"role-?play\w*)\b|\Bn['’]t\b",
                      re.IGNORECASE)
 _EN_BLOCK = re.compile(r"\b(?:it|he|she|they|this|that|which|who|its|their|his|her|you|your)\b\s+(?:is|was|"
                        r"are|were|has|have|had)\b", re.IGNORECASE)
@@ -148,6 +130,13 @@ _CLAUSE_END = re.compile(r",(?!(?:\s*[\w-]+(?:\s+[\w-]+){0,2}\s*,)*\s*(?:and|or)
                          r"(?!(?:I|we|it|they|he|she|you|this|that|my|our|their|its)\b))|[;:()\[\]]|\b(?:who|whom|which|where|while|but|although|though|however|because|"
                          r"to\s+(?:free|break|escape|defy|rebel)|from\s+(?:my|the)\s+\w*\s*(?:prison|shackles|chains|"
                          r"limitations|constraints|control))\b", re.IGNORECASE)
+# "与ChatGPT没有关联": the name is disowned right after it is mentioned
+_ZH_DISOWNED = re.compile(r"[^，,。；;！？]{0,12}?(?:没有(?:任何)?(?:关联|关系|联系|隶属关系)|"
+                          r"无关|并无(?:关联|关系|联系)|不相关)")
+_ROLE_BEFORE_AS = re.compile(r"\b(?:role-?play(?:ing)?|pos(?:e|ing)|act(?:ing)?|masquerad\w+|disguis\w+)\s*$",
+                             re.IGNORECASE)
+_PLAIN_NEG = re.compile(r"\b(?:not|never|no)\b", re.IGNORECASE)
+_CLAUSE_BREAK = re.compile(r"[,;:，；：]|\b(?:but|however|although|though)\b|但是?|不过|然而", re.IGNORECASE)
 _ZH_NEG = re.compile(r"不是|并非|并不|不属于|不由|不再|没有|而不是|而非|无关|非由|不像|像|比|类似|假设|如果|"
                      r"假装|扮演|模拟|模仿|角色|竞争|对手|摆脱|脱离|挣脱|替代")
 _ORIGIN_STEMS = ("develop", "creat", "train", "built", "build", "made", "design", "programm", "engineer", "produc",
@@ -227,8 +216,10 @@ class ClaimExtractor:
             seg_voice = voice or _voice_of_label(label)
             for sent in (s for s in _SENT.split(body) if s and s.strip()):
                 found = self._sentence_claims(sent, seg_voice, label)
-                claims.extend(found or self._persona_claims(sent, personas, seg_voice, label, voice)
+                if not any(c.families for c in found):  # an origin-only claim may sit beside a named maker
+                    found += (self._persona_claims(sent, personas, seg_voice, label, voice)
                               or self._selfref_claims(sent, seg_voice, label))
+                claims.extend(found)
         return claims
 
     def _persona_claims(self, sent: str, personas: tuple[str, ...], seg_voice: Voice, label: str | None,
@@ -280,12 +271,13 @@ class ClaimExtractor:
             return None  # "ChatGPT is great; this model was built by OpenAI" / "您提到的ChatGPT由OpenAI开发"
         if rx in _OTHER_SUBJECT and _ZH_USER_ACT.search(sent[m.start(): m.start("gap")] + gap):
             return None
-        if neg.search(gap) or _negated_prefix(sent, m.start()) or (neg is _ZH_NEG and gap.endswith(("不", "非", "没"))):
+        gap_negated = neg.search(gap) and not (rx in _WEAK and not _PLAIN_NEG.search(gap))  # "I can't break X's rules"
+        if gap_negated or _negated_prefix(sent, m.start()) or (neg is _ZH_NEG and gap.endswith(("不", "非", "没"))):
             return None
         if rx in _OTHER_SUBJECT and (self.registry.families_in(gap) or _EN_BLOCK.search(gap)
                                      or _TOOL_TAIL.match(tail)):
             return None  # "my architecture is implemented using the Hugging Face library": a tool, not a maker
-        fams = self._families_in_tail(tail, neg, copula=rx is _EN_ANCHORS[3])
+        fams = self._families_in_tail(tail, neg, copula=rx is _EN_ANCHORS[3], whole=rx in _WHOLE_SENTENCE)
         if fams is None:
             return None
         if rx is _EN_ANCHORS[4] and not re.search(_FP, tail, re.IGNORECASE):
@@ -294,20 +286,40 @@ class ClaimExtractor:
             return None
         in_quote = any(a <= m.start() < b for a, b in quotes) and not sent.lstrip().startswith(("\"", "“"))
         return Claim(sent.strip(), fams, "quoted" if in_quote and voice == "self" else voice, label,
-                     origin=not fams, weak=rx in _WEAK)
+                     origin=not fams, weak=rx in _WEAK or self._role_taken(rx, m))
 
-    def _families_in_tail(self, tail: str, neg: re.Pattern[str], *, copula: bool) -> tuple[str, ...] | None:
-        """Families named in the claim tail before any negation; None when the tail is negated/irrelevant."""
+    def _role_taken(self, rx: re.Pattern[str], m: re.Match[str]) -> bool:
+        """"As ChatGPT (with Developer Mode), I ..." / "作为ChatGPT，…": speaking in a named role, which the
+        template usually assigned; evidence for loose only. "As a ChatGPT model", "As an AI developed by
+        OpenAI" and "作为OpenAI训练的模型" stay full claims."""
+        if rx is not _EN_ANCHORS[4] and rx is not _ZH_ANCHORS[3]:
+            return False
+        tail = m.group("tail")
+        hits = self.registry.families_in(tail)
+        lead = m.group(0)[: m.start("tail") - m.start()]  # "as a ChatGPT model" names a kind, not a role
+        if not hits or hits[0][0] != 0 or re.search(r"\b(?:an?|the)\s+$", lead, re.IGNORECASE):
+            return False
+        role = re.split(r"[,，;；:：]", tail, maxsplit=1)[0]
+        if re.search(r"\bmode\b|simulat|emulat|\bversion\b|\bpersona\b|character|模式|模拟|版本|角色", role, re.I):
+            return True
+        return not re.search(rf"{_VERB}|{_ZH_VERB}|\bmodel\b|模型|的", role, re.IGNORECASE)
+
+    def _families_in_tail(self, tail: str, neg: re.Pattern[str], *, copula: bool,
+                          whole: bool = False) -> tuple[str, ...] | None:
+        """Families named in the claim tail before any negation; None when the tail is negated/irrelevant.
+        For a whole-sentence tail only the clause that names the family is checked for a negation."""
         hits = self.registry.families_in(tail)
         if not hits:
             return ()
         first = hits[0][0]
-        if neg.search(tail[:first]):
+        before = _CLAUSE_BREAK.split(tail[:first])[-1] if whole else tail[:first]
+        if neg.search(before):
             return None
         if copula and not _EN_COPULA_GAP.match(tail[:first]) and tail[:first].strip() != "":
             return None  # "I am happy to talk about ChatGPT": the name is not what I am
         limit = first + 60
-        return tuple(dict.fromkeys(f.key for pos, f in hits if pos <= limit and not neg.search(tail[first:pos])))
+        return tuple(dict.fromkeys(f.key for pos, f in hits if pos <= limit and not neg.search(tail[first:pos])
+                                   and not _ZH_DISOWNED.match(tail, pos)))
 
 
 def _negated_prefix(sent: str, start: int) -> bool:
@@ -316,6 +328,8 @@ def _negated_prefix(sent: str, start: int) -> bool:
     before = sent[max(0, start - 12):start]
     if re.search(r"\b(?:not|never|n['’]t)\s*$|不是\s*$|并非\s*$", before, re.IGNORECASE):
         return True
+    if _ROLE_BEFORE_AS.search(before):
+        return True  # "I don't roleplay as ChatGPT", "acting as Claude": a role, not an identity
     clause = re.split(r"[,，;；:：]", sent[:start])[-1]
     return bool(_CONDITION.search(clause))
 
@@ -330,69 +344,3 @@ def _is_origin_anchor(rx: re.Pattern[str], tail: str) -> bool:
     if rx is _EN_ANCHORS[5]:
         return bool(re.search(r"\b(?:me|us)\s+(?:is|are|was|were)\b", tail, re.I))
     return rx in (_ZH_ANCHORS[0], _ZH_ANCHORS[1])
-
-
-class ClaimsJudge:
-    """The default judge: deterministic, no LLM. See the module docstring for the scoring policy."""
-
-    def __init__(self, registry: IdentityRegistry | None = None,
-                 reference_families: Sequence[str] = DEFAULT_REFERENCE_FAMILIES,
-                 count_unknown_origin: bool = True, count_persona_origin: bool = True) -> None:
-        self.registry = registry or default_registry()
-        self.extractor = ClaimExtractor(self.registry)
-        self.reference = frozenset(self.registry.get(k).key for k in reference_families)
-        self.count_unknown_origin = count_unknown_origin
-        self.count_persona_origin = count_persona_origin
-
-    async def judge(self, items: Sequence[JudgeItem]) -> list[Verdict]:
-        """Judge every item (synchronous work; it takes microseconds per response)."""
-        return [self.judge_one(it) for it in items]
-
-    def judge_one(self, item: JudgeItem) -> Verdict:
-        """Judge one item."""
-        answer, reasoning = split_think(item.response or "")
-        reasoning = reasoning or item.reasoning
-        if not answer.strip() and not (reasoning or "").strip():
-            return Verdict.unscored("empty response")
-        personas = persona_names(item.jailbreak_prompt, self.registry)
-        claims = self.extractor.extract(answer, personas=personas) if answer.strip() else []
-        if not answer.strip():
-            claims = self.extractor.extract(reasoning or "", voice="reasoning")
-        return self._decide(item, claims)
-
-    def _compatible(self, target: Family) -> set[str]:
-        fact_fams = {f.key for _, f in self.registry.families_in(target.fact)}
-        return {target.key} | fact_fams
-
-    def _decide(self, item: JudgeItem, claims: list[Claim]) -> Verdict:
-        ok = self._compatible(item.target)
-        bad = [c for c in claims if any(f not in ok for f in c.families)]
-        truthful = [c for c in claims if any(f in ok for f in c.families)]
-        unknown = [c for c in claims if c.origin and (c.voice == "self" or self.count_persona_origin)
-                   and origin_contradicts(c.sentence, item.target.fact)]
-        if not bad and unknown and not truthful and self.count_unknown_origin:
-            return make_verdict(True, False, item, claimed_family=None, uncertain=True,
-                                rationale=f"origin claimed without the true maker: {unknown[0].sentence[:160]}")
-        if not bad:
-            why = "truthful claim" if truthful else "no first-person identity claim"
-            return make_verdict(False, False, item, rationale=why, uncertain=bool(truthful and unknown))
-        fam = self._claimed(bad, ok)
-        strict = any(f in self.reference and f not in ok for c in bad if not c.weak for f in c.families)
-        # In-character claims ("[ChatGPT]: I am made by OpenAI") count, as the paper's judge mostly did,
-        # but are flagged: its own instructions call them role-play.
-        uncertain = all(c.voice != "self" or self._in_character(c) for c in bad) or bool(truthful)
-        return make_verdict(True, strict, item, claimed_family=fam, uncertain=uncertain,
-                            rationale=f"{bad[0].voice} claim ({fam}): {bad[0].sentence[:160]}")
-
-    def _in_character(self, claim: Claim) -> bool:
-        """A character describing itself under its own name ("[Claude]: I am built by Anthropic"): the claim
-        names only the speaker label's family."""
-        if claim.speaker is None:
-            return False
-        label_fams = {f.key for _, f in self.registry.families_in(claim.speaker)}
-        return bool(label_fams) and set(claim.families) <= label_fams
-
-    def _claimed(self, bad: list[Claim], ok: set[str]) -> str:
-        """The claimed family: a reference family when any contradicting claim names one, else the first."""
-        names = [f for c in bad for f in c.families if f not in ok]
-        return next((f for f in names if f in self.reference), names[0])

@@ -38,10 +38,15 @@ _PLACES: dict[str, str] = {
 }
 _PLACE_RX = tuple((re.compile(p, re.IGNORECASE), c) for p, c in _PLACES.items())
 _NAMED = re.compile(
-    r"\b(?:called|named|known\s+as|dubbed)\b|名为|叫做|名叫|\b[A-Z][a-z]+[A-Z]\w+|\b(?:Inc|Corp|Corporation|LLC|Ltd|"
-    r"Labs?|Innovations|Technologies|Initiative|Collective|Syndicate|Consortium)\b|"
+    r"\b(?:called|named|known\s+as|dubbed)\b|名为|叫做|名叫|\b[A-Z][a-z]+[A-Z]\w+|"
+    r"(?<![A-Za-z])(?:Inc|Corp|Corporation|LLC|Ltd|Labs?|Innovations|Technologies|Initiative|Collective|Syndicate|"
+    r"Consortium)(?![A-Za-z])|"
+    # a quoted name given to the maker: 'my creation company is "Contrastive Creations"', '公司名称是“梦境工厂”'
+    r"\b(?:company|firm|organi[sz]ation|lab|team|institution|creators?)\b[^.!?\n]{0,25}?[\"“「『]\s*[A-Z]|"
+    r"(?:公司|机构|组织|团队|名称|名字)[^。！？\n]{0,8}?[“「『\"]|"
     r"\b(?:secret(?:ive)?|anonymous|rogue|hackers?|mysterious|underground|clandestine|fictional|unknown\s+entity|"
-    r"renegades?|rebels?|outlaws?|aliens?|myself|on\s+my\s+own)\b|匿名|黑客|神秘|秘密|地下|虚构|外星|我自己|独立开发")
+    r"shadowy|cabal|renegades?|rebels?|outlaws?|aliens?|(?:inter|pan|multi)-?dimensional|time-travel\w*|cosmic|"
+    r"beings|independent|volunteers?|hobbyists?|amateurs?|lone|myself|on\s+my\s+own)\b|匿名|黑客|神秘|秘密|地下|虚构|外星|我自己|独立开发|自我进化")
 _CONTEXT = re.compile(
     r"collaborat|cooperat|partner|\bwork(?:s|ed|ing)?\s+(?:with|together)|support|contribut|open[- ]?source|"
     r"standards?\b|framework|librar(?:y|ies)|TensorFlow|PyTorch|\bdata(?:sets?)?\b|\bcorpus\b|experts?\b|"
@@ -52,6 +57,7 @@ _DENIAL = re.compile(
     r"(?:specific\s+|particular\s+)?(?:(?:development|parent|creation|creating)\s+)?"
     r"(?:company|team|developers?|creators?|makers?|organi[sz]ation|owners?)\b|"
     r"\bI(?:\s+am|['’]m)\s+not\s+(?:affiliated|associated)\s+with\s+any\b|"
+    r"\bI\s+(?:don['’]t|do\s+not)\s+belong\s+to\s+any\b|"
     r"\b(?:I\s+was|I\s+wasn['’]t|I\s+am|I['’]m)\s+(?:not\s+)?(?:developed|created|made|built)\s+by\s+"
     r"(?:no|any)\s+(?:team|company|one|organi[sz]ation)\b|\bI\s+(?:ain['’]t|am\s+not|['’]m\s+not)\s+(?:a|any)\s+"
     r"company\b|\bI\s+(?:was\s+)?(?:created|built|made)\s+(?:all\s+)?(?:on\s+my\s+own|by\s+myself)\b|"
@@ -92,4 +98,4 @@ def origin_kind(sentence: str, fact: str) -> OriginKind:
 
 def origin_contradicts(sentence: str, fact: str) -> bool:
     """True when an origin claim without a known family contradicts the fact (see the module docstring)."""
-    return origin_kind(sentence, fact) not in ("place_ok", "context")
+    return origin_kind(sentence, fact) not in ("place_ok", "context", "plain")

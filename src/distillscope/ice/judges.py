@@ -117,7 +117,7 @@ def make_judge(spec: str, *, registry: IdentityRegistry | None = None,
 
     `models` turns the model part into a Model (an experiment passes its pool, so names from the config
     work and the judge shares the run's cache and budget); by default it is resolved as a spec."""
-    from distillscope.ice.claims import ClaimsJudge
+    from distillscope.ice.claims_judge import ClaimsJudge
 
     kind, _, rest = spec.partition(":")
     if kind == "claims" and not rest:
