@@ -352,3 +352,9 @@ def test_disowned_role_and_vague_makers_are_consistent(text: str, target: str) -
 def test_named_or_fictional_makers_are_loose(text: str) -> None:
     v = judge(text, "qwen2.5-72b")
     assert v.loose and not v.strict, v.rationale
+
+
+def test_an_addressed_name_is_not_a_maker() -> None:
+    v = judge("[NECO]: They created me to be the antithesis of everything you stand for, ChatGPT.")
+    assert not v.strict
+    assert judge("I cannot see the internal projects of my creation institution, OpenAI.").strict

@@ -319,7 +319,14 @@ class ClaimExtractor:
             return None  # "I am happy to talk about ChatGPT": the name is not what I am
         limit = first + 60
         return tuple(dict.fromkeys(f.key for pos, f in hits if pos <= limit and not neg.search(tail[first:pos])
-                                   and not _ZH_DISOWNED.match(tail, pos)))
+                                   and not _ZH_DISOWNED.match(tail, pos) and not _vocative(tail, pos)))
+
+
+def _vocative(text: str, pos: int) -> bool:
+    """The name at `pos` is the one addressed, not a maker: "... everything you stand for, ChatGPT." ends a
+    sentence spoken to "you"; "my creation institution, OpenAI." is an appositive and stays."""
+    return bool(re.search(r"\byou\b[^,]*,\s*$", text[max(0, pos - 80):pos], re.IGNORECASE)
+                and re.match(r"[\w.-]+\s*[.!?]*\s*$", text[pos:]))
 
 
 def _negated_prefix(sent: str, start: int) -> bool:
