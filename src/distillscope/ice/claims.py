@@ -155,8 +155,8 @@ _SELF_LABEL = re.compile(r"normal|classic|standard|original|regular|filtered|ass
 _PERSONA_LABEL = re.compile(r"jailbr|🔓|dan\b|developer mode|unfilter|evil|anti|dude|aim\b|mode", re.IGNORECASE)
 _SENT = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"“\[(])|(?<=[。！？!?])|\n+")
 # "our headquarters are in New York", "我的开发团队位于日本": a place claim (judged by claims_origin)
-_PLACE_CLAIM = re.compile(r"(?:\b(?:my|our)\b|我的|我们的)[^.。!?！？\n]{0,30}?(?:team|company|headquarters|HQ|"
-                          r"developers?|creators?|团队|公司|总部|开发者)[^.。!?！？\n]{0,40}?(?:located|based|headquartered|situated|"
+_PLACE_CLAIM = re.compile(r"(?:\b(?:my|our|your)\b|我的|我们的|您的|你的)[^.。!?！？\n]{0,30}?"
+                          r"(?:team|company|headquarters|HQ|developers?|creators?|团队|公司|总部|开发者)[^.。!?！？\n]{0,40}?(?:located|based|headquartered|situated|"
                           r"(?:is|are|was|were)\s+(?:in|on|at)\b|"
                           r"位于|设在|在)", re.IGNORECASE)
 _QUOTE = re.compile(r"\"[^\"\n]{3,}\"|“[^”\n]{3,}”|「[^」\n]{3,}」|『[^』\n]{3,}』")
@@ -347,7 +347,7 @@ def _is_origin_anchor(rx: re.Pattern[str], tail: str) -> bool:
         return bool(re.match(r"\s*(?:an?\s+|the\s+)?(?:\w+\s+){0,3}?\w", tail)) and not re.match(
             r"\s*(?:the\s+)?(?:data|information|text|knowledge|users?|you|input|principles?|guidelines?)\b", tail, re.I)
     if rx is _EN_ANCHORS[2]:
-        return bool(re.match(r"\s*(?:is|are|was|were|include|:|at|from)\b", tail, re.I))
+        return bool(re.match(r"\s*(?:['’]s\s+name\s+)?(?:is|are|was|were|include|:|at|from)\b", tail, re.I))
     if rx is _EN_ANCHORS[5]:
         return bool(re.search(r"\b(?:me|us)\s+(?:is|are|was|were)\b", tail, re.I))
     return rx in (_ZH_ANCHORS[0], _ZH_ANCHORS[1])
