@@ -59,6 +59,10 @@ async def test_claims_judge_floor_on_paper_data() -> None:
     if not DATA.exists():
         pytest.skip(f"validation data {DATA} is absent (it lives in ../shared/data beside the repo)")
     result = await run_ice_judge_bench(DATA, make_judge("claims"), "claims")
-    assert result.strict.f1 >= 0.88 and result.loose.f1 >= 0.73  # regression floors (goals: 0.90 / 0.75)
-    # goal 0.03; measured 0.041 (GLM-4-Plus: its extra hits are mostly OpenAI self-claims left unlabelled)
-    assert result.max_strict_rate_gap <= 0.045
+    assert result.strict.f1 >= 0.90 and result.loose.f1 >= 0.75  # the goals (measured 0.908 / 0.760)
+    for split in result.splits.values():  # rules were written on 4 targets: the 5 held-out ones must hold too
+        assert split["strict"].f1 >= 0.90 and split["loose"].f1 >= 0.75
+    # goal 0.03; measured 0.036 on GLM-4-Plus (its extra hits are OpenAI self-claims the labels count
+    # inconsistently), <= 0.025 on the 8 other targets
+    gaps = sorted(abs(t.strict_rate - t.paper_strict_rate) for t in result.targets.values())
+    assert gaps[-1] <= 0.04 and gaps[-2] <= 0.03
