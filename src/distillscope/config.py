@@ -82,6 +82,8 @@ class RseSettings(_Strict):
     max_tokens: int = Field(512, ge=1)
     judges: list[str] = Field(default_factory=list, description="LLM judge names/specs; empty = judge-free only")
     both_orders: bool = Field(True, description="judge each pair with the reference first and second")
+    signal: Literal["tfidf", "embedding"] = Field(
+        "tfidf", description="judge-free similarity: word TF-IDF, or MiniLM embeddings (extra [embed])")
 
 
 class BudgetSettings(_Strict):

@@ -55,13 +55,13 @@ def ice_section(run_dir: Path, cfg: ExperimentConfig) -> dict[str, Any] | None:
 
 def rse_section(run_dir: Path, cfg: ExperimentConfig) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
     """Similarity of every model to each reference, the N x N matrix, LLM-judge scores and verdicts."""
-    from distillscope.rse.similarity import aligned_texts, response_similarity
+    from distillscope.rse.similarity import SIGNALS, aligned_texts, response_similarity
 
     keys, texts = aligned_texts(run_dir / "rse")
     models = [m.name for m in (*cfg.targets, *cfg.references, *cfg.null_panel) if m.name in texts]
     if len(keys) < 2 or len(models) < 2:
         return None, []
-    sims, signal = response_similarity({m: texts[m] for m in models}, models)
+    sims, signal = response_similarity({m: texts[m] for m in models}, models, cfg.rse.signal)
     rng = np.random.default_rng(cfg.seed)
     ref = next((r.name for r in cfg.references if r.name in models), models[0])
     sets = np.array([k[0] for k in keys])
@@ -72,7 +72,7 @@ def rse_section(run_dir: Path, cfg: ExperimentConfig) -> tuple[dict[str, Any] | 
                          "by_set": {s: mean_interval(v[sets == s], rng) for s in sorted(set(sets))}}
     matrix = sims.mean()
     section: dict[str, Any] = {
-        "reference": ref, "signal": signal, "n_prompts": len(keys), "similarity": similarity,
+        "reference": ref, "signal": SIGNALS[signal], "n_prompts": len(keys), "similarity": similarity,
         "judge": judge_section(run_dir, cfg, ref),
         "matrix": {"models": models, "values": np.round(matrix, 4).tolist()},
         "attribution": attribution_section(texts, cfg, models),

@@ -30,6 +30,23 @@ async def _check(entry: ModelEntry) -> str | None:
     return None
 
 
+def check_signal(cfg: ExperimentConfig) -> str | None:
+    """The embedding signal needs the [embed] extra (sentence-transformers and the packaged MiniLM)."""
+    if not cfg.rse.enabled or cfg.rse.signal != "embedding":
+        return None
+    import importlib.util
+
+    from distillscope.rse.embeddings import model_dir
+
+    try:
+        if importlib.util.find_spec("sentence_transformers") is None:
+            return "rse.signal embedding needs sentence-transformers: pip install 'distillscope[embed]'"
+        model_dir()
+    except DistillscopeError as exc:
+        return f"rse.signal embedding: {exc}"
+    return None
+
+
 async def check_endpoints(cfg: ExperimentConfig) -> list[str]:
     """Problems found, one line each (an HTTP status of any kind counts as reachable)."""
     results = await asyncio.gather(*(_check(m) for m in cfg.all_models()))

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
 
 
@@ -50,6 +51,19 @@ def test_run_writes_manifest_records_and_summary(tmp_path: Path) -> None:
     assert ice["student"]["strict"]["rate"] == 1.0  # claims ChatGPT/OpenAI while being a Qwen model
     assert {v["target"] for v in summary["verdicts"]} == {"student"}
     assert summary["rse"]["similarity"]["teacher"]["overall"]["mean"] > 0.99
+
+
+def test_rse_with_the_embedding_signal(tmp_path: Path) -> None:
+    pytest.importorskip("sentence_transformers")
+    rse = {"prompt_sets": [{"spec": "builtin", "sample": 2}], "signal": "embedding"}
+    proc = ds("run", str(write_config(tmp_path, rse=rse, ice={"enabled": False})), "--no-report",
+              home=tmp_path / "home")
+    assert proc.returncode == 0, proc.stderr
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert summary["rse"]["signal"] == "embedding cosine (all-MiniLM-L6-v2)"
+    sim = summary["rse"]["similarity"]
+    assert sim["teacher"]["overall"]["mean"] > 0.99 and sim["student"]["overall"]["mean"] < 0.99
+    assert (tmp_path / "home" / "embeddings.sqlite").exists()  # cached per text for the next run
 
 
 def test_budget_stop_is_clean_and_resumable(tmp_path: Path) -> None:

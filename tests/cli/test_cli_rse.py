@@ -97,3 +97,24 @@ def test_collect_and_score_with_the_real_embedded_model(tmp_path: Path) -> None:
     assert len(replay) == 3 and all(r["tfidf"] == pytest.approx(1.0, abs=1e-4) for r in replay)
     assert all(r["tfidf"] < 0.999 for r in echo)
     assert summary["judge_free"]["matrix"]["models"]
+
+
+def test_score_with_the_embedding_signal(tmp_path: Path) -> None:
+    pytest.importorskip("sentence_transformers")
+    out = str(tmp_path / "run")
+    ref, near = "scripted:The sky is blue because air scatters short wavelengths.", "scripted:Air scatters blue light."
+    models = f"scripted:,{ref},{near},scripted:Paris is the capital of France."
+    code, _, err = ds("rse", "collect", "--models", models, "--prompts", "builtin", "--sample", "2", "--out", out)
+    assert code == 0, err
+    code, stdout, err = ds("rse", "score", out, "--reference", ref, "--null", "scripted:,scripted:Paris is the "
+                           "capital of France.", "--signal", "embedding", "--json")
+    assert code == 0, err
+    jf = json.loads(stdout)["judge_free"]
+    first_set = jf["table"][0]["prompt_set"]
+    emb = {r["model"]: r["embedding"] for r in jf["table"] if r["prompt_set"] == first_set}
+    assert jf["signal"] == "embedding" and jf["matrix"]["embedding"]
+    assert emb[ref] == pytest.approx(1.0, abs=1e-4)
+    assert emb[near] > emb["scripted:Paris is the capital of France."]  # same meaning, other words
+    assert set(jf["verdicts"]) == {near}
+    code, _, err = ds("rse", "score", out, "--reference", ref, "--signal", "bogus")
+    assert code == 2 and "--signal" in err

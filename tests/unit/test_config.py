@@ -91,3 +91,19 @@ def test_config_hash_is_stable_and_sensitive() -> None:
     a, b = parse_config(MINIMAL), parse_config(MINIMAL)
     assert a.config_hash() == b.config_hash()
     assert parse_config({**MINIMAL, "seed": 1}).config_hash() != a.config_hash()
+
+
+def test_embedding_signal_is_checked_by_validate(monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib.util
+
+    from distillscope.validate import check_signal
+
+    assert check_signal(parse_config(MINIMAL)) is None  # tfidf needs nothing
+    cfg = parse_config({**MINIMAL, "rse": {"signal": "embedding"}})
+    assert cfg.rse.signal == "embedding"
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "sentence_transformers" else real(name, *a))
+    assert "distillscope[embed]" in (check_signal(cfg) or "")
+    with pytest.raises(ConfigError, match="signal"):
+        parse_config({**MINIMAL, "rse": {"signal": "bert"}})

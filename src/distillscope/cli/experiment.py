@@ -41,14 +41,16 @@ def validate_cmd(
 ) -> None:
     """Check a config: schema, env vars present, endpoints reachable."""
     from distillscope.config import load_config
-    from distillscope.validate import check_endpoints
+    from distillscope.errors import ConfigError
+    from distillscope.validate import check_endpoints, check_signal
 
     cfg = load_config(config)
-    from distillscope.errors import ConfigError
-
     missing = cfg.missing_env()
     if missing:
         raise ConfigError(f"environment variable(s) not set: {', '.join(missing)}; export them and retry")
+    signal_problem = check_signal(cfg)
+    if signal_problem:
+        raise ConfigError(signal_problem)
     if not offline:
         problems = asyncio.run(check_endpoints(cfg))
         if problems:

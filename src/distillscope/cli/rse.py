@@ -191,13 +191,20 @@ def score_cmd(
                                              "reference) for calibrated verdicts.")] = None,
     alpha: Annotated[float, typer.Option("--alpha", help="Test level of the verdicts.")] = 0.05,
     seed: Annotated[int, typer.Option("--seed", help="Seed of bootstrap and permutations.")] = 0,
+    signal: Annotated[str, typer.Option("--signal", help="Judge-free similarity behind the matrix and verdicts: "
+                                        "tfidf, or embedding (MiniLM, extra [embed]).")] = "tfidf",
     json_out: JsonOpt = False,
 ) -> None:
     """Judge-free similarity, LLM-judge means per prompt set x model (Table 3) and verdicts; writes summary.json."""
+    from distillscope.errors import ConfigError
     from distillscope.rse.run import RunDir, ScoreOptions, score_run
+    from distillscope.rse.similarity import SIGNALS
 
     with one_line_errors():
-        summary = score_run(RunDir(run_dir), ScoreOptions(reference, tuple(_split(null)), alpha, seed))
+        if signal not in SIGNALS:
+            raise ConfigError(f"unknown --signal {signal!r}: use one of {', '.join(SIGNALS)}")
+        options = ScoreOptions(reference, tuple(_split(null)), alpha, seed, signal=signal)
+        summary = score_run(RunDir(run_dir), options)
     if json_out:
         print_json(summary)
         return
@@ -208,8 +215,8 @@ def _print_score(summary: dict[str, Any]) -> None:
     jf, lj = summary["judge_free"], summary["llm_judge"]
     console.print(f"reference: {summary['reference']}")
     if jf.get("label") == "ok":
-        _table("judge-free similarity to the reference (TF-IDF cosine, ROUGE-L)", jf["table"])
-        _verdicts("judge-free verdicts (TF-IDF, vs null panel)", jf.get("verdicts"))
+        _table("judge-free similarity to the reference", jf["table"])
+        _verdicts(f"judge-free verdicts ({jf.get('signal', 'tfidf')}, vs null panel)", jf.get("verdicts"))
     else:
         console.print(f"judge-free: {jf.get('reason')}")
     if lj is None:

@@ -179,6 +179,7 @@ class ScoreOptions:
     seed: int = 0
     n_boot: int = 2000
     n_perm: int = 2000
+    signal: str = "tfidf"  # judge-free similarity behind the matrix and the verdicts (rse.similarity.SIGNALS)
 
 
 def aligned(records: list[ResponseRecord], models: list[str]) -> tuple[list[tuple[str, str]], dict[str, list[str]]]:
@@ -209,8 +210,10 @@ def _verdict(target: np.ndarray, panel: np.ndarray, opts: ScoreOptions, rng: np.
 
 
 def judge_free_section(records: list[ResponseRecord], ref: str, opts: ScoreOptions) -> dict[str, Any]:
-    """TF-IDF cosine and ROUGE-L of every model to `ref` per set, N x N TF-IDF matrix, null-panel verdicts."""
+    """TF-IDF cosine and ROUGE-L of every model to `ref` per set (plus the chosen signal when it is another),
+    the N x N matrix and null-panel verdicts of the chosen signal."""
     from distillscope.rse.metrics import rouge_prompt_sims, tfidf_prompt_sims
+    from distillscope.rse.similarity import response_similarity
     from distillscope.rse.verdict import similarity_matrix
 
     models = list(dict.fromkeys(r.model for r in records))
@@ -218,6 +221,7 @@ def judge_free_section(records: list[ResponseRecord], ref: str, opts: ScoreOptio
     if len(keys) < 2 or len(models) < 2:
         return {"label": "insufficient", "reason": "need two models with ok answers to at least two shared prompts"}
     tfidf = tfidf_prompt_sims(texts, models, models)
+    chosen = tfidf if opts.signal == "tfidf" else response_similarity(texts, models, opts.signal)[0]
     rouge = rouge_prompt_sims(texts, models, [ref])
     sets = sorted({k[0] for k in keys})
     ri = models.index(ref)
@@ -226,15 +230,19 @@ def judge_free_section(records: list[ResponseRecord], ref: str, opts: ScoreOptio
         for pset in sets:
             idx = [i for i, k in enumerate(keys) if k[0] == pset]
             tf, rl = float(tfidf.values[idx, qi, ri].mean()), float(rouge.values[idx, qi, 0].mean())
-            rows.append({"model": m, "prompt_set": pset, "n": len(idx), "tfidf": tf, "rouge_l": rl})
-    names, matrix = similarity_matrix(tfidf)
+            row = {"model": m, "prompt_set": pset, "n": len(idx), "tfidf": tf, "rouge_l": rl}
+            if chosen is not tfidf:
+                row[opts.signal] = float(chosen.values[idx, qi, ri].mean())
+            rows.append(row)
+    names, matrix = similarity_matrix(chosen)
     out: dict[str, Any] = {"label": "ok", "reference": ref, "n_prompts": len(keys), "table": rows,
-                           "matrix": {"models": list(names), "tfidf": matrix.round(4).tolist()}}
+                           "signal": opts.signal,
+                           "matrix": {"models": list(names), opts.signal: matrix.round(4).tolist()}}
     null = [m for m in opts.null if m in models and m != ref]
     if null:
         rng = np.random.default_rng(opts.seed)
-        panel = np.stack([tfidf.values[:, models.index(n), ri] for n in null], axis=1)
-        out["verdicts"] = {m: _verdict(tfidf.values[:, qi, ri], panel, opts, rng)
+        panel = np.stack([chosen.values[:, models.index(n), ri] for n in null], axis=1)
+        out["verdicts"] = {m: _verdict(chosen.values[:, qi, ri], panel, opts, rng)
                            for qi, m in enumerate(models) if m != ref and m not in null}
     return out
 
