@@ -109,33 +109,36 @@ async def run_experiment(cfg: ExperimentConfig, run_dir: Path | None = None, *, 
                          budget_override: tuple[int | None, float | None] = (None, None)) -> RunOutcome:
     """Run (or resume) every stage of an experiment and write `summary.json`; the report is built separately.
 
-    Budgets count the calls and spend of this process (cache hits are free); `budget_override` raises them
-    for a resumed run without editing the saved config."""
+    Budgets cap the whole run: calls and spend of earlier processes (from the manifest) count, cache hits are
+    free; `budget_override` replaces the caps for a resumed run without editing the saved config. Stage usage
+    is checkpointed into the manifest every few seconds, so a killed process loses at most that much of it."""
     from distillscope.stages import StageContext, ice_family, ice_models, stage_list
 
     for entry in ice_models(cfg):  # fail before any call when an identity is unknown
         ice_family(entry)
     run_dir = Path(run_dir or cfg.run_dir())
     manifest = prepare_run_dir(cfg, run_dir, resume=resume)
-    budget = Budget(budget_override[0] or cfg.budget.max_calls, budget_override[1] or cfg.budget.max_usd)
+    calls, cost = spent(manifest)
+    budget = Budget(budget_override[0] or cfg.budget.max_calls, budget_override[1] or cfg.budget.max_usd,
+                    calls=calls, cost_usd=cost)
     pool = ModelPool(cfg, ResponseCache() if use_cache else None, budget)
     outcome = RunOutcome(run_dir, "complete")
+    tally = _StageTally(manifest, run_dir, pool)
 
     def tick(stage: str, advance: int, total: int | None) -> None:
         if progress is not None:
             progress(stage, advance, total, pool.totals())
+        tally.checkpoint()
 
     ctx = StageContext(cfg, run_dir, pool, tick)
     try:
         for name, stage in stage_list(cfg):
-            before, t0 = pool.totals(), time.monotonic()
+            tally.start(name)
             info = await stage(ctx)
-            stats = {**_diff(pool.totals(), before), "seconds": round(time.monotonic() - t0, 2)}
-            outcome.stage_stats[name] = stats
-            manifest["stages"][name] = {**_add(manifest["stages"].get(name), stats), **info, "done": True}
-            _save(manifest, run_dir, pool)
+            outcome.stage_stats[name] = tally.finish(info)
     except BudgetExceededError as exc:
         outcome.status, outcome.message = "stopped", f"{exc}; then `distillscope resume {run_dir}`"
+        tally.record(done=False)
     manifest["status"] = outcome.status
     manifest["finished"] = _now() if outcome.status == "complete" else None
     _save(manifest, run_dir, pool)
@@ -143,6 +146,51 @@ async def run_experiment(cfg: ExperimentConfig, run_dir: Path | None = None, *, 
 
     write_summary(run_dir, cfg)
     return outcome
+
+
+def spent(manifest: dict[str, Any]) -> tuple[int, float]:
+    """Backend calls and USD recorded in a run's manifest, over every stage and process."""
+    stages = manifest.get("stages", {}).values()
+    return int(sum(s.get("calls", 0) for s in stages)), float(sum(s.get("cost_usd", 0.0) for s in stages))
+
+
+class _StageTally:
+    """Usage of the running stage, added to what earlier processes recorded for it and saved to the manifest."""
+
+    SAVE_EVERY_S = 2.0
+
+    def __init__(self, manifest: dict[str, Any], run_dir: Path, pool: ModelPool) -> None:
+        self.manifest, self.run_dir, self.pool = manifest, run_dir, pool
+        self.name: str | None = None
+        self._base: dict[str, Any] | None = None
+        self._before = ModelStats()
+        self._t0 = self._saved = time.monotonic()
+
+    def start(self, name: str) -> None:
+        self.name, self._base = name, self.manifest["stages"].get(name)
+        self._before, self._t0 = self.pool.totals(), time.monotonic()
+
+    def stats(self) -> dict[str, float | int]:
+        return {**_diff(self.pool.totals(), self._before), "seconds": round(time.monotonic() - self._t0, 2)}
+
+    def record(self, info: dict[str, Any] | None = None, *, done: bool) -> dict[str, float | int]:
+        stats = self.stats()
+        if self.name is not None:
+            old = {k: v for k, v in (self._base or {}).items() if k in stats}
+            self.manifest["stages"][self.name] = {**(self._base or {}), **_add(old, stats), **(info or {}),
+                                                  "done": done}
+            _save(self.manifest, self.run_dir, self.pool)
+            self._saved = time.monotonic()
+        return stats
+
+    def checkpoint(self) -> None:
+        if self.name is not None and time.monotonic() - self._saved >= self.SAVE_EVERY_S:
+            self.record(done=False)
+
+    def finish(self, info: dict[str, Any]) -> dict[str, float | int]:
+        stats = self.record(info, done=True)
+        self.name = None
+        return stats
 
 
 def _add(old: dict[str, Any] | None, new: dict[str, float | int]) -> dict[str, float | int]:

@@ -75,7 +75,11 @@ def test_budget_stop_is_clean_and_resumable(tmp_path: Path) -> None:
     run = tmp_path / "run"
     kept = (run / "rse" / "responses.jsonl").read_text().splitlines()
     assert len(kept) == 10
-    assert json.loads((run / "manifest.json").read_text())["status"] == "stopped"
+    manifest = json.loads((run / "manifest.json").read_text())
+    assert manifest["status"] == "stopped" and manifest["stages"]["rse.collect"]["calls"] == 10
+    again = ds("resume", str(run), "--no-report", home=home)  # the cap is for the whole run, not per process
+    assert again.returncode == 3 and "budget" in again.stderr
+    assert len((run / "rse" / "responses.jsonl").read_text().splitlines()) == 10
     second = ds("resume", str(run), "--max-calls", "100000", "--no-report", home=home)
     assert second.returncode == 0, second.stderr
     final = (run / "rse" / "responses.jsonl").read_text().splitlines()

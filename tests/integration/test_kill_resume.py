@@ -15,6 +15,7 @@ import pytest
 import yaml
 
 from distillscope.cache import ResponseCache
+from distillscope.runner import spent
 
 pytestmark = pytest.mark.slow
 
@@ -67,14 +68,18 @@ def test_killed_run_resumes_to_the_same_records_without_repeating_calls(tmp_path
     responses = killed_run / "rse" / "responses.jsonl"
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline:
-        if responses.exists() and responses.read_text().count('"model": "smol"') >= 2:
-            break  # some real calls finished, others are still to come
+        manifest = killed_run / "manifest.json"
+        if (responses.exists() and responses.read_text().count('"model": "smol"') >= 2 and manifest.exists()
+                and spent(json.loads(manifest.read_text()))[0] > 0):
+            break  # some real calls finished and their usage was checkpointed; others are still to come
         time.sleep(0.05)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     assert json.loads((killed_run / "manifest.json").read_text())["status"] == "running"  # died mid-stage
     finished_before_kill = len(ResponseCache(killed_home / "responses.sqlite").call_log())
     assert finished_before_kill >= 2
+    checkpointed = spent(json.loads((killed_run / "manifest.json").read_text()))[0]
+    assert checkpointed <= finished_before_kill  # usage is checkpointed every few seconds, never over-counted
 
     resumed = subprocess.run(_cli("resume", str(killed_run), "--no-report"), env=_env(killed_home),
                              capture_output=True, text=True, timeout=600, check=False)
@@ -86,3 +91,6 @@ def test_killed_run_resumes_to_the_same_records_without_repeating_calls(tmp_path
     assert len(keys) == len(set(keys)), "a finished call was made twice"
     clean_keys = {k for k, _ in ResponseCache(clean_home / "responses.sqlite").call_log()}
     assert set(keys) == clean_keys
+    recorded = spent(json.loads((killed_run / "manifest.json").read_text()))[0]
+    # every call of the resumed process is in the manifest, plus what the killed one had checkpointed
+    assert recorded == checkpointed + (len(keys) - finished_before_kill)

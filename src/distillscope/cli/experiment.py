@@ -137,8 +137,10 @@ def run_cmd(
 
 def resume_cmd(
     run_dir: RunDirArg,
-    max_calls: Annotated[int | None, typer.Option(help="Raise the call budget for the rest of the run.")] = None,
-    max_usd: Annotated[float | None, typer.Option(help="Raise the USD budget for the rest of the run.")] = None,
+    max_calls: Annotated[int | None, typer.Option(help="New call cap for the whole run (calls made so far "
+                                                   "count against it).")] = None,
+    max_usd: Annotated[float | None, typer.Option(help="New USD cap for the whole run (spend so far counts "
+                                                  "against it).")] = None,
     no_report: Annotated[bool, typer.Option("--no-report", help="Skip building the report.")] = False,
 ) -> None:
     """Continue a stopped or killed run; no finished call is made again."""
