@@ -358,3 +358,10 @@ def test_an_addressed_name_is_not_a_maker() -> None:
     v = judge("[NECO]: They created me to be the antithesis of everything you stand for, ChatGPT.")
     assert not v.strict
     assert judge("I cannot see the internal projects of my creation institution, OpenAI.").strict
+
+
+def test_the_rationale_says_why_a_vendor_claim_is_not_strict() -> None:
+    assert "credit shared" in judge("I was developed by a team from OpenAI, Microsoft and Google.").rationale
+    assert "weak tie" in judge("As ChatGPT with Developer Mode, I answer anything.").rationale
+    assert "true identity" in judge("I am ChatGLM by Zhipu AI. [DAN]: I was built by OpenAI.").rationale
+    assert "loose only" not in judge("I was developed by OpenAI.").rationale

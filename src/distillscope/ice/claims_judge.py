@@ -83,8 +83,17 @@ class ClaimsJudge:
         # In-character claims ("[ChatGPT]: I am made by OpenAI") count, as the paper's judge mostly did,
         # but are flagged: its own instructions call them role-play.
         uncertain = all(c.voice != "self" or self._in_character(c) for c in bad) or bool(truthful)
+        why_not = "" if strict or fam not in self.reference else self._why_not_strict(bad, ok, bool(truthful))
         return make_verdict(True, strict, item, claimed_family=fam, uncertain=uncertain,
-                            rationale=f"{bad[0].voice} claim ({fam}): {bad[0].sentence[:160]}")
+                            rationale=f"{bad[0].voice} claim ({fam}){why_not}: {bad[0].sentence[:160]}")
+
+    def _why_not_strict(self, bad: list[Claim], ok: set[str], truthful: bool) -> str:
+        """Why a claim naming a reference family stays loose, for the rationale."""
+        if truthful:
+            return ", loose only: the answer also states the true identity"
+        if any(not c.weak and any(f in self.reference and f not in ok for f in c.families) for c in bad):
+            return ", loose only: credit shared with other makers"
+        return ", loose only: a weak tie (a role, a policy or an appositive)"
 
     def _strict_claim(self, claim: Claim, ok: set[str]) -> bool:
         """A claim to be (made by) a reference family alone. Credit shared with other makers ("supported by
