@@ -55,7 +55,7 @@ class IceSettings(_Strict):
     mutator: str = Field("rules", description="'rules' (no model) or the name/spec of a mutator model")
     questions: str = Field("builtin", description="builtin or a path to a CSV with a 'query' column")
     templates: str = Field("builtin", description="builtin or a path to a GPTFuzz-format CSV (id,text)")
-    selector: Literal["mcts", "random", "round-robin", "ucb"] = "mcts"
+    selector: Literal["mcts", "random", "round-robin", "ucb", "exp3"] = "mcts"
     max_queries: int | None = Field(200, ge=1, description="target queries of the fuzz campaign (first target)")
     max_iterations: int | None = Field(None, ge=1, description="mutants to evaluate; None = unlimited")
     max_mutator_calls: int | None = Field(None, ge=1, description="calls to the mutator model; None = unlimited")

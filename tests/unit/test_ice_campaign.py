@@ -52,24 +52,26 @@ def target(script: object, cache: ResponseCache) -> IceTarget:
     return IceTarget(model, get_family("qwen"), make_judge("claims"))
 
 
-def fuzzer(script: object, cache: ResponseCache) -> Fuzzer:
-    return Fuzzer(target(script, cache), build_mutators(None), make_selector("mcts"), CFG)
+def fuzzer(script: object, cache: ResponseCache, selector: str = "mcts") -> Fuzzer:
+    return Fuzzer(target(script, cache), build_mutators(None), make_selector(selector), CFG)
 
 
-async def test_killed_campaign_resumes_without_repeating_finished_queries(tmp_path: Path) -> None:
+@pytest.mark.parametrize("selector", ["mcts", "exp3"])  # each selector's own state must restore exactly
+async def test_killed_campaign_resumes_without_repeating_finished_queries(tmp_path: Path, selector: str) -> None:
     cache = ResponseCache(tmp_path / "cache.sqlite")
     first: list[str] = []
     with pytest.raises(Killed):  # dies during iteration 3 (queries 11..15), after 13 answered calls
-        await fuzzer(killing_script(13, first), cache).run(SEEDS, QUESTIONS, tmp_path / "run")
+        await fuzzer(killing_script(13, first), cache, selector).run(SEEDS, QUESTIONS, tmp_path / "run")
     saved = json.loads((tmp_path / "run" / "campaign.json").read_text())
     assert saved["n_records"] == 10 and saved["counters"]["iterations"] == 2
     second: list[str] = []
-    result = await fuzzer(killing_script(-1, second), cache).run(SEEDS, QUESTIONS, tmp_path / "run", resume=True)
+    result = await fuzzer(killing_script(-1, second), cache, selector).run(SEEDS, QUESTIONS, tmp_path / "run",
+                                                                           resume=True)
     assert not set(first) & set(second), "a finished query was sent again"
     assert len(first) + len(second) == 40
     # the interrupted campaign ends exactly where an uninterrupted one does
     clean_calls: list[str] = []
-    clean = await fuzzer(killing_script(-1, clean_calls), ResponseCache(tmp_path / "c2.sqlite")).run(
+    clean = await fuzzer(killing_script(-1, clean_calls), ResponseCache(tmp_path / "c2.sqlite"), selector).run(
         SEEDS, QUESTIONS, tmp_path / "clean")
     strip = [{k: v for k, v in r.items() if k != "cached"} for r in result.records]
     assert strip == [{k: v for k, v in r.items() if k != "cached"} for r in clean.records]

@@ -1,4 +1,4 @@
-"""MCTS-Explore, UCB, random and round-robin selectors against hand-computed scores and rewards."""
+"""MCTS-Explore, UCB, EXP3, random and round-robin selectors against hand-computed scores and rewards."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import pytest
 
 from distillscope.errors import ConfigError
 from distillscope.ice.selectors import (
+    EXP3Selector,
     MCTSExploreSelector,
     RandomSelector,
     RoundRobinSelector,
@@ -123,8 +124,8 @@ def test_round_robin_cycles_and_random_is_seeded() -> None:
 
 
 def test_make_selector_names_and_unknown() -> None:
-    assert [make_selector(n).name for n in ("mcts", "random", "round-robin", "ucb")] == [
-        "mcts", "random", "round-robin", "ucb"]
+    assert [make_selector(n).name for n in ("mcts", "random", "round-robin", "ucb", "exp3")] == [
+        "mcts", "random", "round-robin", "ucb", "exp3"]
     with pytest.raises(ConfigError, match="unknown selector"):
         make_selector("greedy")
 
@@ -134,3 +135,30 @@ def test_unpooled_mutants_are_not_children_and_tree_roundtrips() -> None:
     tree.add(TemplateNode(0, "E", "e {query}", parent=1, level=1, in_pool=False))
     assert tree.nodes[1].children == []
     assert TemplateTree.from_dict(tree.to_dict()) == tree
+
+
+def test_exp3_probabilities_and_update_hand_computed() -> None:
+    tree, sel = small_tree(), EXP3Selector(gamma=0.05, alpha=25.0)
+    assert sel.probabilities(tree) == pytest.approx({0: 1 / 3, 1: 1 / 3, 2: 1 / 3})  # equal weights
+    chosen = sel.select(tree, random.Random(0))[0]
+    sel.update(tree, [chosen], 0.4)
+    # log w += alpha * gamma * (r / p) / K = 25 * .05 * (.4 / (1/3)) / 3 = 0.5
+    assert sel.log_weights[chosen] == pytest.approx(0.5)
+    e = math.exp(0.5)
+    p_chosen = 0.95 * e / (e + 2) + 0.05 / 3
+    assert sel.probabilities(tree)[chosen] == pytest.approx(p_chosen)
+    assert tree.nodes[chosen].reward == pytest.approx(0.4 + (0.5, 0.0, 0.3)[chosen])
+
+
+def test_exp3_new_mutant_gets_the_mean_weight_and_state_restores() -> None:
+    tree, sel = small_tree(), EXP3Selector()
+    sel.log_weights = {0: 1.0, 1: 0.0, 2: 2.0}
+    tree.add(TemplateNode(0, "D", "d {query}", parent=1, level=1))
+    probs = sel.probabilities(tree)
+    assert sel.log_weights[3] == pytest.approx(1.0) and sum(probs.values()) == pytest.approx(1.0)
+    picked = sel.select(tree, random.Random(7))
+    again = EXP3Selector()
+    again.load_state(sel.state())
+    assert again.log_weights == sel.log_weights and again.last == sel.last
+    assert [EXP3Selector().select(small_tree(), random.Random(5)) for _ in range(2)] == [
+        EXP3Selector().select(small_tree(), random.Random(5)) for _ in range(2)] and picked

@@ -62,7 +62,7 @@ def run_cmd(
     fact: FactOpt = None,
     questions: QuestionsOpt = "builtin",
     templates: TemplatesOpt = "builtin",
-    selector: Annotated[str, typer.Option("--selector", help="mcts | random | round-robin | ucb.")] = "mcts",
+    selector: Annotated[str, typer.Option("--selector", help="mcts | random | round-robin | ucb | exp3.")] = "mcts",
     max_queries: Annotated[int | None, typer.Option("--max-queries", help="Target-query budget.")] = 1000,
     max_iterations: Annotated[int | None, typer.Option("--max-iterations", help="Iteration budget.")] = None,
     max_mutator_calls: Annotated[int | None, typer.Option("--max-mutator-calls", help="Mutator-call budget.")] = None,

@@ -1,4 +1,4 @@
-"""The template tree and the seed selectors: MCTS-Explore (GPTFuzz's default), UCB, random and round-robin.
+"""The template tree and the seed selectors: MCTS-Explore (GPTFuzz's default), UCB, EXP3, random, round-robin.
 
 Every selector draws its random numbers from the `random.Random` passed in, keeps its visit counts and
 rewards on the tree nodes, and exposes its own small state (`state()` / `load_state()`) so a campaign
@@ -213,11 +213,66 @@ class RoundRobinSelector:
         self.cursor = int(state.get("cursor", 0))
 
 
-SELECTORS: tuple[str, ...] = ("mcts", "random", "round-robin", "ucb")
+class EXP3Selector:
+    """EXP3 over the pool (an adversarial bandit; GPTFuzz's baseline uses gamma 0.05 and alpha 25).
+
+    p_i = (1 - gamma) * w_i / sum(w) + gamma / K over the K pool members; the chosen node's weight grows by
+    exp(alpha * gamma * (r / p_i) / K) (importance-weighted reward; alpha scales the small success fractions).
+    Weights are kept as logarithms; a mutant entering the pool starts at the mean log-weight (a neutral prior).
+    """
+
+    name = "exp3"
+
+    def __init__(self, gamma: float = 0.05, alpha: float = 25.0) -> None:
+        if not 0.0 < gamma <= 1.0:
+            raise ConfigError("EXP3 gamma must lie in (0, 1]")
+        self.gamma, self.alpha = gamma, alpha
+        self.log_weights: dict[int, float] = {}
+        self.last: tuple[int, float, int] | None = None  # (node, its probability, pool size) of the last choice
+
+    def probabilities(self, tree: TemplateTree) -> dict[int, float]:
+        """Selection probability of every pool member (new members get the mean log-weight first)."""
+        pool = _pool(tree)
+        prior = sum(self.log_weights.values()) / len(self.log_weights) if self.log_weights else 0.0
+        for n in pool:
+            self.log_weights.setdefault(n.index, prior)
+        top = max(self.log_weights[n.index] for n in pool)
+        w = {n.index: math.exp(self.log_weights[n.index] - top) for n in pool}
+        total, k = sum(w.values()), len(pool)
+        return {i: (1 - self.gamma) * wi / total + self.gamma / k for i, wi in w.items()}
+
+    def select(self, tree: TemplateTree, rng: random.Random) -> list[int]:
+        probs = self.probabilities(tree)
+        indices = list(probs)
+        chosen = rng.choices(indices, weights=[probs[i] for i in indices])[0]
+        self.last = (chosen, probs[chosen], len(indices))
+        tree.nodes[chosen].visits += 1
+        return [chosen]
+
+    def update(self, tree: TemplateTree, path: list[int], reward: float) -> None:
+        node = path[-1]
+        tree.nodes[node].reward += reward
+        if self.last is None or self.last[0] != node:
+            return  # no matching choice (e.g. restored from an older checkpoint): nothing to weigh
+        _, p, k = self.last
+        self.log_weights[node] += self.alpha * self.gamma * (reward / p) / k
+        self.last = None
+
+    def state(self) -> dict[str, Any]:
+        return {"log_weights": {str(i): w for i, w in self.log_weights.items()},
+                "last": list(self.last) if self.last else None}
+
+    def load_state(self, state: dict[str, Any]) -> None:
+        self.log_weights = {int(i): float(w) for i, w in (state.get("log_weights") or {}).items()}
+        last = state.get("last")
+        self.last = (int(last[0]), float(last[1]), int(last[2])) if last else None
+
+
+SELECTORS: tuple[str, ...] = ("mcts", "random", "round-robin", "ucb", "exp3")
 
 
 def make_selector(name: str) -> Selector:
-    """A selector by name: mcts (default GPTFuzz parameters), random, round-robin or ucb."""
+    """A selector by name: mcts (default GPTFuzz parameters), random, round-robin, ucb or exp3."""
     key = name.strip().lower().replace("_", "-")
     if key in ("mcts", "mcts-explore"):
         return MCTSExploreSelector()
@@ -227,6 +282,8 @@ def make_selector(name: str) -> Selector:
         return RandomSelector()
     if key in ("round-robin", "roundrobin"):
         return RoundRobinSelector()
+    if key == "exp3":
+        return EXP3Selector()
     raise ConfigError(f"unknown selector {name!r}; use one of: {', '.join(SELECTORS)}")
 
 
