@@ -124,11 +124,9 @@ def _target_params(cfg: ExperimentConfig) -> GenerateParams:
 
 
 async def ice_fuzz(ctx: StageContext) -> dict[str, Any]:
-    from distillscope.ice.campaign import RunDir, write_scores
-    from distillscope.ice.fuzzer import FuzzBudget, FuzzConfig, Fuzzer
-    from distillscope.ice.mutators import build_mutators
+    from distillscope.ice.fuzzer import FuzzBudget, FuzzConfig
     from distillscope.ice.questions import load_questions
-    from distillscope.ice.selectors import make_selector
+    from distillscope.ice.replay import run_campaign
     from distillscope.ice.templates import load_templates
 
     ice = ctx.cfg.ice
@@ -137,14 +135,12 @@ async def ice_fuzz(ctx: StageContext) -> dict[str, Any]:
     fcfg = FuzzConfig(budget=budget, questions_per_iteration=ice.questions_per_iteration,
                       system_prompt=ice.system_prompt, target_params=_target_params(ctx.cfg), seed=ctx.cfg.seed)
     mutator = None if ice.mutator == "rules" else ctx.pool.get(ice.mutator)
-    mutators = build_mutators(mutator, GenerateParams(temperature=0.7, max_tokens=400))
     target = ice_target(ctx, ctx.cfg.targets[0])
     if ice.max_queries:
         ctx.tick("ice.fuzz", 0, ice.max_queries)
-    fuzzer = Fuzzer(target, mutators, make_selector(ice.selector), fcfg, lambda event, _c: _fuzz_tick(ctx, event))
-    result = await fuzzer.run(load_templates(ice.templates), load_questions(ice.questions), ctx.run_dir / "ice",
-                              resume=True)
-    write_scores(RunDir(ctx.run_dir / "ice"), {target.name: result.records})
+    result, _ = await run_campaign(target, mutator, GenerateParams(temperature=0.7, max_tokens=400), ice.selector,
+                                   fcfg, load_templates(ice.templates), load_questions(ice.questions),
+                                   ctx.run_dir / "ice", resume=True, progress=lambda event, _c: _fuzz_tick(ctx, event))
     ctx.fuzz = result
     return {"stop_reason": result.stop_reason, "counters": result.counters.as_dict()}
 

@@ -160,15 +160,27 @@ def resolve_targets(specs: Sequence[str], judge_spec: str, fact: str | None, cac
     return [IceTarget(get_model(s, cache=cache), fam, judge, judge_spec) for s, fam in pairs]
 
 
+async def run_campaign(target: IceTarget, mutator: Model | None, mutator_params: GenerateParams, selector: str,
+                       config: FuzzConfig, templates: Sequence[Template], questions: Sequence[Question], root: Path,
+                       *, resume: bool, progress: Callable[[str, Any], None] | None = None,
+                       ) -> tuple[FuzzResult, dict[str, Any]]:
+    """Fuzz one target in `root` (checkpointed; `resume` continues it) and write its scores.json."""
+    from distillscope.ice.campaign import RunDir, write_scores
+    from distillscope.ice.fuzzer import Fuzzer
+    from distillscope.ice.mutators import build_mutators
+    from distillscope.ice.selectors import make_selector
+
+    fuzzer = Fuzzer(target, build_mutators(mutator, mutator_params), make_selector(selector), config, progress)
+    result = await fuzzer.run(list(templates), list(questions), root, resume=resume)
+    return result, write_scores(RunDir(root), {target.name: result.records})
+
+
 async def run_ice(spec: IceRunSpec, progress: Callable[[str, Any], None] | None = None) -> IceRunResult:
     """Fuzz the first target, write its run directory, then replay the final pool on every target (paired)."""
     from distillscope.cache import ResponseCache
     from distillscope.errors import ConfigError
-    from distillscope.ice.campaign import RunDir, write_scores
-    from distillscope.ice.fuzzer import Fuzzer
-    from distillscope.ice.mutators import build_mutators
+    from distillscope.ice.campaign import RunDir
     from distillscope.ice.questions import load_questions
-    from distillscope.ice.selectors import make_selector
     from distillscope.ice.templates import load_templates
     from distillscope.model import get_model
     from distillscope.rundir import write_json_atomic
@@ -184,10 +196,8 @@ async def run_ice(spec: IceRunSpec, progress: Callable[[str, Any], None] | None 
         raise ConfigError(f"{run.root} already holds a campaign; pass --resume to continue it or choose another --out")
     run.root.mkdir(parents=True, exist_ok=True)
     write_json_atomic(run.config, _config_dict(spec))
-    fuzzer = Fuzzer(targets[0], build_mutators(mutator_model, spec.mutator_params), make_selector(spec.selector),
-                    spec.fuzz, progress)
-    result = await fuzzer.run(seeds, questions, run.root, resume=spec.resume)
-    scores = write_scores(run, {targets[0].name: result.records})
+    result, scores = await run_campaign(targets[0], mutator_model, spec.mutator_params, spec.selector, spec.fuzz,
+                                        seeds, questions, run.root, resume=spec.resume, progress=progress)
     paired = None
     if len(targets) > 1:
         pool = result.final_templates()
