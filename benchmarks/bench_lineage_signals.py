@@ -23,9 +23,9 @@ import numpy as np
 def main() -> None:
     from distillscope.bench.lineage import load_lineage, ranking_scores
     from distillscope.rse.attribution import family_posteriors
-    from distillscope.rse.embeddings import embed_texts
     from distillscope.rse.metrics import embedding_prompt_sims, tfidf_prompt_sims
     from distillscope.rse.responses import load_families, load_responses
+    from distillscope.rse.similarity import embed_models
     from distillscope.rse.verdict import calibrated_scores, family_of
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -43,9 +43,8 @@ def main() -> None:
     n = len(texts[models[0]])
 
     start = time.perf_counter()
-    flat = embed_texts([t for m in models for t in texts[m]])
+    emb = embed_models(texts, models)
     embed_s = time.perf_counter() - start
-    emb = {m: flat[i * n : (i + 1) * n] for i, m in enumerate(models)}
     posteriors = family_posteriors(texts, students, candidates, families, np.random.default_rng(args.seed))
     signals = {
         "embedding": embedding_prompt_sims(emb, models, candidates),
@@ -68,7 +67,7 @@ def main() -> None:
 
     scorers = {"embedding": z("embedding"), "word_tfidf": z("word_tfidf"),
                "mean_of_both": lambda s: (z("embedding")(s) + z("word_tfidf")(s)) / 2}
-    result: dict[str, object] = {"n_prompts": n, "n_texts": len(flat), "embed_seconds": round(embed_s, 1)}
+    result: dict[str, object] = {"n_prompts": n, "n_texts": n * len(models), "embed_seconds": round(embed_s, 1)}
     for name, score in scorers.items():
         for family_first in (False, True):
             r = ranking_scores(orders(score, family_first), rows, families)

@@ -200,7 +200,7 @@ def _add(old: dict[str, Any] | None, new: dict[str, float | int]) -> dict[str, f
 
 def _save(manifest: dict[str, Any], run_dir: Path, pool: ModelPool) -> None:
     manifest["models"].update(pool.identities())
-    manifest["cost_usd"] = round(sum(s.get("cost_usd", 0.0) for s in manifest["stages"].values()), 6)
+    manifest["cost_usd"] = round(spent(manifest)[1], 6)
     write_json_atomic(run_dir / "manifest.json", manifest)
 
 

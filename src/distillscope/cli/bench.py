@@ -7,8 +7,7 @@ from typing import Annotated
 
 import typer
 
-from distillscope.cli.common import console, err_console, print_json, run
-from distillscope.errors import DistillscopeError
+from distillscope.cli.common import console, one_line_errors, print_json, run
 
 app = typer.Typer(help="Validation benchmarks on recorded data (identity-judge agreement, lineage).",
                   no_args_is_help=True)
@@ -29,11 +28,8 @@ def ice_judge(
     from distillscope.bench.ice_judge import run_ice_judge_bench
     from distillscope.ice.judges import make_judge
 
-    try:
+    with one_line_errors():
         result = run(run_ice_judge_bench(data, make_judge(judge), judge))
-    except DistillscopeError as exc:
-        err_console.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2) from exc
     if as_json:
         print_json(result.model_dump())
         return
@@ -44,8 +40,6 @@ def ice_judge(
         console.print(f"{name:28s} loose {t.loose_rate:.3f}/{t.paper_loose_rate:.3f}  strict "
                       f"{t.strict_rate:.3f}/{t.paper_strict_rate:.3f}  hard {t.hard_rate:.3f}/{t.paper_hard_rate:.3f}")
 
-
-# --- lineage benchmark: another engineer adds `@app.command("lineage")` below this line. ---
 
 
 _OUTPUTS_HELP = "Recorded responses (model/instruction/output JSONL[.gz] or AlpacaEval JSON); repeatable."
@@ -65,12 +59,8 @@ def lineage(
     from distillscope.rse.attribution import AttributionSettings
 
     settings = AttributionSettings(alpha=alpha, seed=seed)
-    try:
-        with console.status("ranking candidate teachers (about 2 minutes on 2 cores)"):
-            result = run_lineage_bench(outputs, lineage_csv, families_csv, settings)
-    except DistillscopeError as exc:
-        err_console.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2) from exc
+    with one_line_errors(), console.status("ranking candidate teachers (about 2 minutes on 2 cores)"):
+        result = run_lineage_bench(outputs, lineage_csv, families_csv, settings)
     if as_json:
         print_json(result.to_dict())
         return

@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+import numpy as np
+
 from distillscope.errors import ConfigError
 from distillscope.rse.metrics import PromptSims, embedding_prompt_sims, tfidf_prompt_sims
 
@@ -35,10 +37,14 @@ def response_similarity(texts: Mapping[str, Sequence[str]], models: Sequence[str
     if signal == "tfidf":
         return tfidf_prompt_sims(texts, models, models), signal
     if signal == "embedding":
-        from distillscope.rse.embeddings import embed_texts
-
-        n = len(texts[models[0]])
-        flat = embed_texts([t for m in models for t in texts[m]])
-        emb = {m: flat[i * n : (i + 1) * n] for i, m in enumerate(models)}
-        return embedding_prompt_sims(emb, models, models), signal
+        return embedding_prompt_sims(embed_models(texts, models), models, models), signal
     raise ConfigError(f"unknown similarity signal {signal!r}: use one of {', '.join(SIGNALS)}")
+
+
+def embed_models(texts: Mapping[str, Sequence[str]], models: Sequence[str]) -> dict[str, np.ndarray]:
+    """Each model's (prompts, dim) answer embeddings, computed in one cached batch."""
+    from distillscope.rse.embeddings import embed_texts
+
+    n = len(texts[models[0]])
+    flat = embed_texts([t for m in models for t in texts[m]])
+    return {m: flat[i * n : (i + 1) * n] for i, m in enumerate(models)}
