@@ -1,14 +1,14 @@
-"""Lineage benchmark: rank candidate teachers of real students whose training data is documented.
+"""Lineage benchmark: attribution and named-suspect verdicts on real students of documented lineage.
 
-Inputs are recorded responses (model/instruction/output), ``lineage.csv`` (student, teacher,
-teacher_family, relation) and ``families.csv`` (model, family). Every model of ``families.csv`` except
-the student itself is a candidate. Lineage labels are only used to score the ranking, never to build it.
+Without ``cv`` the shipped weights are used (every student is still tested against a null of the *other*
+students). With ``cv`` two grouped schemes are run and every learned number is refitted inside each fold:
+leave one student out (all prompts), and leave one prompt source out (each held-out source is predicted
+with weights fitted on the other sources' prompts *and* on the other students, so neither the student
+nor the prompts were seen). The headline numbers under ``cv`` are those of leave-one-student-out.
 """
 
 from __future__ import annotations
 
-import csv
-import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -16,27 +16,21 @@ from typing import Any
 
 import numpy as np
 
-from distillscope.errors import ConfigError
-from distillscope.rse.attribution import AttributionSettings, attribute_students
+from distillscope.bench.lineage_cv import FoldSettings, StudentPrediction, predict_fold
+from distillscope.bench.lineage_data import LineageData, LineageRow, prepare
+from distillscope.bench.lineage_metrics import (
+    RankingScores,
+    VerdictScores,
+    calibration,
+    macro_family_top1,
+    ranking_scores,
+    verdict_scores,
+)
+from distillscope.rse.attribution import NONE
 from distillscope.rse.metrics import tfidf_prompt_sims
-from distillscope.rse.responses import load_families, load_responses
-from distillscope.rse.verdict import AttributionResult
-from distillscope.stats import VERDICT_CONSISTENT
+from distillscope.rse.verdict import family_of
 
-log = logging.getLogger(__name__)
-
-TEACHER_RELATIONS = ("distilled", "parent", "same")
 FLAG_FAMILIES = ("openai", "anthropic")
-
-
-@dataclass(frozen=True)
-class LineageRow:
-    """One student of lineage.csv."""
-
-    student: str
-    teacher: str
-    teacher_family: str
-    relation: str
 
 
 @dataclass(frozen=True)
@@ -45,19 +39,12 @@ class StudentOutcome:
 
     teacher: str | None
     predicted: str
+    predicted_probability: float
     rank: int | None
-    degree: float
+    family_probabilities: dict[str, float]
+    teacher_effect: float | None
+    teacher_p_value: float | None
     verdict: str
-
-
-@dataclass(frozen=True)
-class RankingScores:
-    """Ranking quality over students with a known teacher."""
-
-    family_top1: float
-    exact_top1: float
-    mrr: float
-    auroc: float
 
 
 @dataclass
@@ -66,128 +53,126 @@ class LineageBenchResult:
 
     n_students: int
     scores: RankingScores
+    macro_family_top1: float
+    verdict: VerdictScores
+    calibration: dict[str, Any]
     negatives_n: int
     negatives_flagged: int
     students: dict[str, StudentOutcome]
     baseline: RankingScores | None = None
     n_prompts: int = 0
-    extra: dict[str, Any] = field(default_factory=dict)
+    scheme: str = "fixed weights"
+    folds: list[dict[str, Any]] = field(default_factory=list)
+    pair_scores: list[tuple[int, float]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dict: n_students, family_top1, exact_top1, mrr, auroc, negatives, students."""
+        """JSON-ready dict (field names in BENCHMARKS.md)."""
         out: dict[str, Any] = {"n_students": self.n_students, **asdict(self.scores)}
+        out["macro_family_top1"] = self.macro_family_top1
+        out["verdict"] = asdict(self.verdict)
+        out["calibration"] = self.calibration
         out["negatives"] = {"n": self.negatives_n, "flagged": self.negatives_flagged}
         out["students"] = {k: asdict(v) for k, v in self.students.items()}
         out["n_prompts"] = self.n_prompts
+        out["scheme"] = self.scheme
         if self.baseline is not None:
             out["baseline_tfidf"] = asdict(self.baseline)
+        if self.folds:
+            out["folds"] = self.folds
         return out
 
 
-def load_lineage(path: str | Path) -> list[LineageRow]:
-    """Read lineage.csv (student, teacher, teacher_family, relation)."""
-    file = Path(path)
-    if not file.is_file():
-        raise ConfigError(f"lineage file {file} does not exist: pass --lineage lineage.csv")
-    with file.open(encoding="utf-8", newline="") as handle:
-        rows = list(csv.DictReader(handle))
-    need = {"student", "teacher", "teacher_family", "relation"}
-    if rows and not need <= set(rows[0]):
-        raise ConfigError(f"{file} needs the columns {', '.join(sorted(need))}")
-    return [
-        LineageRow(r["student"].strip(), r["teacher"].strip(), r["teacher_family"].strip(), r["relation"].strip())
-        for r in rows
-    ]
-
-
-def _rank_of(order: Sequence[str], teacher: str) -> int:
-    return order.index(teacher) + 1
-
-
-def ranking_scores(
-    orders: Mapping[str, Sequence[str]], rows: Sequence[LineageRow], families: Mapping[str, str]
-) -> RankingScores:
-    """Top-1 (family and exact), MRR and mean per-student AUROC of ranked candidate lists."""
-    fam_hits, exact_hits, rr, aucs = [], [], [], []
-    for row in rows:
-        order = list(orders[row.student])
-        if row.relation not in TEACHER_RELATIONS or row.teacher not in order:
-            continue
-        rank = _rank_of(order, row.teacher)
-        exact_hits.append(rank == 1)
-        fam_hits.append(families.get(order[0], order[0]) == row.teacher_family)
-        rr.append(1.0 / rank)
-        aucs.append(1.0 - (rank - 1) / max(len(order) - 1, 1))
-    if not rr:
-        raise ConfigError("no student with a teacher among the candidates: check lineage.csv and families.csv")
-    return RankingScores(
-        family_top1=float(np.mean(fam_hits)),
-        exact_top1=float(np.mean(exact_hits)),
-        mrr=float(np.mean(rr)),
-        auroc=float(np.mean(aucs)),
-    )
-
-
-def _outcome(row: LineageRow, result: AttributionResult) -> StudentOutcome:
-    order = [c.candidate for c in result.candidates]
-    has_teacher = row.relation in TEACHER_RELATIONS and row.teacher in order
-    top = result.top
-    return StudentOutcome(
-        teacher=row.teacher if has_teacher else None,
-        predicted=top.candidate,
-        rank=_rank_of(order, row.teacher) if has_teacher else None,
-        degree=round(top.degree.estimate, 4),
-        verdict=top.verdict,
-    )
-
-
-def _flagged(result: AttributionResult) -> bool:
-    return any(c.family in FLAG_FAMILIES and c.verdict == VERDICT_CONSISTENT for c in result.candidates)
-
-
-def baseline_orders(
-    texts: Mapping[str, Sequence[str]], students: Sequence[str], candidates: Sequence[str]
-) -> dict[str, list[str]]:
+def baseline_orders(texts: Mapping[str, Sequence[str]], students: Sequence[str], candidates: Sequence[str]
+                    ) -> dict[str, list[str]]:
     """Plain TF-IDF baseline: candidates ordered by mean per-prompt word-unigram TF-IDF cosine."""
     sims = tfidf_prompt_sims(texts, list(students), list(candidates), ngram_range=(1, 1), sublinear_tf=False)
     means = sims.mean()
-    orders = {}
-    for qi, s in enumerate(students):
-        ranked = [candidates[i] for i in np.argsort(-means[qi], kind="stable") if candidates[i] != s]
-        orders[s] = ranked
-    return orders
+    return {s: [candidates[i] for i in np.argsort(-means[qi], kind="stable") if candidates[i] != s]
+            for qi, s in enumerate(students)}
 
 
-def run_lineage_bench(
-    outputs: Sequence[str | Path],
-    lineage_csv: str | Path,
-    families_csv: str | Path,
-    settings: AttributionSettings | None = None,
-    *,
-    with_baseline: bool = True,
-) -> LineageBenchResult:
-    """Run the lineage benchmark on recorded responses; see the module docstring."""
-    rows = load_lineage(lineage_csv)
-    families = load_families(families_csv)
-    data = load_responses(outputs)
-    candidates = [m for m in families if m in data.by_model]
-    rows = [r for r in rows if r.student in data.by_model]
-    missing = sorted(set(families) - set(candidates))
-    if missing:
-        log.warning("candidates without responses, skipped: %s", ", ".join(missing))
-    students = [r.student for r in rows]
-    instructions, texts = data.aligned(list(dict.fromkeys([*students, *candidates])))
-    results = attribute_students(texts, students, candidates, families, settings)
-    orders = {s: [c.candidate for c in res.candidates] for s, res in results.items()}
-    negatives = [r for r in rows if r.relation == "none"]
-    with_teacher = [r for r in rows if r.relation in TEACHER_RELATIONS and r.teacher in candidates]
-    baseline = ranking_scores(baseline_orders(texts, students, candidates), rows, families) if with_baseline else None
-    return LineageBenchResult(
-        n_students=len(with_teacher),
-        scores=ranking_scores(orders, rows, families),
-        negatives_n=len(negatives),
-        negatives_flagged=sum(_flagged(results[r.student]) for r in negatives),
-        students={r.student: _outcome(r, results[r.student]) for r in rows},
-        baseline=baseline,
-        n_prompts=len(instructions),
+def _outcome(row: LineageRow, pred: StudentPrediction) -> StudentOutcome:
+    has_teacher = row.has_teacher and row.teacher in pred.order
+    test = pred.tests.get(row.teacher) if has_teacher else None
+    verdict = "-" if test is None else ("consistent with distillation" if test.consistent else "inconclusive")
+    return StudentOutcome(
+        teacher=row.teacher if has_teacher else None, predicted=pred.order[0],
+        predicted_probability=round(pred.top_probability, 4),
+        rank=pred.order.index(row.teacher) + 1 if has_teacher else None,
+        family_probabilities={k: round(v, 4) for k, v in sorted(pred.family_probabilities.items(),
+                                                                key=lambda kv: -kv[1])[:4]},
+        teacher_effect=None if test is None else round(test.effect, 3),
+        teacher_p_value=None if test is None else round(test.p_value, 5), verdict=verdict,
     )
+
+
+def _flagged(data: LineageData, pred: StudentPrediction) -> bool:
+    return any(t.consistent and family_of(c, data.families) in FLAG_FAMILIES for c, t in pred.tests.items())
+
+
+def score(data: LineageData, preds: Mapping[str, StudentPrediction], scheme: str, alpha: float = 0.05
+          ) -> LineageBenchResult:
+    """Every metric of one set of held-out predictions."""
+    rows = [data.row(s) for s in preds]
+    truths = {r.student: (r.teacher_family if r.has_teacher else NONE) for r in rows}
+    verdict, pairs = verdict_scores(data.labels, {s: p.tests for s, p in preds.items()}, alpha)
+    orders = {s: list(p.order) for s, p in preds.items()}
+    negatives = [r for r in rows if not r.has_teacher]
+    return LineageBenchResult(
+        n_students=sum(r.has_teacher and r.teacher in data.candidates for r in rows),
+        scores=ranking_scores(orders, rows, data.families),
+        macro_family_top1=macro_family_top1(orders, rows, data.families),
+        verdict=verdict,
+        calibration=calibration({s: p.family_probabilities for s, p in preds.items()}, truths),
+        negatives_n=len(negatives),
+        negatives_flagged=sum(_flagged(data, preds[r.student]) for r in negatives),
+        students={r.student: _outcome(r, preds[r.student]) for r in rows},
+        n_prompts=data.n_prompts, scheme=scheme, pair_scores=pairs,
+    )
+
+
+def leave_one_student_out(data: LineageData, settings: FoldSettings) -> dict[str, StudentPrediction]:
+    """Every student predicted by a fold that never saw it."""
+    out: dict[str, StudentPrediction] = {}
+    for s in data.students:
+        out.update(predict_fold(data, [s], None, settings))
+    return out
+
+
+def _fold_summary(result: LineageBenchResult, scheme: str, held_out: str, n_prompts: int) -> dict[str, Any]:
+    return {"scheme": scheme, "held_out": held_out, "n_prompts": n_prompts,
+            "macro_family_top1": result.macro_family_top1, "family_top1": result.scores.family_top1,
+            "exact_top1": result.scores.exact_top1, "auroc": result.scores.auroc,
+            "verdict": asdict(result.verdict), "brier": result.calibration["brier"],
+            "ece": result.calibration["ece"]}
+
+
+def leave_one_source_out(data: LineageData, settings: FoldSettings) -> list[dict[str, Any]]:
+    """Per prompt source: fit on the other sources' prompts and other students, predict on this source."""
+    folds = []
+    for source in sorted({s for s in data.sources if s}):
+        test_prompts = np.flatnonzero(data.sources == source)
+        train_prompts = np.flatnonzero(data.sources != source)
+        preds = {}
+        for s in data.students:
+            preds.update(predict_fold(data, [s], test_prompts, settings, fit_prompts=train_prompts))
+        result = score(data, preds, "source", settings.alpha)
+        folds.append(_fold_summary(result, "leave-one-source-out", source, int(test_prompts.size)))
+    return folds
+
+
+def run_lineage_bench(outputs: Sequence[str | Path], lineage_csv: str | Path, families_csv: str | Path, *,
+                      alpha: float = 0.05, seed: int = 0, cv: bool = False,
+                      signals: Sequence[str] = FoldSettings.signals, with_baseline: bool = True
+                      ) -> LineageBenchResult:
+    """Run the lineage benchmark on recorded responses; see the module docstring."""
+    data = prepare(outputs, lineage_csv, families_csv, seed)
+    settings = FoldSettings(signals=tuple(signals), fit=cv, alpha=alpha)
+    preds = leave_one_student_out(data, settings)
+    result = score(data, preds, "leave-one-student-out" if cv else "fixed weights", alpha)
+    if cv:
+        result.folds = leave_one_source_out(data, settings)
+    if with_baseline:
+        result.baseline = ranking_scores(baseline_orders(data.texts, data.students, data.candidates),
+                                         list(data.rows), data.families)
+    return result

@@ -1,160 +1,205 @@
-"""Attribution classifier in the spirit of "Idiosyncrasies in LLMs" (Sun et al. 2025).
+"""Teacher attribution: "which of these candidates taught S, or none of them?", with probabilities.
 
-A linear classifier is trained on the candidate teachers' responses to predict which candidate wrote a
-response. It is cross-fitted by prompt: the responses to a prompt are always scored by a classifier
-that never saw that prompt, so the score reflects a model's idiosyncrasies rather than the content of
-one answer. Applied to a student, ``P(candidate | student's response)`` is a per-prompt similarity and
-the share of the student's responses given to each candidate is its attribution share.
+Two pieces of evidence per candidate family, each judge-free and offline:
+
+- ``classifier``: a vendor classifier (word TF-IDF + logistic regression, balanced classes) trained only on
+  the candidates' own answers; the evidence is log of the student's mean ``P(family | answer)``, in the
+  spirit of "Idiosyncrasies in LLMs" (Sun et al. 2025);
+- ``similarity``: the best family member's lineage excess (:mod:`distillscope.rse.fingerprint`),
+  standardised across the student's candidates.
+
+A conditional logit turns them into a posterior over the families plus "none of these" (a constant
+utility): ``P(f) = softmax(b_clf * classifier_f + b_sim * similarity_f; b_none)``. The three coefficients are
+learned by maximum likelihood on students of known lineage (``fit_attribution_weights``; the benchmark refits
+them inside every cross-validation fold). Within a family, versions share the family's probability in
+proportion to ``exp(b_sim * similarity)``.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from distillscope.rse.metrics import PromptSims, tfidf_prompt_sims
-from distillscope.rse.responses import ResponseSet, load_families, load_responses
-from distillscope.rse.verdict import AttributionResult, calibrated_scores, rank_candidates
+from distillscope.rse.fingerprint import Excess, lineage_excess
+from distillscope.rse.responses import load_families, load_responses
+from distillscope.rse.suspect import DEFAULT_SUSPECT_WEIGHTS, SuspectVerdict, test_suspects
+from distillscope.rse.verdict import family_of
 
 log = logging.getLogger(__name__)
 
+NONE = "none"
 
-def prompt_folds(n_prompts: int, n_folds: int, rng: np.random.Generator) -> np.ndarray:
-    """Fold id of each prompt (balanced, seeded)."""
-    if n_prompts < n_folds or n_folds < 2:
-        raise ValueError(f"need at least {max(n_folds, 2)} prompts and 2 folds for cross-fitting")
-    return np.asarray(rng.permutation(np.arange(n_prompts) % n_folds))
+
+@dataclass(frozen=True)
+class AttributionWeights:
+    """Coefficients of the conditional logit (see the module docstring)."""
+
+    classifier: float
+    similarity: float
+    none: float
+
+
+# Fitted on the visible lineage set (47 students; BENCHMARKS.md, "attribution"); `bench lineage --cv` refits.
+DEFAULT_ATTRIBUTION_WEIGHTS = AttributionWeights(classifier=6.0, similarity=0.7, none=-11.0)
+
+
+@dataclass(frozen=True)
+class FamilyEvidence:
+    """One student's evidence: per family, and the standardised similarity of every candidate."""
+
+    families: tuple[str, ...]
+    classifier: np.ndarray  # (families,) log mean P(family | answer)
+    similarity: np.ndarray  # (families,) best member's standardised excess
+    candidates: tuple[str, ...]
+    candidate_similarity: np.ndarray  # (candidates,)
+
+
+@dataclass(frozen=True)
+class RankedCandidate:
+    """A candidate teacher with its attribution probability."""
+
+    candidate: str
+    family: str
+    rank: int
+    probability: float
+    similarity: float
+
+
+@dataclass(frozen=True)
+class AttributionResult:
+    """Posterior over families (and "none"), ranked candidates and named-suspect verdicts of one student."""
+
+    student: str
+    family_probabilities: dict[str, float]
+    candidates: tuple[RankedCandidate, ...]
+    verdicts: tuple[SuspectVerdict, ...] = ()
+    n_prompts: int = 0
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def top(self) -> RankedCandidate:
+        """The most probable candidate."""
+        return self.candidates[0]
 
 
 def _text_features(texts: Mapping[str, Sequence[str]], fit_on: Sequence[str], models: Sequence[str]) -> Any:
     from sklearn.feature_extraction.text import TfidfVectorizer
 
     vectorizer = TfidfVectorizer(
-        analyzer="word",
-        ngram_range=(1, 1),
-        sublinear_tf=True,
-        min_df=3,
-        max_features=100_000,
-        token_pattern=r"(?u)\b\w+\b|[^\w\s]",
-        lowercase=False,
+        analyzer="word", ngram_range=(1, 1), sublinear_tf=True, min_df=3, max_features=100_000,
+        token_pattern=r"(?u)\b\w+\b|[^\w\s]", lowercase=False,
     )
     vectorizer.fit([t for m in fit_on for t in texts[m]])
     return {m: vectorizer.transform(texts[m]).tocsr() for m in models}
 
 
-def _new_classifier(seed: int) -> Any:
-    from sklearn.linear_model import SGDClassifier
-
-    return SGDClassifier(loss="log_loss", alpha=2e-5, max_iter=15, tol=None, random_state=seed)
-
-
-def _stack(features: Mapping[str, Any], models: Sequence[str], rows: np.ndarray) -> Any:
+def _fit_family_classifier(features: Mapping[str, Any], candidates: Sequence[str], families: Mapping[str, str],
+                           seed: int) -> Any:
     import scipy.sparse as sp
-
-    blocks = [features[m][rows] for m in models]
-    if sp.issparse(blocks[0]):
-        return sp.vstack(blocks).tocsr()
-    return np.vstack(blocks)
-
-
-def _proba(clf: Any, x: Any) -> np.ndarray:
-    # log-loss SGD is one-vs-rest; normalising its probabilities gives a distribution over candidates.
-    probs = np.asarray(clf.predict_proba(x), dtype=np.float64)
-    return probs / np.clip(probs.sum(axis=1, keepdims=True), 1e-12, None)
-
-
-def crossfit_attribution(
-    features: Mapping[str, Any],
-    queries: Sequence[str],
-    candidates: Sequence[str],
-    rng: np.random.Generator,
-    *,
-    n_folds: int = 5,
-) -> PromptSims:
-    """Cross-fitted ``P(candidate | query's response)`` per prompt, from per-model feature matrices."""
-    n = int(features[candidates[0]].shape[0])
-    folds = prompt_folds(n, n_folds, rng)
-    values = np.zeros((n, len(queries), len(candidates)), dtype=np.float32)
-    labels_per_prompt = np.arange(len(candidates))
-    for fold in range(n_folds):
-        train = np.flatnonzero(folds != fold)
-        test = np.flatnonzero(folds == fold)
-        x = _stack(features, candidates, train)
-        y = np.repeat(labels_per_prompt, train.size)
-        clf = _new_classifier(int(rng.integers(0, 2**31 - 1)))
-        clf.fit(x, y)
-        order = np.argsort(clf.classes_)
-        for qi, q in enumerate(queries):
-            values[test, qi, :] = _proba(clf, features[q][test])[:, order]
-        log.debug("attribution fold %d/%d done", fold + 1, n_folds)
-    return PromptSims(tuple(queries), tuple(candidates), values)
-
-
-def attribution_prompt_sims(
-    texts: Mapping[str, Sequence[str]],
-    queries: Sequence[str],
-    candidates: Sequence[str],
-    rng: np.random.Generator,
-    *,
-    n_folds: int = 5,
-) -> PromptSims:
-    """Cross-fitted word n-gram classifier probabilities, trained on the candidates' responses only."""
-    models = list(dict.fromkeys([*queries, *candidates]))
-    features = _text_features(texts, candidates, models)
-    return crossfit_attribution(features, queries, candidates, rng, n_folds=n_folds)
-
-
-def attribution_shares(sims: PromptSims, query: str) -> dict[str, float]:
-    """Share of the query model's responses whose most probable author is each candidate."""
-    probs = sims.query(query)
-    winners = np.argmax(probs, axis=1)
-    counts = np.bincount(winners, minlength=len(sims.candidates)) / max(probs.shape[0], 1)
-    return {c: float(counts[i]) for i, c in enumerate(sims.candidates)}
-
-
-def _fit_family_classifier(
-    features: Mapping[str, Any], candidates: Sequence[str], families: Mapping[str, str], seed: int
-) -> Any:
     from sklearn.linear_model import SGDClassifier
 
-    x = _stack(features, candidates, np.arange(int(features[candidates[0]].shape[0])))
-    n = int(features[candidates[0]].shape[0])
-    y = np.repeat([families.get(c, c) for c in candidates], n)
+    x = sp.vstack([features[c] for c in candidates]).tocsr()
+    y = np.concatenate([[family_of(c, families)] * int(features[c].shape[0]) for c in candidates])
     # Balanced class weights: a vendor with many versions must not win by sheer numbers.
-    clf = SGDClassifier(
-        loss="log_loss", alpha=1e-5, max_iter=15, tol=None, class_weight="balanced", random_state=seed
-    )
+    clf = SGDClassifier(loss="log_loss", alpha=1e-5, max_iter=15, tol=None, class_weight="balanced",
+                        random_state=seed)
     return clf.fit(x, y)
 
 
-def family_posteriors(
-    texts: Mapping[str, Sequence[str]],
-    students: Sequence[str],
-    candidates: Sequence[str],
-    families: Mapping[str, str],
-    rng: np.random.Generator,
-) -> dict[str, dict[str, float]]:
-    """Mean ``P(family | student's response)`` from a classifier trained on the candidates' responses.
+def family_prompt_posteriors(texts: Mapping[str, Sequence[str]], students: Sequence[str],
+                             candidates: Sequence[str], families: Mapping[str, str],
+                             rng: np.random.Generator) -> tuple[tuple[str, ...], dict[str, np.ndarray]]:
+    """Per-answer ``P(family | answer)`` of each student, (prompts, families), from the candidates' classifier.
 
     A student that is itself a candidate is left out of the training set of its own classifier.
     """
-    models = list(dict.fromkeys([*students, *candidates]))
-    features = _text_features(texts, candidates, models)
-    result: dict[str, dict[str, float]] = {}
+    fams = tuple(sorted({family_of(c, families) for c in candidates}))
+    features = _text_features(texts, candidates, list(dict.fromkeys([*students, *candidates])))
     fitted: dict[tuple[str, ...], Any] = {}
+    out = {}
     for student in students:
         train = tuple(c for c in candidates if c != student)
         if train not in fitted:
             fitted[train] = _fit_family_classifier(features, train, families, int(rng.integers(0, 2**31 - 1)))
         clf = fitted[train]
-        probs = _proba(clf, features[student]).mean(axis=0)
-        result[student] = {str(f): float(p) for f, p in zip(clf.classes_, probs, strict=True)}
-    return result
+        probs = np.asarray(clf.predict_proba(features[student]), dtype=np.float64)
+        probs /= np.clip(probs.sum(axis=1, keepdims=True), 1e-12, None)
+        full = np.full((probs.shape[0], len(fams)), 1e-6)
+        for j, fam in enumerate(clf.classes_):
+            full[:, fams.index(str(fam))] = probs[:, j]
+        out[student] = full
+    return fams, out
+
+
+def combined_similarity(excess: Mapping[str, Excess], student: str, candidates: Sequence[str],
+                        weights: Mapping[str, float], prompts: np.ndarray | None = None) -> np.ndarray:
+    """Each candidate's lineage excess for the student, standardised across candidates, signals weighted."""
+    total = np.zeros(len(candidates))
+    scale = sum(abs(weights.get(n, 0.0)) for n in excess) or 1.0
+    for name, e in excess.items():
+        row = e.mean(prompts)[e.queries.index(student)]
+        values = np.array([row[e.candidates.index(c)] for c in candidates])
+        total += weights.get(name, 0.0) / scale * (values - values.mean()) / (values.std() or 1.0)
+    return total
+
+
+def family_evidence(posteriors: np.ndarray, fams: Sequence[str], similarity: np.ndarray,
+                    candidates: Sequence[str], families: Mapping[str, str]) -> FamilyEvidence:
+    """Bundle one student's classifier posteriors (prompts, families) and candidate similarities."""
+    best = np.array([max((s for c, s in zip(candidates, similarity, strict=True) if family_of(c, families) == f),
+                         default=-10.0) for f in fams])
+    return FamilyEvidence(tuple(fams), np.log(posteriors.mean(axis=0) + 1e-6), best, tuple(candidates), similarity)
+
+
+def family_posterior(ev: FamilyEvidence, w: AttributionWeights) -> dict[str, float]:
+    """P(family) for every candidate family and for "none"."""
+    utility = np.append(w.classifier * ev.classifier + w.similarity * ev.similarity, w.none)
+    p = np.exp(utility - utility.max())
+    p /= p.sum()
+    return {f: float(x) for f, x in zip([*ev.families, NONE], p, strict=True)}
+
+
+def rank_candidates(ev: FamilyEvidence, w: AttributionWeights, families: Mapping[str, str]) -> list[RankedCandidate]:
+    """Families by posterior, then members by similarity; a member's probability is its family's posterior
+    shared in proportion to exp(b_sim * similarity)."""
+    post = family_posterior(ev, w)
+    sim = ev.candidate_similarity
+    fam = [family_of(c, families) for c in ev.candidates]
+    probs = []
+    for i, f in enumerate(fam):
+        members = np.array([sim[j] for j in range(len(fam)) if fam[j] == f])
+        weights = np.exp(w.similarity * (members - members.max()))
+        probs.append(post[f] * float(np.exp(w.similarity * (sim[i] - members.max())) / weights.sum()))
+    order = sorted(range(len(fam)), key=lambda i: (-post[fam[i]], -sim[i]))
+    return [RankedCandidate(ev.candidates[i], fam[i], r, probs[i], float(sim[i])) for r, i in enumerate(order, start=1)]
+
+
+def fit_attribution_weights(evidence: Sequence[FamilyEvidence], truths: Sequence[str]) -> AttributionWeights:
+    """Maximum-likelihood conditional-logit coefficients (small ridge) from students of known family or "none".
+
+    A truth that is not among a student's candidate families counts as "none".
+    """
+    from scipy.optimize import minimize
+    from scipy.special import logsumexp
+
+    clf = np.stack([ev.classifier for ev in evidence])
+    sim = np.stack([ev.similarity for ev in evidence])
+    fams = list(evidence[0].families)
+    y = np.array([fams.index(t) if t in fams else len(fams) for t in truths])
+
+    def loss(theta: np.ndarray) -> float:
+        utility = np.concatenate([theta[0] * clf + theta[1] * sim, np.full((len(y), 1), theta[2])], axis=1)
+        log_p = utility[np.arange(len(y)), y] - logsumexp(utility, axis=1)
+        return float(-log_p.sum() + 1e-3 * theta @ theta)
+
+    w = DEFAULT_ATTRIBUTION_WEIGHTS
+    theta = minimize(loss, np.array([w.classifier, w.similarity, w.none]), method="L-BFGS-B").x
+    return AttributionWeights(*(float(x) for x in theta))
 
 
 @dataclass(frozen=True)
@@ -163,60 +208,55 @@ class AttributionSettings:
 
     alpha: float = 0.05
     seed: int = 0
-    n_boot: int = 1000
-    n_perm: int = 1000
+    n_boot: int = 200
+    weights: AttributionWeights = DEFAULT_ATTRIBUTION_WEIGHTS
+    suspect_weights: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_SUSPECT_WEIGHTS))
 
 
-SIGNALS = ("family-classifier", "word-tfidf-z")
+def attribute_students(texts: Mapping[str, Sequence[str]], students: Sequence[str], candidates: Sequence[str],
+                       families: Mapping[str, str], settings: AttributionSettings | None = None, *,
+                       suspects: Mapping[str, Sequence[str]] | None = None,
+                       null_models: Sequence[str] = ()) -> dict[str, AttributionResult]:
+    """Posterior over the candidates' families (and "none") for each student, plus named-suspect verdicts.
 
-
-def attribute_students(
-    texts: Mapping[str, Sequence[str]],
-    students: Sequence[str],
-    candidates: Sequence[str],
-    families: Mapping[str, str],
-    settings: AttributionSettings | None = None,
-) -> dict[str, AttributionResult]:
-    """Rank every candidate (except the student itself) for each student, with degrees and verdicts.
-
-    Families are ordered by the family attribution posterior; a family's members and the degree of
-    each candidate use the per-prompt standardised word TF-IDF similarity against the null panel.
+    ``suspects`` maps a student to the candidates the user suspects; each is tested against ``null_models``
+    (models known not to descend from it) or, without them, against the candidates of other families.
     """
     cfg = settings or AttributionSettings()
     rng = np.random.default_rng(cfg.seed)
-    queries = list(dict.fromkeys([*students, *candidates]))
-    sims = tfidf_prompt_sims(texts, queries, candidates, ngram_range=(1, 2))
-    posteriors = family_posteriors(texts, students, candidates, families, rng)
+    queries = list(dict.fromkeys([*students, *null_models, *candidates]))
+    excess = lineage_excess(texts, queries, candidates)
+    fams, posteriors = family_prompt_posteriors(texts, students, candidates, families, rng)
     results = {}
     for student in students:
-        keep = [i for i, c in enumerate(candidates) if c != student]
-        scores = calibrated_scores(sims, student, families, correct_genericness=False)[:, keep]
-        ranked = rank_candidates(
-            scores, student, [candidates[i] for i in keep], families, rng,
-            family_scores=posteriors[student], alpha=cfg.alpha, n_boot=cfg.n_boot, n_perm=cfg.n_perm,
-        )
+        pool = [c for c in candidates if c != student]
+        sim = combined_similarity(excess, student, pool, cfg.suspect_weights)
+        ev = family_evidence(posteriors[student], fams, sim, pool, families)
+        named = list((suspects or {}).get(student, ()))
+        null_for = {s: list(null_models) or [c for c in pool if family_of(c, families) != family_of(s, families)]
+                    for s in named}
+        verdicts = test_suspects(excess, student, named, null_for, rng, alpha=cfg.alpha,
+                                 weights=cfg.suspect_weights, n_boot=cfg.n_boot) if named else []
         results[student] = AttributionResult(
-            student=student, candidates=tuple(ranked), signals=SIGNALS,
-            n_prompts=sims.n_prompts, alpha=cfg.alpha, seed=cfg.seed,
+            student=student, family_probabilities=family_posterior(ev, cfg.weights),
+            candidates=tuple(rank_candidates(ev, cfg.weights, families)), verdicts=tuple(verdicts),
+            n_prompts=int(next(iter(excess.values())).values.shape[0]),
         )
     return results
 
 
-def attribute_from_files(
-    responses: Sequence[str | Path],
-    student: str,
-    *,
-    candidates: Sequence[str] | None = None,
-    families_csv: str | Path | None = None,
-    settings: AttributionSettings | None = None,
-) -> AttributionResult:
+def attribute_from_files(responses: Sequence[str | Path], student: str, *, candidates: Sequence[str] | None = None,
+                         families_csv: str | Path | None = None, suspects: Sequence[str] = (),
+                         null_models: Sequence[str] = (), settings: AttributionSettings | None = None
+                         ) -> AttributionResult:
     """Attribute a student to candidate teachers from recorded responses (model/instruction/output files).
 
-    ``candidates`` defaults to every other model in the files; ``families_csv`` (columns model, family)
-    groups candidates into vendors for the null panel (without it every model is its own family).
+    ``candidates`` defaults to every other model in the files except the null models; ``families_csv``
+    (columns model, family) groups candidates into vendors (without it every model is its own family).
     """
-    data: ResponseSet = load_responses(responses)
-    chosen = list(candidates) if candidates else [m for m in data.models if m != student]
+    data = load_responses(responses)
+    chosen = list(candidates) if candidates else [m for m in data.models if m not in (student, *null_models)]
     families = load_families(families_csv) if families_csv else {}
-    _, texts = data.aligned([student, *chosen])
-    return attribute_students(texts, [student], chosen, families, settings)[student]
+    _, texts = data.aligned(list(dict.fromkeys([student, *chosen, *null_models])))
+    return attribute_students(texts, [student], chosen, families, settings, suspects={student: list(suspects)},
+                              null_models=null_models)[student]

@@ -105,6 +105,8 @@ def tfidf_prompt_sims(
     ngram_range: tuple[int, int] = (1, 2),
     max_features: int | None = 200_000,
     sublinear_tf: bool = True,
+    token_pattern: str = r"(?u)\b\w\w+\b",
+    lowercase: bool = True,
 ) -> PromptSims:
     """Per-prompt TF-IDF cosine (``analyzer`` "word" or "char_wb"), fitted on every response given."""
     from sklearn.feature_extraction.text import TfidfVectorizer
@@ -112,7 +114,8 @@ def tfidf_prompt_sims(
     n = _check(texts, queries, candidates)
     models = list(dict.fromkeys([*queries, *candidates]))
     vectorizer = TfidfVectorizer(
-        analyzer=analyzer, ngram_range=ngram_range, sublinear_tf=sublinear_tf, min_df=2, max_features=max_features
+        analyzer=analyzer, ngram_range=ngram_range, sublinear_tf=sublinear_tf, min_df=2, max_features=max_features,
+        token_pattern=token_pattern, lowercase=lowercase,
     )
     # Prompt-major row order: the responses of all models to one prompt form one contiguous block.
     corpus = [texts[m][p] for p in range(n) for m in models]

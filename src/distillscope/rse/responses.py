@@ -30,6 +30,7 @@ class ResponseSet:
     """Responses of several models: ``by_model[model][instruction] = output``."""
 
     by_model: dict[str, dict[str, str]] = field(default_factory=dict)
+    sources: dict[str, str] = field(default_factory=dict)  # instruction -> prompt source (a row's "dataset")
 
     @property
     def models(self) -> list[str]:
@@ -106,7 +107,10 @@ def load_responses(
         path = Path(raw)
         n = 0
         for row in _rows_from_file(path):
-            result.add(*_parse_row(row, path, model_override))
+            model, instruction, output = _parse_row(row, path, model_override)
+            result.add(model, instruction, output)
+            if isinstance(row, dict) and isinstance(row.get("dataset"), str):
+                result.sources.setdefault(_key(instruction), row["dataset"])
             n += 1
         log.info("loaded %d responses from %s", n, path)
     return result

@@ -1,0 +1,130 @@
+"""Inputs of the lineage benchmark: students of documented lineage, candidates, labelled pairs, features.
+
+``lineage.csv`` has ``student, teacher, teacher_family, relation`` and optionally ``related`` (candidates that
+share a base model or training data with the student without being its teacher). Every model of
+``families.csv`` is a candidate. Lineage labels only score and (inside cross-validation folds) fit; they
+never enter the features.
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from distillscope.errors import ConfigError
+from distillscope.rse.attribution import family_prompt_posteriors
+from distillscope.rse.fingerprint import Excess, lineage_excess
+from distillscope.rse.responses import load_families, load_responses
+from distillscope.rse.verdict import family_of
+
+log = logging.getLogger(__name__)
+
+TEACHER_RELATIONS = ("distilled", "parent", "same")
+
+
+@dataclass(frozen=True)
+class LineageRow:
+    """One student of lineage.csv."""
+
+    student: str
+    teacher: str
+    teacher_family: str
+    relation: str
+    related: tuple[str, ...] = ()
+
+    @property
+    def has_teacher(self) -> bool:
+        """True for distilled, parent and same-model relations."""
+        return self.relation in TEACHER_RELATIONS
+
+
+def load_lineage(path: str | Path) -> list[LineageRow]:
+    """Read lineage.csv (student, teacher, teacher_family, relation[, related])."""
+    file = Path(path)
+    if not file.is_file():
+        raise ConfigError(f"lineage file {file} does not exist: pass --lineage lineage.csv")
+    with file.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    need = {"student", "teacher", "teacher_family", "relation"}
+    if rows and not need <= set(rows[0]):
+        raise ConfigError(f"{file} needs the columns {', '.join(sorted(need))}")
+    return [
+        LineageRow(r["student"].strip(), r["teacher"].strip(), r["teacher_family"].strip(), r["relation"].strip(),
+                   tuple(x.strip() for x in (r.get("related") or "").split(";") if x.strip()))
+        for r in rows
+    ]
+
+
+def pair_labels(rows: Sequence[LineageRow], candidates: Sequence[str], families: dict[str, str]
+                ) -> dict[tuple[str, str], int]:
+    """Positives (student, documented teacher) and negatives (student, unrelated candidate of another family).
+
+    Negatives of a student with a teacher are the candidates whose family differs from the teacher's; of a
+    human-data student, every candidate. Candidates in the student's ``related`` column are neither.
+    """
+    labels: dict[tuple[str, str], int] = {}
+    for row in rows:
+        if row.has_teacher and row.teacher in candidates:
+            labels[(row.student, row.teacher)] = 1
+        for c in candidates:
+            if c in row.related or c == row.student:
+                continue
+            if not row.has_teacher or family_of(c, families) != row.teacher_family:
+                labels[(row.student, c)] = 0
+    return labels
+
+
+@dataclass(frozen=True)
+class LineageData:
+    """Everything the benchmark's folds need, computed once."""
+
+    rows: tuple[LineageRow, ...]
+    families: dict[str, str]
+    candidates: tuple[str, ...]
+    students: tuple[str, ...]
+    sources: np.ndarray  # (prompts,) prompt source of each aligned prompt ("" when unknown)
+    excess: dict[str, Excess]
+    class_families: tuple[str, ...]
+    posteriors: dict[str, np.ndarray]  # student -> (prompts, class_families)
+    labels: dict[tuple[str, str], int]
+    texts: dict[str, list[str]]
+
+    @property
+    def n_prompts(self) -> int:
+        """Prompts answered by every model."""
+        return int(self.sources.size)
+
+    def row(self, student: str) -> LineageRow:
+        """The lineage row of a student."""
+        return next(r for r in self.rows if r.student == student)
+
+
+def prepare(outputs: Sequence[str | Path], lineage_csv: str | Path, families_csv: str | Path, seed: int = 0
+            ) -> LineageData:
+    """Load the files and compute the lineage signals and classifier posteriors once."""
+    rows = load_lineage(lineage_csv)
+    families = load_families(families_csv)
+    data = load_responses(outputs)
+    candidates = [m for m in families if m in data.by_model]
+    missing = sorted(set(families) - set(candidates))
+    if missing:
+        log.warning("candidates without responses, skipped: %s", ", ".join(missing))
+    rows = [r for r in rows if r.student in data.by_model and r.student not in candidates]
+    students = [r.student for r in rows]
+    if len(candidates) < 2 or not students:
+        raise ConfigError("need at least two candidates and one student with responses: check the files")
+    instructions, texts = data.aligned(list(dict.fromkeys([*students, *candidates])))
+    log.info("computing lineage signals for %d students x %d candidates on %d prompts",
+             len(students), len(candidates), len(instructions))
+    excess = lineage_excess(texts, students, candidates)
+    fams, posteriors = family_prompt_posteriors(texts, students, candidates, families, np.random.default_rng(seed))
+    return LineageData(
+        rows=tuple(rows), families=families, candidates=tuple(candidates), students=tuple(students),
+        sources=np.array([data.sources.get(i, "") for i in instructions]), excess=excess, class_families=fams,
+        posteriors=posteriors, labels=pair_labels(rows, candidates, families), texts=texts,
+    )

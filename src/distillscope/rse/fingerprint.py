@@ -1,0 +1,107 @@
+"""Judge-free lineage signals: what a student inherits from its teacher's answers.
+
+Two per-prompt similarities feed the named-suspect test and the attribution:
+
+- ``word``: word 1-2-gram TF-IDF cosine of two answers to the same prompt (what is said);
+- ``skeleton``: TF-IDF cosine of function-word templates (how it is said). Every content word becomes a
+  shape symbol (``W`` lower-case word, ``C`` capitalised word, ``D`` number) while function words,
+  punctuation, line breaks and markdown stay. This is the offline stand-in for part-of-speech templates
+  (Wadhwa et al. 2025): no PyPI package ships an official English tagger model, and tagging 60k answers
+  would take longer than the whole benchmark may.
+
+Each signal becomes an *excess*: a model's mean similarity to one candidate minus its mean similarity to
+all other candidates, so a model that resembles everybody (a generic assistant style) is not mistaken for
+a student of everybody.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from distillscope.rse.metrics import PromptSims, Texts, tfidf_prompt_sims
+
+LINEAGE_SIGNALS = ("word", "skeleton")
+
+_FUNCTION_WORDS = frozenset(
+    """a about above after again against all also am an and any are as at be because been before being below
+    between both but by can could did do does doing down during each few for from further had has have having
+    he her here hers herself him himself his how however i if in into is it its itself just let may me might
+    more most must my myself no nor not now of off on once only or other our ours ourselves out over own
+    same she should so some such than that the their theirs them themselves then there therefore these they
+    this those through thus to too under until up very was we were what when where which while who whom why
+    will with would you your yours yourself yourselves sure certainly yes please note hope helps know
+    example following overall additionally furthermore firstly secondly finally conclusion summary
+    i'm it's here's you're don't can't won't isn't aren't""".split()
+)
+_TOKEN = re.compile(r"\w+(?:'\w+)?|\n|[^\w\s]")
+
+
+def function_word_skeleton(text: str) -> str:
+    """The answer's function-word template: content words as shape symbols, the rest kept."""
+    out = []
+    for token in _TOKEN.findall(text):
+        low = token.lower()
+        if token == "\n":
+            out.append("NL")
+        elif low in _FUNCTION_WORDS:
+            out.append(low)
+        elif token.isdigit():
+            out.append("D")
+        elif token[0].isalpha():
+            out.append("C" if token[0].isupper() else "W")
+        else:
+            out.append(token)
+    return " ".join(out)
+
+
+def lineage_prompt_sims(texts: Texts, queries: Sequence[str], candidates: Sequence[str]) -> dict[str, PromptSims]:
+    """Per-prompt ``word`` and ``skeleton`` similarities of every query model to every candidate."""
+    skeletons = {m: [function_word_skeleton(t) for t in texts[m]] for m in dict.fromkeys([*queries, *candidates])}
+    return {
+        "word": tfidf_prompt_sims(texts, queries, candidates, ngram_range=(1, 2)),
+        "skeleton": tfidf_prompt_sims(
+            skeletons, queries, candidates, ngram_range=(2, 4), token_pattern=r"\S+", lowercase=False
+        ),
+    }
+
+
+@dataclass(frozen=True)
+class Excess:
+    """Per-prompt excess similarity ``values[p, q, c]`` of query q towards candidate c (signal units).
+
+    The excess on one prompt is q's similarity to c minus its mean similarity to every other candidate
+    (q itself excluded when it is a candidate). Means over prompts give the model-level excess.
+    """
+
+    queries: tuple[str, ...]
+    candidates: tuple[str, ...]
+    values: np.ndarray
+
+    def mean(self, prompts: np.ndarray | None = None) -> np.ndarray:
+        """(queries, candidates) excess averaged over all prompts or the given prompt indices."""
+        v = self.values if prompts is None else self.values[prompts]
+        return np.asarray(v.mean(axis=0))
+
+
+def prompt_excess(sims: PromptSims) -> Excess:
+    """Excess of each query towards each candidate, prompt by prompt (see :class:`Excess`)."""
+    values = sims.values.astype(np.float64).copy()
+    mask = np.ones((len(sims.queries), len(sims.candidates)), dtype=bool)
+    for qi, q in enumerate(sims.queries):
+        if q in sims.candidates:
+            mask[qi, sims.candidates.index(q)] = False
+    total = (values * mask[None]).sum(axis=2, keepdims=True)
+    count = mask.sum(axis=1)[None, :, None]
+    # Mean over the *other* candidates: leave the candidate itself out of its own baseline.
+    others = (total - values * mask[None]) / np.maximum(count - mask[None].astype(int), 1)
+    excess = np.where(mask[None], values - others, np.nan)
+    return Excess(sims.queries, sims.candidates, excess)
+
+
+def lineage_excess(texts: Texts, queries: Sequence[str], candidates: Sequence[str]) -> dict[str, Excess]:
+    """The excess of every lineage signal (``LINEAGE_SIGNALS``)."""
+    return {name: prompt_excess(s) for name, s in lineage_prompt_sims(texts, queries, candidates).items()}

@@ -1,0 +1,171 @@
+"""The named-suspect test: "was S distilled from T?", one hypothesis per suspect the user names.
+
+The null hypothesis is "S does not descend from T". What "not descended from T" is made of is explicit: a
+set of *null models* known not to descend from T (the user's null panel; in the lineage benchmark, the
+other students whose documented lineage excludes T). Each lineage signal's excess towards T
+(:mod:`distillscope.rse.fingerprint`) is put in the null models' standard units, the signals are combined
+with learned weights, and the target is compared with the null models by a one-sided t prediction test:
+is S a new draw from the null models' distribution? The false-positive rate is therefore controlled
+against models like the null models, not against prompt noise. Contamination of the null (a null model
+that is itself partly distilled from T) widens the null and makes the test conservative, never liberal.
+
+Multiplicity is corrected (Holm) only across the suspects the user named. A null that cannot calibrate
+(too few models, near-constant or mostly refusing answers) yields "inconclusive" with the reason.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from distillscope.rse.fingerprint import Excess
+from distillscope.stats import VERDICT_INCONCLUSIVE, Interval, Verdict, holm_adjust, verdict_from
+
+# Fitted by logistic regression on the visible lineage set (47 students, 32 candidates; BENCHMARKS.md,
+# "named-suspect test"); `bench lineage --cv` refits them inside every fold instead.
+DEFAULT_SUSPECT_WEIGHTS: dict[str, float] = {"word": 0.5, "skeleton": 0.5}
+MIN_NULL_MODELS = 3
+_REFUSAL = re.compile(r"^\W*(i'?m sorry|i am sorry|sorry,|i cannot|i can'?t|as an ai|i apologi[sz]e|抱歉|对不起|我无法)",
+                      re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class SuspectVerdict:
+    """The named-suspect test of one (target, suspect) pair."""
+
+    target: str
+    suspect: str
+    null_models: tuple[str, ...]
+    effect: Interval | None  # combined excess over the null mean, in null standard deviations
+    p_value: float | None
+    p_adjusted: float | None
+    verdict: Verdict
+    reason: str = ""
+    signals: dict[str, float] = field(default_factory=dict)  # per-signal excess in null standard units
+
+
+def panel_problems(texts: Mapping[str, Sequence[str]]) -> dict[str, str]:
+    """Null models that cannot stand for "an unrelated model": near-constant answers or mostly refusals."""
+    problems = {}
+    for model, answers in texts.items():
+        n = max(len(answers), 1)
+        if len({a.strip() for a in answers}) <= max(1, n // 10):
+            problems[model] = "near-constant answers"
+        elif sum(bool(_REFUSAL.match(a)) for a in answers) > n / 2:
+            problems[model] = "mostly refusals"
+    return problems
+
+
+def _standardised(excess: Mapping[str, Excess], models: Sequence[str], suspect: str,
+                  null: Sequence[str], prompts: np.ndarray | None) -> dict[str, np.ndarray]:
+    """Per signal: each model's excess towards ``suspect`` in the null models' standard units."""
+    out = {}
+    for name, e in excess.items():
+        column = e.values[:, :, e.candidates.index(suspect)]
+        means = (column if prompts is None else column[prompts]).mean(axis=0)
+        values = np.array([means[e.queries.index(m)] for m in models])
+        ref = np.array([means[e.queries.index(m)] for m in null])
+        sd = float(ref.std(ddof=1)) if ref.size > 1 else 0.0
+        out[name] = (values - ref.mean()) / (sd if sd > 1e-12 else 1.0)
+    return out
+
+
+def pair_features(excess: Mapping[str, Excess], target: str, suspect: str, null: Sequence[str],
+                  prompts: np.ndarray | None = None) -> dict[str, float]:
+    """The target's per-signal excess towards the suspect, in null standard units (the test's inputs)."""
+    z = _standardised(excess, [target], suspect, null, prompts)
+    return {name: float(v[0]) for name, v in z.items()}
+
+
+def _combined(excess: Mapping[str, Excess], target: str, suspect: str, null: Sequence[str],
+              weights: Mapping[str, float], prompts: np.ndarray | None) -> tuple[float, np.ndarray]:
+    z = _standardised(excess, [target, *null], suspect, null, prompts)
+    score = sum(weights.get(name, 0.0) * v for name, v in z.items())
+    arr = np.asarray(score, dtype=float)
+    return float(arr[0]), arr[1:]
+
+
+def prediction_pvalue(score: float, null_scores: np.ndarray) -> float:
+    """One-sided t prediction p-value that ``score`` is a new draw from the null scores' distribution."""
+    from scipy import stats as sps
+
+    sd = float(null_scores.std(ddof=1))
+    t = (score - float(null_scores.mean())) / (sd * math.sqrt(1.0 + 1.0 / null_scores.size))
+    return float(sps.t.sf(t, df=null_scores.size - 1))
+
+
+def _effect(excess: Mapping[str, Excess], target: str, suspect: str, null: Sequence[str],
+            weights: Mapping[str, float], rng: np.random.Generator, n_boot: int) -> Interval:
+    """Target's combined score minus the null mean in null SDs, with a bootstrap interval over prompts
+    (``n_boot`` 0: the point estimate alone, as the benchmark uses it)."""
+
+    def effect(prompts: np.ndarray | None) -> float:
+        score, null_scores = _combined(excess, target, suspect, null, weights, prompts)
+        sd = float(null_scores.std(ddof=1))
+        return (score - float(null_scores.mean())) / (sd if sd > 1e-12 else 1.0)
+
+    estimate = effect(None)
+    if n_boot <= 0:
+        return Interval(estimate, estimate, estimate)
+    n_prompts = next(iter(excess.values())).values.shape[0]
+    boots = np.array([effect(rng.integers(0, n_prompts, n_prompts)) for _ in range(n_boot)])
+    low, high = np.quantile(boots, [0.025, 0.975])
+    return Interval(estimate, float(low), float(high))
+
+
+def test_suspect(excess: Mapping[str, Excess], target: str, suspect: str, null: Sequence[str],
+                 rng: np.random.Generator, *, weights: Mapping[str, float] | None = None,
+                 n_boot: int = 200) -> SuspectVerdict:
+    """One named-suspect test, uncorrected (``test_suspects`` corrects across suspects)."""
+    w = dict(DEFAULT_SUSPECT_WEIGHTS if weights is None else weights)
+    null = tuple(m for m in null if m not in (target, suspect))
+    signals = pair_features(excess, target, suspect, null) if len(null) > 1 else {}
+    if len(null) < MIN_NULL_MODELS:
+        return _inconclusive(target, suspect, null, f"too few null models ({len(null)} < {MIN_NULL_MODELS})")
+    score, null_scores = _combined(excess, target, suspect, null, w, None)
+    if float(null_scores.std(ddof=1)) <= 1e-9:
+        return _inconclusive(target, suspect, null, "the null models resemble the suspect identically")
+    effect = _effect(excess, target, suspect, null, w, rng, n_boot)
+    p = prediction_pvalue(score, null_scores)
+    return SuspectVerdict(target, suspect, null, effect, p, p, verdict_from(effect, p), "", signals)
+
+
+def _inconclusive(target: str, suspect: str, null: Sequence[str], reason: str) -> SuspectVerdict:
+    return SuspectVerdict(target, suspect, tuple(null), None, None, None, VERDICT_INCONCLUSIVE, reason)
+
+
+def test_suspects(excess: Mapping[str, Excess], target: str, suspects: Sequence[str],
+                  null_for: Mapping[str, Sequence[str]], rng: np.random.Generator, *, alpha: float = 0.05,
+                  weights: Mapping[str, float] | None = None, n_boot: int = 200) -> list[SuspectVerdict]:
+    """Test every named suspect of one target; Holm-correct across these suspects only."""
+    raw = [test_suspect(excess, target, s, null_for[s], rng, weights=weights, n_boot=n_boot) for s in suspects]
+    tested = [i for i, v in enumerate(raw) if v.p_value is not None]
+    adjusted = holm_adjust([raw[i].p_value or 1.0 for i in tested]) if tested else []
+    out = list(raw)
+    for i, p_adj in zip(tested, adjusted, strict=True):
+        v = raw[i]
+        assert v.effect is not None
+        verdict = verdict_from(v.effect, p_adj, alpha)
+        reason = "" if verdict != VERDICT_INCONCLUSIVE else _why_inconclusive(p_adj, alpha, len(tested))
+        out[i] = SuspectVerdict(v.target, v.suspect, v.null_models, v.effect, v.p_value, p_adj, verdict, reason,
+                                v.signals)
+    return out
+
+
+def _why_inconclusive(p_adj: float, alpha: float, n_suspects: int) -> str:
+    corrected = f" after Holm correction across {n_suspects} suspects" if n_suspects > 1 else ""
+    return f"the target does not stand out from the null models (p = {p_adj:.3g} >= {alpha}{corrected})"
+
+
+def fit_suspect_weights(features: Sequence[Mapping[str, float]], labels: Sequence[int],
+                        signals: Sequence[str]) -> dict[str, float]:
+    """Logistic-regression weights of the signals from labelled (target, suspect) pairs (class-balanced)."""
+    from sklearn.linear_model import LogisticRegression
+
+    x = np.array([[f[s] for s in signals] for f in features])
+    clf = LogisticRegression(C=1.0, class_weight="balanced").fit(x, np.asarray(labels))
+    return {s: float(w) for s, w in zip(signals, clf.coef_[0], strict=True)}
