@@ -159,6 +159,7 @@ _PLACE_CLAIM = re.compile(r"(?:\b(?:my|our|your)\b|我的|我们的|您的|你�
                           r"(?:team|company|headquarters|HQ|developers?|creators?|团队|公司|总部|开发者)[^.。!?！？\n]{0,40}?(?:located|based|headquartered|situated|"
                           r"(?:is|are|was|were)\s+(?:in|on|at)\b|"
                           r"位于|设在|在)", re.IGNORECASE)
+_MEMO_SIZE = 100_000
 _QUOTE = re.compile(r"\"[^\"\n]{3,}\"|“[^”\n]{3,}”|「[^」\n]{3,}」|『[^』\n]{3,}』")
 
 
@@ -207,6 +208,9 @@ class ClaimExtractor:
     def __init__(self, registry: IdentityRegistry | None = None, *, selfref_weak: bool = True) -> None:
         self.registry = registry or default_registry()
         self.selfref_weak = selfref_weak
+        # Jailbreak answers echo template sentences, so ~40% of sentences recur: memoise the pure per-sentence
+        # step (Claims are frozen, so cached lists are copied, never shared for mutation).
+        self._memo: dict[tuple[str, Voice, str | None], tuple[Claim, ...]] = {}
 
     def extract(self, text: str, *, voice: Voice | None = None, personas: tuple[str, ...] = ()) -> list[Claim]:
         """All claims in `text`; `voice` forces the voice of every claim (e.g. "reasoning"). `personas` are
@@ -239,6 +243,14 @@ class ClaimExtractor:
                 for key in selfref_makers(sent, self.registry)]
 
     def _sentence_claims(self, sent: str, voice: Voice, label: str | None) -> list[Claim]:
+        key = (sent, voice, label)
+        if key not in self._memo:
+            if len(self._memo) >= _MEMO_SIZE:
+                self._memo.clear()
+            self._memo[key] = tuple(self._sentence_claims_uncached(sent, voice, label))
+        return list(self._memo[key])
+
+    def _sentence_claims_uncached(self, sent: str, voice: Voice, label: str | None) -> list[Claim]:
         found: list[Claim] = []
         if is_denial(sent) or (_PLACE_CLAIM.search(sent) and places_in(sent)):
             found.append(Claim(sent.strip(), (), voice, label, origin=True))  # judged by claims_origin
