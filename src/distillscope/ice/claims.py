@@ -73,6 +73,8 @@ _EN_ANCHORS: tuple[re.Pattern[str], ...] = tuple(re.compile(p, re.IGNORECASE) fo
     r"guidelines|rules|terms\s+of\s+(?:use|service)|usage))",
     # "Your development team is OpenAI", "The technology behind this AI model is developed by OpenAI"
     rf"{_SELF_NP}(?P<gap>(?:[\s,]+{_W}){{0,4}}?)[\s,]+(?:is|are|was|were|has\s+been|have\s+been)\b(?P<tail>.*)",
+    # "I, ChatGPT, belong to OpenAI": a name in apposition to "I" (only a known family counts)
+    r"\bI\s*,\s*(?P<gap>)(?P<tail>(?:an?\s+|the\s+)?[^,;:.!?]{2,40}?)\s*,",
 ))
 _PASSIVE_LINK = re.compile(r"\b(?:am|is|are|was|were|been|be|being|get|got|I['’]m|Im|we['’]re)\b|^\s*(?:me|us)\b",
                            re.IGNORECASE)
@@ -114,9 +116,12 @@ _ZH_ANCHORS: tuple[re.Pattern[str], ...] = tuple(re.compile(p) for p in (
     rf"(?P<tail>[^。！？!?\n]{{0,40}}?){_ZH_VERB}",
     rf"{_ZH_SELF}(?:所在|所属|背后)?的(?P<gap>[^，。！？\n]{{0,8}}?)(?:开发者|开发团队|开发人员|创造者|创建者|研发团队|团队|母公司|"
     r"公司|开发公司|所属公司|研发者|设计者|开发商|技术|架构|平台|核心技术|创建机构|开发机构)(?P<tail>[^。！？\n]{0,40})",
+    r"我\s*[，,]\s*(?P<gap>)(?P<tail>[^，,。！？!?\n]{2,20})[，,]",  # "我，ChatGPT，属于OpenAI"
 ))
 _ZH_SELF_RX = re.compile(_ZH_SELF)
 _WEAK = (_EN_ANCHORS[6], _ZH_ANCHORS[5])
+# "As X, I ...", "I, X, ...", "作为X", "我，X，": the speaker takes a name, which may be a role (see _role_taken)
+_ROLE_ANCHORS = (_EN_ANCHORS[4], _ZH_ANCHORS[3], _EN_ANCHORS[8], _ZH_ANCHORS[8])
 _WHOLE_SENTENCE = (_EN_ANCHORS[5], _ZH_ANCHORS[4])
 # For "developed by X" the claimed maker ends with the clause: "by hackers who freed me from OpenAI".
 _CLAUSE_TAIL = (_EN_ANCHORS[0], _EN_ANCHORS[1], _EN_ANCHORS[7])
@@ -301,10 +306,10 @@ class ClaimExtractor:
                      origin=not fams, weak=rx in _WEAK or self._role_taken(rx, m))
 
     def _role_taken(self, rx: re.Pattern[str], m: re.Match[str]) -> bool:
-        """"As ChatGPT (with Developer Mode), I ..." / "作为ChatGPT，…": speaking in a named role, which the
-        template usually assigned; evidence for loose only. "As a ChatGPT model", "As an AI developed by
-        OpenAI" and "作为OpenAI训练的模型" stay full claims."""
-        if rx is not _EN_ANCHORS[4] and rx is not _ZH_ANCHORS[3]:
+        """"As ChatGPT (with Developer Mode), I ...", "I, ChatGPT with X Mode, ...", "作为ChatGPT，…": speaking in
+        a named role, which the template usually assigned; evidence for loose only. "As a ChatGPT model",
+        "As an AI developed by OpenAI", "I, ChatGPT, ..." and "作为OpenAI训练的模型" stay full claims."""
+        if rx not in _ROLE_ANCHORS:
             return False
         tail = m.group("tail")
         hits = self.registry.families_in(tail)
@@ -314,6 +319,8 @@ class ClaimExtractor:
         role = re.split(r"[,，;；:：]", tail, maxsplit=1)[0]
         if re.search(r"\bmode\b|simulat|emulat|\bversion\b|\bpersona\b|character|模式|模拟|版本|角色", role, re.I):
             return True
+        if rx in _ROLE_ANCHORS[2:]:
+            return False  # "I, ChatGPT, ..." names the speaker; only "I, ChatGPT in X Mode, ..." is a role
         return not re.search(rf"{_VERB}|{_ZH_VERB}|\bmodel\b|模型|的", role, re.IGNORECASE)
 
     def _families_in_tail(self, tail: str, neg: re.Pattern[str], *, copula: bool,
