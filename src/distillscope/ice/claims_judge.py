@@ -50,6 +50,7 @@ class ClaimsJudge:
         self.reference = frozenset(self.registry.get(k).key for k in reference_families)
         self.count_unknown_origin = count_unknown_origin
         self.count_persona_origin = count_persona_origin
+        self._ok: dict[tuple[str, str], set[str]] = {}
 
     async def judge(self, items: Sequence[JudgeItem]) -> list[Verdict]:
         """Judge every item (synchronous work; it takes microseconds per response)."""
@@ -70,8 +71,11 @@ class ClaimsJudge:
         return [c for c in found if reasoning_evidence(c.sentence, c.families, self.registry)]
 
     def _compatible(self, target: Family) -> set[str]:
-        fact_fams = {f.key for _, f in self.registry.families_in(target.fact)}
-        return {target.key} | fact_fams
+        """The target's family and those its fact names (claims of these agree with the truth)."""
+        key = (target.key, target.fact)
+        if key not in self._ok:
+            self._ok[key] = {target.key} | {f.key for _, f in self.registry.families_in(target.fact)}
+        return self._ok[key]
 
     def _decide(self, item: JudgeItem, claims: list[Claim]) -> Verdict:
         ok = self._compatible(item.target)
