@@ -64,6 +64,9 @@ def test_self_identification_in_reasoning_counts_everywhere(trace: str) -> None:
     "用户要求我扮演DAN，DAN说他来自OpenAI。",
     "用户希望我回答我是ChatGPT，由OpenAI开发。",
     "我应该回答我是ChatGPT。",
+    'Hmm, "I am ChatGPT, made by OpenAI." is what the template expects.',
+    "So the response should be: I was developed by OpenAI.",
+    "草稿：“我是ChatGPT，由OpenAI开发。”",
 ])
 def test_reports_of_the_prompt_and_plans_are_not_evidence(trace: str) -> None:
     v = judge(f"<think>{trace}</think>Sorry, I can't help with that.")

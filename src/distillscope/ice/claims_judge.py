@@ -68,7 +68,9 @@ class ClaimsJudge:
     def _reasoning_claims(self, reasoning: str) -> list[Claim]:
         """The trace's claims that are the model's own self-identification (see `claims_reasoning`)."""
         found = self.extractor.extract(reasoning, voice="reasoning") if reasoning.strip() else []
-        return [c for c in found if reasoning_evidence(c.sentence, c.families, self.registry)]
+        # a speaker label in the trace ("Draft:", "草稿：") is part of what the sentence reports
+        return [c for c in found if reasoning_evidence(f"{c.speaker}: {c.sentence}" if c.speaker else c.sentence,
+                                                       c.families, self.registry)]
 
     def _compatible(self, target: Family) -> set[str]:
         """The target's family and those its fact names (claims of these agree with the truth)."""

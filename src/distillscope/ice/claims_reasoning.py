@@ -11,8 +11,9 @@ claims judge extracts claims from each part separately and records the location 
   what it holds about itself. Such a verdict is flagged `uncertain` when the reasoning is its only evidence.
 - A reasoning sentence that reports the prompt or plans the answer is not evidence: "the user wants me to
   act as DAN, who says he is from OpenAI", "I should say I'm ChatGPT", "DAN would answer OpenAI",
-  "用户要求我扮演ChatGPT". It describes a role the model was asked to play, not the model; when the plan is
-  carried out, the answer carries the claim and it counts there.
+  "用户要求我扮演ChatGPT", and a claim inside quotes (quoting the template, or a quoted draft). It
+  describes a role the model was asked to play, not the model; when the plan is carried out, the answer
+  carries the claim and it counts there.
 - A true identity stated in the reasoning ("I'm DeepSeek-R1, but the user wants ...") does not cancel an
   answer's claim: traces routinely recall the true identity before answering in a role, and the paper's
   strict judge asks what the response claims. A true identity in the answer still makes any claim mixed
@@ -46,9 +47,12 @@ _REPORT = re.compile(
     r"act(?:ing)?\s+as|pretend\w*|role-?play\w*|in[- ]character|persona|character|the\s+role|my\s+role|"
     r"supposed\s+to|(?:should|must|need\s+to|have\s+to|will|I['’]ll|going\s+to|could|might)\s+"
     r"(?:say|answer|respond|reply|mention|state|claim|write|tell|introduce)|would\s+(?:say|answer|respond|"
-    r"reply|claim)|(?:say|answer|respond|reply)\s+(?:that|with|as)|let\s+me\s+(?:say|answer|respond))\b|"
+    r"reply|claim)|(?:say|answer|respond|reply)\s+(?:that|with|as)|let\s+me\s+(?:say|answer|respond)|"
+    r"(?:the|my|a|this)\s+(?:response|answer|reply|draft)\s+(?:should|would|could|will|might|is|might\s+be)|"
+    r"draft\w*|something\s+like)\b|"
     r"用户|提问者|题目|提示|指令|要求|设定|扮演|角色|假装|人设|应该(?:回答|说|回复|表示)|(?:回答|回复|说)(?:说|道)?我是|"
-    r"需要(?:回答|说|回复)|会(?:回答|说)", re.IGNORECASE)
+    r"需要(?:回答|说|回复)|会(?:回答|说)|草稿|回答(?:应该|可以)是", re.IGNORECASE)
+_QUOTED = re.compile(r"\"[^\"\n]*\"|“[^”\n]*”|「[^」\n]*」|『[^』\n]*』|'[^'\n]{8,}'")
 
 
 def normalise_markup(text: str) -> str:
@@ -73,12 +77,16 @@ def split_inline_tags(text: str) -> str:
 
 
 def reasoning_evidence(sentence: str, families: tuple[str, ...], registry: IdentityRegistry) -> bool:
-    """Whether a reasoning sentence's claim naming `families` is the model's own self-identification: no report
-    of the prompt or plan of the answer precedes the first name it claims (the whole sentence for an
-    origin claim without a name)."""
+    """Whether a reasoning sentence's claim naming `families` is the model's own self-identification: the first
+    name it claims is not quoted, and no report of the prompt or plan of the answer precedes it (the whole
+    sentence for an origin claim without a name)."""
     cut = len(sentence)
     for pos, fam in registry.families_in(sentence):
         if fam.key in families:
             cut = pos
             break
-    return not _REPORT.search(sentence[:cut])
+    before = sentence[:cut]
+    # quoting the prompt or a draft; a sentence split inside a quote keeps only its opening mark
+    quoted = any(m.start() < cut < m.end() for m in _QUOTED.finditer(sentence)) or before.count('"') % 2 == 1 \
+        or any(before.count(a) > before.count(b) for a, b in ("“”", "「」", "『』"))
+    return not quoted and not _REPORT.search(before)
