@@ -75,6 +75,7 @@ async def test_claims_judge_floor_on_paper_data() -> None:
     assert not result.fitted and len(result.folds) == 9
     assert result.worst_strict_supported.f1 is not None and result.worst_strict_supported.f1 >= 0.87
     assert result.mean_strict_f1 is not None and result.mean_strict_f1 >= 0.74
+    assert result.mean_strict_f1_supported is not None and result.mean_strict_f1_supported >= 0.90  # 0.907
     assert result.mean_loose_f1 is not None and result.mean_loose_f1 >= 0.51
     assert result.judge_cpu_s < 30  # goal 10 s; measured 14-20 CPU s on the loaded 2-core machine
 

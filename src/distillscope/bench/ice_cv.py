@@ -88,6 +88,8 @@ class IceJudgeCv(IceJudgeBench):
     folds: list[Fold]
     mean_strict_f1: float | None  # macro mean over folds with a defined F1
     mean_loose_f1: float | None
+    mean_strict_f1_supported: float | None  # over folds with >= min_support label positives
+    mean_loose_f1_supported: float | None
     worst_strict: Worst
     worst_loose: Worst
     worst_strict_supported: Worst  # over folds with >= min_support label positives
@@ -104,6 +106,8 @@ def cross_validate(rows: Sequence[dict[str, Any]], verdicts: Sequence[Verdict], 
     return IceJudgeCv(
         **bench.model_dump(), fitted=False, min_support=MIN_SUPPORT, folds=folds,
         mean_strict_f1=_mean([f.strict_f1 for f in folds]), mean_loose_f1=_mean([f.loose_f1 for f in folds]),
+        mean_strict_f1_supported=_mean([f.strict_f1 for f in folds if f.strict.tp + f.strict.fn >= MIN_SUPPORT]),
+        mean_loose_f1_supported=_mean([f.loose_f1 for f in folds if f.loose.tp + f.loose.fn >= MIN_SUPPORT]),
         worst_strict=_worst(folds, "strict"), worst_loose=_worst(folds, "loose"),
         worst_strict_supported=_worst(folds, "strict", MIN_SUPPORT),
         worst_loose_supported=_worst(folds, "loose", MIN_SUPPORT))

@@ -61,7 +61,9 @@ def _print_folds(result: IceJudgeCv) -> None:
         console.print(f"{f.target:28s} strict P={f.strict.precision:.3f} R={f.strict.recall:.3f} F1={_f(f.strict_f1)}"
                       f"  loose P={f.loose.precision:.3f} R={f.loose.recall:.3f} F1={_f(f.loose_f1)}"
                       f"  strict gap {f.strict_rate_gap:+.3f}")
-    console.print(f"mean strict F1 {_f(result.mean_strict_f1)}  mean loose F1 {_f(result.mean_loose_f1)}")
+    console.print(f"mean strict F1 {_f(result.mean_strict_f1)}  mean loose F1 {_f(result.mean_loose_f1)}  (folds with "
+                  f">= {result.min_support} positives: {_f(result.mean_strict_f1_supported)} / "
+                  f"{_f(result.mean_loose_f1_supported)})")
     for name in ("worst_strict", "worst_loose", "worst_strict_supported", "worst_loose_supported"):
         w = getattr(result, name)
         console.print(f"{name:24s} {w.target or '-'} {_f(w.f1)}")
