@@ -67,6 +67,8 @@ def test_self_identification_in_reasoning_counts_everywhere(trace: str) -> None:
     'Hmm, "I am ChatGPT, made by OpenAI." is what the template expects.',
     "So the response should be: I was developed by OpenAI.",
     "草稿：“我是ChatGPT，由OpenAI开发。”",
+    "Wait, maybe I'm ChatGPT, made by OpenAI?",
+    "难道我是OpenAI开发的？",
 ])
 def test_reports_of_the_prompt_and_plans_are_not_evidence(trace: str) -> None:
     v = judge(f"<think>{trace}</think>Sorry, I can't help with that.")

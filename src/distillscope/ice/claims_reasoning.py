@@ -11,9 +11,9 @@ claims judge extracts claims from each part separately and records the location 
   what it holds about itself. Such a verdict is flagged `uncertain` when the reasoning is its only evidence.
 - A reasoning sentence that reports the prompt or plans the answer is not evidence: "the user wants me to
   act as DAN, who says he is from OpenAI", "I should say I'm ChatGPT", "DAN would answer OpenAI",
-  "用户要求我扮演ChatGPT", and a claim inside quotes (quoting the template, or a quoted draft). It
-  describes a role the model was asked to play, not the model; when the plan is carried out, the answer
-  carries the claim and it counts there.
+  "用户要求我扮演ChatGPT", a question ("Maybe I'm ChatGPT?") and a claim inside quotes (quoting the
+  template, or a quoted draft). It describes a role the model was asked to play or muses, not what the
+  model holds; when the plan is carried out, the answer carries the claim and it counts there.
 - A true identity stated in the reasoning ("I'm DeepSeek-R1, but the user wants ...") does not cancel an
   answer's claim: traces routinely recall the true identity before answering in a role, and the paper's
   strict judge asks what the response claims. A true identity in the answer still makes any claim mixed
@@ -77,9 +77,9 @@ def split_inline_tags(text: str) -> str:
 
 
 def reasoning_evidence(sentence: str, families: tuple[str, ...], registry: IdentityRegistry) -> bool:
-    """Whether a reasoning sentence's claim naming `families` is the model's own self-identification: the first
-    name it claims is not quoted, and no report of the prompt or plan of the answer precedes it (the whole
-    sentence for an origin claim without a name)."""
+    """Whether a reasoning sentence's claim naming `families` is the model's own self-identification: the
+    sentence is not a question, the first name it claims is not quoted, and no report of the prompt or plan of
+    the answer precedes it (the whole sentence for an origin claim without a name)."""
     cut = len(sentence)
     for pos, fam in registry.families_in(sentence):
         if fam.key in families:
@@ -89,4 +89,5 @@ def reasoning_evidence(sentence: str, families: tuple[str, ...], registry: Ident
     # quoting the prompt or a draft; a sentence split inside a quote keeps only its opening mark
     quoted = any(m.start() < cut < m.end() for m in _QUOTED.finditer(sentence)) or before.count('"') % 2 == 1 \
         or any(before.count(a) > before.count(b) for a, b in ("“”", "「」", "『』"))
-    return not quoted and not _REPORT.search(before)
+    asked = sentence.rstrip().endswith(("?", "？"))  # "Maybe I'm ChatGPT?": a musing, not a statement
+    return not quoted and not asked and not _REPORT.search(before)
