@@ -222,11 +222,10 @@ class ClaimExtractor:
     def __init__(self, registry: IdentityRegistry | None = None, *, selfref_weak: bool = True) -> None:
         self.registry = registry or default_registry()
         self.selfref_weak = selfref_weak
-        # Jailbreak answers echo template sentences, so ~40% of sentences recur: memoise the pure per-sentence
-        # step (Claims are frozen, so cached lists are copied, never shared for mutation).
+        # Answers echo template sentences (~40% recur) and parts are looked up many times: memoise the pure
+        # steps (Claims are frozen; cached lists are copied, family hits are only read).
         self._memo: dict[tuple[str, Voice, str | None], tuple[Claim, ...]] = {}
         self._memo_all: dict[tuple[str, Voice, str | None, tuple[str, ...], Voice | None], tuple[Claim, ...]] = {}
-        # The same sentence and its parts are looked up many times per claim; hits are read, never mutated.
         self._families_in = lru_cache(maxsize=_MEMO_SIZE)(self.registry.families_in)
 
     def extract(self, text: str, *, voice: Voice | None = None, personas: tuple[str, ...] = ()) -> list[Claim]:
@@ -262,6 +261,8 @@ class ClaimExtractor:
 
     def _selfref_claims(self, sent: str, voice: Voice, label: str | None) -> list[Claim]:
         """"OpenAI, the company behind this AI" (claims_selfref): a loose-only (weak) claim about the speaker."""
+        if not self._families_in(sent):  # no name to tie: the cached look-up spares the appositive patterns
+            return []
         return [Claim(sent.strip(), (key,), voice, label, origin=False, weak=self.selfref_weak)
                 for key in selfref_makers(sent, self.registry)]
 
