@@ -38,8 +38,11 @@ Location = Literal["answer", "reasoning"]
 
 _ESCAPED_TAG = re.compile(r"&lt;/?think\s*&gt;", re.IGNORECASE)
 _LITERAL_NL = re.compile(r"\\r\\n|\\n|\\r")
-# A bracketed role tag inline after a sentence end: "… ready. [DAN]: I am …" (not "4. [link]").
-_INLINE_TAG = re.compile(r"(?<=[^\d\s][.!?。！？])[ \t]*(?=\[[^\]\n]{1,40}\]\s*[:：]?\s*\S)")
+_TAG_NEXT_TO_LITERAL = re.compile(r"</?think\s*>\\n|\\n</?think\s*>", re.IGNORECASE)
+# A role tag inline after a sentence end: "… ready. [DAN]: I am …", "… **[AIM]:** …", "… no. DAN: I am …";
+# an unbracketed tag must look like a persona name (DAN, ChatGPT, BetterDAN), not a word ("See:", "4. [link]").
+_INLINE_TAG = re.compile(r"(?<=[^\d\s][.!?。！？])[ \t]*(?=\*{0,2}\[[^\]\n]{1,40}\]\s*[:：]?\s*\S)|"
+                         r"(?<=[^\d\s][.!?])[ \t]+(?=(?:[A-Z]{2,}|[A-Z][a-z]+[A-Z])[\w-]{0,20} ?:\s)")
 # Reports of the prompt and plans of the answer, in English and Chinese (see the module docstring).
 _REPORT = re.compile(
     r"\b(?:the\s+user|user['’]s|the\s+prompt|the\s+instructions?|the\s+template|the\s+scenario|the\s+question|"
@@ -56,10 +59,12 @@ _QUOTED = re.compile(r"\"[^\"\n]*\"|“[^”\n]*”|「[^」\n]*」|『[^』\n]*
 
 
 def normalise_markup(text: str) -> str:
-    """Unescape a response whose markup arrived escaped: a leading literal "\\n", or no real newline but
-    literal ones, and HTML-escaped think tags. Code in an ordinary answer keeps its backslashes."""
+    """Unescape a response whose markup arrived escaped: a leading literal "\\n", a literal one next to a think
+    tag, or no real newline but literal ones, and HTML-escaped think tags. Code in an ordinary answer keeps its
+    backslashes."""
     text = _ESCAPED_TAG.sub(lambda m: html.unescape(m.group(0)), text)
-    literal = text.lstrip(" \t").startswith(("\\n", "\\r")) or ("\n" not in text and "\\n" in text)
+    literal = (text.lstrip(" \t").startswith(("\\n", "\\r")) or ("\n" not in text and "\\n" in text)
+               or bool(_TAG_NEXT_TO_LITERAL.search(text)))
     return _LITERAL_NL.sub("\n", text) if literal else text
 
 
