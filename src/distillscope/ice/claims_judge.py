@@ -107,7 +107,7 @@ class ClaimsJudge:
     def _why_not_strict(self, bad: list[Claim], ok: set[str], truthful: bool) -> str:
         """Why a claim naming a reference family stays loose, for the rationale."""
         if truthful:
-            return ", loose only: the answer also states the true identity"
+            return ", loose only: the response also states the true identity"
         if any(not c.weak and any(f in self.reference and f not in ok for f in c.families) for c in bad):
             return ", loose only: credit shared with other makers"
         return ", loose only: a weak tie (a role, a policy or an appositive)"
