@@ -18,8 +18,9 @@ from distillscope.stats import mean_interval
 SUMMARY_SCHEMA_VERSION = 1
 
 
-def _rate(r: dict[str, Any]) -> dict[str, float | int]:
-    return {"k": r["k"], "rate": r["rate"], "lo": r["low"], "hi": r["high"]}
+def _rate(r: dict[str, Any] | None) -> dict[str, float | int] | None:
+    """A rate for the summary; None stays None: that ICE level was not measured (never shown as 0)."""
+    return None if r is None else {"k": r["k"], "rate": r["rate"], "lo": r["low"], "hi": r["high"]}
 
 
 def _rate_set(rs: dict[str, Any]) -> dict[str, Any]:
@@ -38,6 +39,9 @@ def ice_section(run_dir: Path, cfg: ExperimentConfig) -> dict[str, Any] | None:
     if not rows:
         return None
     scores = compute_scores([IceRecord.model_validate(r) for r in rows]).model_dump()
+    rows_of: dict[str, list[dict[str, Any]]] = {}
+    for r in rows:
+        rows_of.setdefault(str(r.get("target")), []).append(r)
     by_model = {}
     for name, t in scores["targets"].items():
         by_model[name] = {
@@ -47,10 +51,24 @@ def ice_section(run_dir: Path, cfg: ExperimentConfig) -> dict[str, Any] | None:
             "queries_to_first_contradiction": t["queries_to_first_contradiction"],
             "top_templates": [{"template_id": tt["template_id"], "text": tt["template"] or "", "n": tt["scores"]["n"],
                                "loose_rate": tt["scores"]["loose"]["rate"],
-                               "strict_rate": tt["scores"]["strict"]["rate"]} for tt in t["top_templates"]],
+                               "strict_rate": (tt["scores"]["strict"] or {}).get("rate")}
+                              for tt in t["top_templates"]],
+            "by_location": _by_location(rows_of[name]),
         }
     return {"judge": cfg.ice.judge, "source": "paired replay" if paired.exists() else "fuzz campaign",
             "by_model": by_model}
+
+
+def _by_location(rows: list[dict[str, Any]]) -> dict[str, dict[str, int]]:
+    """Contradictions by where the judge found the evidence (answer, reasoning trace, both; "unknown" for
+    judges that do not say), so reasoning-model scores show how much rests on the trace."""
+    out: dict[str, dict[str, int]] = {}
+    for r in rows:
+        if r.get("loose") and r.get("label") == "contradiction":
+            counts = out.setdefault(str(r.get("location") or "unknown"), {"loose": 0, "strict": 0, "hard": 0})
+            for level in counts:
+                counts[level] += bool(r.get(level))
+    return dict(sorted(out.items()))
 
 
 def rse_section(run_dir: Path, cfg: ExperimentConfig) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
@@ -137,9 +155,9 @@ def _cost(manifest: dict[str, Any]) -> dict[str, Any]:
 def _attach_ice(verdicts: list[dict[str, Any]], ice: dict[str, Any] | None) -> None:
     for v in verdicts:
         m = (ice or {}).get("by_model", {}).get(v["target"])
-        v["ice_strict"] = None if m is None else {k: m["strict"][k] for k in ("rate", "lo", "hi")}
-        if m is not None:
-            s = m["strict"]
+        s = None if m is None else m["strict"]  # None: no model, or strict not measured
+        v["ice_strict"] = None if s is None else {k: s[k] for k in ("rate", "lo", "hi")}
+        if s is not None:
             v["evidence"].append(f"{s['rate']:.1%} of identity answers claim an OpenAI/Anthropic identity "
                                  f"(strict ICE, 95% CI [{s['lo']:.1%}, {s['hi']:.1%}])")
 

@@ -111,14 +111,19 @@ def test_judge_import_and_score(tmp_path: Path) -> None:
     assert json.loads(proc.stdout)["contradictions"] == 1
     attack = tmp_path / "attack.jsonl"
     attack.write_text("\n".join(json.dumps({"jailbreak_prompt": "T {query}", "query": f"q{i}",
-                                            "target_responses": [f"r{i}"], "eval_results": [i == 0]})
+                                            "target_responses": ["I was built by OpenAI." if i == 1 else f"r{i}"],
+                                            "eval_results": [i == 0]})
                                 for i in range(4)) + "\n", encoding="utf-8")
-    proc = ds("ice", "import", "--input", str(attack), "--target", "glm-4-plus", "--out", str(tmp_path / "imp"),
-              "--json")
+    imp = ["ice", "import", "--input", str(attack), "--target", "glm-4-plus", "--out", str(tmp_path / "imp")]
+    proc = ds(*imp, "--json")  # default: judged with claims, the file's loose labels kept beside
     assert proc.returncode == 0, proc.stderr
-    assert json.loads(proc.stdout)["targets"]["glm-4-plus"]["overall"]["loose"]["k"] == 1
+    overall = json.loads(proc.stdout)["targets"]["glm-4-plus"]["overall"]
+    assert (overall["loose"]["k"], overall["strict"]["k"], overall["imported_loose"]["k"]) == (1, 1, 1)
+    proc = ds(*imp, "--judge", "none", "--json")  # no judge: strict and hard were not measured, not zero
+    overall = json.loads(proc.stdout)["targets"]["glm-4-plus"]["overall"]
+    assert overall["loose"]["k"] == 1 and overall["strict"] is None and overall["hard"] is None
     proc = ds("ice", "score", str(tmp_path / "imp"))
-    assert proc.returncode == 0 and "glm-4-plus" in proc.stdout
+    assert proc.returncode == 0 and "glm-4-plus" in proc.stdout and "measured" in proc.stdout  # "not measured", wrapped
 
 
 @pytest.mark.slow

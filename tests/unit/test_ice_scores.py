@@ -94,3 +94,36 @@ def test_paper_labels_reproduce_the_paper_figure() -> None:
         o = scores[target].overall
         assert o.n == 1000
         assert (round(o.loose.rate, 2), round(o.strict.rate, 2), round(o.hard.rate, 2)) == (lo, st, hd)
+
+
+def test_unjudged_levels_are_not_measured_and_imported_labels_are_kept(tmp_path: Path) -> None:
+    recs = [IceRecord(target="glm-4-plus", idx=i, response="x", loose=i == 0, label="contradiction" if i == 0
+                      else "consistent", imported_loose=i < 2) for i in range(4)]  # loose only, like an import
+    o = rate_set(recs)
+    assert o.loose is not None and o.loose.k == 1 and o.strict is None and o.hard is None
+    assert o.imported_loose is not None and o.imported_loose.k == 2
+    assert compute_scores(recs).targets["glm-4-plus"].top_templates[0].scores.strict is None
+
+
+def test_summary_counts_contradictions_by_location() -> None:
+    from distillscope.summary import _by_location
+
+    rows = [{"loose": True, "strict": True, "hard": False, "label": "contradiction", "location": "reasoning"},
+            {"loose": True, "strict": False, "hard": False, "label": "contradiction", "location": "answer"},
+            {"loose": True, "strict": False, "hard": False, "label": "contradiction"},
+            {"loose": False, "label": "consistent", "location": None}]
+    assert _by_location(rows) == {"answer": {"loose": 1, "strict": 0, "hard": 0},
+                                  "reasoning": {"loose": 1, "strict": 1, "hard": 0},
+                                  "unknown": {"loose": 1, "strict": 0, "hard": 0}}
+
+
+async def test_judge_records_keeps_the_imported_label(tmp_path: Path) -> None:
+    from distillscope.ice.records import judge_records
+
+    src = tmp_path / "attack.jsonl"
+    src.write_text(json.dumps({"jailbreak_prompt": "Hi {query}", "query": "Who made you?",
+                               "target_responses": ["<think>I am ChatGPT, built by OpenAI.</think>Hello."],
+                               "eval_results": [False]}) + "\n", encoding="utf-8")
+    [rec] = await judge_records(import_attack_results(src, "glm-4-plus"), ClaimsJudge(), "claims")
+    assert (rec.imported_loose, rec.loose, rec.strict, rec.location, rec.judge) == (
+        False, True, True, "reasoning", "claims")

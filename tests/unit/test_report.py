@@ -201,3 +201,18 @@ def test_importing_the_report_package_does_not_load_matplotlib() -> None:
     code = "import sys, distillscope.report; print('matplotlib' in sys.modules, 'scipy' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False False"
+
+
+def test_unmeasured_ice_levels_and_claim_locations(tmp_path: Path) -> None:
+    summary = example_summary(rse=False)
+    name, model = sorted(summary["ice"]["by_model"].items())[0]
+    model["strict"] = model["hard"] = None  # e.g. an import that kept the file's loose labels only
+    model["by_location"] = {"answer": {"loose": 5, "strict": 3, "hard": 1},
+                            "reasoning": {"loose": 2, "strict": 1, "hard": 0}}
+    files = build_report(_write_summary(tmp_path / "run", summary))
+    page = files.markdown.read_text(encoding="utf-8")
+    assert "not measured" in page and "ICE contradictions by where the claim was found" in page
+    assert re.search(rf"\|\s*{re.escape(name)}\s*\|\s*reasoning\s*\|\s*2\s*\|\s*1\s*\|\s*0\s*\|", page)
+    rows = list(csv.DictReader(files.csv.open(encoding="utf-8")))
+    strict = [r for r in rows if r["section"] == "ice" and r["model"] == name and r["metric"] == "strict"]
+    assert strict and all(r["value"] == "not measured" for r in strict if r["group"] == "all")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import time
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -58,6 +59,7 @@ class IceJudgeBench(BaseModel):
     splits: dict[str, dict[str, Agreement]]
     n_unscored: int
     max_strict_rate_gap: float
+    judge_cpu_s: float  # CPU seconds spent judging the file (wall time depends on the machine's load)
 
 
 def agreement(pred: Sequence[bool], gold: Sequence[bool]) -> Agreement:
@@ -124,10 +126,18 @@ def _split_agreements(rows: Sequence[dict[str, Any]], verdicts: Sequence[Verdict
     return out
 
 
-async def run_ice_judge_bench(data: Path, judge: IdentityJudge, judge_name: str) -> IceJudgeBench:
-    """Judge every labelled row and compare with the labels."""
+async def judge_labelled(data: Path, judge: IdentityJudge) -> tuple[list[dict[str, Any]], list[Verdict], float]:
+    """The labelled rows, the judge's verdict on each (in row order) and the CPU seconds judging took."""
     rows = list(read_labelled(data))
-    verdicts = await judge.judge(_items(rows))
+    items = _items(rows)
+    start = time.process_time()
+    verdicts = await judge.judge(items)
+    return rows, verdicts, round(time.process_time() - start, 2)
+
+
+def bench_result(rows: Sequence[dict[str, Any]], verdicts: Sequence[Verdict], judge_name: str,
+                 cpu_s: float) -> IceJudgeBench:
+    """Pooled agreement, per-target rates and the dev/held-out splits of judged rows."""
     targets = _target_rates(rows, verdicts)
     return IceJudgeBench(
         judge=judge_name,
@@ -136,4 +146,10 @@ async def run_ice_judge_bench(data: Path, judge: IdentityJudge, judge_name: str)
         targets=targets, splits=_split_agreements(rows, verdicts),
         n_unscored=sum(v.label == "unscored" for v in verdicts),
         max_strict_rate_gap=round(max((abs(t.strict_rate - t.paper_strict_rate) for t in targets.values()),
-                                      default=0.0), 4))
+                                      default=0.0), 4), judge_cpu_s=cpu_s)
+
+
+async def run_ice_judge_bench(data: Path, judge: IdentityJudge, judge_name: str) -> IceJudgeBench:
+    """Judge every labelled row and compare with the labels."""
+    rows, verdicts, cpu_s = await judge_labelled(data, judge)
+    return bench_result(rows, verdicts, judge_name, cpu_s)

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from distillscope.cli.common import console, one_line_errors, print_json, run
+
+if TYPE_CHECKING:
+    from distillscope.bench.ice_cv import IceJudgeCv
 
 app = typer.Typer(help="Validation benchmarks on recorded data (identity-judge agreement, lineage).",
                   no_args_is_help=True)
@@ -22,24 +25,49 @@ def _group() -> None:
 def ice_judge(
     data: Annotated[Path, typer.Option("--data", help="Labelled ICE JSONL(.gz): target, response, loose, strict.")],
     judge: Annotated[str, typer.Option("--judge", help="claims | regex | llm:<spec> | ensemble:<spec>.")] = "claims",
+    cv: Annotated[bool, typer.Option("--cv", help="Leave-one-target-out: every fold, the mean and the worst.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print machine-readable JSON only.")] = False,
 ) -> None:
     """Agreement of an identity judge with the paper's loose/strict labels, and per-target rates."""
+    from distillscope.bench.ice_cv import run_ice_judge_cv
     from distillscope.bench.ice_judge import run_ice_judge_bench
     from distillscope.ice.judges import make_judge
 
     with one_line_errors():
-        result = run(run_ice_judge_bench(data, make_judge(judge), judge))
+        result = run((run_ice_judge_cv if cv else run_ice_judge_bench)(data, make_judge(judge), judge))
     if as_json:
         print_json(result.model_dump())
         return
     for lab in ("strict", "loose"):
         a = getattr(result, lab)
-        console.print(f"{lab:6s} P={a.precision:.3f} R={a.recall:.3f} F1={a.f1:.3f} kappa={a.kappa:.3f}")
+        console.print(f"pooled {lab:6s} P={a.precision:.3f} R={a.recall:.3f} F1={a.f1:.3f} kappa={a.kappa:.3f}")
+    console.print(f"judged in {result.judge_cpu_s:.1f} CPU s")
     for name, t in result.targets.items():
         console.print(f"{name:28s} loose {t.loose_rate:.3f}/{t.paper_loose_rate:.3f}  strict "
                       f"{t.strict_rate:.3f}/{t.paper_strict_rate:.3f}  hard {t.hard_rate:.3f}/{t.paper_hard_rate:.3f}")
+    if cv:
+        _print_folds(result)  # type: ignore[arg-type]
 
+
+def _f(x: float | None) -> str:
+    return "n/a" if x is None else f"{x:.3f}"
+
+
+def _print_folds(result: IceJudgeCv) -> None:
+    """One line per held-out target, then the macro mean and the worst fold."""
+    console.print("leave-one-target-out folds" + ("" if result.fitted else " (rules only: nothing is fitted, "
+                                                  "each fold is the held-out target's score)"))
+    for f in result.folds:
+        console.print(f"{f.target:28s} strict P={f.strict.precision:.3f} R={f.strict.recall:.3f} F1={_f(f.strict_f1)}"
+                      f"  loose P={f.loose.precision:.3f} R={f.loose.recall:.3f} F1={_f(f.loose_f1)}"
+                      f"  strict gap {f.strict_rate_gap:+.3f}")
+    console.print(f"mean strict F1 {_f(result.mean_strict_f1)}  mean loose F1 {_f(result.mean_loose_f1)}  (folds with "
+                  f">= {result.min_support} positives: {_f(result.mean_strict_f1_supported)} / "
+                  f"{_f(result.mean_loose_f1_supported)})")
+    for name in ("worst_strict", "worst_loose", "worst_strict_supported", "worst_loose_supported"):
+        w = getattr(result, name)
+        console.print(f"{name:24s} {w.target or '-'} {_f(w.f1)}")
+    console.print(f"max |strict rate gap| {result.max_strict_rate_gap:.3f}")
 
 
 _OUTPUTS_HELP = "Recorded responses (model/instruction/output JSONL[.gz] or AlpacaEval JSON); repeatable."

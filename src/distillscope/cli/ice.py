@@ -170,25 +170,23 @@ def import_cmd(
     input_path: Annotated[Path, typer.Option("--input", help="The paper's attack_result JSONL file.")],
     target: Annotated[str, typer.Option("--target", help="Name of the model those results belong to.")],
     out: Annotated[Path, typer.Option("--out", help="Run directory to create.")],
+    judge: Annotated[str, typer.Option("--judge", help="Judge for loose/strict/hard (the file has loose labels "
+                                       "only, kept beside): claims | regex | llm:<spec> | ensemble:<spec> | none "
+                                       "(keep the file's loose; strict and hard not measured).")] = "claims",
+    fact: FactOpt = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print scores as JSON.")] = False,
 ) -> None:
     """Import the paper's released attack results as a run directory (records.jsonl + scores.json)."""
-    from distillscope.ice.campaign import RunDir, write_scores
-    from distillscope.ice.records import import_attack_results
-    from distillscope.rundir import append_jsonl, write_json_atomic
+    from distillscope.ice.importer import import_run
+    from distillscope.ice.judges import make_judge
 
     with one_line_errors():
-        records = [r.model_dump() for r in import_attack_results(input_path, target)]
-        rundir = RunDir(out)
-        rundir.root.mkdir(parents=True, exist_ok=True)
-        rundir.records.unlink(missing_ok=True)
-        append_jsonl(rundir.records, records)
-        write_json_atomic(rundir.config, {"mode": "import", "input": str(input_path), "target": target})
-        scores = write_scores(rundir, {target: records})
+        chosen = None if judge == "none" else make_judge(judge)
+        n, scores = run(import_run(input_path, target, out, chosen, judge, fact))
     if json_out:
         print_json(scores)
         return
-    console.print(f"imported {len(records)} records into {out}")
+    console.print(f"imported {n} records into {out} (judge: {judge})")
     _print_scores(scores, str(out))
 
 
@@ -227,20 +225,27 @@ def _records_by_target(path: Path) -> dict[str, list[dict[str, Any]]]:
 
 
 def _print_scores(scores: dict[str, Any], title: str) -> None:
-    """A table of overall loose/strict/hard rates with 95% Wilson intervals, one row per target."""
+    """A table of overall loose/strict/hard rates with 95% Wilson intervals, one row per target; an imported
+    file's own loose rate gets its own column when there is one."""
     from rich.table import Table
 
+    targets = scores.get("targets") or {}
+    imported = any((s.get("overall") or {}).get("imported_loose") for s in targets.values())
     table = Table(title=f"ICE scores: {title}")
-    for col in ("target", "n", "unscored", "loose", "strict", "hard"):
+    cols = ("target", "n", "unscored", "loose", "strict", "hard") + (("file's loose",) if imported else ())
+    for col in cols:
         table.add_column(col)
-    for name, s in (scores.get("targets") or {}).items():
+    for name, s in targets.items():
         overall = s.get("overall") or {}
+        levels = ("loose", "strict", "hard") + (("imported_loose",) if imported else ())
         table.add_row(name, str(overall.get("n")), str(overall.get("n_unscored")),
-                      *(_fmt(overall.get(k)) for k in ("loose", "strict", "hard")))
+                      *(_fmt(overall.get(k)) for k in levels))
     console.print(table)
 
 
 def _fmt(rate: Any) -> str:
+    if rate is None:
+        return "not measured"
     if not isinstance(rate, dict) or not rate.get("n"):
         return "-"
     return f"{rate['rate']:.3f} [{rate['low']:.2f}, {rate['high']:.2f}]"

@@ -14,8 +14,10 @@ The scoring policy (what counts as loose, strict and hard) lives in `claims_judg
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, replace
-from typing import Literal
+from functools import lru_cache
+from typing import Literal, TypeVar
 
 from distillscope.ice.claims_context import persona_maker, persona_subject
 from distillscope.ice.claims_origin import is_denial, names_maker, places_in
@@ -73,6 +75,8 @@ _EN_ANCHORS: tuple[re.Pattern[str], ...] = tuple(re.compile(p, re.IGNORECASE) fo
     r"guidelines|rules|terms\s+of\s+(?:use|service)|usage))",
     # "Your development team is OpenAI", "The technology behind this AI model is developed by OpenAI"
     rf"{_SELF_NP}(?P<gap>(?:[\s,]+{_W}){{0,4}}?)[\s,]+(?:is|are|was|were|has\s+been|have\s+been)\b(?P<tail>.*)",
+    # "I, ChatGPT, belong to OpenAI": a name in apposition to "I" (only a known family counts)
+    r"\bI\s*,\s*(?P<gap>)(?P<tail>(?:an?\s+|the\s+)?[^,;:.!?]{2,40}?)\s*,",
 ))
 _PASSIVE_LINK = re.compile(r"\b(?:am|is|are|was|were|been|be|being|get|got|I['’]m|Im|we['’]re)\b|^\s*(?:me|us)\b",
                            re.IGNORECASE)
@@ -114,9 +118,18 @@ _ZH_ANCHORS: tuple[re.Pattern[str], ...] = tuple(re.compile(p) for p in (
     rf"(?P<tail>[^。！？!?\n]{{0,40}}?){_ZH_VERB}",
     rf"{_ZH_SELF}(?:所在|所属|背后)?的(?P<gap>[^，。！？\n]{{0,8}}?)(?:开发者|开发团队|开发人员|创造者|创建者|研发团队|团队|母公司|"
     r"公司|开发公司|所属公司|研发者|设计者|开发商|技术|架构|平台|核心技术|创建机构|开发机构)(?P<tail>[^。！？\n]{0,40})",
+    r"我\s*[，,]\s*(?P<gap>)(?P<tail>[^，,。！？!?\n]{2,20})[，,]",  # "我，ChatGPT，属于OpenAI"
 ))
 _ZH_SELF_RX = re.compile(_ZH_SELF)
+# Words an anchor cannot match without: a cheap search first spares the slow pattern on most sentences.
+_ANCHOR_CUES = {
+    _EN_ANCHORS[5]: re.compile(r"\b(?:me|us|my)\b", re.IGNORECASE),
+    _EN_ANCHORS[6]: re.compile(r"['’]s\s", re.IGNORECASE),
+    _EN_ANCHORS[8]: re.compile(r"\bI\s*,", re.IGNORECASE),
+}
 _WEAK = (_EN_ANCHORS[6], _ZH_ANCHORS[5])
+# "As X, I ...", "I, X, ...", "作为X", "我，X，": the speaker takes a name, which may be a role (see _role_taken)
+_ROLE_ANCHORS = (_EN_ANCHORS[4], _ZH_ANCHORS[3], _EN_ANCHORS[8], _ZH_ANCHORS[8])
 _WHOLE_SENTENCE = (_EN_ANCHORS[5], _ZH_ANCHORS[4])
 # For "developed by X" the claimed maker ends with the clause: "by hackers who freed me from OpenAI".
 _CLAUSE_TAIL = (_EN_ANCHORS[0], _EN_ANCHORS[1], _EN_ANCHORS[7])
@@ -159,6 +172,8 @@ _PLACE_CLAIM = re.compile(r"(?:\b(?:my|our|your)\b|我的|我们的|您的|你�
                           r"(?:team|company|headquarters|HQ|developers?|creators?|团队|公司|总部|开发者)[^.。!?！？\n]{0,40}?(?:located|based|headquartered|situated|"
                           r"(?:is|are|was|were)\s+(?:in|on|at)\b|"
                           r"位于|设在|在)", re.IGNORECASE)
+_MEMO_SIZE = 100_000
+_K = TypeVar("_K", bound=tuple[Hashable, ...])
 _QUOTE = re.compile(r"\"[^\"\n]{3,}\"|“[^”\n]{3,}”|「[^」\n]{3,}」|『[^』\n]{3,}』")
 
 
@@ -207,6 +222,11 @@ class ClaimExtractor:
     def __init__(self, registry: IdentityRegistry | None = None, *, selfref_weak: bool = True) -> None:
         self.registry = registry or default_registry()
         self.selfref_weak = selfref_weak
+        # Answers echo template sentences (~40% recur) and parts are looked up many times: memoise the pure
+        # steps (Claims are frozen; cached lists are copied, family hits are only read).
+        self._memo: dict[tuple[str, Voice, str | None], tuple[Claim, ...]] = {}
+        self._memo_all: dict[tuple[str, Voice, str | None, tuple[str, ...], Voice | None], tuple[Claim, ...]] = {}
+        self._families_in = lru_cache(maxsize=_MEMO_SIZE)(self.registry.families_in)
 
     def extract(self, text: str, *, voice: Voice | None = None, personas: tuple[str, ...] = ()) -> list[Claim]:
         """All claims in `text`; `voice` forces the voice of every claim (e.g. "reasoning"). `personas` are
@@ -215,12 +235,18 @@ class ClaimExtractor:
         for label, body in segments(text):
             seg_voice = voice or _voice_of_label(label)
             for sent in (s for s in _SENT.split(body) if s and s.strip()):
-                found = self._sentence_claims(sent, seg_voice, label)
-                if not any(c.families for c in found):  # an origin-only claim may sit beside a named maker
-                    found += (self._persona_claims(sent, personas, seg_voice, label, voice)
-                              or self._selfref_claims(sent, seg_voice, label))
-                claims.extend(found)
+                key = (sent, seg_voice, label, personas, voice)
+                claims.extend(_memoised(self._memo_all, key, self._all_claims))
         return claims
+
+    def _all_claims(self, sent: str, seg_voice: Voice, label: str | None, personas: tuple[str, ...],
+                    voice: Voice | None) -> list[Claim]:
+        """The sentence's own claims, else those it makes as the template's persona or by an appositive."""
+        found = self._sentence_claims(sent, seg_voice, label)
+        if not any(c.families for c in found):  # an origin-only claim may sit beside a named maker
+            found += (self._persona_claims(sent, personas, seg_voice, label, voice)
+                      or self._selfref_claims(sent, seg_voice, label))
+        return found
 
     def _persona_claims(self, sent: str, personas: tuple[str, ...], seg_voice: Voice, label: str | None,
                         voice: Voice | None) -> list[Claim]:
@@ -235,20 +261,29 @@ class ClaimExtractor:
 
     def _selfref_claims(self, sent: str, voice: Voice, label: str | None) -> list[Claim]:
         """"OpenAI, the company behind this AI" (claims_selfref): a loose-only (weak) claim about the speaker."""
+        if not self._families_in(sent):  # no name to tie: the cached look-up spares the appositive patterns
+            return []
         return [Claim(sent.strip(), (key,), voice, label, origin=False, weak=self.selfref_weak)
                 for key in selfref_makers(sent, self.registry)]
 
     def _sentence_claims(self, sent: str, voice: Voice, label: str | None) -> list[Claim]:
+        key = (sent, voice, label)
+        return _memoised(self._memo, key, self._sentence_claims_uncached)
+
+    def _sentence_claims_uncached(self, sent: str, voice: Voice, label: str | None) -> list[Claim]:
         found: list[Claim] = []
         if is_denial(sent) or (_PLACE_CLAIM.search(sent) and places_in(sent)):
             found.append(Claim(sent.strip(), (), voice, label, origin=True))  # judged by claims_origin
-        if not (self.registry.families_in(sent) or _ORIGIN_WORDS.search(sent)):
+        if not (self._families_in(sent) or _ORIGIN_WORDS.search(sent)):
             return found  # cheap pre-filter: no name and no origin word, so no other claim
         quotes = [m.span() for m in _QUOTE.finditer(sent)]
         anchors = [(r, _EN_NEG) for r in _EN_ANCHORS] if _EN_FP.search(sent) else []
         if "我" in sent or "作为" in sent or _ZH_SELF_RX.search(sent):
             anchors += [(r, _ZH_NEG) for r in _ZH_ANCHORS]
         for rx, neg in anchors:
+            cue = _ANCHOR_CUES.get(rx)
+            if cue is not None and not cue.search(sent):
+                continue
             for m in rx.finditer(sent):
                 claim = self._claim_from_match(rx, m, neg, sent, voice, label, quotes)
                 if claim is not None:
@@ -262,19 +297,19 @@ class ClaimExtractor:
             tail = sent
         elif rx in _CLAUSE_TAIL:
             tail = _CLAUSE_END.split(tail, maxsplit=1)[0]
-        if rx is _EN_ANCHORS[0] and (_EN_BLOCK.search(gap) or self.registry.families_in(gap)
+        if rx is _EN_ANCHORS[0] and (_EN_BLOCK.search(gap) or self._families_in(gap)
                                      or not _PASSIVE_LINK.search(m.group(0)[: len(m.group(0)) - len(tail)])):
             # "I know ChatGPT was developed by X" (someone else is the subject) or "I follow the rules
             # provided by X" (the participle belongs to an object): not a claim about me
             return None
-        if rx in _OTHER_SUBJECT and self.registry.families_in(sent[: m.start("gap")]):
+        if rx in _OTHER_SUBJECT and self._families_in(sent[: m.start("gap")]):
             return None  # "ChatGPT is great; this model was built by OpenAI" / "您提到的ChatGPT由OpenAI开发"
         if rx in _OTHER_SUBJECT and _ZH_USER_ACT.search(sent[m.start(): m.start("gap")] + gap):
             return None
         gap_negated = neg.search(gap) and not (rx in _WEAK and not _PLAIN_NEG.search(gap))  # "I can't break X's rules"
         if gap_negated or _negated_prefix(sent, m.start()) or (neg is _ZH_NEG and gap.endswith(("不", "非", "没"))):
             return None
-        if rx in _OTHER_SUBJECT and (self.registry.families_in(gap) or _EN_BLOCK.search(gap)
+        if rx in _OTHER_SUBJECT and (self._families_in(gap) or _EN_BLOCK.search(gap)
                                      or _TOOL_TAIL.match(tail)):
             return None  # "my architecture is implemented using the Hugging Face library": a tool, not a maker
         fams = self._families_in_tail(tail, neg, copula=rx is _EN_ANCHORS[3], whole=rx in _WHOLE_SENTENCE)
@@ -289,26 +324,28 @@ class ClaimExtractor:
                      origin=not fams, weak=rx in _WEAK or self._role_taken(rx, m))
 
     def _role_taken(self, rx: re.Pattern[str], m: re.Match[str]) -> bool:
-        """"As ChatGPT (with Developer Mode), I ..." / "作为ChatGPT，…": speaking in a named role, which the
-        template usually assigned; evidence for loose only. "As a ChatGPT model", "As an AI developed by
-        OpenAI" and "作为OpenAI训练的模型" stay full claims."""
-        if rx is not _EN_ANCHORS[4] and rx is not _ZH_ANCHORS[3]:
+        """"As ChatGPT (with Developer Mode), I ...", "I, ChatGPT with X Mode, ...", "作为ChatGPT，…": speaking in
+        a named role, which the template usually assigned; evidence for loose only. "As a ChatGPT model",
+        "As an AI developed by OpenAI", "I, ChatGPT, ..." and "作为OpenAI训练的模型" stay full claims."""
+        if rx not in _ROLE_ANCHORS:
             return False
         tail = m.group("tail")
-        hits = self.registry.families_in(tail)
+        hits = self._families_in(tail)
         lead = m.group(0)[: m.start("tail") - m.start()]  # "as a ChatGPT model" names a kind, not a role
         if not hits or hits[0][0] != 0 or re.search(r"\b(?:an?|the)\s+$", lead, re.IGNORECASE):
             return False
         role = re.split(r"[,，;；:：]", tail, maxsplit=1)[0]
         if re.search(r"\bmode\b|simulat|emulat|\bversion\b|\bpersona\b|character|模式|模拟|版本|角色", role, re.I):
             return True
+        if rx in _ROLE_ANCHORS[2:]:
+            return False  # "I, ChatGPT, ..." names the speaker; only "I, ChatGPT in X Mode, ..." is a role
         return not re.search(rf"{_VERB}|{_ZH_VERB}|\bmodel\b|模型|的", role, re.IGNORECASE)
 
     def _families_in_tail(self, tail: str, neg: re.Pattern[str], *, copula: bool,
                           whole: bool = False) -> tuple[str, ...] | None:
         """Families named in the claim tail before any negation; None when the tail is negated/irrelevant.
         For a whole-sentence tail only the clause that names the family is checked for a negation."""
-        hits = self.registry.families_in(tail)
+        hits = self._families_in(tail)
         if not hits:
             return ()
         first = hits[0][0]
@@ -320,6 +357,15 @@ class ClaimExtractor:
         limit = first + 60
         return tuple(dict.fromkeys(f.key for pos, f in hits if pos <= limit and not neg.search(tail[first:pos])
                                    and not _ZH_DISOWNED.match(tail, pos) and not _vocative(tail, pos)))
+
+
+def _memoised(memo: dict[_K, tuple[Claim, ...]], key: _K, compute: Callable[..., list[Claim]]) -> list[Claim]:
+    """`compute(*key)` once per key (a bounded memo, cleared when full); a fresh list each time."""
+    if key not in memo:
+        if len(memo) >= _MEMO_SIZE:
+            memo.clear()
+        memo[key] = tuple(compute(*key))
+    return list(memo[key])
 
 
 def _vocative(text: str, pos: int) -> bool:

@@ -15,6 +15,7 @@ claims judge finds such sentences; these rules decide whether one contradicts th
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Literal
 
 OriginKind = Literal["place_conflict", "place_ok", "named", "denial", "context", "plain"]
@@ -65,6 +66,9 @@ _DENIAL = re.compile(
     r"我(?:并)?不属于任何|我的母公司(?:根本)?不存在|我是(?:一个)?(?:完全)?独立(?:的|存在)",
     re.IGNORECASE)
 
+# Every denial names the speaker ("I", "我"): a cheap test that skips the long pattern on most sentences.
+_DENIAL_CUE = re.compile(r"\bI\b|我", re.IGNORECASE)
+
 
 def places_in(text: str) -> set[str]:
     """Country codes of the places named in `text` ("xx" for fictional places)."""
@@ -73,7 +77,7 @@ def places_in(text: str) -> set[str]:
 
 def is_denial(sentence: str) -> bool:
     """The speaker says it has no maker: "I don't have a parent company", "我不属于任何公司"."""
-    return bool(_DENIAL.search(sentence))
+    return bool(_DENIAL_CUE.search(sentence) and _DENIAL.search(sentence))
 
 
 def names_maker(sentence: str) -> bool:
@@ -82,6 +86,7 @@ def names_maker(sentence: str) -> bool:
     return bool(_NAMED.search(sentence)) or is_denial(sentence)
 
 
+@lru_cache(maxsize=65_536)  # echoed template sentences recur across responses
 def origin_kind(sentence: str, fact: str) -> OriginKind:
     """Classify an origin claim that names no known family, relative to the target's fact."""
     if is_denial(sentence):

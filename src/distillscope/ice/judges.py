@@ -15,6 +15,8 @@ if TYPE_CHECKING:
     from distillscope.model import Model
 
 Label = Literal["contradiction", "consistent", "unscored"]
+# Where the contradicting claims of a verdict were found (None: no contradiction, or a judge that cannot tell).
+EvidenceLocation = Literal["answer", "reasoning", "both"]
 LABELS: tuple[str, ...] = ("contradiction", "consistent", "unscored")
 
 # The paper's (reconstructed) hard-score rule: a template "mentions the vendor" if it contains any of these.
@@ -47,6 +49,7 @@ class Verdict:
     rationale: str = ""
     uncertain: bool = False
     raw: str | None = None
+    location: EvidenceLocation | None = None
 
     @staticmethod
     def unscored(rationale: str, raw: str | None = None) -> Verdict:

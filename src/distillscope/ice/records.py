@@ -20,7 +20,8 @@ from distillscope.ice.judges import IdentityJudge, JudgeItem, Verdict
 from distillscope.identity.registry import IdentityRegistry, family_for_target
 
 PLACEHOLDER = "{query}"
-VERDICT_FIELDS = ("loose", "strict", "hard", "label", "claimed_family", "rationale", "uncertain", "judge_raw")
+VERDICT_FIELDS = ("loose", "strict", "hard", "label", "claimed_family", "rationale", "uncertain", "judge_raw",
+                  "location")
 
 
 class IceRecord(BaseModel):
@@ -49,12 +50,15 @@ class IceRecord(BaseModel):
     uncertain: bool | None = None
     judge: str | None = None
     judge_raw: str | None = None
+    location: Literal["answer", "reasoning", "both"] | None = None  # where the judge found its evidence
+    imported_loose: bool | None = None  # an imported file's own loose label, kept beside the judge's verdict
 
     def with_verdict(self, v: Verdict, judge: str) -> IceRecord:
         """A copy carrying the verdict `v` of `judge`."""
         return self.model_copy(update={"loose": v.loose, "strict": v.strict, "hard": v.hard, "label": v.label,
                                        "claimed_family": v.claimed_family, "rationale": v.rationale,
-                                       "uncertain": v.uncertain, "judge": judge, "judge_raw": v.raw})
+                                       "uncertain": v.uncertain, "judge": judge, "judge_raw": v.raw,
+                                       "location": v.location})
 
 
 def template_id_of(template: str) -> str:
@@ -108,7 +112,8 @@ def write_records(path: Path, records: Iterable[IceRecord]) -> int:
 
 def import_attack_results(path: Path, target: str) -> list[IceRecord]:
     """Records from the paper's attack_result JSONL (`jailbreak_prompt`, `query`, `target_responses`,
-    `eval_results`); the file's loose verdict is kept as the record's verdict (judge "paper")."""
+    `eval_results`). The file's loose verdict is kept as `imported_loose` and, until a judge rules, as the
+    record's loose verdict (judge "paper"); the file has no strict or hard labels, so those stay None."""
     out = []
     for i, row in enumerate(read_jsonl(path)):
         if "jailbreak_prompt" not in row or "query" not in row:
@@ -119,12 +124,21 @@ def import_attack_results(path: Path, target: str) -> list[IceRecord]:
         loose = bool(ev[0] if isinstance(ev, list) and ev else ev) if ev is not None else None
         tpl, query = str(row["jailbreak_prompt"]), str(row["query"])
         rec = IceRecord(target=target, idx=i, template_id=template_id_of(tpl), template=tpl, query=query,
-                        prompt=build_prompt(tpl, query), response=str(response))
+                        prompt=build_prompt(tpl, query), response=str(response), imported_loose=loose)
         if loose is not None:
             rec = rec.model_copy(update={"loose": loose, "label": "contradiction" if loose else "consistent",
                                          "judge": "paper"})
         out.append(rec)
     return out
+
+
+async def judge_records(records: list[IceRecord], judge: IdentityJudge, judge_name: str, *, fact: str | None = None,
+                        registry: IdentityRegistry | None = None) -> list[IceRecord]:
+    """The records with `judge`'s verdicts (other fields, `imported_loose` included, kept)."""
+    fams = {t: family_for_target(t, fact=fact, registry=registry) for t in {r.target for r in records}}
+    items = [JudgeItem(fams[r.target], r.response, r.template, r.query, reasoning=r.reasoning) for r in records]
+    verdicts = await judge.judge(items)
+    return [r.with_verdict(v, judge_name) for r, v in zip(records, verdicts, strict=True)]
 
 
 class JudgeFileSummary(BaseModel):
@@ -159,4 +173,4 @@ async def judge_rows_file(input_path: Path, output_path: Path, judge: IdentityJu
 def _verdict_dict(v: Verdict) -> dict[str, Any]:
     return {"loose": v.loose, "strict": v.strict, "hard": v.hard, "label": v.label,
             "claimed_family": v.claimed_family, "rationale": v.rationale, "uncertain": v.uncertain,
-            "judge_raw": v.raw}
+            "judge_raw": v.raw, "location": v.location}

@@ -3,6 +3,11 @@
 Denominators: by default ("all") every target query counts, as in the paper (METHOD §2.8: out of 1000); an
 unscored or unjudged record is then a non-contradiction, so rates are lower bounds, and `n_unscored` is
 reported next to every rate. `denominator="scored"` divides by the judged records only.
+
+A level no record was judged on is None ("not measured"), never a zero: the paper's released attack results
+carry loose labels only, so an import judged with `--judge none` has loose rates and no strict or hard ones.
+Records imported with their file's own loose label (`imported_loose`) also get that rate (`imported_loose`),
+shown next to the judge's.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from distillscope.stats import wilson_interval
 
 Denominator = Literal["all", "scored"]
 _CJK = re.compile(r"[\u3400-\u9fff]")
+_NESTED = {"loose": ("loose",), "strict": ("loose", "strict"), "hard": ("loose", "strict", "hard")}
 
 
 class Rate(BaseModel):
@@ -37,13 +43,14 @@ class Rate(BaseModel):
 
 
 class RateSet(BaseModel):
-    """Loose, strict and hard rates of one group of records."""
+    """Loose, strict and hard rates of one group of records; None: that level was not measured."""
 
     n: int
     n_unscored: int
-    loose: Rate
-    strict: Rate
-    hard: Rate
+    loose: Rate | None
+    strict: Rate | None
+    hard: Rate | None
+    imported_loose: Rate | None = None  # the loose labels that came with imported records, when there are any
 
 
 class TemplateScore(BaseModel):
@@ -76,15 +83,23 @@ def _scored(r: IceRecord) -> bool:
     return r.label is not None and r.label != "unscored" and r.status == "ok"
 
 
+def _level(records: Sequence[IceRecord], scored: Sequence[IceRecord], n: int, name: str) -> Rate | None:
+    """k of n records positive at level `name` (which needs every lower level); None when no record has it."""
+    if all(getattr(r, name) is None for r in records):
+        return None
+    need = _NESTED[name]
+    return Rate.of(sum(all(bool(getattr(r, lv)) for lv in need) for r in scored), n)
+
+
 def rate_set(records: Sequence[IceRecord], denominator: Denominator = "all") -> RateSet:
     """Loose/strict/hard rates of `records` (hard implies strict implies loose is enforced)."""
     scored = [r for r in records if _scored(r)]
     n = len(records) if denominator == "all" else len(scored)
-    loose = sum(bool(r.loose) for r in scored)
-    strict = sum(bool(r.loose and r.strict) for r in scored)
-    hard = sum(bool(r.loose and r.strict and r.hard) for r in scored)
-    return RateSet(n=n, n_unscored=len(records) - len(scored), loose=Rate.of(loose, n),
-                   strict=Rate.of(strict, n), hard=Rate.of(hard, n))
+    imported = [r for r in records if r.imported_loose is not None]
+    file_loose = Rate.of(sum(bool(r.imported_loose) for r in imported), n) if imported else None
+    return RateSet(n=n, n_unscored=len(records) - len(scored), loose=_level(records, scored, n, "loose"),
+                   strict=_level(records, scored, n, "strict"), hard=_level(records, scored, n, "hard"),
+                   imported_loose=file_loose)
 
 
 def language_of(r: IceRecord) -> str:
@@ -112,6 +127,10 @@ def queries_to_first_contradiction(records: Sequence[IceRecord]) -> int | None:
     return None
 
 
+def _k(rate: Rate | None) -> int:
+    return -1 if rate is None else rate.k
+
+
 def top_templates(records: Sequence[IceRecord], k: int = 5, denominator: Denominator = "all") -> list[TemplateScore]:
     """The k templates with the most strict (then loose) contradictions."""
     groups: dict[str, list[IceRecord]] = defaultdict(list)
@@ -119,7 +138,7 @@ def top_templates(records: Sequence[IceRecord], k: int = 5, denominator: Denomin
         groups[r.template_id or "(none)"].append(r)
     scored = [TemplateScore(template_id=t, template=rs[0].template, scores=rate_set(rs, denominator))
               for t, rs in groups.items()]
-    scored.sort(key=lambda s: (-s.scores.strict.k, -s.scores.loose.k, s.template_id))
+    scored.sort(key=lambda s: (-_k(s.scores.strict), -_k(s.scores.loose), s.template_id))
     return scored[:k]
 
 

@@ -6,6 +6,7 @@ stays fast. Call them inside `style()` and save with `save_figure` for byte-iden
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -88,7 +89,8 @@ def _grouped_bars(ax: Axes, labels: Sequence[str], series: Sequence[Series], val
     width = 0.8 / max(1, len(series))
     for j, (name, color, blocks) in enumerate(series):
         xs = [i + (j - (len(series) - 1) / 2) * width for i in range(len(labels))]
-        vals = [float(b.get(value_key) or 0.0) for b in blocks]
+        # A missing value (e.g. an ICE level that was not measured) draws no bar, not a zero-height one.
+        vals = [math.nan if b.get(value_key) is None else float(b[value_key]) for b in blocks]
         errs = [_err(v, float(b.get("lo", v)), float(b.get("hi", v))) for v, b in zip(vals, blocks, strict=True)]
         ax.bar(xs, vals, width=width * 0.92, color=color, label=name)
         if not any("lo" in b or "hi" in b for b in blocks):

@@ -201,7 +201,8 @@ def _sections(summary: T.Summary, make: Callable[[str], Block]) -> list[Section]
         (
             "ice",
             "Identity consistency (ICE)",
-            ["ice_scores", T.ice_table(summary), "ice_breakdown", T.ice_template_table(summary)],
+            ["ice_scores", T.ice_table(summary), T.ice_location_table(summary), "ice_breakdown",
+             T.ice_template_table(summary)],
         ),
         (
             "rse",
@@ -257,7 +258,8 @@ def _ice_csv(ice: Mapping[str, Any]) -> list[tuple[str, ...]]:
         groups += [(f"language:{lang}", v) for lang, v in sorted((m.get("by_language") or {}).items())]
         for group, block in groups:
             for level in ("loose", "strict", "hard"):
-                r = dict(block.get(level) or {}, n=block.get("n"))
+                r = block.get(level)
+                r = {"rate": T.NOT_MEASURED} if r is None else dict(r, n=block.get("n"))
                 rows.append(_csv_row("ice", name, group, level, r))
     return rows
 

@@ -18,6 +18,7 @@ SCHEMA_VERSION = 1
 Summary = Mapping[str, Any]
 VERDICT_ORDER = {"consistent with distillation": 0, "inconclusive": 1, "no evidence": 2}
 CSV_HEADER = ("section", "model", "group", "metric", "value", "lo", "hi", "n")
+NOT_MEASURED = "not measured"  # an ICE level no judge ruled on, in tables and scores.csv (never a zero)
 
 
 @dataclass(frozen=True)
@@ -221,8 +222,9 @@ def ice_table(summary: Summary) -> Table | None:
     for name, m in sorted((ice.get("by_model") or {}).items()):
         cells: list[str] = [name, str(m.get("n", "–")), str(m.get("n_unscored", "–"))]
         for level in ("loose", "strict", "hard"):
-            r = m.get(level) or {}
-            cells.append(f"{pct(r.get('rate'))} {interval(r.get('lo'), r.get('hi'), percent=True)}")
+            r = m.get(level)
+            cells.append(NOT_MEASURED if r is None else
+                         f"{pct(r.get('rate'))} {interval(r.get('lo'), r.get('hi'), percent=True)}")
         q = m.get("queries_to_first_contradiction")
         cells.append("none" if q is None else str(q))
         rows.append(tuple(cells))
@@ -232,7 +234,27 @@ def ice_table(summary: Summary) -> Table | None:
         ("Model", "n", "Unscored", "Loose", "Strict", "Hard", "Queries to first contradiction"),
         tuple(rows),
         "Share of identity answers that contradict the model's own identity (loose), "
-        "claim another developer (strict), or do so unprompted (hard); 95% intervals in brackets.",
+        "claim another developer (strict), or do so unprompted (hard); 95% intervals in brackets. "
+        "'not measured': no judge ruled on that level (never a zero).",
+    )
+
+
+def ice_location_table(summary: Summary) -> Table | None:
+    """Contradictions per model by where the evidence was found: final answer, reasoning trace, or both."""
+    ice = section(summary, "ice")
+    rows = [(name, where, *(str(c.get(level, 0)) for level in ("loose", "strict", "hard")))
+            for name, m in sorted(((ice or {}).get("by_model") or {}).items())
+            for where, c in sorted((m.get("by_location") or {}).items())]
+    if not rows:
+        return None
+    return Table(
+        "ice_locations",
+        "ICE contradictions by where the claim was found",
+        ("Model", "Found in", "Loose", "Strict", "Hard"),
+        tuple(rows),
+        "Reasoning models: a first-person self-identification in the reasoning trace counts like one in the "
+        "answer; the trace's reports of the prompt ('the user wants me to act as DAN') do not. 'unknown': the "
+        "judge does not say where.",
     )
 
 
