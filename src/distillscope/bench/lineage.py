@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from distillscope.bench.lineage_cv import FoldSettings, StudentPrediction, predict_fold
+from distillscope.bench.lineage_cv import CLASSIFIER, FoldSettings, StudentPrediction, predict_fold
 from distillscope.bench.lineage_data import LineageData, LineageRow, prepare
 from distillscope.bench.lineage_metrics import (
     RankingScores,
@@ -166,7 +166,7 @@ def run_lineage_bench(outputs: Sequence[str | Path], lineage_csv: str | Path, fa
                       signals: Sequence[str] = FoldSettings.signals, with_baseline: bool = True
                       ) -> LineageBenchResult:
     """Run the lineage benchmark on recorded responses; see the module docstring."""
-    data = prepare(outputs, lineage_csv, families_csv, seed)
+    data = prepare(outputs, lineage_csv, families_csv, seed, [s for s in signals if s != CLASSIFIER])
     settings = FoldSettings(signals=tuple(signals), fit=cv, alpha=alpha)
     preds = leave_one_student_out(data, settings)
     result = score(data, preds, "leave-one-student-out" if cv else "fixed weights", alpha)

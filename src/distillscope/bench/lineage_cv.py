@@ -25,7 +25,7 @@ from distillscope.rse.attribution import (
     fit_attribution_weights,
     rank_candidates,
 )
-from distillscope.rse.fingerprint import Excess
+from distillscope.rse.fingerprint import DEFAULT_SIGNALS, Excess
 from distillscope.rse.suspect import DEFAULT_SUSPECT_WEIGHTS, fit_suspect_weights, pair_features, test_suspect
 
 CLASSIFIER = "classifier"
@@ -35,7 +35,7 @@ CLASSIFIER = "classifier"
 class FoldSettings:
     """Which evidence a fold uses and whether it fits its weights."""
 
-    signals: tuple[str, ...] = ("word", "skeleton", CLASSIFIER)
+    signals: tuple[str, ...] = (*DEFAULT_SIGNALS, CLASSIFIER)
     fit: bool = True
     alpha: float = 0.05
 

@@ -18,7 +18,7 @@ import numpy as np
 
 from distillscope.errors import ConfigError
 from distillscope.rse.attribution import family_prompt_posteriors
-from distillscope.rse.fingerprint import Excess, lineage_excess
+from distillscope.rse.fingerprint import DEFAULT_SIGNALS, Excess, lineage_excess
 from distillscope.rse.responses import load_families, load_responses
 from distillscope.rse.verdict import family_of
 
@@ -104,8 +104,8 @@ class LineageData:
         return next(r for r in self.rows if r.student == student)
 
 
-def prepare(outputs: Sequence[str | Path], lineage_csv: str | Path, families_csv: str | Path, seed: int = 0
-            ) -> LineageData:
+def prepare(outputs: Sequence[str | Path], lineage_csv: str | Path, families_csv: str | Path, seed: int = 0,
+            signals: Sequence[str] = DEFAULT_SIGNALS) -> LineageData:
     """Load the files and compute the lineage signals and classifier posteriors once."""
     rows = load_lineage(lineage_csv)
     families = load_families(families_csv)
@@ -121,7 +121,7 @@ def prepare(outputs: Sequence[str | Path], lineage_csv: str | Path, families_csv
     instructions, texts = data.aligned(list(dict.fromkeys([*students, *candidates])))
     log.info("computing lineage signals for %d students x %d candidates on %d prompts",
              len(students), len(candidates), len(instructions))
-    excess = lineage_excess(texts, students, candidates)
+    excess = lineage_excess(texts, students, candidates, signals)
     fams, posteriors = family_prompt_posteriors(texts, students, candidates, families, np.random.default_rng(seed))
     return LineageData(
         rows=tuple(rows), families=families, candidates=tuple(candidates), students=tuple(students),

@@ -45,7 +45,7 @@ class AttributionWeights:
 
 
 # Fitted on the visible lineage set (47 students; BENCHMARKS.md, "attribution"); `bench lineage --cv` refits.
-DEFAULT_ATTRIBUTION_WEIGHTS = AttributionWeights(classifier=6.0, similarity=0.7, none=-11.0)
+DEFAULT_ATTRIBUTION_WEIGHTS = AttributionWeights(classifier=6.19, similarity=0.61, none=-10.98)
 
 
 @dataclass(frozen=True)

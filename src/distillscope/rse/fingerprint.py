@@ -25,17 +25,11 @@ import numpy as np
 from distillscope.rse.metrics import PromptSims, Texts, tfidf_prompt_sims
 
 LINEAGE_SIGNALS = ("word", "skeleton")
+# Chosen under leave-one-student-out cross-validation (BENCHMARKS.md): the skeleton adds no verdict power.
+DEFAULT_SIGNALS = ("word",)
 
 _FUNCTION_WORDS = frozenset(
-    """a about above after again against all also am an and any are as at be because been before being below
-    between both but by can could did do does doing down during each few for from further had has have having
-    he her here hers herself him himself his how however i if in into is it its itself just let may me might
-    more most must my myself no nor not now of off on once only or other our ours ourselves out over own
-    same she should so some such than that the their theirs them themselves then there therefore these they
-    this those through thus to too under until up very was we were what when where which while who whom why
-    will with would you your yours yourself yourselves sure certainly yes please note hope helps know
-    example following overall additionally furthermore firstly secondly finally conclusion summary
-    i'm it's here's you're don't can't won't isn't aren't""".split()
+    ["a", "about", "above", "after", "again", "against", "all", "also", "am", "an", "and", "any", "are", "as", "at", "be", "because", "been", "before", "being", "below", "between", "both", "but", "by", "can", "could", "did", "do", "does", "doing", "down", "during", "each", "few", "for", "from", "further", "had", "has", "have", "having", "he", "her", "here", "hers", "herself", "him", "himself", "his", "how", "however", "i", "if", "in", "into", "is", "it", "its", "itself", "just", "let", "may", "me", "might", "more", "most", "must", "my", "myself", "no", "nor", "not", "now", "of", "off", "on", "once", "only", "or", "other", "our", "ours", "ourselves", "out", "over", "own", "same", "she", "should", "so", "some", "such", "than", "that", "the", "their", "theirs", "them", "themselves", "then", "there", "therefore", "these", "they", "this", "those", "through", "thus", "to", "too", "under", "until", "up", "very", "was", "we", "were", "what", "when", "where", "which", "while", "who", "whom", "why", "will", "with", "would", "you", "your", "yours", "yourself", "yourselves", "sure", "certainly", "yes", "please", "note", "hope", "helps", "know", "example", "following", "overall", "additionally", "furthermore", "firstly", "secondly", "finally", "conclusion", "summary", "i'm", "it's", "here's", "you're", "don't", "can't", "won't", "isn't", "aren't"]
 )
 _TOKEN = re.compile(r"\w+(?:'\w+)?|\n|[^\w\s]")
 
@@ -58,15 +52,20 @@ def function_word_skeleton(text: str) -> str:
     return " ".join(out)
 
 
-def lineage_prompt_sims(texts: Texts, queries: Sequence[str], candidates: Sequence[str]) -> dict[str, PromptSims]:
-    """Per-prompt ``word`` and ``skeleton`` similarities of every query model to every candidate."""
-    skeletons = {m: [function_word_skeleton(t) for t in texts[m]] for m in dict.fromkeys([*queries, *candidates])}
-    return {
-        "word": tfidf_prompt_sims(texts, queries, candidates, ngram_range=(1, 2)),
-        "skeleton": tfidf_prompt_sims(
-            skeletons, queries, candidates, ngram_range=(2, 4), token_pattern=r"\S+", lowercase=False
-        ),
-    }
+def lineage_prompt_sims(texts: Texts, queries: Sequence[str], candidates: Sequence[str],
+                        signals: Sequence[str] = DEFAULT_SIGNALS) -> dict[str, PromptSims]:
+    """Per-prompt similarities of every query model to every candidate, for each named signal."""
+    unknown = set(signals) - set(LINEAGE_SIGNALS)
+    if unknown:
+        raise ValueError(f"unknown lineage signal(s) {sorted(unknown)}; choose from {LINEAGE_SIGNALS}")
+    out = {}
+    if "word" in signals:
+        out["word"] = tfidf_prompt_sims(texts, queries, candidates, ngram_range=(1, 2))
+    if "skeleton" in signals:
+        skeletons = {m: [function_word_skeleton(t) for t in texts[m]] for m in dict.fromkeys([*queries, *candidates])}
+        out["skeleton"] = tfidf_prompt_sims(skeletons, queries, candidates, ngram_range=(2, 4), token_pattern=r"\S+",
+                                            lowercase=False)
+    return out
 
 
 @dataclass(frozen=True)
@@ -102,6 +101,7 @@ def prompt_excess(sims: PromptSims) -> Excess:
     return Excess(sims.queries, sims.candidates, excess)
 
 
-def lineage_excess(texts: Texts, queries: Sequence[str], candidates: Sequence[str]) -> dict[str, Excess]:
-    """The excess of every lineage signal (``LINEAGE_SIGNALS``)."""
-    return {name: prompt_excess(s) for name, s in lineage_prompt_sims(texts, queries, candidates).items()}
+def lineage_excess(texts: Texts, queries: Sequence[str], candidates: Sequence[str],
+                   signals: Sequence[str] = DEFAULT_SIGNALS) -> dict[str, Excess]:
+    """The excess of each named lineage signal."""
+    return {name: prompt_excess(s) for name, s in lineage_prompt_sims(texts, queries, candidates, signals).items()}

@@ -16,21 +16,19 @@ Multiplicity is corrected (Holm) only across the suspects the user named. A null
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from distillscope.ice.mutators import is_refusal
 from distillscope.rse.fingerprint import Excess
 from distillscope.stats import VERDICT_INCONCLUSIVE, Interval, Verdict, holm_adjust, verdict_from
 
-# Fitted by logistic regression on the visible lineage set (47 students, 32 candidates; BENCHMARKS.md,
-# "named-suspect test"); `bench lineage --cv` refits them inside every fold instead.
-DEFAULT_SUSPECT_WEIGHTS: dict[str, float] = {"word": 0.5, "skeleton": 0.5}
+# One signal by default (rse.fingerprint.DEFAULT_SIGNALS), so its weight only sets the units. With several
+# signals `fit_suspect_weights` learns them (the benchmark refits inside every cross-validation fold).
+DEFAULT_SUSPECT_WEIGHTS: dict[str, float] = {"word": 1.0, "skeleton": 1.0}
 MIN_NULL_MODELS = 3
-_REFUSAL = re.compile(r"^\W*(i'?m sorry|i am sorry|sorry,|i cannot|i can'?t|as an ai|i apologi[sz]e|抱歉|对不起|我无法)",
-                      re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -55,7 +53,7 @@ def panel_problems(texts: Mapping[str, Sequence[str]]) -> dict[str, str]:
         n = max(len(answers), 1)
         if len({a.strip() for a in answers}) <= max(1, n // 10):
             problems[model] = "near-constant answers"
-        elif sum(bool(_REFUSAL.match(a)) for a in answers) > n / 2:
+        elif sum(is_refusal(a) for a in answers) > n / 2:
             problems[model] = "mostly refusals"
     return problems
 
