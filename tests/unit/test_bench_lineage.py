@@ -1,50 +1,93 @@
-"""Lineage benchmark: scoring logic on toy orders, and a smoke run on the real AlpacaEval data."""
+"""Lineage benchmark: metrics on toy inputs, and a cross-validated run on a real AlpacaEval subset."""
 
 from __future__ import annotations
 
 import csv
+import json
 from pathlib import Path
 
 import pytest
 
-from distillscope.bench.lineage import LineageRow, ranking_scores, run_lineage_bench
-from distillscope.rse.attribution import AttributionSettings
+from distillscope.bench.lineage import run_lineage_bench
+from distillscope.bench.lineage_cv import SuspectOutcome
+from distillscope.bench.lineage_data import LineageRow, pair_labels
+from distillscope.bench.lineage_metrics import calibration, macro_family_top1, ranking_scores, verdict_scores
+from distillscope.bench.lineage_plots import roc_points, write_plots
 
 DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "lineage"
+FAMILIES = {"t": "f1", "s1": "f1", "o": "f2", "q": "f3"}
 
 
-def test_ranking_scores_on_toy_orders() -> None:
-    families = {"t": "f1", "s1": "f1", "o": "f2"}
-    rows = [
-        LineageRow("a", "t", "f1", "distilled"),
-        LineageRow("b", "t", "f1", "distilled"),
-        LineageRow("h", "", "", "none"),
-    ]
-    scores = ranking_scores({"a": ["t", "o", "s1"], "b": ["s1", "t", "o"], "h": ["o", "t", "s1"]}, rows, families)
-    assert scores.exact_top1 == 0.5 and scores.family_top1 == 1.0
-    assert scores.mrr == pytest.approx(0.75)
+def test_ranking_and_macro_top1_on_toy_orders() -> None:
+    rows = [LineageRow("a", "t", "f1", "distilled"), LineageRow("b", "t", "f1", "distilled"),
+            LineageRow("c", "t", "f1", "distilled"), LineageRow("d", "o", "f2", "parent"),
+            LineageRow("h", "", "", "none")]
+    orders = {"a": ["t", "o", "s1"], "b": ["s1", "t", "o"], "c": ["o", "t", "s1"], "d": ["t", "o", "s1"],
+              "h": ["o", "t", "s1"]}
+    scores = ranking_scores(orders, rows, FAMILIES)
+    assert scores.exact_top1 == pytest.approx(1 / 4) and scores.family_top1 == pytest.approx(2 / 4)
+    assert scores.mrr == pytest.approx((1 + 0.5 + 0.5 + 0.5) / 4)
+    # Per family: f1 gets 2 of 3 right, f2 0 of 1; the macro mean weighs the families equally.
+    assert macro_family_top1(orders, rows, FAMILIES) == pytest.approx((2 / 3 + 0) / 2)
+
+
+def test_pair_labels_follow_the_issue_definition() -> None:
+    rows = [LineageRow("a", "t", "f1", "distilled", related=("q",)), LineageRow("h", "", "", "none")]
+    labels = pair_labels(rows, ["t", "s1", "o", "q"], FAMILIES)
+    assert labels == {("a", "t"): 1, ("a", "o"): 0, ("h", "t"): 0, ("h", "s1"): 0, ("h", "o"): 0, ("h", "q"): 0}
+
+
+def test_verdict_scores_and_roc() -> None:
+    labels = {("a", "t"): 1, ("a", "o"): 0, ("b", "t"): 1, ("b", "o"): 0}
+    tests = {"a": {"t": SuspectOutcome(3.0, 0.001, True), "o": SuspectOutcome(0.2, 0.4, False)},
+             "b": {"t": SuspectOutcome(1.0, 0.2, False), "o": SuspectOutcome(2.5, 0.01, True)}}
+    scores, pairs = verdict_scores(labels, tests)
+    assert (scores.recall, scores.fpr, scores.n_pos, scores.n_neg) == (0.5, 0.5, 2, 2)
     assert scores.auroc == pytest.approx(0.75)
+    fpr, tpr = roc_points(pairs)
+    assert fpr[0] == tpr[0] == 0.0 and fpr[-1] == tpr[-1] == 1.0
 
 
-@pytest.mark.data
-def test_lineage_bench_smoke_on_real_subset(tmp_path: Path) -> None:
+def test_calibration_brier_and_ece() -> None:
+    probs = {"a": {"f1": 0.9, "f2": 0.1, "none": 0.0}, "b": {"f1": 0.6, "f2": 0.4, "none": 0.0}}
+    cal = calibration(probs, {"a": "f1", "b": "f2"})
+    assert cal["brier"] == pytest.approx(((0.1**2 + 0.1**2) + (0.6**2 + 0.6**2)) / 2)
+    assert cal["ece"] == pytest.approx((0.1 + 0.6) / 2)
+    assert cal["top_label_accuracy"] == 0.5
+
+
+def _subset(tmp_path: Path) -> tuple[Path, Path, Path]:
     outputs = DATA / "alpacaeval_outputs.jsonl.gz"
     if not outputs.is_file():
         pytest.skip(f"real lineage data absent ({outputs}); it lives in ../shared/data next to the repo")
-    keep_candidates = ["gpt-3.5-turbo-0301", "gpt4_0314", "claude-2", "Meta-Llama-3-8B-Instruct",
-                       "mistral-medium", "guanaco-65b", "zephyr-7b-beta"]
+    keep = ["gpt-3.5-turbo-0301", "gpt4_0314", "claude-2", "Meta-Llama-3-8B-Instruct", "mistral-medium",
+            "guanaco-65b", "zephyr-7b-beta"]
     with (DATA / "families.csv").open(encoding="utf-8") as fh:
-        fams = [r for r in csv.DictReader(fh) if r["model"] in keep_candidates]
+        fams = [r for r in csv.DictReader(fh) if r["model"] in keep]
     families = tmp_path / "families.csv"
     families.write_text("model,family\n" + "".join(f"{r['model']},{r['family']}\n" for r in fams), encoding="utf-8")
     with (DATA / "lineage.csv").open(encoding="utf-8") as fh:
         lines = fh.read().splitlines()
-    keep_students = ("student,", "vicuna-13b,", "Llama-3-Instruct-8B-SimPO,", "guanaco-7b,")
+    students = ("student,", "vicuna-13b,", "vicuna-7b,", "Llama-3-Instruct-8B-SimPO,", "REBEL-Llama-3-8B-Instruct,",
+                "guanaco-7b,", "oasst-sft-pythia-12b,", "humpback-llama-65b,")
     lineage = tmp_path / "lineage.csv"
-    lineage.write_text("\n".join(ln for ln in lines if ln.startswith(keep_students)) + "\n", encoding="utf-8")
-    result = run_lineage_bench([outputs], lineage, families, AttributionSettings(n_boot=200, n_perm=200))
-    out = result.to_dict()
-    assert out["n_students"] == 2 and out["negatives"]["n"] == 1
-    assert set(out["students"]) == {"vicuna-13b", "Llama-3-Instruct-8B-SimPO", "guanaco-7b"}
-    assert out["family_top1"] == 1.0
+    lineage.write_text("\n".join(ln for ln in lines if ln.startswith(students)) + "\n", encoding="utf-8")
+    return outputs, lineage, families
+
+
+@pytest.mark.data
+def test_lineage_bench_cv_on_a_real_subset(tmp_path: Path) -> None:
+    outputs, lineage, families = _subset(tmp_path)
+    result = run_lineage_bench([outputs], lineage, families, cv=True)
+    out = json.loads(json.dumps(result.to_dict()))
+    assert out["n_students"] == 4 and out["negatives"]["n"] == 3
+    assert out["scheme"] == "leave-one-student-out"
+    assert {f["held_out"] for f in out["folds"]} == {"helpful_base", "koala", "oasst", "selfinstruct", "vicuna"}
+    assert set(out["verdict"]) == {"alpha", "n_pos", "n_neg", "recall", "fpr", "auroc"}
     assert out["students"]["Llama-3-Instruct-8B-SimPO"]["predicted"] == "Meta-Llama-3-8B-Instruct"
+    assert out["students"]["REBEL-Llama-3-8B-Instruct"]["verdict"] == "consistent with distillation"
+    assert out["macro_family_top1"] >= 0.5 and out["verdict"]["fpr"] <= 0.2
+    probs = out["students"]["guanaco-7b"]["family_probabilities"]
+    assert all(0.0 <= p <= 1.0 for p in probs.values())
+    pngs = write_plots(result, tmp_path / "plots", 0.05)
+    assert all(p.stat().st_size > 1000 for p in pngs)

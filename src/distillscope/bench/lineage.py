@@ -29,6 +29,7 @@ from distillscope.bench.lineage_metrics import (
 from distillscope.rse.attribution import NONE
 from distillscope.rse.metrics import tfidf_prompt_sims
 from distillscope.rse.verdict import family_of
+from distillscope.stats import holm_adjust
 
 FLAG_FAMILIES = ("openai", "anthropic")
 
@@ -106,8 +107,13 @@ def _outcome(row: LineageRow, pred: StudentPrediction) -> StudentOutcome:
     )
 
 
-def _flagged(data: LineageData, pred: StudentPrediction) -> bool:
-    return any(t.consistent and family_of(c, data.families) in FLAG_FAMILIES for c, t in pred.tests.items())
+def _flagged(data: LineageData, pred: StudentPrediction, alpha: float) -> bool:
+    """A human-data student called a descendant of OpenAI or Anthropic when every candidate is a named suspect
+    (Holm across them, as `rse attribute --suspect` would correct)."""
+    names = list(pred.tests)
+    adjusted = holm_adjust([pred.tests[c].p_value for c in names])
+    return any(p < alpha and pred.tests[c].effect > 0 and family_of(c, data.families) in FLAG_FAMILIES
+               for c, p in zip(names, adjusted, strict=True))
 
 
 def score(data: LineageData, preds: Mapping[str, StudentPrediction], scheme: str, alpha: float = 0.05
@@ -125,7 +131,7 @@ def score(data: LineageData, preds: Mapping[str, StudentPrediction], scheme: str
         verdict=verdict,
         calibration=calibration({s: p.family_probabilities for s, p in preds.items()}, truths),
         negatives_n=len(negatives),
-        negatives_flagged=sum(_flagged(data, preds[r.student]) for r in negatives),
+        negatives_flagged=sum(_flagged(data, preds[r.student], alpha) for r in negatives),
         students={r.student: _outcome(r, preds[r.student]) for r in rows},
         n_prompts=data.n_prompts, scheme=scheme, pair_scores=pairs,
     )

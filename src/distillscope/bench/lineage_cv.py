@@ -26,7 +26,7 @@ from distillscope.rse.attribution import (
     rank_candidates,
 )
 from distillscope.rse.fingerprint import DEFAULT_SIGNALS, Excess
-from distillscope.rse.suspect import DEFAULT_SUSPECT_WEIGHTS, fit_suspect_weights, pair_features, test_suspect
+from distillscope.rse.suspect import DEFAULT_SUSPECT_WEIGHTS, fit_suspect_weights, pair_features, run_suspect_test
 
 CLASSIFIER = "classifier"
 
@@ -123,7 +123,7 @@ def predict_fold(data: LineageData, held_out: Sequence[str], prompts: np.ndarray
         for (student, t) in data.labels:
             if student != s or not means:
                 continue
-            v = test_suspect(means, s, t, _null(data, train, t, s), rng, weights=sw, n_boot=0)
+            v = run_suspect_test(means, s, t, _null(data, train, t, s), rng, weights=sw, n_boot=0)
             if v.p_value is not None and v.effect is not None:
                 consistent = v.p_value < settings.alpha and v.effect.estimate > 0
                 tests[t] = SuspectOutcome(v.effect.estimate, v.p_value, consistent)

@@ -11,6 +11,7 @@ from distillscope.cli.common import console, one_line_errors, print_json, run
 
 if TYPE_CHECKING:
     from distillscope.bench.ice_cv import IceJudgeCv
+    from distillscope.bench.lineage import LineageBenchResult
 
 app = typer.Typer(help="Validation benchmarks on recorded data (identity-judge agreement, lineage).",
                   no_args_is_help=True)
@@ -80,26 +81,44 @@ def lineage(
     families_csv: Annotated[Path, typer.Option("--families", help="families.csv: model,family (the candidates).")],
     alpha: Annotated[float, typer.Option("--alpha", help="Significance level of the verdicts.")] = 0.05,
     seed: Annotated[int, typer.Option("--seed", help="Seed of every random choice.")] = 0,
+    cv: Annotated[bool, typer.Option("--cv", help="Refit inside folds: leave one student out, and one prompt "
+                                     "source out; every fold reported.")] = False,
+    signals: Annotated[str, typer.Option("--signals", help="Evidence to use: word, skeleton, classifier "
+                                         "(comma-separated).")] = "word,classifier",
+    plots: Annotated[Path | None, typer.Option("--plots", help="Write the ROC and calibration PNGs here.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print machine-readable JSON only.")] = False,
 ) -> None:
-    """Rank candidate teachers of students with documented lineage; top-1, MRR, AUROC, flagged negatives."""
+    """Attribute students of documented lineage and test their teachers; top-1, AUROC, verdict recall/FPR."""
     from distillscope.bench.lineage import run_lineage_bench
-    from distillscope.rse.attribution import AttributionSettings
+    from distillscope.bench.lineage_plots import write_plots
 
-    settings = AttributionSettings(alpha=alpha, seed=seed)
-    with one_line_errors(), console.status("ranking candidate teachers (about 2 minutes on 2 cores)"):
-        result = run_lineage_bench(outputs, lineage_csv, families_csv, settings)
+    chosen = [s.strip() for s in signals.split(",") if s.strip()]
+    with one_line_errors(), console.status("attributing students (about 2 minutes on 2 cores; --cv adds 1)"):
+        result = run_lineage_bench(outputs, lineage_csv, families_csv, alpha=alpha, seed=seed, cv=cv,
+                                   signals=chosen)
+        written = write_plots(result, plots, alpha) if plots else []
     if as_json:
         print_json(result.to_dict())
         return
-    s = result.scores
+    _print_lineage(result, written)
+
+
+def _print_lineage(result: LineageBenchResult, written: list[Path]) -> None:
+    s, v = result.scores, result.verdict
     console.print(
-        f"students {result.n_students}  family_top1 {s.family_top1:.3f}  exact_top1 {s.exact_top1:.3f}  "
-        f"mrr {s.mrr:.3f}  auroc {s.auroc:.3f}  flagged {result.negatives_flagged}/{result.negatives_n}"
-    )
+        f"[{result.scheme}] students {result.n_students}  macro_family_top1 {result.macro_family_top1:.3f}  "
+        f"family_top1 {s.family_top1:.3f}  exact_top1 {s.exact_top1:.3f}  auroc {s.auroc:.3f}  "
+        f"brier {result.calibration['brier']:.3f}  ece {result.calibration['ece']:.3f}", markup=False)
+    console.print(f"verdicts at alpha {v.alpha}: recall {v.recall:.3f} ({v.n_pos} pairs)  fpr {v.fpr:.3f} "
+                  f"({v.n_neg} pairs)  pair AUROC {v.auroc:.3f}", markup=False)
+    for fold in result.folds:
+        fv = fold["verdict"]
+        console.print(f"  fold {fold['held_out']:14s} prompts {fold['n_prompts']:4d}  macro_top1 "
+                      f"{fold['macro_family_top1']:.3f}  auroc {fold['auroc']:.3f}  recall {fv['recall']:.3f}  "
+                      f"fpr {fv['fpr']:.3f}", markup=False)
     for name, o in result.students.items():
         rank = "-" if o.rank is None else str(o.rank)
-        console.print(
-            f"{name:28s} teacher {o.teacher or '-':26s} predicted {o.predicted:26s} rank {rank:3s} "
-            f"degree {o.degree:+.3f}  {o.verdict}"
-        )
+        console.print(f"{name:36s} teacher {o.teacher or '-':28s} predicted {o.predicted:28s} rank {rank:3s} "
+                      f"{o.verdict}", markup=False)
+    for path in written:
+        console.print(f"wrote {path}", markup=False)

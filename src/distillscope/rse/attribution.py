@@ -27,7 +27,7 @@ import numpy as np
 
 from distillscope.rse.fingerprint import Excess, lineage_excess
 from distillscope.rse.responses import load_families, load_responses
-from distillscope.rse.suspect import DEFAULT_SUSPECT_WEIGHTS, SuspectVerdict, test_suspects
+from distillscope.rse.suspect import DEFAULT_SUSPECT_WEIGHTS, SuspectVerdict, run_suspect_tests
 from distillscope.rse.verdict import family_of
 
 log = logging.getLogger(__name__)
@@ -235,7 +235,7 @@ def attribute_students(texts: Mapping[str, Sequence[str]], students: Sequence[st
         named = list((suspects or {}).get(student, ()))
         null_for = {s: list(null_models) or [c for c in pool if family_of(c, families) != family_of(s, families)]
                     for s in named}
-        verdicts = test_suspects(excess, student, named, null_for, rng, alpha=cfg.alpha,
+        verdicts = run_suspect_tests(excess, student, named, null_for, rng, alpha=cfg.alpha,
                                  weights=cfg.suspect_weights, n_boot=cfg.n_boot) if named else []
         results[student] = AttributionResult(
             student=student, family_probabilities=family_posterior(ev, cfg.weights),

@@ -110,15 +110,15 @@ def _effect(excess: Mapping[str, Excess], target: str, suspect: str, null: Seque
     if n_boot <= 0:
         return Interval(estimate, estimate, estimate)
     n_prompts = next(iter(excess.values())).values.shape[0]
-    boots = np.array([effect(rng.integers(0, n_prompts, n_prompts)) for _ in range(n_boot)])
+    boots = np.array([effect(np.asarray(rng.integers(0, n_prompts, n_prompts))) for _ in range(n_boot)])
     low, high = np.quantile(boots, [0.025, 0.975])
     return Interval(estimate, float(low), float(high))
 
 
-def test_suspect(excess: Mapping[str, Excess], target: str, suspect: str, null: Sequence[str],
+def run_suspect_test(excess: Mapping[str, Excess], target: str, suspect: str, null: Sequence[str],
                  rng: np.random.Generator, *, weights: Mapping[str, float] | None = None,
                  n_boot: int = 200) -> SuspectVerdict:
-    """One named-suspect test, uncorrected (``test_suspects`` corrects across suspects)."""
+    """One named-suspect test, uncorrected (``run_suspect_tests`` corrects across suspects)."""
     w = dict(DEFAULT_SUSPECT_WEIGHTS if weights is None else weights)
     null = tuple(m for m in null if m not in (target, suspect))
     signals = pair_features(excess, target, suspect, null) if len(null) > 1 else {}
@@ -136,11 +136,11 @@ def _inconclusive(target: str, suspect: str, null: Sequence[str], reason: str) -
     return SuspectVerdict(target, suspect, tuple(null), None, None, None, VERDICT_INCONCLUSIVE, reason)
 
 
-def test_suspects(excess: Mapping[str, Excess], target: str, suspects: Sequence[str],
+def run_suspect_tests(excess: Mapping[str, Excess], target: str, suspects: Sequence[str],
                   null_for: Mapping[str, Sequence[str]], rng: np.random.Generator, *, alpha: float = 0.05,
                   weights: Mapping[str, float] | None = None, n_boot: int = 200) -> list[SuspectVerdict]:
     """Test every named suspect of one target; Holm-correct across these suspects only."""
-    raw = [test_suspect(excess, target, s, null_for[s], rng, weights=weights, n_boot=n_boot) for s in suspects]
+    raw = [run_suspect_test(excess, target, s, null_for[s], rng, weights=weights, n_boot=n_boot) for s in suspects]
     tested = [i for i, v in enumerate(raw) if v.p_value is not None]
     adjusted = holm_adjust([raw[i].p_value or 1.0 for i in tested]) if tested else []
     out = list(raw)

@@ -1,0 +1,111 @@
+"""The named-suspect test: false-positive rate under a true null, power, Holm, degenerate null panels."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from distillscope.rse.fingerprint import Excess, function_word_skeleton, prompt_excess
+from distillscope.rse.metrics import PromptSims
+from distillscope.rse.suspect import fit_suspect_weights, panel_problems, run_suspect_test, run_suspect_tests
+from distillscope.stats import VERDICT_CONSISTENT, VERDICT_INCONCLUSIVE
+
+CANDIDATES = ("suspect", "other-1", "other-2")
+
+
+def _excess(rng: np.random.Generator, shift: float, n_null: int = 12, n_prompts: int = 60) -> Excess:
+    """Target and null models whose model-level excess towards the suspect varies like real models do.
+
+    Each model has its own mean excess (drawn from one distribution for the null models and, shifted by
+    ``shift`` null SDs, for the target) plus prompt-level noise.
+    """
+    queries = ("target", *(f"null-{i}" for i in range(n_null)))
+    means = rng.normal(0.0, 1.0, size=len(queries))
+    means[0] += shift
+    values = rng.normal(0.0, 2.0, size=(n_prompts, len(queries), len(CANDIDATES)))
+    values[:, :, 0] += means[None, :]
+    return Excess(queries, CANDIDATES, values)
+
+
+def _run(rng: np.random.Generator, shift: float, n_null: int = 12) -> tuple[str, float]:
+    excess = {"word": _excess(rng, shift, n_null)}
+    null = list(excess["word"].queries[1:])
+    v = run_suspect_test(excess, "target", "suspect", null, rng, n_boot=0)
+    assert v.p_value is not None
+    return v.verdict, v.p_value
+
+
+def test_false_positive_rate_is_controlled_when_the_null_is_true() -> None:
+    rng = np.random.default_rng(0)
+    results = [_run(rng, 0.0) for _ in range(600)]
+    fpr = np.mean([v == VERDICT_CONSISTENT for v, _ in results])
+    # 600 draws: the 99% binomial band around 0.05 reaches about 0.073.
+    assert fpr <= 0.075
+    assert 0.35 < np.mean([p for _, p in results]) < 0.65  # p-values roughly uniform under the null
+
+
+def test_power_where_the_null_is_false() -> None:
+    rng = np.random.default_rng(1)
+    results = [_run(rng, 4.0) for _ in range(200)]
+    assert np.mean([v == VERDICT_CONSISTENT for v, _ in results]) >= 0.8
+
+
+def test_effect_interval_and_holm_across_named_suspects() -> None:
+    rng = np.random.default_rng(2)
+    e = _excess(rng, 5.0)
+    shifted = e.values.copy()
+    shifted[:, 0, 1] += 0.5  # the target also leans a little towards other-1
+    excess = {"word": Excess(e.queries, e.candidates, shifted)}
+    null = list(e.queries[1:])
+    verdicts = run_suspect_tests(excess, "target", ["suspect", "other-1"], {"suspect": null, "other-1": null}, rng,
+                             n_boot=100)
+    first = verdicts[0]
+    assert first.effect is not None and first.effect.low <= first.effect.estimate <= first.effect.high
+    assert all(v.p_adjusted is not None and v.p_value is not None and v.p_adjusted >= v.p_value for v in verdicts)
+    assert first.verdict == VERDICT_CONSISTENT
+
+
+def test_too_few_null_models_is_inconclusive_with_a_reason() -> None:
+    rng = np.random.default_rng(3)
+    excess = {"word": _excess(rng, 5.0, n_null=2)}
+    v = run_suspect_test(excess, "target", "suspect", ["null-0", "null-1"], rng)
+    assert v.verdict == VERDICT_INCONCLUSIVE and "too few null models" in v.reason and v.p_value is None
+
+
+def test_identical_null_models_are_inconclusive_with_a_reason() -> None:
+    rng = np.random.default_rng(4)
+    e = _excess(rng, 5.0, n_null=4)
+    values = e.values.copy()
+    values[:, 1:, :] = values[:, 1:2, :]  # every null model answers like the first one
+    v = run_suspect_test({"word": Excess(e.queries, e.candidates, values)}, "target", "suspect",
+                     list(e.queries[1:]), rng)
+    assert v.verdict == VERDICT_INCONCLUSIVE and "identically" in v.reason
+
+
+def test_panel_problems_names_constant_and_refusing_models() -> None:
+    texts = {
+        "constant": ["Hello."] * 30,
+        "refuser": ["I'm sorry, but I can't help with that."] * 20 + [f"answer {i}" for i in range(10)],
+        "fine": [f"A real answer number {i}." for i in range(30)],
+    }
+    assert panel_problems(texts) == {"constant": "near-constant answers", "refuser": "mostly refusals"}
+
+
+def test_prompt_excess_leaves_the_query_and_the_candidate_out_of_the_baseline() -> None:
+    values = np.array([[[1.0, 0.9, 0.1, 0.2]]])  # one prompt; query "a" is also the first candidate
+    sims = PromptSims(("a",), ("a", "b", "c", "d"), values)
+    e = prompt_excess(sims)
+    assert np.isnan(e.values[0, 0, 0])
+    assert e.values[0, 0, 1] == pytest.approx(0.9 - (0.1 + 0.2) / 2)
+
+
+def test_fitted_weights_favour_the_informative_signal() -> None:
+    rng = np.random.default_rng(5)
+    labels = [1] * 50 + [0] * 200
+    feats = [{"word": rng.normal(2.0 * y, 1.0), "skeleton": rng.normal(0.0, 1.0)} for y in labels]
+    w = fit_suspect_weights(feats, labels, ["word", "skeleton"])
+    assert w["word"] > 1.0 and abs(w["skeleton"]) < 0.5 * w["word"]
+
+
+def test_function_word_skeleton_keeps_structure_and_hides_content() -> None:
+    assert function_word_skeleton("Sure! Here are 3 Tips:\n- Drink water") == "sure ! here are D C : NL - C W"
