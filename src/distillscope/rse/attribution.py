@@ -17,7 +17,6 @@ proportion to ``exp(b_sim * similarity)``.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,8 +28,6 @@ from distillscope.rse.fingerprint import Excess, lineage_excess
 from distillscope.rse.responses import load_families, load_responses
 from distillscope.rse.suspect import DEFAULT_SUSPECT_WEIGHTS, SuspectVerdict, run_suspect_tests
 from distillscope.rse.verdict import family_of
-
-log = logging.getLogger(__name__)
 
 NONE = "none"
 
