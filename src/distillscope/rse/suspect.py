@@ -119,7 +119,7 @@ def _effect(excess: Mapping[str, Excess], target: str, suspect: str, null: Seque
     if n_boot <= 0:
         return Interval(estimate, estimate, estimate)
     n_prompts = next(iter(excess.values())).values.shape[0]
-    boots = np.array([effect(rng.integers(0, n_prompts, n_prompts)) for _ in range(n_boot)])
+    boots = np.array([effect(np.asarray(rng.integers(0, n_prompts, size=n_prompts))) for _ in range(n_boot)])
     low, high = np.quantile(boots, [0.025, 0.975])
     return Interval(estimate, float(low), float(high))
 
