@@ -81,3 +81,34 @@ def test_demo_summary_is_inconclusive_without_a_null_panel_and_the_report_says_w
     assert json.loads((tmp_path / "demo" / "summary.json").read_text())["verdicts"][0]["reason"] == verdict["reason"]
     page = build_report(tmp_path / "demo").markdown.read_text(encoding="utf-8")
     assert "no null panel" in page
+
+
+def test_summary_and_report_of_a_calibrated_experiment(tmp_path: Path, texts: dict[str, list[str]]) -> None:
+    from distillscope.config import parse_config
+    from distillscope.report import build_report
+    from distillscope.rse.run import ResponseRecord, RunDir
+    from distillscope.summary import write_summary
+
+    nulls = ["null-0", "null-1", "null-2", "parrot"]
+    cfg = parse_config({
+        "name": "calibrated", "output_dir": str(tmp_path / "run"), "ice": {"enabled": False},
+        "targets": [{"name": "student", "spec": "scripted:", "family": "acme"}],
+        "references": [{"name": "teacher", "spec": "scripted:", "family": "openai"},
+                       {"name": "other-ref", "spec": "scripted:", "family": "anthropic"}],
+        "null_panel": [{"name": n, "spec": "scripted:", "family": f"fam-{n}"} for n in nulls],
+        "rse": {"prompt_sets": [{"spec": "builtin"}]},
+    }, "test config")
+    run = RunDir(tmp_path / "run" / "rse").ensure()
+    for model in ["student", "teacher", "other-ref", *nulls]:
+        for i, text in enumerate(texts[model]):
+            run.append_response(ResponseRecord(model, "builtin:math", f"p{i}", 0, f"question {i}", text))
+    summary = write_summary(tmp_path / "run", cfg)
+    by_ref = {v["reference"]: v for v in summary["verdicts"]}
+    assert by_ref["teacher"]["verdict"] == "consistent with distillation"
+    assert by_ref["teacher"]["null_models"] == ["null-0", "null-1", "null-2"]  # the parrot is dropped, and named
+    assert any("parrot (near-constant answers)" in e for e in by_ref["teacher"]["evidence"])
+    attribution = summary["rse"]["attribution"]["student"]
+    assert sum(attribution["families"].values()) == pytest.approx(1.0, abs=1e-3) and "none" in attribution["families"]
+    assert next(iter(attribution["families"])) == "openai" and attribution["candidates"][0]["candidate"] == "teacher"
+    page = build_report(tmp_path / "run").markdown.read_text(encoding="utf-8")
+    assert "Teacher attribution (probabilities)" in page and "| student | – | none of these | none |" in page
