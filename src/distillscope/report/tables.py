@@ -190,21 +190,12 @@ def verdict_table(summary: Summary) -> Table:
     rows = []
     for v in verdicts(summary):
         strict = v.get("ice_strict") if isinstance(v.get("ice_strict"), dict) else {}
-        rows.append(
-            (
-                str(v.get("target")),
-                str(v.get("reference")),
-                str(v.get("verdict")),
-                num(v.get("degree"), 2),
-                interval(v.get("lo"), v.get("hi"), digits=2),
-                p_text(v.get("p_value")),
-                p_text(v.get("p_adjusted")),
-                num(v.get("alpha"), 2),
-                pct(strict.get("rate")) if strict else "–",
-                interval(strict.get("lo"), strict.get("hi"), percent=True) if strict else "–",
-                "; ".join(str(e) for e in v.get("evidence") or []),
-            )
-        )
+        ice = (pct(strict.get("rate")), interval(strict.get("lo"), strict.get("hi"), percent=True)) if strict else \
+            ("–", "–")
+        rows.append((str(v.get("target")), str(v.get("reference")), str(v.get("verdict")), num(v.get("degree"), 2),
+                     interval(v.get("lo"), v.get("hi"), digits=2), p_text(v.get("p_value")),
+                     p_text(v.get("p_adjusted")), num(v.get("alpha"), 2), *ice,
+                     "; ".join(str(e) for e in v.get("evidence") or [])))
     return Table(
         "verdicts",
         "All verdicts (target × reference)",
@@ -302,16 +293,8 @@ def ice_template_table(summary: Summary, width: int = 140) -> Table | None:
         for t in m.get("top_templates") or []:
             text = " ".join(str(t.get("text", "")).split())
             text = text if len(text) <= width else text[: width - 1] + "…"
-            rows.append(
-                (
-                    name,
-                    str(t.get("template_id")),
-                    str(t.get("n")),
-                    pct(t.get("loose_rate")),
-                    pct(t.get("strict_rate")),
-                    text,
-                )
-            )
+            rows.append((name, str(t.get("template_id")), str(t.get("n")), pct(t.get("loose_rate")),
+                         pct(t.get("strict_rate")), text))
     if not rows:
         return None
     return Table(
@@ -376,26 +359,14 @@ def diagnostics_table(summary: Summary) -> Table | None:
         return None
     agreement = diag.get("agreement")
     rows = (
-        (
-            "Order-swap inconsistency",
-            pct(diag.get("order_inconsistency")),
-            "share of pairs judged differently when the two answers swap places; high values mean position bias",
-        ),
-        (
-            "Length correlation",
-            num(diag.get("length_correlation")),
-            "correlation of score with answer length; near 0 is good",
-        ),
-        (
-            "Parse failures",
-            f"{diag.get('parse_failures', '–')} of {diag.get('n_judgements', '–')}",
-            "judge replies that could not be read (counted as unscored)",
-        ),
-        (
-            "Judge agreement",
-            "not measured" if agreement is None else num(agreement),
-            str(diag.get("agreement_metric") or "needs two or more judges"),
-        ),
+        ("Order-swap inconsistency", pct(diag.get("order_inconsistency")),
+         "share of pairs judged differently when the two answers swap places; high values mean position bias"),
+        ("Length correlation", num(diag.get("length_correlation")),
+         "correlation of score with answer length; near 0 is good"),
+        ("Parse failures", f"{diag.get('parse_failures', '–')} of {diag.get('n_judgements', '–')}",
+         "judge replies that could not be read (counted as unscored)"),
+        ("Judge agreement", "not measured" if agreement is None else num(agreement),
+         str(diag.get("agreement_metric") or "needs two or more judges")),
     )
     return Table("judge_diagnostics", "Judge diagnostics", ("Check", "Value", "Meaning"), rows)
 
