@@ -187,10 +187,10 @@ def score_cmd(
     run_dir: Annotated[Path, typer.Argument(help="Run directory written by `rse collect` (and `rse judge`).")],
     reference: Annotated[str | None, typer.Option("--reference", help="Reference model (default: the judged "
                                                   "reference, else the first collected model).")] = None,
-    null: Annotated[str | None, typer.Option("--null", help="Comma-separated null-panel models (unrelated to the "
-                                             "reference) for calibrated verdicts.")] = None,
+    null: Annotated[str | None, typer.Option("--null", help="Comma-separated null-panel models, known not to "
+                                             "descend from the reference (3 or more): calibrated verdicts.")] = None,
     alpha: Annotated[float, typer.Option("--alpha", help="Test level of the verdicts.")] = 0.05,
-    seed: Annotated[int, typer.Option("--seed", help="Seed of bootstrap and permutations.")] = 0,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the bootstrap.")] = 0,
     signal: Annotated[str, typer.Option("--signal", help="Judge-free similarity behind the matrix and verdicts: "
                                         "tfidf, or embedding (MiniLM, extra [embed]).")] = "tfidf",
     json_out: JsonOpt = False,
