@@ -191,8 +191,8 @@ def score_cmd(
                                              "descend from the reference (3 or more): calibrated verdicts.")] = None,
     alpha: Annotated[float, typer.Option("--alpha", help="Test level of the verdicts.")] = 0.05,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the bootstrap.")] = 0,
-    signal: Annotated[str, typer.Option("--signal", help="Judge-free similarity behind the matrix and verdicts: "
-                                        "tfidf, or embedding (MiniLM, extra [embed]).")] = "tfidf",
+    signal: Annotated[str, typer.Option("--signal", help="Judge-free similarity of the table and matrix: "
+                                        "tfidf, or embedding (MiniLM, [embed]); verdicts: word excess.")] = "tfidf",
     json_out: JsonOpt = False,
 ) -> None:
     """Judge-free similarity, LLM-judge means per prompt set x model (Table 3) and verdicts; writes summary.json."""
@@ -216,7 +216,7 @@ def _print_score(summary: dict[str, Any]) -> None:
     console.print(f"reference: {summary['reference']}")
     if jf.get("label") == "ok":
         _table("judge-free similarity to the reference", jf["table"])
-        _verdicts(f"judge-free verdicts ({jf.get('signal', 'tfidf')}, vs null panel)", jf.get("verdicts"))
+        _verdicts("judge-free verdicts (word-excess similarity, named-suspect test vs null panel)", jf.get("verdicts"))
     else:
         console.print(f"judge-free: {jf.get('reason')}")
     if lj is None:
