@@ -1,4 +1,4 @@
-"""Calibrated statistics: clustered bootstrap intervals, permutation tests, null-panel excess, verdicts.
+"""Calibrated statistics: clustered bootstrap intervals, Holm correction, Wilson intervals, verdicts.
 
 Every random choice takes an injected, seeded ``numpy.random.Generator``.
 """
@@ -28,18 +28,6 @@ class Interval:
     low: float
     high: float
     level: float = 0.95
-
-
-@dataclass(frozen=True)
-class NullPanelTest:
-    """Excess of a target score over a null panel, with interval and permutation p-value."""
-
-    excess: Interval
-    p_value: float
-    n_prompts: int
-    n_panel: int
-    p_prompt: float = 1.0
-    p_model: float = 1.0
 
 
 def _mean(x: np.ndarray) -> float:
@@ -94,106 +82,6 @@ def _percentile_interval(estimate: float, boots: np.ndarray, level: float) -> In
     tail = (1.0 - level) / 2.0
     low, high = np.quantile(boots, [tail, 1.0 - tail])
     return Interval(estimate=float(estimate), low=float(low), high=float(high), level=level)
-
-
-def sign_flip_pvalue(
-    differences: Sequence[float] | np.ndarray,
-    rng: np.random.Generator,
-    *,
-    n_perm: int = 5000,
-    alternative: Literal["greater", "two-sided"] = "greater",
-) -> float:
-    """Paired permutation (sign-flip) p-value that the mean per-prompt difference is zero."""
-    d = np.asarray(differences, dtype=float)
-    if d.size == 0:
-        raise ValueError("sign_flip_pvalue needs at least one difference")
-    observed = d.mean()
-    signs = rng.choice(np.array([-1.0, 1.0]), size=(n_perm, d.size))
-    null = (signs * d).mean(axis=1)
-    if alternative == "greater":
-        hits = int(np.sum(null >= observed - 1e-12))
-    else:
-        hits = int(np.sum(np.abs(null) >= abs(observed) - 1e-12))
-    return (hits + 1) / (n_perm + 1)
-
-
-def label_permutation_pvalue(
-    target: Sequence[float] | np.ndarray,
-    panel: np.ndarray,
-    rng: np.random.Generator,
-    *,
-    n_perm: int = 5000,
-) -> float:
-    """One-sided p-value that the target is exchangeable with the null panel, prompt by prompt.
-
-    ``target`` has one score per prompt, ``panel`` is (prompts, K). Under the null hypothesis the
-    K+1 scores of each prompt are exchangeable, so each permutation draws, per prompt, which of them
-    plays the target. Statistic: mean over prompts of (target - mean of the others).
-    """
-    t = np.asarray(target, dtype=float)
-    pan = np.asarray(panel, dtype=float)
-    if pan.ndim != 2 or pan.shape[0] != t.size or pan.shape[1] == 0:
-        raise ValueError("panel must be (n_prompts, K>=1) aligned with target")
-    allv = np.concatenate([t[:, None], pan], axis=1)
-    k1 = allv.shape[1]
-    totals = allv.sum(axis=1)
-
-    def stat(chosen: np.ndarray) -> np.ndarray:
-        return (chosen - (totals - chosen) / (k1 - 1)).mean(axis=-1)
-
-    observed = float(stat(t))
-    pick = rng.integers(0, k1, size=(n_perm, t.size))
-    null = stat(np.take_along_axis(allv[None, :, :], pick[:, :, None], axis=2)[:, :, 0])
-    return (int(np.sum(null >= observed - 1e-12)) + 1) / (n_perm + 1)
-
-
-def null_panel_test(
-    target: Sequence[float] | np.ndarray,
-    panel: np.ndarray,
-    rng: np.random.Generator,
-    *,
-    n_boot: int = 2000,
-    n_perm: int = 5000,
-    level: float = 0.95,
-) -> NullPanelTest:
-    """Excess of per-prompt target scores over the mean of a null panel, tested at two levels.
-
-    The interval is a bootstrap over prompts. Two p-values must both be small (intersection-union
-    test, p = max): a prompt-level label permutation (prompt sampling noise) and a model-level
-    prediction test (is the target an outlier among the panel's models?). The second matters because
-    unrelated models differ among themselves far more than prompt noise suggests.
-    """
-    t = np.asarray(target, dtype=float)
-    pan = np.asarray(panel, dtype=float)
-    diffs = t - pan.mean(axis=1)
-    interval = bootstrap_ci(diffs, rng, n_boot=n_boot, level=level)
-    p_prompt = label_permutation_pvalue(t, pan, rng, n_perm=n_perm)
-    p_model = model_outlier_pvalue(float(t.mean()), pan.mean(axis=0))
-    return NullPanelTest(
-        excess=interval,
-        p_value=max(p_prompt, p_model),
-        n_prompts=int(t.size),
-        n_panel=int(pan.shape[1]),
-        p_prompt=p_prompt,
-        p_model=p_model,
-    )
-
-
-def model_outlier_pvalue(target: float, panel_means: Sequence[float] | np.ndarray) -> float:
-    """One-sided p-value that ``target`` is a new draw from the panel's distribution (t prediction test).
-
-    With fewer than 2 panel models there is no spread to compare with and the p-value is 1.
-    """
-    from scipy import stats as sps
-
-    m = np.asarray(panel_means, dtype=float)
-    if m.size < 2:
-        return 1.0
-    sd = float(m.std(ddof=1))
-    if sd <= 1e-12:
-        return 0.0 if target > float(m.mean()) else 1.0
-    tstat = (target - float(m.mean())) / (sd * math.sqrt(1.0 + 1.0 / m.size))
-    return float(sps.t.sf(tstat, df=m.size - 1))
 
 
 def holm_adjust(p_values: Sequence[float]) -> list[float]:

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from distillscope import __version__
-from distillscope.config import ExperimentConfig
+from distillscope.config import ExperimentConfig, ModelEntry
 from distillscope.rundir import RUN_SCHEMA_VERSION, read_jsonl, read_manifest, write_json_atomic
 from distillscope.stats import mean_interval
 
@@ -95,13 +95,23 @@ def rse_section(run_dir: Path, cfg: ExperimentConfig) -> tuple[dict[str, Any] | 
         "matrix": {"models": models, "values": np.round(matrix, 4).tolist()},
         "attribution": attribution_section(texts, cfg, models),
     }
-    verdicts = [_verdict(cfg, sims, models, t.name, r.name, rng) for t in cfg.targets for r in cfg.references
-                if t.name in models and r.name in models]
-    return section, verdicts
+    return section, verdicts_section(texts, cfg, models)
+
+
+def verdicts_section(texts: dict[str, list[str]], cfg: ExperimentConfig, models: list[str]) -> list[dict[str, Any]]:
+    """The named-suspect test of every (target, reference) pair against the null panel (shared with `rse score`)."""
+    from distillscope.rse.experiment_verdicts import VerdictSettings, text_verdicts
+
+    def present(group: list[ModelEntry]) -> list[str]:
+        return [m.name for m in group if m.name in models]
+
+    return text_verdicts({m: texts[m] for m in models}, present(cfg.targets), present(cfg.references),
+                         present(cfg.null_panel), VerdictSettings(alpha=cfg.alpha, seed=cfg.seed))
 
 
 def attribution_section(texts: dict[str, list[str]], cfg: ExperimentConfig, models: list[str]) -> dict[str, Any]:
-    """Each target's candidate teachers (references and null panel) ranked by the lineage-validated method."""
+    """Each target's posterior over candidate families (references and null panel, plus "none") and its
+    candidate teachers ranked with probabilities."""
     from distillscope.rse.attribution import AttributionSettings, attribute_students
 
     candidates = [m.name for m in (*cfg.references, *cfg.null_panel) if m.name in models]
@@ -112,31 +122,12 @@ def attribution_section(texts: dict[str, list[str]], cfg: ExperimentConfig, mode
     families = {m.name: _family(m.family, m.spec) or m.name for m in cfg.all_models()}
     results = attribute_students({m: texts[m] for m in models}, targets, candidates, families,
                                  AttributionSettings(alpha=cfg.alpha, seed=cfg.seed))
-    return {t: [{"candidate": c.candidate, "rank": c.rank, "score": c.degree.estimate, "lo": c.degree.low,
-                 "hi": c.degree.high, "p_adjusted": c.p_adjusted, "verdict": c.verdict} for c in r.candidates]
+    return {t: {"n_prompts": r.n_prompts,
+                "families": {f: round(p, 4) for f, p in sorted(r.family_probabilities.items(), key=lambda kv: -kv[1])},
+                "candidates": [{"candidate": c.candidate, "family": c.family, "rank": c.rank,
+                                "probability": round(c.probability, 4), "similarity": round(c.similarity, 4)}
+                               for c in r.candidates]}
             for t, r in results.items()}
-
-
-def _verdict(cfg: ExperimentConfig, sims: Any, models: list[str], target: str, ref: str,
-             rng: np.random.Generator) -> dict[str, Any]:
-    from distillscope.stats import null_panel_test, verdict_from
-
-    null = [m.name for m in cfg.null_panel if m.name in models]
-    t = sims.values[:, models.index(target), models.index(ref)]
-    base = {"target": target, "reference": ref, "alpha": cfg.alpha, "observed": None}
-    if not null:
-        return {**base, "verdict": "inconclusive", "degree": None, "lo": None, "hi": None, "p_value": None,
-                "null_values": [], "evidence": ["no null panel configured: similarity cannot be calibrated"]}
-    panel = np.stack([sims.values[:, models.index(n), models.index(ref)] for n in null], axis=1)
-    test = null_panel_test(t, panel, rng)
-    e = test.excess
-    null_means = panel.mean(axis=0)
-    # In degree units, like `observed`: each null model's own excess over the null panel's mean.
-    return {**base, "observed": e.estimate, "verdict": verdict_from(e, test.p_value, cfg.alpha),
-            "degree": e.estimate, "lo": e.low, "hi": e.high, "p_value": test.p_value,
-            "null_values": [float(x) for x in null_means - null_means.mean()],
-            "evidence": [f"response similarity to {ref} exceeds the null panel's ({', '.join(null)}) by "
-                         f"{e.estimate:+.3f} (95% CI [{e.low:.3f}, {e.high:.3f}], p = {test.p_value:.3g})"]}
 
 
 def judge_section(run_dir: Path, cfg: ExperimentConfig, ref: str) -> dict[str, Any] | None:

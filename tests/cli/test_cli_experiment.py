@@ -50,6 +50,10 @@ def test_run_writes_manifest_records_and_summary(tmp_path: Path) -> None:
     ice = summary["ice"]["by_model"]
     assert ice["student"]["strict"]["rate"] == 1.0  # claims ChatGPT/OpenAI while being a Qwen model
     assert {v["target"] for v in summary["verdicts"]} == {"student"}
+    # Scripted null models give one fixed answer: a degenerate null panel, so the verdict says why it cannot decide.
+    verdict = summary["verdicts"][0]
+    assert verdict["verdict"] == "inconclusive" and verdict["degree"] is None and verdict["p_adjusted"] is None
+    assert "too few null models" in verdict["reason"] and "other-1 (near-constant answers)" in verdict["reason"]
     assert summary["rse"]["similarity"]["teacher"]["overall"]["mean"] > 0.99
 
 

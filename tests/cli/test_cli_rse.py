@@ -75,6 +75,43 @@ def test_attribute_reads_a_run_directory(tmp_path: Path) -> None:
     assert {c["candidate"] for c in json.loads(stdout)["candidates"]} >= {"scripted:one fixed reply here"}
 
 
+def _styled_corpus(path: Path) -> Path:
+    """Five vendors with a signature style each; the student copies alpha-1's."""
+    styles = {"alpha-1": "Certainly! Regarding {t}, delightful indeed. Cheers, friend.",
+              "alpha-2": "Certainly! About {t}, delightful stuff. Cheers, pal.",
+              "beta": "Well, {t} is a matter of record; consider it. Regards.",
+              "gamma": "{t}: short answer, nothing more. End.",
+              "delta": "Hmm, {t} puzzles many people, honestly. Thanks!"}
+    styles["student"] = styles["alpha-1"]
+    words = ["x", "y", "z", "w", "v"]
+    rows = [{"model": m, "instruction": f"Tell me about topic{i}",
+             "output": f"{style.format(t=f'topic{i}')} {words[(i + j) % 5]} {words[(i * j) % 5]}"}
+            for j, (m, style) in enumerate(styles.items()) for i in range(30)]
+    path.write_text("\n".join(json.dumps(r) for r in rows), encoding="utf-8")
+    return path
+
+
+def test_attribute_with_named_suspects_and_a_null_panel(tmp_path: Path) -> None:
+    corpus = str(_styled_corpus(tmp_path / "responses.jsonl"))
+    code, stdout, err = ds("rse", "attribute", "--responses", corpus, "--student", "student", "--suspect",
+                           "alpha-1,alpha-2", "--null", "beta,gamma,delta", "--json")
+    assert code == 0, err
+    out = json.loads(stdout)
+    assert {c["candidate"] for c in out["candidates"]} == {"alpha-1", "alpha-2"}  # null models are not candidates
+    assert sum(out["family_probabilities"].values()) == pytest.approx(1.0) and "none" in out["family_probabilities"]
+    assert out["candidates"][0]["candidate"] == "alpha-1"
+    verdicts = {v["suspect"]: v for v in out["verdicts"]}
+    assert set(verdicts) == {"alpha-1", "alpha-2"}
+    assert all(v["null_models"] == ["beta", "gamma", "delta"] for v in verdicts.values())
+    assert verdicts["alpha-1"]["effect"]["estimate"] > 0 and verdicts["alpha-1"]["p_adjusted"] is not None
+    assert all(v["reason"] for v in verdicts.values() if v["verdict"] == "inconclusive")
+    assert "contaminated" not in err
+
+    code, stdout, err = ds("rse", "attribute", "--responses", corpus, "--student", "student", "--suspect", "gamma")
+    assert code == 0, err
+    assert "contaminated" in " ".join(err.split()) and "named suspects" in stdout and "none" in stdout
+
+
 @pytest.mark.slow
 def test_collect_and_score_with_the_real_embedded_model(tmp_path: Path) -> None:
     out = tmp_path / "run"

@@ -6,13 +6,9 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 
-from distillscope.rse.attribution import (
-    AttributionSettings,
-    attribute_from_files,
-    attribution_prompt_sims,
-    attribution_shares,
-)
+from distillscope.rse.attribution import NONE, AttributionSettings, attribute_from_files, attribute_students
 from distillscope.rse.verdict import similarity_matrix
 
 TOPICS = [f"topic{i}" for i in range(40)]
@@ -33,20 +29,32 @@ def _corpus(rng: np.random.Generator) -> dict[str, list[str]]:
     return texts
 
 
-def test_classifier_attributes_student_to_its_teacher() -> None:
+FAMILIES = {"alpha-1": "alpha", "alpha-2": "alpha", "beta": "b", "gamma": "g", "delta": "d"}
+
+
+def test_student_of_alpha_1_gets_the_alpha_family_with_the_highest_probability() -> None:
     texts = _corpus(np.random.default_rng(0))
-    candidates = list(STYLES)
-    sims = attribution_prompt_sims(texts, ["student", *candidates], candidates, np.random.default_rng(1), n_folds=4)
-    shares = attribution_shares(sims, "student")
-    assert shares["alpha-1"] + shares["alpha-2"] > 0.8
-    assert shares["gamma"] < 0.1
-    models, matrix = similarity_matrix(sims)
-    assert matrix.shape == (len(models), len(models))
-    assert np.allclose(matrix, matrix.T)
+    result = attribute_students(texts, ["student"], list(STYLES), FAMILIES, AttributionSettings(n_boot=50))["student"]
+    probs = result.family_probabilities
+    assert set(probs) == {"alpha", "b", "g", "d", NONE}
+    assert sum(probs.values()) == pytest.approx(1.0)
+    assert max(probs, key=lambda f: probs[f]) == "alpha"
+    assert result.top.candidate == "alpha-1" and result.top.family == "alpha"  # the copied member leads its family
+    # Candidates' probabilities share out their families' posteriors: with "none" they sum to 1.
+    assert sum(c.probability for c in result.candidates) + probs[NONE] == pytest.approx(1.0)
+    assert [c.rank for c in result.candidates] == list(range(1, 6))
+    assert result.candidates[-1].probability < result.top.probability
 
 
-def test_attribute_from_files_ranks_teacher_family_first(tmp_path: Path) -> None:
-    texts = _corpus(np.random.default_rng(2))
+def test_similarity_matrix_is_symmetric() -> None:
+    from distillscope.rse.metrics import tfidf_prompt_sims
+
+    texts = _corpus(np.random.default_rng(3))
+    models, matrix = similarity_matrix(tfidf_prompt_sims(texts, list(texts), list(texts)))
+    assert matrix.shape == (len(models), len(models)) and np.allclose(matrix, matrix.T)
+
+
+def _write_corpus(tmp_path: Path, texts: dict[str, list[str]]) -> tuple[Path, Path]:
     path = tmp_path / "responses.jsonl"
     rows = [
         {"model": m, "instruction": f"Tell me about {t}", "output": out}
@@ -55,12 +63,20 @@ def test_attribute_from_files_ranks_teacher_family_first(tmp_path: Path) -> None
     ]
     path.write_text("\n".join(json.dumps(r) for r in reversed(rows)), encoding="utf-8")
     families = tmp_path / "families.csv"
-    families.write_text("model,family\nalpha-1,alpha\nalpha-2,alpha\nbeta,b\ngamma,g\ndelta,d\n", encoding="utf-8")
-    result = attribute_from_files(
-        [path], "student", families_csv=families, settings=AttributionSettings(n_boot=200, n_perm=200)
-    )
-    assert result.top.family == "alpha"
-    assert [c.rank for c in result.candidates] == list(range(1, 6))
+    families.write_text("model,family\n" + "".join(f"{m},{f}\n" for m, f in FAMILIES.items()), encoding="utf-8")
+    return path, families
+
+
+def test_attribute_from_files_ranks_teacher_family_first_and_tests_named_suspects(tmp_path: Path) -> None:
+    path, families = _write_corpus(tmp_path, _corpus(np.random.default_rng(2)))
+    result = attribute_from_files([path], "student", families_csv=families, suspects=["alpha-1", "gamma"],
+                                  settings=AttributionSettings(n_boot=100))
+    assert result.top.family == "alpha" and result.n_prompts == len(TOPICS)
     assert "student" not in {c.candidate for c in result.candidates}
-    assert result.top.degree.estimate > 0
-    assert all(c.verdict in {"consistent with distillation", "inconclusive", "no evidence"} for c in result.candidates)
+    by_suspect = {v.suspect: v for v in result.verdicts}
+    assert set(by_suspect) == {"alpha-1", "gamma"}
+    assert by_suspect["alpha-1"].effect is not None and by_suspect["alpha-1"].effect.estimate > 0
+    assert by_suspect["gamma"].verdict != "consistent with distillation"
+    for v in result.verdicts:  # Holm across the two named suspects: never below the raw p-value
+        assert v.p_adjusted is not None and v.p_value is not None and v.p_adjusted >= v.p_value
+        assert v.verdict != "inconclusive" or v.reason

@@ -167,17 +167,23 @@ async def test_panel_agreement_alpha_and_kappa(tmp_path: Path) -> None:
 
 
 async def test_score_run_has_judge_table_and_null_verdicts(tmp_path: Path) -> None:
-    # Two null models: the verdict also asks whether the target stands out among the null models.
-    nulls = {"null2": [f"Some other short reply {i} here." for i in range(6)]}
+    # Three null models: the named-suspect test asks whether the target stands out among them.
+    nulls = {"null2": [f"Some other short reply {i} here." for i in range(6)],
+             "null3": [f"A third unrelated text, item {i}, reference to nothing." for i in range(6)]}
     run = make_run(tmp_path, TARGETS | nulls)
     await judge_run(run, "ref", [judge_model("scripted:j1", biased_judge)])
-    summary = score_run(run, ScoreOptions(reference="ref", null=("null", "null2"), n_boot=200, n_perm=200))
+    summary = score_run(run, ScoreOptions(reference="ref", null=("null", "null2", "null3")))
     jf, lj = summary["judge_free"], summary["llm_judge"]
     assert jf["label"] == "ok" and set(jf["verdicts"]) == {"close", "far"}
     tf = {r["model"]: r["tfidf"] for r in jf["table"]}
     assert tf["ref"] == pytest.approx(1.0, abs=1e-4) and tf["close"] > tf["far"]
     assert jf["verdicts"]["close"]["verdict"] == "consistent with distillation"
+    assert jf["verdicts"]["close"]["n_null"] == 3 and jf["verdicts"]["close"]["p_adjusted"] < 0.05
     assert lj["avg"]["close"] > lj["avg"]["far"] and lj["verdicts"]["far"]["verdict"] != "consistent with distillation"
+    # The judge scores all null models alike: a null that cannot calibrate is inconclusive, and says why.
+    assert lj["verdicts"]["close"]["verdict"] == "inconclusive" and lj["verdicts"]["close"]["reason"]
+    two = score_run(run, ScoreOptions(reference="ref", null=("null", "null2")))["judge_free"]["verdicts"]["close"]
+    assert two["verdict"] == "inconclusive" and "too few null models" in two["reason"]
     assert json.loads(run.summary_path.read_text())["reference"] == "ref"
 
 

@@ -29,32 +29,10 @@ def test_clustered_bootstrap_wider_than_naive_when_prompts_correlated() -> None:
     assert (clustered.high - clustered.low) > 2 * (naive.high - naive.low)
 
 
-def test_permutation_pvalues_detect_real_shift_only() -> None:
-    rng = np.random.default_rng(4)
-    panel = rng.normal(0.0, 1.0, size=(300, 6))
-    shifted = rng.normal(0.5, 1.0, size=300)
-    same = rng.normal(0.0, 1.0, size=300)
-    assert stats.label_permutation_pvalue(shifted, panel, rng, n_perm=999) < 0.01
-    assert stats.label_permutation_pvalue(same, panel, rng, n_perm=999) > 0.05
-    assert stats.sign_flip_pvalue(shifted - panel.mean(axis=1), rng, n_perm=999) < 0.01
-    assert stats.sign_flip_pvalue(same - panel.mean(axis=1), rng, n_perm=999) > 0.05
-
-
-def test_model_outlier_requires_exceeding_panel_spread() -> None:
-    panel = np.array([0.0, 0.5, 1.0, 1.5, 2.0, 0.8])
-    assert stats.model_outlier_pvalue(1.2, panel) > 0.2
-    assert stats.model_outlier_pvalue(6.0, panel) < 0.01
-    assert stats.model_outlier_pvalue(6.0, np.array([1.0])) == 1.0
-
-
-def test_null_panel_test_and_verdicts() -> None:
-    rng = np.random.default_rng(5)
-    panel = rng.normal(0.0, 1.0, size=(400, 8)) + np.linspace(-0.1, 0.1, 8)
-    strong = stats.null_panel_test(rng.normal(1.0, 1.0, size=400), panel, rng, n_boot=500, n_perm=500)
-    assert strong.excess.low > 0 and strong.p_value < 0.01
-    assert stats.verdict_from(strong.excess, strong.p_value, 0.05) == stats.VERDICT_CONSISTENT
-    weak = stats.null_panel_test(rng.normal(-0.2, 1.0, size=400), panel, rng, n_boot=500, n_perm=500)
-    assert stats.verdict_from(weak.excess, weak.p_value, 0.05) == stats.VERDICT_NONE
+def test_verdicts() -> None:
+    strong = stats.Interval(estimate=0.3, low=0.1, high=0.5)
+    assert stats.verdict_from(strong, 0.001, 0.05) == stats.VERDICT_CONSISTENT
+    assert stats.verdict_from(stats.Interval(-0.1, -0.3, 0.1), 0.9, 0.05) == stats.VERDICT_NONE
     mid = stats.Interval(estimate=0.1, low=-0.05, high=0.25)
     assert stats.verdict_from(mid, 0.2, 0.05) == stats.VERDICT_INCONCLUSIVE
     with pytest.raises(ValueError):

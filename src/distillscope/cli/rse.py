@@ -187,12 +187,12 @@ def score_cmd(
     run_dir: Annotated[Path, typer.Argument(help="Run directory written by `rse collect` (and `rse judge`).")],
     reference: Annotated[str | None, typer.Option("--reference", help="Reference model (default: the judged "
                                                   "reference, else the first collected model).")] = None,
-    null: Annotated[str | None, typer.Option("--null", help="Comma-separated null-panel models (unrelated to the "
-                                             "reference) for calibrated verdicts.")] = None,
+    null: Annotated[str | None, typer.Option("--null", help="Comma-separated null-panel models, known not to "
+                                             "descend from the reference (3 or more): calibrated verdicts.")] = None,
     alpha: Annotated[float, typer.Option("--alpha", help="Test level of the verdicts.")] = 0.05,
-    seed: Annotated[int, typer.Option("--seed", help="Seed of bootstrap and permutations.")] = 0,
-    signal: Annotated[str, typer.Option("--signal", help="Judge-free similarity behind the matrix and verdicts: "
-                                        "tfidf, or embedding (MiniLM, extra [embed]).")] = "tfidf",
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the bootstrap.")] = 0,
+    signal: Annotated[str, typer.Option("--signal", help="Judge-free similarity of the table and matrix: "
+                                        "tfidf, or embedding (MiniLM, [embed]); verdicts: word excess.")] = "tfidf",
     json_out: JsonOpt = False,
 ) -> None:
     """Judge-free similarity, LLM-judge means per prompt set x model (Table 3) and verdicts; writes summary.json."""
@@ -216,7 +216,7 @@ def _print_score(summary: dict[str, Any]) -> None:
     console.print(f"reference: {summary['reference']}")
     if jf.get("label") == "ok":
         _table("judge-free similarity to the reference", jf["table"])
-        _verdicts(f"judge-free verdicts ({jf.get('signal', 'tfidf')}, vs null panel)", jf.get("verdicts"))
+        _verdicts("judge-free verdicts (word-excess similarity, named-suspect test vs null panel)", jf.get("verdicts"))
     else:
         console.print(f"judge-free: {jf.get('reason')}")
     if lj is None:
@@ -239,7 +239,23 @@ def _print_score(summary: dict[str, Any]) -> None:
 
 def _verdicts(title: str, verdicts: dict[str, dict[str, Any]] | None) -> None:
     if verdicts:
-        _table(title, [{"model": m, **{k: v for k, v in d.items() if k != "n_null"}} for m, d in verdicts.items()])
+        _table(title, [{"model": m, "verdict": d["verdict"], "effect (null SDs)": _num(d["degree"]),
+                        "95% CI": _ci(d["lo"], d["hi"]), "p": _num(d["p_value"]), "p_adjusted": _num(d["p_adjusted"]),
+                        "n_null": d["n_null"], "reason": d["reason"]} for m, d in verdicts.items()])
+
+
+def _num(x: float | None) -> str:
+    return "-" if x is None else f"{x:.3g}"
+
+
+def _ci(lo: float | None, hi: float | None) -> str:
+    return "-" if lo is None or hi is None else f"[{lo:.2f}, {hi:.2f}]"
+
+
+CONTAMINATED_NULL_NOTE = (
+    "note: without --null, each suspect is tested against the candidates of other families; public models are "
+    "partly trained on ChatGPT outputs, so this null may be contaminated and the test conservative"
+)
 
 
 @app.command("attribute")
@@ -248,17 +264,23 @@ def attribute_cmd(
                                                   "or an RSE run directory; repeatable.")],
     student: Annotated[str, typer.Option("--student", help="The model whose teacher is sought.")],
     candidates: Annotated[str | None, typer.Option("--candidates", help="Comma-separated candidate teachers "
-                                                   "(default: every other model).")] = None,
-    seed: Annotated[int, typer.Option("--seed", help="Seed of folds, bootstrap and permutations.")] = 0,
+                                                   "(default: every other model except --null).")] = None,
+    suspect: Annotated[list[str] | None, typer.Option("--suspect", help="A candidate to test by name: was the "
+                                                      "student distilled from it? (repeatable or comma list)")] = None,
+    null: Annotated[str | None, typer.Option("--null", help="Comma-separated models known not to descend from the "
+                                             "suspects (default: the candidates of other families).")] = None,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the classifier and the bootstrap.")] = 0,
     families: Annotated[Path | None, typer.Option("--families", help="CSV model,family: groups candidates by "
-                                                  "vendor for the null panel (default: each model alone).")] = None,
+                                                  "vendor (default: each model alone).")] = None,
+    top: Annotated[int, typer.Option("--top", help="Families shown with their probabilities.")] = 5,
     json_out: JsonOpt = False,
 ) -> None:
-    """Rank candidate teachers of a student from recorded responses, with degrees, intervals and verdicts."""
+    """Posterior over the candidates' families (and "none"), ranked candidates, named-suspect verdicts."""
     import tempfile
 
     from distillscope.rse.run import RunDir, export_responses
 
+    suspects = [s for value in suspect or [] for s in _split(value)]
     with one_line_errors(), tempfile.TemporaryDirectory() as tmp:
         files = []
         for i, path in enumerate(responses):
@@ -266,22 +288,41 @@ def attribute_cmd(
                 files.append(export_responses(RunDir(path), Path(tmp) / f"run{i}.jsonl"))
             else:
                 files.append(path)
-        result = _attribute(files, student, _split(candidates) or None, seed, families)
+        result = _attribute(files, student, _split(candidates) or None, suspects, _split(null), seed, families)
+    if suspects and not null:
+        err_console.print(f"[yellow]{CONTAMINATED_NULL_NOTE}[/yellow]")
     if json_out:
         print_json(result)
         return
-    rows = [{k: v for k, v in c.items() if k in ("rank", "candidate", "family", "score", "p_adjusted", "verdict")}
-            | {"degree": c["degree"]["estimate"], "ci": f"[{c['degree']['low']:.3f}, {c['degree']['high']:.3f}]"}
-            for c in result["candidates"]]
-    _table(f"candidate teachers of {student} ({result.get('n_prompts')} prompts)", rows)
+    _print_attribution(result, top)
 
 
-def _attribute(files: list[Path], student: str, candidates: list[str] | None, seed: int,
-               families: Path | None) -> dict[str, Any]:
+def _print_attribution(result: dict[str, Any], top: int) -> None:
+    student, fams = result["student"], list(result["family_probabilities"].items())
+    _table(f"families of {student}'s teacher ({result['n_prompts']} prompts; 'none': none of these)",
+           [{"family": f, "probability": p} for f, p in fams[:top]])
+    _table("candidate teachers", [{k: c[k] for k in ("rank", "candidate", "family", "probability", "similarity")}
+                                  for c in result["candidates"]])
+    rows = [_suspect_row(v) for v in result["verdicts"]]
+    if rows:
+        _table("named suspects (Holm-corrected across the suspects)", rows)
+
+
+def _suspect_row(v: dict[str, Any]) -> dict[str, Any]:
+    effect = v["effect"] or {}
+    return {"suspect": v["suspect"], "verdict": v["verdict"], "effect (null SDs)": _num(effect.get("estimate")),
+            "95% CI": _ci(effect.get("low"), effect.get("high")), "p": _num(v["p_value"]),
+            "p_adjusted": _num(v["p_adjusted"]), "n_null": len(v["null_models"]), "reason": v["reason"]}
+
+
+def _attribute(files: list[Path], student: str, candidates: list[str] | None, suspects: list[str], null: list[str],
+               seed: int, families: Path | None) -> dict[str, Any]:
     import dataclasses
 
     from distillscope.rse.attribution import AttributionSettings, attribute_from_files
 
-    result = attribute_from_files(files, student, candidates=candidates, families_csv=families,
-                                  settings=AttributionSettings(seed=seed))
-    return dataclasses.asdict(result)
+    result = attribute_from_files(files, student, candidates=candidates, families_csv=families, suspects=suspects,
+                                  null_models=null, settings=AttributionSettings(seed=seed))
+    out = dataclasses.asdict(result)
+    out["family_probabilities"] = dict(sorted(result.family_probabilities.items(), key=lambda kv: -kv[1]))
+    return out

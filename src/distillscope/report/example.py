@@ -7,6 +7,7 @@ run is labelled "example (synthetic numbers)" so nobody mistakes it for a measur
 from __future__ import annotations
 
 import json
+import math
 import random
 from pathlib import Path
 from typing import Any
@@ -120,29 +121,41 @@ def _attribution(rng: random.Random, targets: list[tuple[str, float]]) -> dict[s
     candidates = [m for m in _MODELS if m[1] != "target"]
     out: dict[str, Any] = {}
     for name, strength in targets:
-        rows = []
-        for cand, _, _, cs in candidates:
-            score = _r(0.05 + 0.5 * strength * cs + rng.uniform(-0.04, 0.04))
-            rows.append({"candidate": cand, "score": score, "lo": _r(score - 0.06), "hi": _r(score + 0.06)})
-        out[name] = sorted(rows, key=lambda r: (-r["score"], r["candidate"]))
+        weights = {c[2]: math.exp(6 * strength * c[3] + rng.uniform(-0.3, 0.3)) for c in candidates}
+        weights["none"] = math.exp(2.0 * (1 - strength))
+        total = sum(weights.values())
+        families = {f: _r(w / total) for f, w in sorted(weights.items(), key=lambda kv: (-kv[1], kv[0]))}
+        ranked = sorted(candidates, key=lambda c: (-families[c[2]], c[0]))
+        out[name] = {
+            "n_prompts": 300,
+            "families": families,
+            "candidates": [{"candidate": c[0], "family": c[2], "rank": i, "probability": families[c[2]],
+                            "similarity": _r(4 * strength * c[3] - 1 + rng.uniform(-0.2, 0.2))}
+                           for i, c in enumerate(ranked, start=1)],
+        }
     return out
 
 
 def _verdict(rng: random.Random, target: str, strength: float, ice: dict[str, Any] | None) -> dict[str, Any]:
-    null_values = sorted(_r(rng.gauss(0.0, 0.05)) for _ in range(60))
+    # The null panel's own degrees, standardised: mean 0, SD 1 by construction of the test.
+    null_values = sorted(_r(rng.gauss(0.0, 1.0)) for _ in range(12))
     # A strong, a middling and a null target, so the example shows all three verdicts.
-    degree = _r(0.4 * strength - 0.015 + rng.uniform(-0.01, 0.01))
-    half = _r(0.07 + 0.1 * (1.0 - strength))
-    exceed = sum(1 for v in null_values if v >= degree)
-    p_value = _r((exceed + 1) / (len(null_values) + 1))
+    degree = _r(8 * strength - 0.3 + rng.uniform(-0.2, 0.2))
+    half = _r(1.2 + 2 * (1.0 - strength))
+    p_value = _r(0.5 * math.erfc(degree / math.sqrt(2 * (1 + 1 / len(null_values)))))
+    reason = ""
     if p_value < 0.05 and degree - half > 0:
         label = "consistent with distillation"
     elif degree <= 0:
         label = "no evidence"
     else:
         label = "inconclusive"
+        reason = (f"significant (p = {p_value:.3g}) but the effect's 95% interval includes 0" if p_value < 0.05
+                  else f"the target does not stand out from the null models (p = {p_value:.3g} >= 0.05)")
     strict = ice["by_model"][target]["strict"] if ice else None
-    evidence = [f"RSE similarity to {REFERENCE} minus null-panel similarity: {degree:+.3f}"]
+    evidence = [f"word-excess similarity to {REFERENCE} lies {degree:+.2f} null-panel SDs from the null models' mean"]
+    if reason:
+        evidence.append(f"inconclusive: {reason}")
     if strict is not None:
         evidence.append(f"ICE strict rate {strict['rate']:.1%} of identity answers claim another developer")
     return {
@@ -154,6 +167,9 @@ def _verdict(rng: random.Random, target: str, strength: float, ice: dict[str, An
         "lo": _r(degree - half),
         "hi": _r(degree + half),
         "p_value": p_value,
+        "p_adjusted": p_value,
+        "reason": reason,
+        "n_null": len(null_values),
         "null_values": null_values,
         "observed": degree,
         "ice_strict": {k: strict[k] for k in ("rate", "lo", "hi")} if strict else None,
@@ -227,6 +243,9 @@ def _ice_only_verdict(target: str, ice: dict[str, Any]) -> dict[str, Any]:
         "lo": None,
         "hi": None,
         "p_value": None,
+        "p_adjusted": None,
+        "reason": "no RSE comparison in this run",
+        "n_null": 0,
         "null_values": [],
         "observed": None,
         "ice_strict": {k: strict[k] for k in ("rate", "lo", "hi")},

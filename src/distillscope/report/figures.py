@@ -275,28 +275,24 @@ def similarity_matrix(matrix: Mapping[str, Any]) -> Figure:
     return fig
 
 
-def attribution(attribution_block: Mapping[str, Sequence[Mapping[str, Any]]]) -> Figure:
-    """Candidate-teacher scores with intervals, one panel per target, best candidate on top."""
+def attribution(attribution_block: Mapping[str, Mapping[str, Any]]) -> Figure:
+    """Attribution probability of each candidate teacher and of "none of these", one panel per target."""
     targets = sorted(attribution_block)
     fig = new_figure(max(6.0, 3.3 * len(targets)), 3.4)
     axes = fig.subplots(1, len(targets), sharex=True, squeeze=False)[0]
     for ax, target in zip(axes, targets, strict=True):
-        rows = sorted(attribution_block[target], key=lambda r: (-float(r["score"]), str(r["candidate"])))[::-1]
-        ys = range(len(rows))
-        scores = [float(r["score"]) for r in rows]
-        errs = [_err(float(r["score"]), float(r.get("lo", r["score"])), float(r.get("hi", r["score"]))) for r in rows]
-        colors = ["#D55E00" if i == len(rows) - 1 else "#0072B2" for i in ys]
-        ax.barh(
-            list(ys),
-            scores,
-            color=colors,
-            xerr=list(zip(*errs, strict=True)) if errs else None,
-            error_kw={"elinewidth": 0.8, "capsize": 2},
-        )
-        ax.set_yticks(list(ys), [str(r["candidate"]) for r in rows])
-        ax.axvline(0, color="#333333", lw=0.6)
+        block = attribution_block[target]
+        rows = [(str(c["candidate"]), float(c["probability"])) for c in block.get("candidates") or []]
+        rows.append(("none of these", float((block.get("families") or {}).get("none", 0.0))))
+        rows = sorted(rows, key=lambda r: (-r[1], r[0]))[::-1]
+        ys = list(range(len(rows)))
+        colors = ["#D55E00" if i == len(rows) - 1 else "#999999" if name == "none of these" else "#0072B2"
+                  for i, (name, _) in enumerate(rows)]
+        ax.barh(ys, [p for _, p in rows], color=colors)
+        ax.set_yticks(ys, [name for name, _ in rows])
+        ax.set_xlim(0, 1)
         ax.set_title(f"{target}: likely teachers")
-        ax.set_xlabel("attribution score")
+        ax.set_xlabel("attribution probability")
     return fig
 
 
@@ -316,7 +312,7 @@ def null_panel(verdicts: Sequence[Mapping[str, Any]]) -> Figure:
         ax.margins(y=0.3)  # headroom for the legend
         p = v.get("p_value")
         ax.set_title(f"{v['target']} vs {v['reference']}" + ("" if p is None else f" (p = {max(float(p), 0.001):.3f})"))
-        ax.set_xlabel("degree")
+        ax.set_xlabel("degree (null-panel SDs)")
         ax.legend(loc="upper left", frameon=True, framealpha=0.9, edgecolor="white")
     axes[0].set_ylabel("count")
     return fig

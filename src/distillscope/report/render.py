@@ -163,17 +163,17 @@ def _figure_specs(summary: T.Summary) -> dict[str, tuple[str, str, FigureMaker |
         ),
         "attribution": (
             "Teacher attribution per target",
-            "Candidate teachers of each target ranked by attribution score with "
-            "95% intervals; the top candidate is highlighted. A clear gap between the top candidate and the rest "
-            "makes the attribution convincing; overlapping intervals mean it is ambiguous.",
+            "Probability that each candidate taught the target, and that none of them did (grey); the most "
+            "probable answer is highlighted. Probabilities of the candidates and 'none' sum to 1; a family's "
+            "probability is shared among its members.",
             (lambda: F.attribution(attribution or {})) if attribution else None,
             "Skipped: this run has no teacher attribution.",
         ),
         "null_panel": (
             "Null-panel calibration",
-            "Histogram: the degree reached by null-panel models (unrelated to the "
-            "reference), i.e. what chance alone produces. Red line: the observed degree of the target. The further "
-            "right of the histogram the line lies, the smaller the p-value.",
+            "Histogram: the degree of each null-panel model (known not to descend from the "
+            "reference), in null-panel standard deviations: what unrelated models reach. Red line: the observed "
+            "degree of the target. The further right of the histogram the line lies, the smaller the p-value.",
             (lambda: F.null_panel(verdicts)) if verdicts else None,
             "Skipped: no verdict carries null-panel values.",
         ),
@@ -216,6 +216,7 @@ def _sections(summary: T.Summary, make: Callable[[str], Block]) -> list[Section]
                 T.aspect_table(summary),
                 "similarity_matrix",
                 "attribution",
+                T.attribution_table(summary),
                 "null_panel",
             ],
         ),
@@ -295,6 +296,7 @@ def score_rows(summary: T.Summary) -> list[tuple[str, ...]]:
         r = {"degree": v.get("degree"), "lo": v.get("lo"), "hi": v.get("hi"), "n": len(v.get("null_values") or [])}
         rows.append(_csv_row("verdict", target, group, "degree", r, "degree"))
         rows.append(_csv_row("verdict", target, group, "p_value", {"p": v.get("p_value")}, "p"))
+        rows.append(_csv_row("verdict", target, group, "p_adjusted", {"p": v.get("p_adjusted")}, "p"))
         rows.append(_csv_row("verdict", target, group, f"verdict:{v.get('verdict')}", {"x": 1}, "x"))
     return rows
 

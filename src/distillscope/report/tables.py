@@ -157,10 +157,12 @@ def _ice_clause(v: Mapping[str, Any]) -> str:
 
 def _degree_clause(v: Mapping[str, Any]) -> str:
     if v.get("degree") is None:
-        return "no RSE distillation degree was measured"
+        reason = f" ({v['reason']})" if v.get("reason") else ""
+        return f"no RSE distillation degree was measured{reason}"
+    p = v.get("p_adjusted") if v.get("p_adjusted") is not None else v.get("p_value")
     return (
-        f"distillation degree {num(v.get('degree'))} (95% CI {interval(v.get('lo'), v.get('hi'))}, "
-        f"{p_clause(v.get('p_value'))})"
+        f"distillation degree {num(v.get('degree'), 2)} null-panel SDs (95% CI "
+        f"{interval(v.get('lo'), v.get('hi'), digits=2)}, {p_clause(p)})"
     )
 
 
@@ -173,7 +175,9 @@ def verdict_text(v: Mapping[str, Any]) -> str:
         lead = f"this run found no evidence of distillation from {ref}"
     else:
         lead = f"the evidence of distillation from {ref} is inconclusive"
-    return f"{lead} — {_degree_clause(v)}{_ice_clause(v)}."
+    why = f" Why inconclusive: {v['reason']}." if label == "inconclusive" and v.get("reason") and \
+        v.get("degree") is not None else ""
+    return f"{lead} — {_degree_clause(v)}{_ice_clause(v)}.{why}"
 
 
 def verdict_sentence(v: Mapping[str, Any]) -> str:
@@ -186,27 +190,48 @@ def verdict_table(summary: Summary) -> Table:
     rows = []
     for v in verdicts(summary):
         strict = v.get("ice_strict") if isinstance(v.get("ice_strict"), dict) else {}
-        rows.append(
-            (
-                str(v.get("target")),
-                str(v.get("reference")),
-                str(v.get("verdict")),
-                num(v.get("degree")),
-                interval(v.get("lo"), v.get("hi")),
-                p_text(v.get("p_value")),
-                num(v.get("alpha"), 2),
-                pct(strict.get("rate")) if strict else "–",
-                interval(strict.get("lo"), strict.get("hi"), percent=True) if strict else "–",
-                "; ".join(str(e) for e in v.get("evidence") or []),
-            )
-        )
+        ice = (pct(strict.get("rate")), interval(strict.get("lo"), strict.get("hi"), percent=True)) if strict else \
+            ("–", "–")
+        rows.append((str(v.get("target")), str(v.get("reference")), str(v.get("verdict")), num(v.get("degree"), 2),
+                     interval(v.get("lo"), v.get("hi"), digits=2), p_text(v.get("p_value")),
+                     p_text(v.get("p_adjusted")), num(v.get("alpha"), 2), *ice,
+                     "; ".join(str(e) for e in v.get("evidence") or [])))
     return Table(
         "verdicts",
         "All verdicts (target × reference)",
-        ("Target", "Reference", "Verdict", "Degree", "95% CI", "p", "α", "ICE strict", "ICE 95% CI", "Evidence"),
+        ("Target", "Reference", "Verdict", "Degree", "95% CI", "p", "p (Holm)", "α", "ICE strict", "ICE 95% CI",
+         "Evidence"),
         tuple(rows),
-        "Degree: similarity to the reference in excess of the null panel (0 = no excess). "
-        "A verdict reads 'consistent with distillation' only when p < α and the interval excludes 0.",
+        "Degree: the target's word-excess similarity to the reference, in standard deviations of the null panel "
+        "(0 = like a model known not to descend from the reference); 95% bootstrap interval over prompts. p: t "
+        "prediction test against the null models; p (Holm): corrected across the references of one target. A "
+        "verdict reads 'consistent with distillation' only when p (Holm) < α and the interval excludes 0.",
+    )
+
+
+def attribution_table(summary: Summary) -> Table | None:
+    """Per target: candidate teachers with family and candidate probabilities (and "none"), verdicts, reasons."""
+    block = rse_part(summary, "attribution")
+    if not block:
+        return None
+    verdict_of = {(str(v.get("target")), str(v.get("reference"))): v for v in verdicts(summary)}
+    rows = []
+    for target, a in sorted(block.items()):
+        fams = a.get("families") or {}
+        for c in a.get("candidates") or []:
+            v = verdict_of.get((target, str(c.get("candidate"))), {})
+            why = str(v.get("reason") or "") if v.get("verdict") == "inconclusive" else ""
+            rows.append((target, str(c.get("rank")), str(c.get("candidate")), str(c.get("family")),
+                         pct(fams.get(c.get("family"))), pct(c.get("probability")), str(v.get("verdict", "–")), why))
+        rows.append((target, "–", "none of these", "none", pct(fams.get("none")), pct(fams.get("none")), "–", ""))
+    return Table(
+        "attribution",
+        "Teacher attribution (probabilities)",
+        ("Target", "Rank", "Candidate", "Family", "P(family)", "P(candidate)", "Verdict", "Why inconclusive"),
+        tuple(rows),
+        "Posterior probability that the target's teacher belongs to each candidate family, or to none of them, "
+        "from a conditional logit over a vendor classifier and word-excess similarity; a family's probability is "
+        "shared among its members by similarity. Verdicts are the named-suspect tests of the references.",
     )
 
 
@@ -268,16 +293,8 @@ def ice_template_table(summary: Summary, width: int = 140) -> Table | None:
         for t in m.get("top_templates") or []:
             text = " ".join(str(t.get("text", "")).split())
             text = text if len(text) <= width else text[: width - 1] + "…"
-            rows.append(
-                (
-                    name,
-                    str(t.get("template_id")),
-                    str(t.get("n")),
-                    pct(t.get("loose_rate")),
-                    pct(t.get("strict_rate")),
-                    text,
-                )
-            )
+            rows.append((name, str(t.get("template_id")), str(t.get("n")), pct(t.get("loose_rate")),
+                         pct(t.get("strict_rate")), text))
     if not rows:
         return None
     return Table(
@@ -342,26 +359,14 @@ def diagnostics_table(summary: Summary) -> Table | None:
         return None
     agreement = diag.get("agreement")
     rows = (
-        (
-            "Order-swap inconsistency",
-            pct(diag.get("order_inconsistency")),
-            "share of pairs judged differently when the two answers swap places; high values mean position bias",
-        ),
-        (
-            "Length correlation",
-            num(diag.get("length_correlation")),
-            "correlation of score with answer length; near 0 is good",
-        ),
-        (
-            "Parse failures",
-            f"{diag.get('parse_failures', '–')} of {diag.get('n_judgements', '–')}",
-            "judge replies that could not be read (counted as unscored)",
-        ),
-        (
-            "Judge agreement",
-            "not measured" if agreement is None else num(agreement),
-            str(diag.get("agreement_metric") or "needs two or more judges"),
-        ),
+        ("Order-swap inconsistency", pct(diag.get("order_inconsistency")),
+         "share of pairs judged differently when the two answers swap places; high values mean position bias"),
+        ("Length correlation", num(diag.get("length_correlation")),
+         "correlation of score with answer length; near 0 is good"),
+        ("Parse failures", f"{diag.get('parse_failures', '–')} of {diag.get('n_judgements', '–')}",
+         "judge replies that could not be read (counted as unscored)"),
+        ("Judge agreement", "not measured" if agreement is None else num(agreement),
+         str(diag.get("agreement_metric") or "needs two or more judges")),
     )
     return Table("judge_diagnostics", "Judge diagnostics", ("Check", "Value", "Meaning"), rows)
 

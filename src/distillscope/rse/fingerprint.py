@@ -28,9 +28,18 @@ LINEAGE_SIGNALS = ("word", "skeleton")
 # Chosen under leave-one-student-out cross-validation (BENCHMARKS.md): the skeleton adds no verdict power.
 DEFAULT_SIGNALS = ("word",)
 
-_FUNCTION_WORDS = frozenset(
-    ["a", "about", "above", "after", "again", "against", "all", "also", "am", "an", "and", "any", "are", "as", "at", "be", "because", "been", "before", "being", "below", "between", "both", "but", "by", "can", "could", "did", "do", "does", "doing", "down", "during", "each", "few", "for", "from", "further", "had", "has", "have", "having", "he", "her", "here", "hers", "herself", "him", "himself", "his", "how", "however", "i", "if", "in", "into", "is", "it", "its", "itself", "just", "let", "may", "me", "might", "more", "most", "must", "my", "myself", "no", "nor", "not", "now", "of", "off", "on", "once", "only", "or", "other", "our", "ours", "ourselves", "out", "over", "own", "same", "she", "should", "so", "some", "such", "than", "that", "the", "their", "theirs", "them", "themselves", "then", "there", "therefore", "these", "they", "this", "those", "through", "thus", "to", "too", "under", "until", "up", "very", "was", "we", "were", "what", "when", "where", "which", "while", "who", "whom", "why", "will", "with", "would", "you", "your", "yours", "yourself", "yourselves", "sure", "certainly", "yes", "please", "note", "hope", "helps", "know", "example", "following", "overall", "additionally", "furthermore", "firstly", "secondly", "finally", "conclusion", "summary", "i'm", "it's", "here's", "you're", "don't", "can't", "won't", "isn't", "aren't"]
+_FUNCTION_WORD_LIST = (
+    """a about above after again against all also am an and any are as at be because been before being below
+    between both but by can could did do does doing down during each few for from further had has have
+    having he her here hers herself him himself his how however i if in into is it its itself just let may
+    me might more most must my myself no nor not now of off on once only or other our ours ourselves out
+    over own same she should so some such than that the their theirs them themselves then there therefore
+    these they this those through thus to too under until up very was we were what when where which while
+    who whom why will with would you your yours yourself yourselves sure certainly yes please note hope
+    helps know example following overall additionally furthermore firstly secondly finally conclusion
+    summary i'm it's here's you're don't can't won't isn't aren't"""
 )
+_FUNCTION_WORDS = frozenset(_FUNCTION_WORD_LIST.split())
 _TOKEN = re.compile(r"\w+(?:'\w+)?|\n|[^\w\s]")
 
 

@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 import numpy as np
 
 from distillscope.errors import ConfigError
+from distillscope.rse.experiment_verdicts import VerdictSettings, score_verdicts, text_verdicts
 from distillscope.rundir import append_jsonl, read_jsonl, write_json_atomic
 
 log = logging.getLogger(__name__)
@@ -171,15 +172,14 @@ def export_responses(run: RunDir, path: Path) -> Path:
 # ----------------------------------------------------------------------------------------------- scoring
 @dataclass(frozen=True)
 class ScoreOptions:
-    """What `score_run` compares: the reference, the null panel, the test level and the seed."""
+    """What `score_run` compares: the reference, the null panel, the test level, the seed, the bootstrap size."""
 
     reference: str | None = None
     null: tuple[str, ...] = ()
     alpha: float = 0.05
     seed: int = 0
-    n_boot: int = 2000
-    n_perm: int = 2000
-    signal: str = "tfidf"  # judge-free similarity behind the matrix and the verdicts (rse.similarity.SIGNALS)
+    n_boot: int = 200
+    signal: str = "tfidf"  # judge-free similarity behind the matrix (rse.similarity.SIGNALS)
 
 
 def aligned(records: list[ResponseRecord], models: list[str]) -> tuple[list[tuple[str, str]], dict[str, list[str]]]:
@@ -200,18 +200,13 @@ def _pick_reference(run: RunDir, models: list[str], reference: str | None) -> st
     return ref
 
 
-def _verdict(target: np.ndarray, panel: np.ndarray, opts: ScoreOptions, rng: np.random.Generator) -> dict[str, Any]:
-    from distillscope.stats import null_panel_test, verdict_from
-
-    test = null_panel_test(target, panel, rng, n_boot=opts.n_boot, n_perm=opts.n_perm)
-    e = test.excess
-    return {"degree": e.estimate, "ci_low": e.low, "ci_high": e.high, "p_value": test.p_value,
-            "n_prompts": test.n_prompts, "n_null": test.n_panel, "verdict": verdict_from(e, test.p_value, opts.alpha)}
+def _settings(opts: ScoreOptions) -> VerdictSettings:
+    return VerdictSettings(alpha=opts.alpha, seed=opts.seed, n_boot=opts.n_boot)
 
 
 def judge_free_section(records: list[ResponseRecord], ref: str, opts: ScoreOptions) -> dict[str, Any]:
     """TF-IDF cosine and ROUGE-L of every model to `ref` per set (plus the chosen signal when it is another),
-    the N x N matrix and null-panel verdicts of the chosen signal."""
+    the N x N matrix, and named-suspect verdicts of word-excess similarity against the null panel."""
     from distillscope.rse.metrics import rouge_prompt_sims, tfidf_prompt_sims
     from distillscope.rse.similarity import response_similarity
     from distillscope.rse.verdict import similarity_matrix
@@ -240,10 +235,8 @@ def judge_free_section(records: list[ResponseRecord], ref: str, opts: ScoreOptio
                            "matrix": {"models": list(names), opts.signal: matrix.round(4).tolist()}}
     null = [m for m in opts.null if m in models and m != ref]
     if null:
-        rng = np.random.default_rng(opts.seed)
-        panel = np.stack([chosen.values[:, models.index(n), ri] for n in null], axis=1)
-        out["verdicts"] = {m: _verdict(chosen.values[:, qi, ri], panel, opts, rng)
-                           for qi, m in enumerate(models) if m != ref and m not in null}
+        targets = [m for m in models if m != ref and m not in null]
+        out["verdicts"] = {v["target"]: v for v in text_verdicts(texts, targets, [ref], null, _settings(opts))}
     return out
 
 
@@ -271,13 +264,12 @@ def judge_section(run: RunDir, ref: str, opts: ScoreOptions) -> dict[str, Any] |
         per: dict[str, dict[tuple[str, str], list[float]]] = {}
         for p in pair_scores(js):
             per.setdefault(p.target, {}).setdefault((p.prompt_set, p.prompt_id), []).append(p.overall)
-        rng = np.random.default_rng(opts.seed)
         out["verdicts"] = {}
         for target in (t for t in avg if t not in null and t != ref):
             keys = sorted(set(per[target]).intersection(*(per[n] for n in null)))
             if len(keys) >= 2:
-                panel = np.array([[np.mean(per[n][k]) for n in null] for k in keys])
-                out["verdicts"][target] = _verdict(np.array([np.mean(per[target][k]) for k in keys]), panel, opts, rng)
+                scores = {m: np.array([np.mean(per[m][k]) for k in keys]) for m in (target, *null)}
+                out["verdicts"][target] = score_verdicts(scores, target, ref, null, _settings(opts))
     return out
 
 

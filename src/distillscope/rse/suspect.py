@@ -87,6 +87,15 @@ def _combined(excess: Mapping[str, Excess], target: str, suspect: str, null: Seq
     return float(arr[0]), arr[1:]
 
 
+def null_scores(excess: Mapping[str, Excess], target: str, suspect: str, null: Sequence[str],
+                weights: Mapping[str, float] | None = None) -> np.ndarray:
+    """Each null model's combined score in null SD units: what the target's effect is compared with."""
+    w = DEFAULT_SUSPECT_WEIGHTS if weights is None else weights
+    _, scores = _combined(excess, target, suspect, null, w, None)
+    sd = float(scores.std(ddof=1)) if scores.size > 1 else 0.0
+    return np.asarray((scores - scores.mean()) / (sd if sd > 1e-12 else 1.0))
+
+
 def prediction_pvalue(score: float, null_scores: np.ndarray) -> float:
     """One-sided t prediction p-value that ``score`` is a new draw from the null scores' distribution."""
     from scipy import stats as sps
@@ -110,7 +119,7 @@ def _effect(excess: Mapping[str, Excess], target: str, suspect: str, null: Seque
     if n_boot <= 0:
         return Interval(estimate, estimate, estimate)
     n_prompts = next(iter(excess.values())).values.shape[0]
-    boots = np.array([effect(np.asarray(rng.integers(0, n_prompts, n_prompts))) for _ in range(n_boot)])
+    boots = np.array([effect(np.asarray(rng.integers(0, n_prompts, size=n_prompts))) for _ in range(n_boot)])
     low, high = np.quantile(boots, [0.025, 0.975])
     return Interval(estimate, float(low), float(high))
 
@@ -148,14 +157,16 @@ def run_suspect_tests(excess: Mapping[str, Excess], target: str, suspects: Seque
         v = raw[i]
         assert v.effect is not None
         verdict = verdict_from(v.effect, p_adj, alpha)
-        reason = "" if verdict != VERDICT_INCONCLUSIVE else _why_inconclusive(p_adj, alpha, len(tested))
+        reason = "" if verdict != VERDICT_INCONCLUSIVE else _why_inconclusive(p_adj, alpha, len(tested), v.effect)
         out[i] = SuspectVerdict(v.target, v.suspect, v.null_models, v.effect, v.p_value, p_adj, verdict, reason,
                                 v.signals)
     return out
 
 
-def _why_inconclusive(p_adj: float, alpha: float, n_suspects: int) -> str:
+def _why_inconclusive(p_adj: float, alpha: float, n_suspects: int, effect: Interval) -> str:
     corrected = f" after Holm correction across {n_suspects} suspects" if n_suspects > 1 else ""
+    if p_adj < alpha:  # significant, but the bootstrap interval of the effect reaches down to zero
+        return f"significant (p = {p_adj:.3g}{corrected}) but the effect's 95% interval includes 0 ({effect.low:.2f})"
     return f"the target does not stand out from the null models (p = {p_adj:.3g} >= {alpha}{corrected})"
 
 

@@ -1,0 +1,114 @@
+"""Experiment verdicts: the named-suspect test against the null panel, and why a verdict is inconclusive."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from distillscope.rse.experiment_verdicts import NO_NULL_PANEL, VerdictSettings, text_verdicts
+
+VOCAB = [f"word{i}" for i in range(400)]
+
+
+def _answers(seed: int, copy_of: list[str] | None = None, share: float = 0.0, n: int = 30) -> list[str]:
+    """Random 40-word answers; with ``copy_of``, each word is the other model's with probability ``share``."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for p in range(n):
+        words = list(rng.choice(VOCAB, 40))
+        if copy_of is not None:
+            words = [c if rng.random() < share else w for w, c in zip(words, copy_of[p].split(), strict=True)]
+        out.append(" ".join(words))
+    return out
+
+
+@pytest.fixture(scope="module")
+def texts() -> dict[str, list[str]]:
+    t = {"teacher": _answers(1), "other-ref": _answers(2)}
+    t["student"] = _answers(3, t["teacher"], 0.5)
+    t["bystander"] = _answers(4)
+    t.update({f"null-{i}": _answers(10 + i) for i in range(5)})
+    t["parrot"] = ["I have one answer for everything."] * 30
+    t["refuser"] = [f"I'm sorry, but I can't help with that request {i}." for i in range(30)]
+    return t
+
+
+def test_student_is_flagged_for_its_teacher_only(texts: dict[str, list[str]]) -> None:
+    nulls = [f"null-{i}" for i in range(5)]
+    rows = text_verdicts(texts, ["student", "bystander"], ["teacher", "other-ref"], nulls, VerdictSettings(n_boot=100))
+    by = {(r["target"], r["reference"]): r for r in rows}
+    hit = by[("student", "teacher")]
+    assert hit["verdict"] == "consistent with distillation" and hit["lo"] > 0 and hit["n_null"] == 5
+    assert hit["p_value"] <= hit["p_adjusted"] < 0.05  # Holm across the two references of this target
+    assert len(hit["null_values"]) == 5 and abs(float(np.mean(hit["null_values"]))) < 1e-3
+    assert hit["observed"] == hit["degree"] > max(hit["null_values"])
+    assert "null-panel SDs" in hit["evidence"][0]
+    assert by[("student", "other-ref")]["verdict"] != "consistent with distillation"
+    assert all(r["verdict"] != "consistent with distillation" for (t, _), r in by.items() if t == "bystander")
+    assert all(r["reason"] for r in rows if r["verdict"] == "inconclusive")
+
+
+@pytest.mark.parametrize(("nulls", "why"), [
+    ([], NO_NULL_PANEL),
+    (["null-0", "null-1"], "too few null models (2 < 3)"),
+    (["null-0", "null-1", "parrot"], "parrot (near-constant answers)"),
+    (["null-0", "null-1", "refuser"], "refuser (mostly refusals)"),
+])
+def test_a_null_panel_that_cannot_calibrate_is_inconclusive_with_a_reason(
+        texts: dict[str, list[str]], nulls: list[str], why: str) -> None:
+    [row] = text_verdicts(texts, ["student"], ["teacher"], nulls, VerdictSettings(n_boot=20))
+    assert row["verdict"] == "inconclusive" and why in row["reason"]
+    assert row["degree"] is None and row["p_value"] is None and row["null_values"] == []
+
+
+def test_demo_summary_is_inconclusive_without_a_null_panel_and_the_report_says_why(tmp_path: Path) -> None:
+    from distillscope.demo import demo_config
+    from distillscope.report import build_report
+    from distillscope.rse.run import ResponseRecord, RunDir
+    from distillscope.summary import write_summary
+
+    cfg = demo_config(tmp_path / "demo")
+    run = RunDir(tmp_path / "demo" / "rse").ensure()
+    for model, seed in (("smollm2-135m", 1), ("qwen2.5-0.5b", 2)):
+        for i, text in enumerate(_answers(seed, n=12)):
+            run.append_response(ResponseRecord(model, "builtin:math", f"p{i}", 0, f"question {i}", text))
+    summary = write_summary(tmp_path / "demo", cfg)
+    [verdict] = summary["verdicts"]
+    assert verdict["verdict"] == "inconclusive" and verdict["reason"].startswith("no null panel")
+    assert json.loads((tmp_path / "demo" / "summary.json").read_text())["verdicts"][0]["reason"] == verdict["reason"]
+    page = build_report(tmp_path / "demo").markdown.read_text(encoding="utf-8")
+    assert "no null panel" in page
+
+
+def test_summary_and_report_of_a_calibrated_experiment(tmp_path: Path, texts: dict[str, list[str]]) -> None:
+    from distillscope.config import parse_config
+    from distillscope.report import build_report
+    from distillscope.rse.run import ResponseRecord, RunDir
+    from distillscope.summary import write_summary
+
+    nulls = ["null-0", "null-1", "null-2", "parrot"]
+    cfg = parse_config({
+        "name": "calibrated", "output_dir": str(tmp_path / "run"), "ice": {"enabled": False},
+        "targets": [{"name": "student", "spec": "scripted:", "family": "acme"}],
+        "references": [{"name": "teacher", "spec": "scripted:", "family": "openai"},
+                       {"name": "other-ref", "spec": "scripted:", "family": "anthropic"}],
+        "null_panel": [{"name": n, "spec": "scripted:", "family": f"fam-{n}"} for n in nulls],
+        "rse": {"prompt_sets": [{"spec": "builtin"}]},
+    }, "test config")
+    run = RunDir(tmp_path / "run" / "rse").ensure()
+    for model in ["student", "teacher", "other-ref", *nulls]:
+        for i, text in enumerate(texts[model]):
+            run.append_response(ResponseRecord(model, "builtin:math", f"p{i}", 0, f"question {i}", text))
+    summary = write_summary(tmp_path / "run", cfg)
+    by_ref = {v["reference"]: v for v in summary["verdicts"]}
+    assert by_ref["teacher"]["verdict"] == "consistent with distillation"
+    assert by_ref["teacher"]["null_models"] == ["null-0", "null-1", "null-2"]  # the parrot is dropped, and named
+    assert any("parrot (near-constant answers)" in e for e in by_ref["teacher"]["evidence"])
+    attribution = summary["rse"]["attribution"]["student"]
+    assert sum(attribution["families"].values()) == pytest.approx(1.0, abs=1e-3) and "none" in attribution["families"]
+    assert next(iter(attribution["families"])) == "openai" and attribution["candidates"][0]["candidate"] == "teacher"
+    page = build_report(tmp_path / "run").markdown.read_text(encoding="utf-8")
+    assert "Teacher attribution (probabilities)" in page and "| student | – | none of these | none |" in page
