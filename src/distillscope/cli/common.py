@@ -30,6 +30,11 @@ def print_json(obj: Any) -> None:
     print(json.dumps(obj, indent=2, ensure_ascii=False, default=str))
 
 
+def one_line(text: str) -> str:
+    """`text` with every run of whitespace, newlines included, collapsed to one space."""
+    return " ".join(text.split())
+
+
 def print_error(message: str) -> None:
     """`error: MESSAGE` on stderr as one line: never wrapped, and brackets (`distillscope[embed]`) kept literal."""
     err_console.print(Text.assemble(("error:", "red"), " ", message), soft_wrap=True, highlight=False)
@@ -41,5 +46,5 @@ def one_line_errors() -> Iterator[None]:
     try:
         yield
     except DistillscopeError as exc:
-        print_error(" ".join(str(exc).split()))
+        print_error(one_line(str(exc)))
         raise typer.Exit(2) from None

@@ -14,7 +14,7 @@ import sys
 import traceback
 from pathlib import Path
 
-from distillscope.cli.common import err_console, print_error
+from distillscope.cli.common import err_console, one_line, print_error
 from distillscope.errors import DistillscopeError
 from distillscope.logsetup import redact
 
@@ -38,11 +38,6 @@ def _class_names(exc: BaseException) -> set[str]:
 def is_click_error(exc: BaseException) -> bool:
     """True for click's (or typer's vendored click's) ClickException and its subclasses."""
     return isinstance(getattr(exc, "exit_code", None), int) and callable(getattr(exc, "format_message", None))
-
-
-def one_line(text: str) -> str:
-    """`text` with every run of whitespace, newlines included, collapsed to one space."""
-    return " ".join(text.split())
 
 
 def usage_message(exc: BaseException) -> str:
