@@ -64,6 +64,19 @@ class CacheStats:
     by_backend: dict[str, int]
 
 
+def _enable_wal(conn: sqlite3.Connection, attempts: int = 100) -> None:
+    """Switch to WAL. The switch needs an exclusive lock and SQLite does not wait on the busy timeout for
+    it, so several processes opening a new cache at once see "database is locked": retry briefly."""
+    for attempt in range(attempts):
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or attempt == attempts - 1:
+                raise
+            time.sleep(0.02 * (1 + attempt % 5))  # staggered so racing openers do not collide in step
+
+
 class ResponseCache:
     """SQLite response store. One connection per instance, guarded by a lock (threads may share it)."""
 
@@ -73,7 +86,7 @@ class ResponseCache:
         self._lock = threading.Lock()
         try:
             self._conn = sqlite3.connect(self.path, timeout=60.0, check_same_thread=False, isolation_level=None)
-            self._conn.execute("PRAGMA journal_mode=WAL")
+            _enable_wal(self._conn)
             self._conn.execute("PRAGMA synchronous=NORMAL")
             self._conn.executescript(_DDL)
             self._check_schema()
