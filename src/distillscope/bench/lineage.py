@@ -153,6 +153,11 @@ def _fold_summary(result: LineageBenchResult, scheme: str, held_out: str, n_prom
             "ece": result.calibration["ece"]}
 
 
+def _student_folds(result: LineageBenchResult) -> list[dict[str, Any]]:
+    """The leave-one-student-out folds, one per student, as the JSON lists them."""
+    return [{"scheme": "leave-one-student-out", "held_out": name, **asdict(o)} for name, o in result.students.items()]
+
+
 def leave_one_source_out(data: LineageData, settings: FoldSettings) -> list[dict[str, Any]]:
     """Per prompt source: fit on the other sources' prompts and other students, predict on this source."""
     folds = []
@@ -177,7 +182,7 @@ def run_lineage_bench(outputs: Sequence[str | Path], lineage_csv: str | Path, fa
     preds = leave_one_student_out(data, settings)
     result = score(data, preds, "leave-one-student-out" if cv else "fixed weights", alpha)
     if cv:
-        result.folds = leave_one_source_out(data, settings)
+        result.folds = [*_student_folds(result), *leave_one_source_out(data, settings)]
     if with_baseline:
         result.baseline = ranking_scores(baseline_orders(data.texts, data.students, data.candidates),
                                          list(data.rows), data.families)

@@ -42,11 +42,12 @@ class FoldSettings:
 
 @dataclass(frozen=True)
 class SuspectOutcome:
-    """A held-out named-suspect test."""
+    """A held-out named-suspect test; an untestable pair (too few null students) is p = 1, not consistent."""
 
     effect: float
     p_value: float
     consistent: bool
+    tested: bool = True
 
 
 @dataclass(frozen=True)
@@ -83,7 +84,7 @@ def _suspect_weights(data: LineageData, means: Mapping[str, Excess], train: Sequ
 
 def _evidence(data: LineageData, student: str, means: Mapping[str, Excess], weights: Mapping[str, float],
               prompts: np.ndarray | None, settings: FoldSettings) -> FamilyEvidence:
-    cands = list(data.candidates)
+    cands = [c for c in data.candidates if c != student]
     sim = combined_similarity(means, student, cands, weights) if means else np.zeros(len(cands))
     post = data.posteriors[student] if prompts is None else data.posteriors[student][prompts]
     if CLASSIFIER not in settings.signals:
@@ -124,9 +125,11 @@ def predict_fold(data: LineageData, held_out: Sequence[str], prompts: np.ndarray
             if student != s or not means:
                 continue
             v = run_suspect_test(means, s, t, _null(data, train, t, s), rng, weights=sw, n_boot=0)
-            if v.p_value is not None and v.effect is not None:
-                consistent = v.p_value < settings.alpha and v.effect.estimate > 0
-                tests[t] = SuspectOutcome(v.effect.estimate, v.p_value, consistent)
+            if v.p_value is None or v.effect is None:
+                tests[t] = SuspectOutcome(0.0, 1.0, False, tested=False)
+                continue
+            consistent = v.p_value < settings.alpha and v.effect.estimate > 0
+            tests[t] = SuspectOutcome(v.effect.estimate, v.p_value, consistent)
         out[s] = StudentPrediction(family_posterior(ev, aw), tuple(c.candidate for c in ranked),
                                    ranked[0].probability, tests)
     return out

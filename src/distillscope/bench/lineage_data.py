@@ -114,7 +114,7 @@ def prepare(outputs: Sequence[str | Path], lineage_csv: str | Path, families_csv
     missing = sorted(set(families) - set(candidates))
     if missing:
         log.warning("candidates without responses, skipped: %s", ", ".join(missing))
-    rows = [r for r in rows if r.student in data.by_model and r.student not in candidates]
+    rows = [r for r in rows if r.student in data.by_model]
     students = [r.student for r in rows]
     if len(candidates) < 2 or not students:
         raise ConfigError("need at least two candidates and one student with responses: check the files")
