@@ -71,7 +71,7 @@ def suspect_rows(excess: Mapping[str, Excess], targets: Sequence[str], reference
             continue
         null_for = {ref: [m for m in null if m != target] for ref in references}
         tested = run_suspect_tests(excess, target, references, null_for, rng, alpha=cfg.alpha, weights=weights,
-                               n_boot=cfg.n_boot)
+                                   n_boot=cfg.n_boot)
         rows += [_row(v, excess, cfg.alpha, weights, dict(dropped or {}), measure) for v in tested]
     return rows
 

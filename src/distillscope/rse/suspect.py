@@ -125,8 +125,8 @@ def _effect(excess: Mapping[str, Excess], target: str, suspect: str, null: Seque
 
 
 def run_suspect_test(excess: Mapping[str, Excess], target: str, suspect: str, null: Sequence[str],
-                 rng: np.random.Generator, *, weights: Mapping[str, float] | None = None,
-                 n_boot: int = 200) -> SuspectVerdict:
+                     rng: np.random.Generator, *, weights: Mapping[str, float] | None = None,
+                     n_boot: int = 200) -> SuspectVerdict:
     """One named-suspect test, uncorrected (``run_suspect_tests`` corrects across suspects)."""
     w = dict(DEFAULT_SUSPECT_WEIGHTS if weights is None else weights)
     null = tuple(m for m in null if m not in (target, suspect))
@@ -146,8 +146,8 @@ def _inconclusive(target: str, suspect: str, null: Sequence[str], reason: str) -
 
 
 def run_suspect_tests(excess: Mapping[str, Excess], target: str, suspects: Sequence[str],
-                  null_for: Mapping[str, Sequence[str]], rng: np.random.Generator, *, alpha: float = 0.05,
-                  weights: Mapping[str, float] | None = None, n_boot: int = 200) -> list[SuspectVerdict]:
+                      null_for: Mapping[str, Sequence[str]], rng: np.random.Generator, *, alpha: float = 0.05,
+                      weights: Mapping[str, float] | None = None, n_boot: int = 200) -> list[SuspectVerdict]:
     """Test every named suspect of one target; Holm-correct across these suspects only."""
     raw = [run_suspect_test(excess, target, s, null_for[s], rng, weights=weights, n_boot=n_boot) for s in suspects]
     tested = [i for i, v in enumerate(raw) if v.p_value is not None]
