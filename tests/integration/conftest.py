@@ -86,11 +86,13 @@ def served_smollm() -> Iterator[str]:
 
 @dataclass
 class Reply:
-    """A scripted reply of the fake server: an HTTP status, headers and an optional JSON body."""
+    """A scripted reply of the fake server: an HTTP status, headers and an optional JSON or raw body."""
 
     status: int
     headers: dict[str, str] = field(default_factory=dict)
     body: dict[str, Any] | None = None
+    raw: str | None = None  # sent as is (an HTML page, broken JSON) with ``content_type``
+    content_type: str = "application/json"
 
 
 def chat_completion(content: str, *, model: str = "fake-model", reasoning: str | None = None) -> dict[str, Any]:
@@ -126,6 +128,10 @@ class FakeOpenAIServer:
         """Queue one failing reply (served before any answer)."""
         self.script.append(Reply(status, headers or {}, body))
 
+    def reply_raw(self, text: str, *, status: int = 200, content_type: str = "application/json") -> None:
+        """Queue one reply whose body is ``text`` verbatim (malformed JSON, an HTML page, ...)."""
+        self.script.append(Reply(status, raw=text, content_type=content_type))
+
     def answer_with(self, content: str, *, reasoning: str | None = None) -> None:
         """Answer every later request with `content` (and a `reasoning_content` field when given)."""
         self.answer = lambda req: chat_completion(content, reasoning=reasoning)
@@ -140,6 +146,8 @@ class FakeOpenAIServer:
         self.auth_headers.append(request.headers.get("Authorization", ""))
         if self.script:
             reply = self.script.pop(0)
+            if reply.raw is not None:
+                return web.Response(text=reply.raw, status=reply.status, content_type=reply.content_type)
             payload = reply.body or {"error": {"message": f"scripted {reply.status}", "type": "fake", "code": None}}
             return web.json_response(payload, status=reply.status, headers=reply.headers)
         return web.json_response(self.answer(body))

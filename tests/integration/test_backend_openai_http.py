@@ -136,3 +136,27 @@ async def test_concurrent_answers_return_to_their_requests(fake_openai: Any) -> 
     prompts = [f"prompt number {i}" for i in range(64)]
     out = await model.generate_many([GenerateRequest.chat(p) for p in prompts])
     assert [c.text for c in out] == [f"fake answer to {p}" for p in prompts]
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        ("<html><body>502 Bad Gateway</body></html>", "text/html"),
+        ('{"choices": [', "application/json"),
+        ('{"id": "x", "object": "chat.completion"}', "application/json"),
+        ('"just a string"', "application/json"),
+    ],
+    ids=["html-200", "invalid-json", "json-without-choices", "json-string"],
+)
+async def test_malformed_200_replies_are_retried_failures_not_crashes(fake_openai: Any, body: str,
+                                                                      content_type: str) -> None:
+    backend = OpenAICompatBackend.from_spec("m", BackendOptions(base_url=fake_openai.base_url))
+    fake_openai.reply_raw(body, content_type=content_type)
+    with pytest.raises(BackendError) as info:
+        await backend.generate(GenerateRequest.chat("hi"))
+    assert info.value.retryable and info.value.kind in ("bad_response", "empty")
+    fake_openai.reply_raw(body, content_type=content_type)
+    model = _model(fake_openai.base_url)
+    c = await model.generate(GenerateRequest.chat("hi"))  # the malformed reply first, then a real answer
+    assert c.ok and c.text == "fake answer to hi"
+    assert len(fake_openai.requests) == 3

@@ -167,7 +167,18 @@ class OpenAICompatBackend:
             ) from exc
         except openai.APIStatusError as exc:
             raise self._status_error(exc) from exc
-        return self._completion(resp)
+        except (openai.APIResponseValidationError, ValueError) as exc:  # ValueError: a body that is not JSON
+            raise self._bad_response(f"unreadable reply ({type(exc).__name__})") from exc
+        try:
+            return self._completion(resp)
+        except (AttributeError, TypeError, KeyError, IndexError) as exc:
+            # A 200 reply that is not a chat completion: an HTML page (a proxy, or base_url pointing at a web
+            # UI) or JSON without choices. Retried like a 5xx; after the retries a failed call, never an answer.
+            raise self._bad_response(f"reply is not a chat completion ({type(exc).__name__})") from exc
+
+    def _bad_response(self, what: str) -> BackendError:
+        return BackendError(f"{self.identity}: {what}; check base_url {public_url(self.base_url)}", retryable=True,
+                            kind="bad_response")
 
     def _status_error(self, exc: Any) -> BackendError:
         status = int(exc.status_code)
