@@ -45,7 +45,8 @@ class StudentOutcome:
     family_probabilities: dict[str, float]
     teacher_effect: float | None
     teacher_p_value: float | None
-    verdict: str
+    verdict: str  # the named-suspect verdict for the documented teacher ("-" without one)
+    degree: float | None  # the named-suspect effect towards the predicted candidate (null SDs), when tested
 
 
 @dataclass
@@ -104,6 +105,7 @@ def _outcome(row: LineageRow, pred: StudentPrediction) -> StudentOutcome:
                                                                 key=lambda kv: -kv[1])[:4]},
         teacher_effect=None if test is None else round(test.effect, 3),
         teacher_p_value=None if test is None else round(test.p_value, 5), verdict=verdict,
+        degree=round(top.effect, 3) if (top := pred.tests.get(pred.order[0])) and top.tested else None,
     )
 
 
