@@ -1,6 +1,6 @@
 """Every error that reaches the top of the CLI is one line on stderr with a fixed exit code, run in subprocesses.
 
-Usage errors and typed errors exit 2; declining a confirmation exits 1 (click's convention for Abort);
+Usage errors and typed errors exit 2; declining a confirmation exits 2 too ("aborted");
 an unexpected exception exits 1 and leaves its traceback, secrets redacted, in $DISTILLSCOPE_HOME/logs.
 """
 
@@ -78,7 +78,7 @@ def test_the_console_script_behaves_the_same(tmp_path: Path) -> None:
 def test_answering_no_at_cache_clear_aborts_with_one_line(tmp_path: Path) -> None:
     for answer in ("n\n", ""):  # "n", and end of input
         proc = ds(tmp_path, "cache", "clear", stdin=answer)
-        assert proc.returncode == 1, proc.stderr
+        assert proc.returncode == 2, proc.stderr
         assert error_line(proc) == "aborted"
 
 

@@ -19,7 +19,7 @@ from distillscope.errors import DistillscopeError
 from distillscope.logsetup import redact
 
 EXIT_UNEXPECTED = 1
-EXIT_ABORTED = 1
+EXIT_ABORTED = 2  # declining a confirmation is reported like a usage error: nothing was done
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 
