@@ -10,6 +10,7 @@ Then `summary.json` (scores, intervals, verdicts) is written, also when a budget
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable
@@ -28,6 +29,7 @@ from distillscope.model import Budget, Model, ModelLimits, ModelStats
 from distillscope.pricing import FREE, price_for_spec
 from distillscope.registry import BackendOptions, resolve_backend
 from distillscope.rundir import RUN_SCHEMA_VERSION, read_manifest, write_json_atomic
+from distillscope.runlock import run_lock
 
 log = logging.getLogger(__name__)
 Progress = Callable[[str, int, int | None], None]  # (stage, advance, total-or-None)
@@ -72,7 +74,7 @@ class RunOutcome:
     """How a run ended and where its files are."""
 
     run_dir: Path
-    status: str  # complete | stopped
+    status: str  # complete | stopped (a budget) | failed (stage health); an interrupted run raises instead
     message: str = ""
     stage_stats: dict[str, dict[str, float | int]] = field(default_factory=dict)
 
@@ -112,11 +114,21 @@ async def run_experiment(cfg: ExperimentConfig, run_dir: Path | None = None, *, 
     Budgets cap the whole run: calls and spend of earlier processes (from the manifest) count, cache hits are
     free; `budget_override` replaces the caps for a resumed run without editing the saved config. Stage usage
     is checkpointed into the manifest every few seconds, so a killed process loses at most that much of it."""
-    from distillscope.stages import StageContext, ice_family, ice_models, stage_list
+    from distillscope.stages import ice_family, ice_models
 
     for entry in ice_models(cfg):  # fail before any call when an identity is unknown
         ice_family(entry)
     run_dir = Path(run_dir or cfg.run_dir())
+    with run_lock(run_dir):
+        return await _run_locked(cfg, run_dir, resume=resume, progress=progress, use_cache=use_cache,
+                                 budget_override=budget_override)
+
+
+async def _run_locked(cfg: ExperimentConfig, run_dir: Path, *, resume: bool, progress: Reporter | None,
+                      use_cache: bool, budget_override: tuple[int | None, float | None]) -> RunOutcome:
+    """The body of `run_experiment`, run while this process holds the run directory's lock."""
+    from distillscope.stages import StageContext, stage_list
+
     manifest = prepare_run_dir(cfg, run_dir, resume=resume)
     calls, cost = spent(manifest)
     budget = Budget(budget_override[0] or cfg.budget.max_calls, budget_override[1] or cfg.budget.max_usd,
@@ -139,6 +151,11 @@ async def run_experiment(cfg: ExperimentConfig, run_dir: Path | None = None, *, 
     except BudgetExceededError as exc:
         outcome.status, outcome.message = "stopped", f"{exc}; then `distillscope resume {run_dir}`"
         tally.record(done=False)
+    except asyncio.CancelledError:  # SIGINT/SIGTERM at the CLI edge: record where the run stopped, then go on
+        tally.record(done=False)
+        manifest["status"] = "interrupted"
+        _save(manifest, run_dir, pool)
+        raise
     manifest["status"] = outcome.status
     manifest["finished"] = _now() if outcome.status == "complete" else None
     _save(manifest, run_dir, pool)

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from distillscope.cli.common import console, err_console, print_json
+from distillscope.cli.common import Interrupted, console, err_console, print_json, run_interruptible
 from distillscope.model import ModelStats
 
 ConfigArg = Annotated[Path, typer.Argument(help="Experiment config (YAML); `distillscope init` writes an example.")]
@@ -89,8 +89,20 @@ def plan_cmd(
                   f"{plan['assumptions']}")
 
 
-def _progress_runner(coro_factory):  # type: ignore[no-untyped-def]
-    """Run an experiment coroutine under a rich progress display, one bar per stage."""
+def _progress_runner(coro_factory, run_dir: Path):  # type: ignore[no-untyped-def]
+    """Run an experiment coroutine under a rich progress display, one bar per stage.
+
+    SIGINT or SIGTERM ends it cleanly: the run records itself `interrupted`, one line says how to resume, and
+    the exit code is 130 or 143."""
+    try:
+        return _with_progress(coro_factory)
+    except Interrupted as exc:
+        err_console.print(f"interrupted ({exc}); finished calls are kept: `distillscope resume {run_dir}` "
+                          "continues the run", soft_wrap=True, highlight=False, markup=False)
+        raise typer.Exit(exc.exit_code) from None
+
+
+def _with_progress(coro_factory):  # type: ignore[no-untyped-def]
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
     with Progress(TextColumn("{task.description:<12}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
@@ -106,7 +118,7 @@ def _progress_runner(coro_factory):  # type: ignore[no-untyped-def]
                 bar.update(tasks[stage], total=total)
             bar.update(tasks[stage], advance=advance, usage=text)
 
-        return asyncio.run(coro_factory(progress))
+        return run_interruptible(coro_factory(progress))
 
 
 def _finish(outcome, report: bool) -> None:  # type: ignore[no-untyped-def]
@@ -131,7 +143,7 @@ def run_cmd(
     from distillscope.runner import run_experiment
 
     cfg = load_config(config)
-    outcome = _progress_runner(lambda p: run_experiment(cfg, out, progress=p))
+    outcome = _progress_runner(lambda p: run_experiment(cfg, out, progress=p), out or cfg.run_dir())
     _finish(outcome, not no_report)
 
 
@@ -148,7 +160,7 @@ def resume_cmd(
 
     cfg = load_run_config(run_dir)
     outcome = _progress_runner(lambda p: run_experiment(cfg, run_dir, resume=True, progress=p,
-                                                        budget_override=(max_calls, max_usd)))
+                                                        budget_override=(max_calls, max_usd)), run_dir)
     _finish(outcome, not no_report)
 
 
@@ -178,7 +190,7 @@ def demo_cmd(
     cfg = demo_config(out)
     resume = (out / "manifest.json").exists()
     console.print("distillscope demo: target embedded:smollm2-135m, reference embedded:qwen2.5-0.5b (CPU, offline)")
-    outcome = _progress_runner(lambda p: run_experiment(cfg, out, resume=resume, progress=p))
+    outcome = _progress_runner(lambda p: run_experiment(cfg, out, resume=resume, progress=p), out)
     _finish(outcome, True)
 
 
