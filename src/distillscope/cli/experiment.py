@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from distillscope.cli.common import Interrupted, console, err_console, print_json, run_interruptible
+from distillscope.cli.exits import EXIT_FAILED, EXIT_STOPPED
 from distillscope.model import ModelStats
 
 ConfigArg = Annotated[Path, typer.Argument(help="Experiment config (YAML); `distillscope init` writes an example.")]
@@ -129,21 +130,27 @@ def _finish(outcome, report: bool) -> None:  # type: ignore[no-untyped-def]
         console.print(f"report: {files.html.resolve()}")
     console.print(f"run directory: {outcome.run_dir.resolve()}")
     if outcome.status != "complete":
-        err_console.print(f"[yellow]stopped[/yellow]: {outcome.message}")
-        raise typer.Exit(3)
+        err_console.print(f"{outcome.status}: {outcome.message}", soft_wrap=True, highlight=False, markup=False)
+        raise typer.Exit(EXIT_FAILED if outcome.status == "failed" else EXIT_STOPPED)
+
+
+FailOnErrors = Annotated[bool, typer.Option("--fail-on-errors", help="Fail the run on any failed call (default: "
+                                            "when more than half of a stage's calls failed).")]
 
 
 def run_cmd(
     config: ConfigArg,
     out: Annotated[Path | None, typer.Option(help="Run directory (default: the config's output_dir).")] = None,
     no_report: Annotated[bool, typer.Option("--no-report", help="Skip building the report.")] = False,
+    fail_on_errors: FailOnErrors = False,
 ) -> None:
     """Run an experiment: every stage with live progress, then the summary and the report."""
     from distillscope.config import load_config
     from distillscope.runner import run_experiment
 
     cfg = load_config(config)
-    outcome = _progress_runner(lambda p: run_experiment(cfg, out, progress=p), out or cfg.run_dir())
+    outcome = _progress_runner(lambda p: run_experiment(cfg, out, progress=p, fail_on_errors=fail_on_errors),
+                               out or cfg.run_dir())
     _finish(outcome, not no_report)
 
 
@@ -154,13 +161,15 @@ def resume_cmd(
     max_usd: Annotated[float | None, typer.Option(help="New USD cap for the whole run (spend so far counts "
                                                   "against it).")] = None,
     no_report: Annotated[bool, typer.Option("--no-report", help="Skip building the report.")] = False,
+    fail_on_errors: FailOnErrors = False,
 ) -> None:
-    """Continue a stopped or killed run; no finished call is made again."""
+    """Continue a stopped, failed, interrupted or killed run; no finished call is made again."""
     from distillscope.runner import load_run_config, run_experiment
 
     cfg = load_run_config(run_dir)
     outcome = _progress_runner(lambda p: run_experiment(cfg, run_dir, resume=True, progress=p,
-                                                        budget_override=(max_calls, max_usd)), run_dir)
+                                                        budget_override=(max_calls, max_usd),
+                                                        fail_on_errors=fail_on_errors), run_dir)
     _finish(outcome, not no_report)
 
 
