@@ -263,4 +263,4 @@ def load_run_config(run_dir: Path) -> ExperimentConfig:
     """The config a run was started with (saved beside its manifest)."""
     if read_manifest(run_dir) is None:
         raise ConfigError(f"{run_dir} is not a distillscope run directory (no manifest.json); check the path")
-    return load_config(run_dir / "config.yaml")
+    return load_config(run_dir / "config.yaml", anchor=False)  # saved with absolute paths at run start

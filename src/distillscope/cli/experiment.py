@@ -40,10 +40,10 @@ def validate_cmd(
     config: ConfigArg,
     offline: Annotated[bool, typer.Option("--offline", help="Skip the endpoint reachability check.")] = False,
 ) -> None:
-    """Check a config: schema, env vars present, endpoints reachable."""
+    """Check a config: schema, env vars present, input files readable and not empty, endpoints reachable."""
     from distillscope.config import load_config
     from distillscope.errors import ConfigError
-    from distillscope.validate import check_endpoints, check_signal
+    from distillscope.validate import check_endpoints, check_inputs, check_signal
 
     cfg = load_config(config)
     missing = cfg.missing_env()
@@ -52,6 +52,9 @@ def validate_cmd(
     signal_problem = check_signal(cfg)
     if signal_problem:
         raise ConfigError(signal_problem)
+    input_problems = check_inputs(cfg)
+    if input_problems:
+        raise ConfigError("input file problem(s): " + "; ".join(input_problems))
     if not offline:
         problems = asyncio.run(check_endpoints(cfg))
         if problems:
