@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -82,11 +83,11 @@ def slow_config(tmp_path: Path, base_url: str) -> Path:
 
 
 def wait_for_lock(run: Path, pid: int, timeout_s: float = 60.0) -> None:
-    """Wait until process `pid` holds the run directory's lock."""
+    """Wait until process `pid` holds the run directory's lock and has written the manifest (a run dir)."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         holder = read_holder(run / LOCK_NAME)
-        if holder is not None and holder.pid == pid:
+        if holder is not None and holder.pid == pid and (run / "manifest.json").exists():
             return
         time.sleep(0.05)
     pytest.fail(f"process {pid} never took the lock of {run}")
@@ -120,7 +121,7 @@ def test_stale_lock_of_a_dead_process_is_taken_over(tmp_path: Path, slow_server:
     dead.wait()
     run = tmp_path / "run"
     run.mkdir()
-    holder = {"pid": dead.pid, "host": os.uname().nodename, "started": "2026-01-01T00:00:00+00:00"}
+    holder = {"pid": dead.pid, "host": socket.gethostname(), "started": "2026-01-01T00:00:00+00:00"}
     (run / LOCK_NAME).write_text(json.dumps(holder), encoding="utf-8")
 
     proc = ds_popen("run", str(slow_config(tmp_path, slow_server)), "--no-report", home=tmp_path / "home")
