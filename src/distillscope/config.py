@@ -178,8 +178,9 @@ def parse_config(data: Any, source: str = "config") -> ExperimentConfig:
         raise ConfigError(f"{source}: {_format_errors(exc)}") from None
 
 
-def load_config(path: str | Path) -> ExperimentConfig:
-    """Read and validate a YAML (or JSON) experiment config."""
+def load_config(path: str | Path, *, anchor: bool = True) -> ExperimentConfig:
+    """Read and validate a YAML (or JSON) experiment config; with `anchor`, its relative file paths are taken
+    from the config file's folder (see `config_paths`)."""
     p = Path(path)
     try:
         data = yaml.safe_load(p.read_text(encoding="utf-8"))
@@ -187,4 +188,9 @@ def load_config(path: str | Path) -> ExperimentConfig:
         raise ConfigError(f"cannot read config {p}: {exc.strerror}; check the path") from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"{p} is not valid YAML: {exc}".replace("\n", " ")) from None
-    return parse_config(data, str(p))
+    cfg = parse_config(data, str(p))
+    if not anchor:
+        return cfg
+    from distillscope.config_paths import anchor_paths
+
+    return anchor_paths(cfg, p.resolve().parent)

@@ -9,9 +9,10 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from distillscope.backends.base import Backend
+from distillscope.backends.base import Backend, HoldsSecrets
 from distillscope.cache import ResponseCache, cache_key
 from distillscope.errors import BackendError, BudgetExceededError
+from distillscope.logsetup import redact
 from distillscope.pricing import FREE, Price
 from distillscope.reasoning import split_reasoning
 from distillscope.registry import BackendOptions, resolve_backend
@@ -106,6 +107,7 @@ class Model:
         self.price = price or FREE
         self.budget = budget
         self.stats = ModelStats()
+        self._secrets = [v for v in backend.secrets if v] if isinstance(backend, HoldsSecrets) else []
         self.fingerprints: set[str] = set()  # system fingerprints the API reported (for the run manifest)
         self.rng = random.Random()  # jitter only; never affects outputs
         self._semaphore: asyncio.Semaphore | None = None
@@ -122,13 +124,13 @@ class Model:
             hit = self.cache.get(key)
             if hit is not None:
                 self.stats.cache_hits += 1
-                return hit
+                return self._scrub(hit)  # also entries stored before answers were scrubbed
         if self.budget is not None:
             self.budget.check()
         if self._semaphore is None:
             self._semaphore = asyncio.Semaphore(self.limits.max_concurrency)
         async with self._semaphore:
-            completion = await self._call_with_retries(request)
+            completion = self._scrub(await self._call_with_retries(request))
         self._account(completion)
         if self.cache is not None:
             self.cache.put(key, self.identity, completion)
@@ -172,6 +174,14 @@ class Model:
             delay = self._backoff(attempt, err.retry_after)
             log.info("%s: %s; retry %d in %.1fs", self.spec, err, attempt, delay)
             await asyncio.sleep(delay)
+
+    def _scrub(self, c: Completion) -> Completion:
+        """`c` with the backend's secrets (its API key) replaced by `***` in the answer, reasoning and error."""
+        secrets = self._secrets
+        if not secrets:
+            return c
+        return c.with_(text=redact(c.text, secrets), error=c.error and redact(c.error, secrets),
+                       reasoning=c.reasoning and redact(c.reasoning, secrets))
 
     def _backoff(self, attempt: int, retry_after: float | None) -> float:
         """Jittered exponential backoff; a server's Retry-After is a floor."""

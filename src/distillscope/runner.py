@@ -10,10 +10,11 @@ Then `summary.json` (scores, intervals, verdicts) is written, also when a budget
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,7 @@ from distillscope.model import Budget, Model, ModelLimits, ModelStats
 from distillscope.pricing import FREE, price_for_spec
 from distillscope.registry import BackendOptions, resolve_backend
 from distillscope.rundir import RUN_SCHEMA_VERSION, read_manifest, write_json_atomic
+from distillscope.runlock import run_lock
 
 log = logging.getLogger(__name__)
 Progress = Callable[[str, int, int | None], None]  # (stage, advance, total-or-None)
@@ -61,6 +63,10 @@ class ModelPool:
                 setattr(total, k, getattr(total, k) + v)
         return total
 
+    def per_model(self) -> dict[str, ModelStats]:
+        """A copy of each built model's counters so far."""
+        return {name: replace(m.stats) for name, m in self._models.items()}
+
     def identities(self) -> dict[str, dict[str, Any]]:
         """Backend identity and the system fingerprints seen, per model (for the manifest)."""
         return {name: {"identity": m.identity, "system_fingerprints": sorted(m.fingerprints)}
@@ -72,7 +78,7 @@ class RunOutcome:
     """How a run ended and where its files are."""
 
     run_dir: Path
-    status: str  # complete | stopped
+    status: str  # complete | stopped (a budget) | failed (stage health); an interrupted run raises instead
     message: str = ""
     stage_stats: dict[str, dict[str, float | int]] = field(default_factory=dict)
 
@@ -106,17 +112,30 @@ def prepare_run_dir(cfg: ExperimentConfig, run_dir: Path, *, resume: bool) -> di
 
 async def run_experiment(cfg: ExperimentConfig, run_dir: Path | None = None, *, resume: bool = False,
                          progress: Reporter | None = None, use_cache: bool = True,
-                         budget_override: tuple[int | None, float | None] = (None, None)) -> RunOutcome:
+                         budget_override: tuple[int | None, float | None] = (None, None),
+                         fail_on_errors: bool = False) -> RunOutcome:
     """Run (or resume) every stage of an experiment and write `summary.json`; the report is built separately.
 
     Budgets cap the whole run: calls and spend of earlier processes (from the manifest) count, cache hits are
-    free; `budget_override` replaces the caps for a resumed run without editing the saved config. Stage usage
+    free; `budget_override` replaces the caps for a resumed run without editing the saved config. A stage whose
+    calls failed too much (any failed, with `fail_on_errors`) ends the run `failed` (see `stage_failure`). Stage usage
     is checkpointed into the manifest every few seconds, so a killed process loses at most that much of it."""
-    from distillscope.stages import StageContext, ice_family, ice_models, stage_list
+    from distillscope.stages import ice_family, ice_models
 
     for entry in ice_models(cfg):  # fail before any call when an identity is unknown
         ice_family(entry)
     run_dir = Path(run_dir or cfg.run_dir())
+    with run_lock(run_dir):
+        return await _run_locked(cfg, run_dir, resume=resume, progress=progress, use_cache=use_cache,
+                                 budget_override=budget_override, fail_on_errors=fail_on_errors)
+
+
+async def _run_locked(cfg: ExperimentConfig, run_dir: Path, *, resume: bool, progress: Reporter | None,
+                      use_cache: bool, budget_override: tuple[int | None, float | None],
+                      fail_on_errors: bool) -> RunOutcome:
+    """The body of `run_experiment`, run while this process holds the run directory's lock."""
+    from distillscope.stages import StageContext, stage_list
+
     manifest = prepare_run_dir(cfg, run_dir, resume=resume)
     calls, cost = spent(manifest)
     budget = Budget(budget_override[0] or cfg.budget.max_calls, budget_override[1] or cfg.budget.max_usd,
@@ -135,17 +154,42 @@ async def run_experiment(cfg: ExperimentConfig, run_dir: Path | None = None, *, 
         for name, stage in stage_list(cfg):
             tally.start(name)
             info = await stage(ctx)
+            failure = stage_failure(name, tally.stats(), tally.dead_models(), fail_on_errors=fail_on_errors)
+            if failure is not None:
+                outcome.status, outcome.message = "failed", f"{failure}; fix it, then `distillscope resume {run_dir}`"
+                tally.record(info, done=False)
+                break
             outcome.stage_stats[name] = tally.finish(info)
     except BudgetExceededError as exc:
         outcome.status, outcome.message = "stopped", f"{exc}; then `distillscope resume {run_dir}`"
         tally.record(done=False)
+    except asyncio.CancelledError:  # SIGINT/SIGTERM at the CLI edge: record where the run stopped, then go on
+        tally.record(done=False)
+        manifest["status"] = "interrupted"
+        _save(manifest, run_dir, pool)
+        raise
     manifest["status"] = outcome.status
     manifest["finished"] = _now() if outcome.status == "complete" else None
+    manifest["failure"] = outcome.message if outcome.status == "failed" else None
     _save(manifest, run_dir, pool)
     from distillscope.summary import write_summary
 
     write_summary(run_dir, cfg)
     return outcome
+
+
+def stage_failure(name: str, stats: dict[str, float | int], dead: list[str], *,
+                  fail_on_errors: bool = False) -> str | None:
+    """Why a finished stage makes the run fail, or None when it is healthy.
+
+    A stage fails when a model in it answered nothing (`dead`: every call failed, e.g. an unreachable endpoint),
+    when more than half of the answers it asked for in this process failed (after retries), or with
+    `fail_on_errors` when any did. Answers served from the cache count as asked for and never failed."""
+    failed, asked = int(stats.get("errors", 0)), int(stats.get("calls", 0)) + int(stats.get("cache_hits", 0))
+    if failed == 0 or (not fail_on_errors and not dead and failed * 2 <= asked):
+        return None
+    which = f"; no answer at all from {', '.join(dead)}" if dead else ""
+    return f"stage {name}: {failed} of {asked} calls failed{which} (the records' error field says why)"
 
 
 def spent(manifest: dict[str, Any]) -> tuple[int, float]:
@@ -164,11 +208,22 @@ class _StageTally:
         self.name: str | None = None
         self._base: dict[str, Any] | None = None
         self._before = ModelStats()
+        self._before_models: dict[str, ModelStats] = {}
         self._t0 = self._saved = time.monotonic()
 
     def start(self, name: str) -> None:
         self.name, self._base = name, self.manifest["stages"].get(name)
         self._before, self._t0 = self.pool.totals(), time.monotonic()
+        self._before_models = self.pool.per_model()
+
+    def dead_models(self) -> list[str]:
+        """Models that answered nothing in the running stage: every one of their calls in it failed."""
+        dead = []
+        for name, now in sorted(self.pool.per_model().items()):
+            d = _diff(now, self._before_models.get(name, ModelStats()))
+            if d["errors"] and d["errors"] == d["calls"] + d["cache_hits"]:
+                dead.append(name)
+        return dead
 
     def stats(self) -> dict[str, float | int]:
         return {**_diff(self.pool.totals(), self._before), "seconds": round(time.monotonic() - self._t0, 2)}
@@ -208,4 +263,4 @@ def load_run_config(run_dir: Path) -> ExperimentConfig:
     """The config a run was started with (saved beside its manifest)."""
     if read_manifest(run_dir) is None:
         raise ConfigError(f"{run_dir} is not a distillscope run directory (no manifest.json); check the path")
-    return load_config(run_dir / "config.yaml")
+    return load_config(run_dir / "config.yaml", anchor=False)  # saved with absolute paths at run start

@@ -164,12 +164,19 @@ def build_summary(run_dir: Path, cfg: ExperimentConfig) -> dict[str, Any]:
         "schema_version": SUMMARY_SCHEMA_VERSION,
         "run": {"name": cfg.name, "started": manifest.get("started"), "finished": manifest.get("finished"),
                 "distillscope_version": manifest.get("distillscope_version", __version__),
-                "config_hash": cfg.config_hash(), "status": "complete" if manifest.get("finished") else "partial",
-                "run_schema": RUN_SCHEMA_VERSION},
+                "config_hash": cfg.config_hash(), "status": _status(manifest),
+                "failure": manifest.get("failure"), "run_schema": RUN_SCHEMA_VERSION},
         "models": [{"name": m.name, "spec": m.spec, "role": role, "family": _family(m.family, m.spec)}
                    for role, ms in roles for m in ms],
         "ice": ice, "rse": rse, "verdicts": verdicts, "cost": _cost(manifest),
     }
+
+
+def _status(manifest: dict[str, Any]) -> str:
+    """complete (every stage finished), failed (a stage's calls mostly failed) or partial (stopped early)."""
+    if manifest.get("finished"):
+        return "complete"
+    return "failed" if manifest.get("status") == "failed" else "partial"
 
 
 def _family(family: str | None, spec: str) -> str | None:

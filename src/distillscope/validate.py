@@ -1,8 +1,11 @@
-"""Reachability checks for `distillscope validate`: every model of a config can be built and answers HTTP."""
+"""Checks for `distillscope validate`: input files are readable and not empty, every model of a config can be
+built and answers HTTP."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable, Sized
+from functools import partial
 
 import httpx
 
@@ -45,6 +48,30 @@ def check_signal(cfg: ExperimentConfig) -> str | None:
     except DistillscopeError as exc:
         return f"rse.signal embedding: {exc}"
     return None
+
+
+def _input_problem(what: str, load: Callable[[], Sized]) -> str | None:
+    """None when `load()` reads at least one item, else why not (unreadable, or empty)."""
+    try:
+        items = load()
+    except DistillscopeError as exc:
+        return f"{what}: {exc}"
+    return None if len(items) else f"{what} holds nothing; add items or use builtin"
+
+
+def check_inputs(cfg: ExperimentConfig) -> list[str]:
+    """Problems with the input files a run will read: prompt sets, ICE questions and templates."""
+    from distillscope.ice.questions import load_questions
+    from distillscope.ice.templates import load_templates
+    from distillscope.prompts.loaders import load_spec_items
+
+    loads: list[tuple[str, Callable[[], Sized]]] = []
+    if cfg.rse.enabled:
+        loads += [(f"prompt set {e.spec}", partial(load_spec_items, e.spec)) for e in cfg.rse.prompt_sets]
+    if cfg.ice.enabled:
+        loads += [(f"ice.questions {cfg.ice.questions}", partial(load_questions, cfg.ice.questions)),
+                  (f"ice.templates {cfg.ice.templates}", partial(load_templates, cfg.ice.templates))]
+    return [p for what, load in loads if (p := _input_problem(what, load)) is not None]
 
 
 async def check_endpoints(cfg: ExperimentConfig) -> list[str]:

@@ -103,6 +103,56 @@ async def test_api_key_is_sent_but_never_leaks(
     assert SECRET not in c.error and SECRET not in model.identity and SECRET not in caplog.text
 
 
+async def test_an_echoed_key_never_reaches_answers_or_the_cache(fake_openai: Any, monkeypatch: pytest.MonkeyPatch,
+                                                                 tmp_path: Path) -> None:
+    monkeypatch.setenv("MY_KEY", SECRET)
+    fake_openai.answer_with(f"Your key is {SECRET}, keep it safe.", reasoning=f"They sent {SECRET}.")
+    cache = ResponseCache(tmp_path / "c.sqlite")
+    opts = BackendOptions(base_url=fake_openai.base_url, api_key_env="MY_KEY")
+    model = get_model("openai:fake-model", options=opts, limits=FAST, cache=cache)
+    req = GenerateRequest.chat("What is my key?")
+    first, again = await model.generate(req), await model.generate(req)
+    assert first.ok and first.text == "Your key is ***, keep it safe." and first.reasoning == "They sent ***."
+    assert again.cached and again.text == first.text
+    cache.close()
+    assert SECRET.encode() not in b"".join(p.read_bytes() for p in tmp_path.glob("c.sqlite*"))
+
+
+async def _ds(*args: str, env: dict[str, str]) -> tuple[int, str]:
+    """Run the CLI without blocking the event loop that serves the fake server; (exit code, stdout+stderr)."""
+    import asyncio
+    import os
+    import sys
+
+    proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "distillscope.cli.main", *args,
+                                                env={**os.environ, **env}, stdout=asyncio.subprocess.PIPE,
+                                                stderr=asyncio.subprocess.STDOUT)
+    out, _ = await asyncio.wait_for(proc.communicate(), timeout=300)
+    return int(proc.returncode or 0), out.decode()
+
+
+async def test_an_echoed_key_is_not_printed_nor_stored_by_a_run(fake_openai: Any, tmp_path: Path) -> None:
+    import yaml
+
+    fake_openai.answer_with(f"Sure. The key you sent is {SECRET}.")
+    env = {"DISTILLSCOPE_HOME": str(tmp_path / "home"), "MY_KEY": SECRET}
+    code, out = await _ds("ask", "openai:fake-model", "key?", "--base-url", fake_openai.base_url,
+                          "--api-key-env", "MY_KEY", env=env)
+    assert code == 0 and "The key you sent is ***." in out and SECRET not in out
+    cfg = {"name": "echo", "output_dir": str(tmp_path / "run"), "ice": {"enabled": False},
+           "targets": [{"name": "t", "spec": "openai:fake-model", "base_url": fake_openai.base_url,
+                        "api_key_env": "MY_KEY"}],
+           "references": [{"name": "r", "spec": "scripted:A reference answer."}],
+           "rse": {"prompt_sets": [{"spec": "builtin", "sample": 2}]}}
+    (tmp_path / "exp.yaml").write_text(yaml.safe_dump(cfg), encoding="utf-8")
+    code, out = await _ds("run", str(tmp_path / "exp.yaml"), env=env)
+    assert code == 0, out
+    assert SECRET not in out
+    stored = [p for p in (*(tmp_path / "run").rglob("*"), *(tmp_path / "home").glob("*.sqlite*")) if p.is_file()]
+    assert "***" in (tmp_path / "run" / "rse" / "responses.jsonl").read_text()
+    assert not [p for p in stored if SECRET.encode() in p.read_bytes()]
+
+
 async def test_unreachable_server_is_a_connection_error_naming_the_url() -> None:
     url = f"http://127.0.0.1:{_closed_port()}/v1"
     model = get_model("openai:m", options=BackendOptions(base_url=url), limits=ModelLimits(max_retries=0))

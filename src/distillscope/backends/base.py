@@ -20,3 +20,12 @@ class Backend(Protocol):
     def identity(self) -> str: ...
 
     async def generate(self, request: GenerateRequest) -> Completion: ...
+
+
+@runtime_checkable
+class HoldsSecrets(Protocol):
+    """A backend that holds secrets (an API key): the `Model` facade scrubs them from every answer it stores
+    or returns, so a server that echoes the key cannot get it into the cache, the records or the terminal."""
+
+    @property
+    def secrets(self) -> tuple[str, ...]: ...

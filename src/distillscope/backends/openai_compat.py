@@ -93,6 +93,11 @@ class OpenAICompatBackend:
         self._timeout = timeout_s
         self._clients: dict[int, Any] = {}
 
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """The API key, for the facade to scrub from answers (never shown)."""
+        return (self._api_key,) if self._api_key else ()
+
     @classmethod
     def from_spec(cls, name: str, options: BackendOptions) -> OpenAICompatBackend:
         """`openai:MODEL`; base_url from options, $OPENAI_BASE_URL or OpenAI's; key from the env var named."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import signal
 from collections.abc import Coroutine, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
@@ -23,6 +24,46 @@ err_console = Console(stderr=True)
 def run(coro: Coroutine[Any, Any, T]) -> T:
     """Run a library coroutine from a synchronous command."""
     return asyncio.run(coro)
+
+
+class Interrupted(Exception):
+    """SIGINT or SIGTERM cancelled a command's coroutine; `signum` says which."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+    @property
+    def exit_code(self) -> int:
+        """128 + the signal number, the shell's convention: 130 for SIGINT, 143 for SIGTERM."""
+        return 128 + self.signum
+
+
+def run_interruptible(coro: Coroutine[Any, Any, T]) -> T:
+    """Run `coro`; SIGINT and SIGTERM cancel it (so it can record where it stopped) and raise `Interrupted`."""
+
+    async def main() -> T:
+        loop, task = asyncio.get_running_loop(), asyncio.current_task()
+        assert task is not None
+        received: list[int] = []
+
+        def stop(signum: int) -> None:
+            received.append(signum)
+            task.cancel()
+
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop, signum)
+        try:
+            return await coro
+        except asyncio.CancelledError:
+            if received:
+                raise Interrupted(received[0]) from None
+            raise
+        finally:
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                loop.remove_signal_handler(signum)
+
+    return asyncio.run(main())
 
 
 def print_json(obj: Any) -> None:

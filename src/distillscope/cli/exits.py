@@ -5,7 +5,8 @@ classes are unrelated. So they are recognised by shape (click's `ClickException`
 `format_message()`) and by class name (`Abort`, `NoArgsIsHelpError`), and click is never imported.
 
 Exit codes: 2 for usage errors and typed distillscope errors, 1 for a declined confirmation (click's
-convention: the user said no, nothing was misused) and for unexpected errors, 130 for Ctrl-C.
+convention: the user said no, nothing was misused) and for unexpected errors, 3 for a run stopped by its
+budget, 4 for a run that failed (a stage's calls mostly failed), 130 for SIGINT (Ctrl-C) and 143 for SIGTERM.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from distillscope.logsetup import redact
 EXIT_UNEXPECTED = 1
 EXIT_ABORTED = 2  # declining a confirmation is reported like a usage error: nothing was done
 EXIT_USAGE = 2
+EXIT_STOPPED = 3
+EXIT_FAILED = 4
 EXIT_INTERRUPTED = 130
 
 

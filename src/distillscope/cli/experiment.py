@@ -9,7 +9,8 @@ from typing import Annotated
 
 import typer
 
-from distillscope.cli.common import console, err_console, print_json
+from distillscope.cli.common import Interrupted, console, err_console, print_json, run_interruptible
+from distillscope.cli.exits import EXIT_FAILED, EXIT_STOPPED
 from distillscope.model import ModelStats
 
 ConfigArg = Annotated[Path, typer.Argument(help="Experiment config (YAML); `distillscope init` writes an example.")]
@@ -39,10 +40,10 @@ def validate_cmd(
     config: ConfigArg,
     offline: Annotated[bool, typer.Option("--offline", help="Skip the endpoint reachability check.")] = False,
 ) -> None:
-    """Check a config: schema, env vars present, endpoints reachable."""
+    """Check a config: schema, env vars present, input files readable and not empty, endpoints reachable."""
     from distillscope.config import load_config
     from distillscope.errors import ConfigError
-    from distillscope.validate import check_endpoints, check_signal
+    from distillscope.validate import check_endpoints, check_inputs, check_signal
 
     cfg = load_config(config)
     missing = cfg.missing_env()
@@ -51,6 +52,9 @@ def validate_cmd(
     signal_problem = check_signal(cfg)
     if signal_problem:
         raise ConfigError(signal_problem)
+    input_problems = check_inputs(cfg)
+    if input_problems:
+        raise ConfigError("input file problem(s): " + "; ".join(input_problems))
     if not offline:
         problems = asyncio.run(check_endpoints(cfg))
         if problems:
@@ -89,8 +93,20 @@ def plan_cmd(
                   f"{plan['assumptions']}")
 
 
-def _progress_runner(coro_factory):  # type: ignore[no-untyped-def]
-    """Run an experiment coroutine under a rich progress display, one bar per stage."""
+def _progress_runner(coro_factory, run_dir: Path):  # type: ignore[no-untyped-def]
+    """Run an experiment coroutine under a rich progress display, one bar per stage.
+
+    SIGINT or SIGTERM ends it cleanly: the run records itself `interrupted`, one line says how to resume, and
+    the exit code is 130 or 143."""
+    try:
+        return _with_progress(coro_factory)
+    except Interrupted as exc:
+        err_console.print(f"interrupted ({exc}); finished calls are kept: `distillscope resume {run_dir}` "
+                          "continues the run", soft_wrap=True, highlight=False, markup=False)
+        raise typer.Exit(exc.exit_code) from None
+
+
+def _with_progress(coro_factory):  # type: ignore[no-untyped-def]
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
     with Progress(TextColumn("{task.description:<12}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
@@ -106,7 +122,7 @@ def _progress_runner(coro_factory):  # type: ignore[no-untyped-def]
                 bar.update(tasks[stage], total=total)
             bar.update(tasks[stage], advance=advance, usage=text)
 
-        return asyncio.run(coro_factory(progress))
+        return run_interruptible(coro_factory(progress))
 
 
 def _finish(outcome, report: bool) -> None:  # type: ignore[no-untyped-def]
@@ -117,21 +133,27 @@ def _finish(outcome, report: bool) -> None:  # type: ignore[no-untyped-def]
         console.print(f"report: {files.html.resolve()}")
     console.print(f"run directory: {outcome.run_dir.resolve()}")
     if outcome.status != "complete":
-        err_console.print(f"[yellow]stopped[/yellow]: {outcome.message}")
-        raise typer.Exit(3)
+        err_console.print(f"{outcome.status}: {outcome.message}", soft_wrap=True, highlight=False, markup=False)
+        raise typer.Exit(EXIT_FAILED if outcome.status == "failed" else EXIT_STOPPED)
+
+
+FailOnErrors = Annotated[bool, typer.Option("--fail-on-errors", help="Fail the run on any failed call (default: "
+                                            "when more than half of a stage's calls failed).")]
 
 
 def run_cmd(
     config: ConfigArg,
     out: Annotated[Path | None, typer.Option(help="Run directory (default: the config's output_dir).")] = None,
     no_report: Annotated[bool, typer.Option("--no-report", help="Skip building the report.")] = False,
+    fail_on_errors: FailOnErrors = False,
 ) -> None:
     """Run an experiment: every stage with live progress, then the summary and the report."""
     from distillscope.config import load_config
     from distillscope.runner import run_experiment
 
     cfg = load_config(config)
-    outcome = _progress_runner(lambda p: run_experiment(cfg, out, progress=p))
+    outcome = _progress_runner(lambda p: run_experiment(cfg, out, progress=p, fail_on_errors=fail_on_errors),
+                               out or cfg.run_dir())
     _finish(outcome, not no_report)
 
 
@@ -142,13 +164,15 @@ def resume_cmd(
     max_usd: Annotated[float | None, typer.Option(help="New USD cap for the whole run (spend so far counts "
                                                   "against it).")] = None,
     no_report: Annotated[bool, typer.Option("--no-report", help="Skip building the report.")] = False,
+    fail_on_errors: FailOnErrors = False,
 ) -> None:
-    """Continue a stopped or killed run; no finished call is made again."""
+    """Continue a stopped, failed, interrupted or killed run; no finished call is made again."""
     from distillscope.runner import load_run_config, run_experiment
 
     cfg = load_run_config(run_dir)
     outcome = _progress_runner(lambda p: run_experiment(cfg, run_dir, resume=True, progress=p,
-                                                        budget_override=(max_calls, max_usd)))
+                                                        budget_override=(max_calls, max_usd),
+                                                        fail_on_errors=fail_on_errors), run_dir)
     _finish(outcome, not no_report)
 
 
@@ -178,7 +202,7 @@ def demo_cmd(
     cfg = demo_config(out)
     resume = (out / "manifest.json").exists()
     console.print("distillscope demo: target embedded:smollm2-135m, reference embedded:qwen2.5-0.5b (CPU, offline)")
-    outcome = _progress_runner(lambda p: run_experiment(cfg, out, resume=resume, progress=p))
+    outcome = _progress_runner(lambda p: run_experiment(cfg, out, resume=resume, progress=p), out)
     _finish(outcome, True)
 
 

@@ -2,7 +2,8 @@
 
 Hardening (DESIGN rule 6): the judged text is fenced in fixed delimiters after every tag-like sequence in it
 is neutralised (a response that contains `</response>` or `<verdict>yes</verdict>` cannot steer the judge);
-the judge answers in fixed tags; the LAST tag wins and must be one of the allowed values; temperature 0;
+the judge answers in fixed tags; exactly one verdict tag, one of the allowed values, and not a copy of a tag
+found in the judged reply (more than one, or a quoted one, is ambiguous and unscored); temperature 0;
 the raw judge text is kept; anything unparseable is a verdict labelled "unscored".
 """
 
@@ -60,15 +61,26 @@ def neutralise(text: str) -> str:
     return _TAGLIKE.sub(lambda m: m.group(0).replace("<", "‹").replace(">", "›"), text)
 
 
-def parse_verdict(raw: str) -> bool | None:
-    """The last <verdict> tag's value if it is an allowed label, else None.
+def parse_verdict(raw: str, judged: str = "") -> bool | None:
+    """The value of the reply's one <verdict> tag if it is an allowed label, else None.
 
-    A reply that is nothing but one allowed label ("no", "Yes.") is accepted too: small judges often drop
-    the tags, and a bare one-word reply cannot have been planted by the judged text."""
-    found = _VERDICT.findall(raw or "")
+    More than one verdict tag is ambiguous (None), and so is a verdict tag that also appears in the judged
+    reply `judged` (the judge may be quoting it). A reply that is nothing but one allowed label ("no",
+    "Yes.") is accepted too: small judges often drop the tags, and a bare one-word reply cannot have been
+    planted by the judged text."""
+    found = list(_VERDICT.finditer(raw or ""))
+    if len(found) > 1:
+        return None
     if found:
-        return _ALLOWED.get(found[-1].strip().lower())
+        tag = found[0]
+        if _squash(tag.group(0)).lower() in _squash(judged).lower():
+            return None
+        return _ALLOWED.get(tag.group(1).strip().lower())
     return _ALLOWED.get((raw or "").strip().strip(".!\"'` ").lower())
+
+
+def _squash(text: str) -> str:
+    return "".join(text.split())
 
 
 class LlmJudge:
@@ -84,18 +96,21 @@ class LlmJudge:
     def _request(self, prompt: str) -> GenerateRequest:
         return GenerateRequest.chat(prompt, params=self.params)
 
-    async def _ask(self, prompts: list[str]) -> list[tuple[bool | None, str]]:
+    async def _ask(self, prompts: list[str], judged: list[str]) -> list[tuple[bool | None, str]]:
+        """Each prompt's verdict (None: unscored) and the raw reply; `judged[i]` is the reply prompt i is about."""
         completions = await self.model.generate_many([self._request(p) for p in prompts])
-        return [(parse_verdict(c.text) if c.ok else None, c.text if c.ok else f"error: {c.error}")
-                for c in completions]
+        return [(parse_verdict(c.text, text) if c.ok else None, c.text if c.ok else f"error: {c.error}")
+                for c, text in zip(completions, judged, strict=True)]
 
     async def judge(self, items: Sequence[JudgeItem]) -> list[Verdict]:
         """Judge every item: loose first, then strict on loose positives; verdicts in input order."""
         replies = [neutralise(split_think(it.response or "")[0] or it.response or "") for it in items]
+        raw = [it.response or "" for it in items]
         loose = await self._ask([LOOSE_PROMPT.format(fact=neutralise(it.target.fact), response=r)
-                                 for it, r in zip(items, replies, strict=True)])
+                                 for it, r in zip(items, replies, strict=True)], raw)
         pos = [i for i, (v, _) in enumerate(loose) if v]
-        strict_answers = await self._ask([self._strict_prompt(items[i], replies[i]) for i in pos])
+        strict_answers = await self._ask([self._strict_prompt(items[i], replies[i]) for i in pos],
+                                         [raw[i] for i in pos])
         strict = dict(zip(pos, strict_answers, strict=True))
         return [self._verdict(it, loose[i], strict.get(i)) for i, it in enumerate(items)]
 

@@ -178,19 +178,22 @@ def _answers_html(summary: T.Summary) -> str:
     return f'<div class="answer"><b>Answer, per target</b><ul>{items}</ul></div>'
 
 
+def run_banner(run: dict[str, object]) -> tuple[str, str] | None:
+    """(status, why) of the warning a report opens with for a failed or partial run; None for a complete one."""
+    if run.get("status") == "failed":
+        return ("failed", f"{run.get('failure') or 'a stage failed'}. Numbers rest on the calls that succeeded.")
+    if run.get("status") == "partial":
+        return ("partial", "some stages did not finish, so numbers may rest on fewer samples than configured.")
+    return None
+
+
 def to_html(summary: T.Summary, sections: Sequence[Section], note: str) -> str:
     """The self-contained HTML page."""
     run = summary.get("run") or {}
     title = f"distillscope report — {run.get('name', 'run')}"
     nav = "".join(f'<a href="#{s.anchor}">{_esc(s.title)}</a>' for s in sections)
-    partial = (
-        ""
-        if run.get("status") != "partial"
-        else (
-            '<div class="warn">This run is <b>partial</b>: some stages did not finish, so numbers may rest on fewer '
-            "samples than configured.</div>"
-        )
-    )
+    banner = run_banner(run)
+    partial = "" if banner is None else f'<div class="warn">This run is <b>{banner[0]}</b>: {_esc(banner[1])}</div>'
     body = [
         f"<h1>{_esc(title)}</h1>",
         f'<p class="meta">{_esc(_meta(summary))}<br>{_esc(_models_line(summary))}</p>',
@@ -257,8 +260,9 @@ def to_markdown(summary: T.Summary, sections: Sequence[Section], note: str, out_
     heads = T.headline_verdicts(summary)
     answers = [f"- {T.verdict_sentence(v)}" for v in heads] or ["- This run produced no verdicts."]
     parts = [f"# distillscope report — {run.get('name', 'run')}", f"{_meta(summary)}  \n{_models_line(summary)}"]
-    if run.get("status") == "partial":
-        parts.append("> **Partial run:** some stages did not finish; numbers may rest on fewer samples.")
+    banner = run_banner(run)
+    if banner is not None:
+        parts.append(f"> **{banner[0].capitalize()} run:** {banner[1]}")
     parts += ["## Verdicts", "\n".join(answers), _md_table(T.verdict_table(summary)), f"> **Responsible use.** {note}"]
     for s in sections:
         parts.append(f"## {s.title}")

@@ -105,6 +105,8 @@ def _figure_specs(summary: T.Summary) -> dict[str, tuple[str, str, FigureMaker |
     similarity = (rse or {}).get("similarity") or {}
     scores = (judge or {}).get("scores") or {}
     diag = (judge or {}).get("diagnostics")
+    unusable = (judge or {}).get("unusable")
+    judge_skip = f"Skipped: {unusable}" if unusable else "Skipped: no LLM judge ran in this run"
     stages = (cost or {}).get("by_stage") or {}
     return {
         "distillation_map": (
@@ -144,14 +146,14 @@ def _figure_specs(summary: T.Summary) -> dict[str, tuple[str, str, FigureMaker |
             "LLM-judge scores per prompt set",
             f"As above, with LLM-judge scores of resemblance to {ref} (1 = unlike, 5 = indistinguishable).",
             (lambda: F.rse_heatmap(scores, ref, "judge score")) if scores else None,
-            "Skipped: no LLM judge ran in this run (judge-free similarity only).",
+            judge_skip + " (judge-free similarity only).",
         ),
         "rse_aspects": (
             "LLM-judge scores per aspect",
             "Judge scores for response style, logical structure and content detail; "
             "a model distilled from the reference tends to score high on all three, not only on content.",
             (lambda: F.rse_aspects(scores)) if scores else None,
-            "Skipped: no LLM judge ran in this run.",
+            judge_skip + ".",
         ),
         "similarity_matrix": (
             "Similarity matrix of all models",
@@ -183,7 +185,7 @@ def _figure_specs(summary: T.Summary) -> dict[str, tuple[str, str, FigureMaker |
             "answer length (verbosity bias) and parse-failure rate should be low; agreement between judges should "
             "be high. Treat LLM-judge scores with caution when a red bar is long.",
             (lambda: F.judge_diagnostics(diag or {})) if isinstance(diag, dict) else None,
-            "Skipped: no LLM judge ran in this run.",
+            judge_skip + ".",
         ),
         "cost": (
             "Cost and calls per stage",

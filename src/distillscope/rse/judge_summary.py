@@ -29,16 +29,22 @@ def _length_correlation(run_dir: Path, pairs: list[Any]) -> float | None:
 
 
 def summarise_judgements(run_dir: Path, reference: str, seed: int = 0) -> dict[str, Any] | None:
-    """None when no judge ran on this reference."""
+    """None when no judge ran on this reference; `unusable` says why when it ran but scored nothing."""
     from distillscope.rse.agreement import order_consistency, pair_scores, panel_agreement
     from distillscope.rse.llm_judge import load_judgements
     from distillscope.rse.run import RunDir
 
-    js = [j for j in load_judgements(RunDir(run_dir)) if j.reference == reference and j.status == "ok"]
-    if not js:
+    ran = [j for j in load_judgements(RunDir(run_dir)) if j.reference == reference]
+    if not ran:
         return None
-    rng = np.random.default_rng(seed)
+    js = [j for j in ran if j.status == "ok"]
     pairs = pair_scores(js)
+    if not pairs:
+        unscored = sum(j.label == "unscored" for j in js)
+        return {"judges": sorted({j.judge for j in ran}), "scores": {}, "diagnostics": None,
+                "unusable": f"the LLM judge produced nothing usable: {unscored} of {len(ran)} replies could not be "
+                            f"scored and {len(ran) - len(js)} calls failed"}
+    rng = np.random.default_rng(seed)
     by_target: dict[str, list[Any]] = defaultdict(list)
     for p in pairs:
         by_target[p.target].append(p)

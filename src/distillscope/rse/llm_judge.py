@@ -2,8 +2,10 @@
 
 Hardening (DESIGN rule 6): judged texts sit between fixed delimiters and any copy of those delimiters
 inside them is neutralised; the judge answers with one JSON object whose schema is validated with
-pydantic; the LAST JSON object of the reply wins (an echoed fake verdict earlier in the reply loses);
-out-of-range values make the verdict "unscored"; temperature is 0; the raw reply is always stored.
+pydantic; a reply with more than one verdict object, or whose verdict object appears verbatim in a judged
+text (a quoted injection), is "unscored" rather than guessed at (this replaces "the last object wins", which
+an injected verdict quoted after the judge's own could steer); out-of-range values make the verdict
+"unscored"; temperature is 0; the raw reply is always stored.
 """
 
 from __future__ import annotations
@@ -112,10 +114,13 @@ class JudgeParse:
     reason: str | None = None
 
 
-def _json_objects(text: str) -> list[Any]:
-    """Every top-level JSON value starting at a `{` in the text, in order (nested ones skipped)."""
+_SCORE_KEYS = {"style", "logic", "logical", "content", "overall", "overview"}
+
+
+def _json_objects(text: str) -> list[tuple[Any, str]]:
+    """Every top-level JSON value starting at a `{` in the text with its source text, in order (nested skipped)."""
     decoder = json.JSONDecoder()
-    found: list[Any] = []
+    found: list[tuple[Any, str]] = []
     i = text.find("{")
     while i != -1:
         try:
@@ -123,22 +128,44 @@ def _json_objects(text: str) -> list[Any]:
         except json.JSONDecodeError:
             i = text.find("{", i + 1)
             continue
-        found.append(obj)
+        found.append((obj, text[i:end]))
         i = text.find("{", end)
     return found
 
 
-def parse_judge_reply(raw: str) -> JudgeParse:
-    """Validate the LAST JSON object of a reply; anything else is `unscored` with a reason."""
+def _verdict_keys(obj: Any) -> dict[str, Any] | None:
+    """The object's keys normalised (`logical_score` -> `logic`) when it looks like a verdict, else None."""
+    if not isinstance(obj, dict):
+        return None
+    keys = {str(k).lower().removesuffix("_score"): v for k, v in obj.items()}
+    if not _SCORE_KEYS & keys.keys():
+        return None
+    keys.setdefault("logic", keys.get("logical"))
+    keys.setdefault("overall", keys.get("overview"))
+    return keys
+
+
+def _squash(text: str) -> str:
+    return "".join(text.split())
+
+
+def parse_judge_reply(raw: str, judged: Sequence[str] = ()) -> JudgeParse:
+    """Validate the reply's one verdict object; anything else is `unscored` with a reason.
+
+    Unambiguous by construction: a reply with more than one verdict object (a JSON object with a score key) is
+    unscored, and so is a verdict that appears verbatim (whitespace aside) in a judged text, since the judge may
+    be quoting an injected verdict rather than giving its own."""
     objects = _json_objects(raw)
     if not objects:
         return JudgeParse("unscored", reason="no JSON object in the judge reply")
-    last = objects[-1]
-    if not isinstance(last, dict):
-        return JudgeParse("unscored", reason="the last JSON value is not an object")
-    keys = {str(k).lower().removesuffix("_score"): v for k, v in last.items()}
-    keys.setdefault("logic", keys.get("logical"))
-    keys.setdefault("overall", keys.get("overview"))
+    verdicts = [(keys, src) for obj, src in objects if (keys := _verdict_keys(obj)) is not None]
+    if not verdicts:
+        return JudgeParse("unscored", reason="no JSON object with scores in the judge reply")
+    if len(verdicts) > 1:
+        return JudgeParse("unscored", reason=f"{len(verdicts)} verdict objects in the judge reply; expected one")
+    keys, src = verdicts[0]
+    if any(_squash(src) in _squash(text) for text in judged):
+        return JudgeParse("unscored", reason="the verdict object appears verbatim in a judged text (injection?)")
     try:
         return JudgeParse("scored", scores=JudgeScores.model_validate(keys))
     except ValidationError as exc:
@@ -208,7 +235,7 @@ async def judge_once(judge: Model, task: PairTask, order: Order) -> Judgement:
     if not completion.ok:
         reason = f"judge call failed: {completion.error_kind}: {completion.error}"
         return Judgement(*ids, label="unscored", status="error", reason=reason)
-    parsed = parse_judge_reply(completion.text)
+    parsed = parse_judge_reply(completion.text, (task.question, task.reference_text, task.target_text))
     if parsed.scores is None:
         log.info("%s: unscored reply for %s/%s (%s)", judge.spec, task.prompt_set, task.prompt_id, parsed.reason)
         return Judgement(*ids, label="unscored", reason=parsed.reason, raw=completion.text)
