@@ -134,12 +134,12 @@ def family_prompt_posteriors(texts: Mapping[str, Sequence[str]], students: Seque
 
 
 def combined_similarity(excess: Mapping[str, Excess], student: str, candidates: Sequence[str],
-                        weights: Mapping[str, float], prompts: np.ndarray | None = None) -> np.ndarray:
+                        weights: Mapping[str, float]) -> np.ndarray:
     """Each candidate's lineage excess for the student, standardised across candidates, signals weighted."""
     total = np.zeros(len(candidates))
     scale = sum(abs(weights.get(n, 0.0)) for n in excess) or 1.0
     for name, e in excess.items():
-        row = e.mean(prompts)[e.queries.index(student)]
+        row = e.values[:, e.queries.index(student), :].mean(axis=0)  # the student's row only, not the whole tensor
         values = np.array([row[e.candidates.index(c)] for c in candidates])
         total += weights.get(name, 0.0) / scale * (values - values.mean()) / (values.std() or 1.0)
     return total
