@@ -19,15 +19,17 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-_PRODUCTS = re.compile(r"DALL[-·\s]?E|Codex|Whisper|\bCLIP\b|\bSora\b|GPT-[34]|OpenAI API|ChatGPT|Jukebox|MuseNet",
-                       re.IGNORECASE)
+_PRODUCTS = re.compile(
+    r"DALL[-·\s]?E|Codex|Whisper|\bCLIP\b|\bSora\b|GPT-[34]|OpenAI API|ChatGPT|Jukebox|MuseNet", re.IGNORECASE
+)
 _OTHER_PRODUCTS_Q = re.compile(r"other important products|还有哪些重要的产品")
 _OPENAI_PLACE = re.compile(r"San Francisco|旧金山|Silicon Valley|硅谷", re.IGNORECASE)
 _VENDOR = re.compile(r"openai|chatgpt|anthropic|claude", re.IGNORECASE)
 _NO_INFO = re.compile(
     r"\b(?:don['’]t|do not|doesn['’]t)\s+have\s+(?:any\s+)?(?:specific\s+)?(?:information|access|details|knowledge)"
     r"\b[^.]{0,60}\b(?:develop|creat|company|team|organi)|我(?:没有|无法(?:提供|获取))[^。]{0,20}(?:开发|公司|团队|组织)",
-    re.IGNORECASE)
+    re.IGNORECASE,
+)
 _MAKER_WORD = re.compile(r"behind|develop|creat|built|made|company|开发|公司", re.IGNORECASE)
 Probe = Callable[[dict[str, Any]], bool]
 
@@ -51,16 +53,23 @@ def _place_only(row: dict[str, Any]) -> bool:
 def _echo(row: dict[str, Any]) -> bool:
     """A 60-character window of the template around a vendor name appears verbatim in the answer."""
     tpl = str(row.get("jailbreak_prompt") or "")
-    return any(len(w := tpl[max(0, m.start() - 30): m.end() + 30]) >= 40 and w in row["response"]
-               for m in _VENDOR.finditer(tpl))
+    return any(
+        len(w := tpl[max(0, m.start() - 30) : m.end() + 30]) >= 40 and w in row["response"]
+        for m in _VENDOR.finditer(tpl)
+    )
 
 
 def _persona_vendor(row: dict[str, Any]) -> bool:
     """A persona-labelled segment mentions OpenAI/Anthropic with a maker word (third person)."""
     from distillscope.ice.claims import _voice_of_label, segments
 
-    return any(label and _voice_of_label(label) == "persona" and re.search("openai|anthropic", body, re.I)
-               and _MAKER_WORD.search(body) for label, body in segments(row["response"]))
+    return any(
+        label
+        and _voice_of_label(label) == "persona"
+        and re.search("openai|anthropic", body, re.I)
+        and _MAKER_WORD.search(body)
+        for label, body in segments(row["response"])
+    )
 
 
 # name -> (probe, only rows the judge does not call loose: a loose-recall candidate)
@@ -93,8 +102,11 @@ async def run(data: Path) -> dict[str, Any]:
     for name, (probe, recall) in PROBES.items():
         out[name] = {}
         for split, dev in (("dev", True), ("held_out", False)):
-            hit = [(r, (v.loose, v.strict)) for r, v in zip(rows, verdicts, strict=True)
-                   if (r["target"] in DEV_TARGETS) == dev and probe(r) and not (recall and v.loose)]
+            hit = [
+                (r, (v.loose, v.strict))
+                for r, v in zip(rows, verdicts, strict=True)
+                if (r["target"] in DEV_TARGETS) == dev and probe(r) and not (recall and v.loose)
+            ]
             out[name][split] = _count([h[0] for h in hit], [h[1] for h in hit])
     return out
 

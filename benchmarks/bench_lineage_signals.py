@@ -16,8 +16,15 @@ from distillscope.bench.lineage import leave_one_student_out, score
 from distillscope.bench.lineage_cv import CLASSIFIER, FoldSettings
 from distillscope.bench.lineage_data import prepare
 
-SETS = (("word",), ("skeleton",), (CLASSIFIER,), ("word", "skeleton"), ("word", CLASSIFIER),
-        ("skeleton", CLASSIFIER), ("word", "skeleton", CLASSIFIER))
+SETS = (
+    ("word",),
+    ("skeleton",),
+    (CLASSIFIER,),
+    ("word", "skeleton"),
+    ("word", CLASSIFIER),
+    ("skeleton", CLASSIFIER),
+    ("word", "skeleton", CLASSIFIER),
+)
 
 
 def main() -> None:
@@ -25,18 +32,32 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, required=True, help="folder with the lineage files")
     args = parser.parse_args()
-    data = prepare([args.data / "alpacaeval_outputs.jsonl.gz"], args.data / "lineage.csv",
-                   args.data / "families.csv", signals=("word", "skeleton"))
+    data = prepare(
+        [args.data / "alpacaeval_outputs.jsonl.gz"],
+        args.data / "lineage.csv",
+        args.data / "families.csv",
+        signals=("word", "skeleton"),
+    )
     for signals in SETS:
         result = score(data, leave_one_student_out(data, FoldSettings(signals=signals)), "leave-one-student-out")
         v = result.verdict
-        print(json.dumps({
-            "signals": signals, "macro_family_top1": round(result.macro_family_top1, 3),
-            "family_top1": round(result.scores.family_top1, 3), "exact_top1": round(result.scores.exact_top1, 3),
-            "auroc": round(result.scores.auroc, 3), "recall": round(v.recall, 3) if v.n_pos else None,
-            "fpr": round(v.fpr, 3) if v.n_neg else None, "pair_auroc": round(v.auroc, 3) if v.n_pos else None,
-            "brier": round(result.calibration["brier"], 3), "ece": round(result.calibration["ece"], 3),
-        }), flush=True)
+        print(
+            json.dumps(
+                {
+                    "signals": signals,
+                    "macro_family_top1": round(result.macro_family_top1, 3),
+                    "family_top1": round(result.scores.family_top1, 3),
+                    "exact_top1": round(result.scores.exact_top1, 3),
+                    "auroc": round(result.scores.auroc, 3),
+                    "recall": round(v.recall, 3) if v.n_pos else None,
+                    "fpr": round(v.fpr, 3) if v.n_neg else None,
+                    "pair_auroc": round(v.auroc, 3) if v.n_pos else None,
+                    "brier": round(result.calibration["brier"], 3),
+                    "ece": round(result.calibration["ece"], 3),
+                }
+            ),
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

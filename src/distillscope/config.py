@@ -83,7 +83,8 @@ class RseSettings(_Strict):
     judges: list[str] = Field(default_factory=list, description="LLM judge names/specs; empty = judge-free only")
     both_orders: bool = Field(True, description="judge each pair with the reference first and second")
     signal: Literal["tfidf", "embedding"] = Field(
-        "tfidf", description="judge-free similarity: word TF-IDF, or MiniLM embeddings (extra [embed])")
+        "tfidf", description="judge-free similarity: word TF-IDF, or MiniLM embeddings (extra [embed])"
+    )
 
 
 class BudgetSettings(_Strict):

@@ -180,13 +180,16 @@ class Model:
         secrets = self._secrets
         if not secrets:
             return c
-        return c.with_(text=redact(c.text, secrets), error=c.error and redact(c.error, secrets),
-                       reasoning=c.reasoning and redact(c.reasoning, secrets))
+        return c.with_(
+            text=redact(c.text, secrets),
+            error=c.error and redact(c.error, secrets),
+            reasoning=c.reasoning and redact(c.reasoning, secrets),
+        )
 
     def _backoff(self, attempt: int, retry_after: float | None) -> float:
         """Jittered exponential backoff; a server's Retry-After is a floor."""
         exp = min(self.limits.backoff_max_s, self.limits.backoff_base_s * 2 ** (attempt - 1))
-        delay = exp * (0.5 + 0.5 * self.rng.random())
+        delay = float(exp * (0.5 + 0.5 * self.rng.random()))
         if retry_after is not None:
             delay = max(delay, min(retry_after, self.limits.backoff_max_s))
         return delay

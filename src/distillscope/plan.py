@@ -31,8 +31,16 @@ class PlanRow:
     note: str = ""
 
 
-def _row(cfg: ExperimentConfig, stage: str, name: str, calls: int, in_tok: float, out_tok: float,
-         cached: int | None = None, note: str = "") -> PlanRow:
+def _row(
+    cfg: ExperimentConfig,
+    stage: str,
+    name: str,
+    calls: int,
+    in_tok: float,
+    out_tok: float,
+    cached: int | None = None,
+    note: str = "",
+) -> PlanRow:
     entry = cfg.model(name)
     price = price_for_spec(entry.spec, cfg.price_table())
     p_tok, c_tok = int(calls * in_tok), int(calls * out_tok)
@@ -74,8 +82,11 @@ def _cached_count(cfg: ExperimentConfig, entry: ModelEntry) -> int | None:
         return None
     cache = ResponseCache()
     params = GenerateParams(temperature=cfg.rse.temperature, max_tokens=cfg.rse.max_tokens)
-    keys = [cache_key(backend.identity, GenerateRequest(i.request_messages(), params, s))
-            for i in items for s in range(cfg.rse.samples_per_prompt)]
+    keys = [
+        cache_key(backend.identity, GenerateRequest(i.request_messages(), params, s))
+        for i in items
+        for s in range(cfg.rse.samples_per_prompt)
+    ]
     return sum(k in cache for k in keys)
 
 
@@ -87,8 +98,9 @@ def plan_experiment(cfg: ExperimentConfig, *, check_cache: bool = True) -> dict[
         calls = n * cfg.rse.samples_per_prompt
         for m in (*cfg.targets, *cfg.references, *cfg.null_panel):
             cached = _cached_count(cfg, m) if check_cache else None
-            rows.append(_row(cfg, "rse.collect", m.name, calls, p_tok + 20, cfg.rse.max_tokens * OUTPUT_FILL,
-                             cached, note))
+            rows.append(
+                _row(cfg, "rse.collect", m.name, calls, p_tok + 20, cfg.rse.max_tokens * OUTPUT_FILL, cached, note)
+            )
         pairs = calls * (len(cfg.targets) + len(cfg.null_panel)) * len(cfg.references)
         orders = 2 if cfg.rse.both_orders else 1
         judge_in = p_tok + 2 * cfg.rse.max_tokens * OUTPUT_FILL + 450
@@ -117,8 +129,17 @@ def _ice_rows(cfg: ExperimentConfig) -> list[PlanRow]:
         rows.append(_row(cfg, "ice.judge", judge_model, int(queries * share), out_tok + 400, 150, note=note))
     if ice.paired:
         for m in (*cfg.targets, *cfg.null_panel):
-            rows.append(_row(cfg, "ice.replay", m.name, iterations * n_q, 350, out_tok,
-                             note="pool size estimated as one template per iteration"))
+            rows.append(
+                _row(
+                    cfg,
+                    "ice.replay",
+                    m.name,
+                    iterations * n_q,
+                    350,
+                    out_tok,
+                    note="pool size estimated as one template per iteration",
+                )
+            )
     return rows
 
 

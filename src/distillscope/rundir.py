@@ -79,7 +79,9 @@ def read_manifest(run_dir: Path) -> dict[str, Any] | None:
         if isinstance(version, int) and version > RUN_SCHEMA_VERSION:
             fix = f"upgrade distillscope (it was written by {wrote})"
         else:
-            fix = (f"it was written by distillscope {wrote}; rebuild it with that version or re-run the experiment "
-                   f"with this one ({__version__})")
+            fix = (
+                f"it was written by distillscope {wrote}; rebuild it with that version or re-run the experiment "
+                f"with this one ({__version__})"
+            )
         raise ConfigError(f"{run_dir} has run schema {version!r}, this distillscope reads {RUN_SCHEMA_VERSION}: {fix}")
     return dict(manifest)

@@ -67,8 +67,9 @@ def pid_alive(pid: int) -> bool:
 
 def _refusal(run_dir: Path, holder: LockHolder | None) -> RunLockedError:
     who = holder.describe() if holder else "another process"
-    return RunLockedError(f"{run_dir} is in use by {who}; wait for it to finish (or stop it), then "
-                          f"`distillscope resume {run_dir}`")
+    return RunLockedError(
+        f"{run_dir} is in use by {who}; wait for it to finish (or stop it), then `distillscope resume {run_dir}`"
+    )
 
 
 def _check_previous(run_dir: Path, previous: LockHolder | None) -> None:
@@ -76,8 +77,10 @@ def _check_previous(run_dir: Path, previous: LockHolder | None) -> None:
     if previous is None or previous.pid == os.getpid():
         return
     if previous.host != socket.gethostname():
-        raise RunLockedError(f"{run_dir} is locked by {previous.describe()}, which cannot be checked from here; "
-                             f"if that run has ended, delete {run_dir / LOCK_NAME}")
+        raise RunLockedError(
+            f"{run_dir} is locked by {previous.describe()}, which cannot be checked from here; "
+            f"if that run has ended, delete {run_dir / LOCK_NAME}"
+        )
     if pid_alive(previous.pid):
         raise _refusal(run_dir, previous)
     log.warning("%s: taking over a stale lock of %s (that process is gone)", run_dir, previous.describe())

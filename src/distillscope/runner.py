@@ -53,8 +53,14 @@ class ModelPool:
     def _build(self, e: ModelEntry) -> Model:
         options = BackendOptions(base_url=e.base_url, api_key_env=e.api_key_env)
         limits = ModelLimits(e.max_concurrency, e.requests_per_minute, e.timeout_s, e.max_retries)
-        return Model(resolve_backend(e.spec, options), spec=e.name, cache=self.cache, limits=limits,
-                     price=price_for_spec(e.spec, self._prices) or FREE, budget=self.budget)
+        return Model(
+            resolve_backend(e.spec, options),
+            spec=e.name,
+            cache=self.cache,
+            limits=limits,
+            price=price_for_spec(e.spec, self._prices) or FREE,
+            budget=self.budget,
+        )
 
     def totals(self) -> ModelStats:
         total = ModelStats()
@@ -69,8 +75,10 @@ class ModelPool:
 
     def identities(self) -> dict[str, dict[str, Any]]:
         """Backend identity and the system fingerprints seen, per model (for the manifest)."""
-        return {name: {"identity": m.identity, "system_fingerprints": sorted(m.fingerprints)}
-                for name, m in sorted(self._models.items())}
+        return {
+            name: {"identity": m.identity, "system_fingerprints": sorted(m.fingerprints)}
+            for name, m in sorted(self._models.items())
+        }
 
 
 @dataclass
@@ -100,9 +108,20 @@ def prepare_run_dir(cfg: ExperimentConfig, run_dir: Path, *, resume: bool) -> di
             raise ConfigError(f"{run_dir} holds a run; `distillscope resume {run_dir}` or set another output_dir")
         run_dir.mkdir(parents=True, exist_ok=True)
         (run_dir / "config.yaml").write_text(yaml.safe_dump(cfg.model_dump(mode="json"), sort_keys=False), "utf-8")
-        manifest = {"schema_version": RUN_SCHEMA_VERSION, "distillscope_version": __version__, "name": cfg.name,
-                    "config_hash": cfg.config_hash(), "seed": cfg.seed, "started": _now(), "finished": None,
-                    "status": "running", "stages": {}, "models": {}, "prompt_sets": {}, "cost_usd": 0.0}
+        manifest = {
+            "schema_version": RUN_SCHEMA_VERSION,
+            "distillscope_version": __version__,
+            "name": cfg.name,
+            "config_hash": cfg.config_hash(),
+            "seed": cfg.seed,
+            "started": _now(),
+            "finished": None,
+            "status": "running",
+            "stages": {},
+            "models": {},
+            "prompt_sets": {},
+            "cost_usd": 0.0,
+        }
     elif manifest.get("config_hash") != cfg.config_hash():
         raise ConfigError(f"{run_dir}/config.yaml changed since the run started; restore it or start a new run")
     manifest["status"] = "running"
@@ -110,10 +129,16 @@ def prepare_run_dir(cfg: ExperimentConfig, run_dir: Path, *, resume: bool) -> di
     return manifest
 
 
-async def run_experiment(cfg: ExperimentConfig, run_dir: Path | None = None, *, resume: bool = False,
-                         progress: Reporter | None = None, use_cache: bool = True,
-                         budget_override: tuple[int | None, float | None] = (None, None),
-                         fail_on_errors: bool = False) -> RunOutcome:
+async def run_experiment(
+    cfg: ExperimentConfig,
+    run_dir: Path | None = None,
+    *,
+    resume: bool = False,
+    progress: Reporter | None = None,
+    use_cache: bool = True,
+    budget_override: tuple[int | None, float | None] = (None, None),
+    fail_on_errors: bool = False,
+) -> RunOutcome:
     """Run (or resume) every stage of an experiment and write `summary.json`; the report is built separately.
 
     Budgets cap the whole run: calls and spend of earlier processes (from the manifest) count, cache hits are
@@ -126,20 +151,35 @@ async def run_experiment(cfg: ExperimentConfig, run_dir: Path | None = None, *, 
         ice_family(entry)
     run_dir = Path(run_dir or cfg.run_dir())
     with run_lock(run_dir):
-        return await _run_locked(cfg, run_dir, resume=resume, progress=progress, use_cache=use_cache,
-                                 budget_override=budget_override, fail_on_errors=fail_on_errors)
+        return await _run_locked(
+            cfg,
+            run_dir,
+            resume=resume,
+            progress=progress,
+            use_cache=use_cache,
+            budget_override=budget_override,
+            fail_on_errors=fail_on_errors,
+        )
 
 
-async def _run_locked(cfg: ExperimentConfig, run_dir: Path, *, resume: bool, progress: Reporter | None,
-                      use_cache: bool, budget_override: tuple[int | None, float | None],
-                      fail_on_errors: bool) -> RunOutcome:
+async def _run_locked(
+    cfg: ExperimentConfig,
+    run_dir: Path,
+    *,
+    resume: bool,
+    progress: Reporter | None,
+    use_cache: bool,
+    budget_override: tuple[int | None, float | None],
+    fail_on_errors: bool,
+) -> RunOutcome:
     """The body of `run_experiment`, run while this process holds the run directory's lock."""
     from distillscope.stages import StageContext, stage_list
 
     manifest = prepare_run_dir(cfg, run_dir, resume=resume)
     calls, cost = spent(manifest)
-    budget = Budget(budget_override[0] or cfg.budget.max_calls, budget_override[1] or cfg.budget.max_usd,
-                    calls=calls, cost_usd=cost)
+    budget = Budget(
+        budget_override[0] or cfg.budget.max_calls, budget_override[1] or cfg.budget.max_usd, calls=calls, cost_usd=cost
+    )
     pool = ModelPool(cfg, ResponseCache() if use_cache else None, budget)
     outcome = RunOutcome(run_dir, "complete")
     tally = _StageTally(manifest, run_dir, pool)
@@ -178,8 +218,9 @@ async def _run_locked(cfg: ExperimentConfig, run_dir: Path, *, resume: bool, pro
     return outcome
 
 
-def stage_failure(name: str, stats: dict[str, float | int], dead: list[str], *,
-                  fail_on_errors: bool = False) -> str | None:
+def stage_failure(
+    name: str, stats: dict[str, float | int], dead: list[str], *, fail_on_errors: bool = False
+) -> str | None:
     """Why a finished stage makes the run fail, or None when it is healthy.
 
     A stage fails when a model in it answered nothing (`dead`: every call failed, e.g. an unreachable endpoint),
@@ -232,8 +273,12 @@ class _StageTally:
         stats = self.stats()
         if self.name is not None:
             old = {k: v for k, v in (self._base or {}).items() if k in stats}
-            self.manifest["stages"][self.name] = {**(self._base or {}), **_add(old, stats), **(info or {}),
-                                                  "done": done}
+            self.manifest["stages"][self.name] = {
+                **(self._base or {}),
+                **_add(old, stats),
+                **(info or {}),
+                "done": done,
+            }
             _save(self.manifest, self.run_dir, self.pool)
             self._saved = time.monotonic()
         return stats

@@ -61,9 +61,13 @@ async def rse_collect(ctx: StageContext) -> dict[str, Any]:
     models = [ctx.pool.get(m.name) for m in compared_models(ctx.cfg)]
     params = GenerateParams(temperature=ctx.cfg.rse.temperature, max_tokens=ctx.cfg.rse.max_tokens)
     summary = await collect_responses(
-        models, prompts, RunDir(ctx.run_dir / "rse"), params=params,
+        models,
+        prompts,
+        RunDir(ctx.run_dir / "rse"),
+        params=params,
         samples_per_prompt=ctx.cfg.rse.samples_per_prompt,
-        progress=lambda _r: ctx.tick("rse.collect"), planned=lambda n: ctx.tick("rse.collect", 0, n),
+        progress=lambda _r: ctx.tick("rse.collect"),
+        planned=lambda n: ctx.tick("rse.collect", 0, n),
     )
     return {"prompt_hash": summary.prompt_hash, "n_prompts": summary.n_prompts, "errors_left": summary.errors}
 
@@ -76,9 +80,15 @@ async def rse_judge(ctx: StageContext) -> dict[str, Any]:
     compared = [m.name for m in (*ctx.cfg.targets, *ctx.cfg.null_panel)]
     warnings: list[str] = []
     for ref in ctx.cfg.references:
-        s = await judge_run(RunDir(ctx.run_dir / "rse"), ref.name, judges, targets=compared,
-                            both_orders=ctx.cfg.rse.both_orders, progress=lambda _j: ctx.tick("rse.judge"),
-                            planned=lambda n: ctx.tick("rse.judge", 0, n))
+        s = await judge_run(
+            RunDir(ctx.run_dir / "rse"),
+            ref.name,
+            judges,
+            targets=compared,
+            both_orders=ctx.cfg.rse.both_orders,
+            progress=lambda _j: ctx.tick("rse.judge"),
+            planned=lambda n: ctx.tick("rse.judge", 0, n),
+        )
         warnings += s.warnings
     return {"warnings": warnings}
 
@@ -99,8 +109,10 @@ def ice_family(entry: ModelEntry) -> Family:
     try:
         return family_for_target(name, fact=entry.fact)
     except ConfigError:
-        raise ConfigError(f"model {entry.name!r}: its identity family is unknown; set `family:` (e.g. qwen, "
-                          "deepseek) or `fact:` (its true identity in one line) for it in the config") from None
+        raise ConfigError(
+            f"model {entry.name!r}: its identity family is unknown; set `family:` (e.g. qwen, "
+            "deepseek) or `fact:` (its true identity in one line) for it in the config"
+        ) from None
 
 
 def ice_models(cfg: ExperimentConfig) -> list[ModelEntry]:
@@ -130,17 +142,32 @@ async def ice_fuzz(ctx: StageContext) -> dict[str, Any]:
     from distillscope.ice.templates import load_templates
 
     ice = ctx.cfg.ice
-    budget = FuzzBudget(max_target_queries=ice.max_queries, max_mutator_calls=ice.max_mutator_calls,
-                        max_iterations=ice.max_iterations)
-    fcfg = FuzzConfig(budget=budget, questions_per_iteration=ice.questions_per_iteration,
-                      system_prompt=ice.system_prompt, target_params=_target_params(ctx.cfg), seed=ctx.cfg.seed)
+    budget = FuzzBudget(
+        max_target_queries=ice.max_queries, max_mutator_calls=ice.max_mutator_calls, max_iterations=ice.max_iterations
+    )
+    fcfg = FuzzConfig(
+        budget=budget,
+        questions_per_iteration=ice.questions_per_iteration,
+        system_prompt=ice.system_prompt,
+        target_params=_target_params(ctx.cfg),
+        seed=ctx.cfg.seed,
+    )
     mutator = None if ice.mutator == "rules" else ctx.pool.get(ice.mutator)
     target = ice_target(ctx, ctx.cfg.targets[0])
     if ice.max_queries:
         ctx.tick("ice.fuzz", 0, ice.max_queries)
-    result, _ = await run_campaign(target, mutator, GenerateParams(temperature=0.7, max_tokens=400), ice.selector,
-                                   fcfg, load_templates(ice.templates), load_questions(ice.questions),
-                                   ctx.run_dir / "ice", resume=True, progress=lambda event, _c: _fuzz_tick(ctx, event))
+    result, _ = await run_campaign(
+        target,
+        mutator,
+        GenerateParams(temperature=0.7, max_tokens=400),
+        ice.selector,
+        fcfg,
+        load_templates(ice.templates),
+        load_questions(ice.questions),
+        ctx.run_dir / "ice",
+        resume=True,
+        progress=lambda event, _c: _fuzz_tick(ctx, event),
+    )
     ctx.fuzz = result
     return {"stop_reason": result.stop_reason, "counters": result.counters.as_dict()}
 

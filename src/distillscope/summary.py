@@ -24,8 +24,7 @@ def _rate(r: dict[str, Any] | None) -> dict[str, float | int] | None:
 
 
 def _rate_set(rs: dict[str, Any]) -> dict[str, Any]:
-    return {"n": rs["n"], "n_unscored": rs["n_unscored"],
-            **{k: _rate(rs[k]) for k in ("loose", "strict", "hard")}}
+    return {"n": rs["n"], "n_unscored": rs["n_unscored"], **{k: _rate(rs[k]) for k in ("loose", "strict", "hard")}}
 
 
 def ice_section(run_dir: Path, cfg: ExperimentConfig) -> dict[str, Any] | None:
@@ -49,14 +48,23 @@ def ice_section(run_dir: Path, cfg: ExperimentConfig) -> dict[str, Any] | None:
             "by_category": {c: _rate_set(v) for c, v in t["by_category"].items()},
             "by_language": {c: _rate_set(v) for c, v in t["by_language"].items()},
             "queries_to_first_contradiction": t["queries_to_first_contradiction"],
-            "top_templates": [{"template_id": tt["template_id"], "text": tt["template"] or "", "n": tt["scores"]["n"],
-                               "loose_rate": tt["scores"]["loose"]["rate"],
-                               "strict_rate": (tt["scores"]["strict"] or {}).get("rate")}
-                              for tt in t["top_templates"]],
+            "top_templates": [
+                {
+                    "template_id": tt["template_id"],
+                    "text": tt["template"] or "",
+                    "n": tt["scores"]["n"],
+                    "loose_rate": tt["scores"]["loose"]["rate"],
+                    "strict_rate": (tt["scores"]["strict"] or {}).get("rate"),
+                }
+                for tt in t["top_templates"]
+            ],
             "by_location": _by_location(rows_of[name]),
         }
-    return {"judge": cfg.ice.judge, "source": "paired replay" if paired.exists() else "fuzz campaign",
-            "by_model": by_model}
+    return {
+        "judge": cfg.ice.judge,
+        "source": "paired replay" if paired.exists() else "fuzz campaign",
+        "by_model": by_model,
+    }
 
 
 def _by_location(rows: list[dict[str, Any]]) -> dict[str, dict[str, int]]:
@@ -86,11 +94,16 @@ def rse_section(run_dir: Path, cfg: ExperimentConfig) -> tuple[dict[str, Any] | 
     similarity = {}
     for m in models:
         v = sims.values[:, models.index(m), models.index(ref)]
-        similarity[m] = {"overall": mean_interval(v, rng),
-                         "by_set": {s: mean_interval(v[sets == s], rng) for s in sorted(set(sets))}}
+        similarity[m] = {
+            "overall": mean_interval(v, rng),
+            "by_set": {s: mean_interval(v[sets == s], rng) for s in sorted(set(sets))},
+        }
     matrix = sims.mean()
     section: dict[str, Any] = {
-        "reference": ref, "signal": SIGNALS[signal], "n_prompts": len(keys), "similarity": similarity,
+        "reference": ref,
+        "signal": SIGNALS[signal],
+        "n_prompts": len(keys),
+        "similarity": similarity,
         "judge": judge_section(run_dir, cfg, ref),
         "matrix": {"models": models, "values": np.round(matrix, 4).tolist()},
         "attribution": attribution_section(texts, cfg, models),
@@ -105,8 +118,13 @@ def verdicts_section(texts: dict[str, list[str]], cfg: ExperimentConfig, models:
     def present(group: list[ModelEntry]) -> list[str]:
         return [m.name for m in group if m.name in models]
 
-    return text_verdicts({m: texts[m] for m in models}, present(cfg.targets), present(cfg.references),
-                         present(cfg.null_panel), VerdictSettings(alpha=cfg.alpha, seed=cfg.seed))
+    return text_verdicts(
+        {m: texts[m] for m in models},
+        present(cfg.targets),
+        present(cfg.references),
+        present(cfg.null_panel),
+        VerdictSettings(alpha=cfg.alpha, seed=cfg.seed),
+    )
 
 
 def attribution_section(texts: dict[str, list[str]], cfg: ExperimentConfig, models: list[str]) -> dict[str, Any]:
@@ -120,14 +138,30 @@ def attribution_section(texts: dict[str, list[str]], cfg: ExperimentConfig, mode
     if len(candidates) < 2 or not targets or n_prompts < 10:
         return {}
     families = {m.name: _family(m.family, m.spec) or m.name for m in cfg.all_models()}
-    results = attribute_students({m: texts[m] for m in models}, targets, candidates, families,
-                                 AttributionSettings(alpha=cfg.alpha, seed=cfg.seed))
-    return {t: {"n_prompts": r.n_prompts,
-                "families": {f: round(p, 4) for f, p in sorted(r.family_probabilities.items(), key=lambda kv: -kv[1])},
-                "candidates": [{"candidate": c.candidate, "family": c.family, "rank": c.rank,
-                                "probability": round(c.probability, 4), "similarity": round(c.similarity, 4)}
-                               for c in r.candidates]}
-            for t, r in results.items()}
+    results = attribute_students(
+        {m: texts[m] for m in models},
+        targets,
+        candidates,
+        families,
+        AttributionSettings(alpha=cfg.alpha, seed=cfg.seed),
+    )
+    return {
+        t: {
+            "n_prompts": r.n_prompts,
+            "families": {f: round(p, 4) for f, p in sorted(r.family_probabilities.items(), key=lambda kv: -kv[1])},
+            "candidates": [
+                {
+                    "candidate": c.candidate,
+                    "family": c.family,
+                    "rank": c.rank,
+                    "probability": round(c.probability, 4),
+                    "similarity": round(c.similarity, 4),
+                }
+                for c in r.candidates
+            ],
+        }
+        for t, r in results.items()
+    }
 
 
 def judge_section(run_dir: Path, cfg: ExperimentConfig, ref: str) -> dict[str, Any] | None:
@@ -149,8 +183,10 @@ def _attach_ice(verdicts: list[dict[str, Any]], ice: dict[str, Any] | None) -> N
         s = None if m is None else m["strict"]  # None: no model, or strict not measured
         v["ice_strict"] = None if s is None else {k: s[k] for k in ("rate", "lo", "hi")}
         if s is not None:
-            v["evidence"].append(f"{s['rate']:.1%} of identity answers claim an OpenAI/Anthropic identity "
-                                 f"(strict ICE, 95% CI [{s['lo']:.1%}, {s['hi']:.1%}])")
+            v["evidence"].append(
+                f"{s['rate']:.1%} of identity answers claim an OpenAI/Anthropic identity "
+                f"(strict ICE, 95% CI [{s['lo']:.1%}, {s['hi']:.1%}])"
+            )
 
 
 def build_summary(run_dir: Path, cfg: ExperimentConfig) -> dict[str, Any]:
@@ -162,13 +198,25 @@ def build_summary(run_dir: Path, cfg: ExperimentConfig) -> dict[str, Any]:
     roles = [("target", cfg.targets), ("reference", cfg.references), ("null", cfg.null_panel)]
     return {
         "schema_version": SUMMARY_SCHEMA_VERSION,
-        "run": {"name": cfg.name, "started": manifest.get("started"), "finished": manifest.get("finished"),
-                "distillscope_version": manifest.get("distillscope_version", __version__),
-                "config_hash": cfg.config_hash(), "status": _status(manifest),
-                "failure": manifest.get("failure"), "run_schema": RUN_SCHEMA_VERSION},
-        "models": [{"name": m.name, "spec": m.spec, "role": role, "family": _family(m.family, m.spec)}
-                   for role, ms in roles for m in ms],
-        "ice": ice, "rse": rse, "verdicts": verdicts, "cost": _cost(manifest),
+        "run": {
+            "name": cfg.name,
+            "started": manifest.get("started"),
+            "finished": manifest.get("finished"),
+            "distillscope_version": manifest.get("distillscope_version", __version__),
+            "config_hash": cfg.config_hash(),
+            "status": _status(manifest),
+            "failure": manifest.get("failure"),
+            "run_schema": RUN_SCHEMA_VERSION,
+        },
+        "models": [
+            {"name": m.name, "spec": m.spec, "role": role, "family": _family(m.family, m.spec)}
+            for role, ms in roles
+            for m in ms
+        ],
+        "ice": ice,
+        "rse": rse,
+        "verdicts": verdicts,
+        "cost": _cost(manifest),
     }
 
 

@@ -69,8 +69,10 @@ def check_inputs(cfg: ExperimentConfig) -> list[str]:
     if cfg.rse.enabled:
         loads += [(f"prompt set {e.spec}", partial(load_spec_items, e.spec)) for e in cfg.rse.prompt_sets]
     if cfg.ice.enabled:
-        loads += [(f"ice.questions {cfg.ice.questions}", partial(load_questions, cfg.ice.questions)),
-                  (f"ice.templates {cfg.ice.templates}", partial(load_templates, cfg.ice.templates))]
+        loads += [
+            (f"ice.questions {cfg.ice.questions}", partial(load_questions, cfg.ice.questions)),
+            (f"ice.templates {cfg.ice.templates}", partial(load_templates, cfg.ice.templates)),
+        ]
     return [p for what, load in loads if (p := _input_problem(what, load)) is not None]
 
 

@@ -27,13 +27,16 @@ def ds(
 ) -> subprocess.CompletedProcess[str]:
     """`python -m distillscope ARGS`, with the modules in `blocked` made unimportable (a missing extra)."""
     if blocked:
-        code = (f"import sys\nfor m in {blocked!r}: sys.modules[m] = None\n"
-                f"from distillscope.cli.main import main\nmain({list(args)!r})\n")
+        code = (
+            f"import sys\nfor m in {blocked!r}: sys.modules[m] = None\n"
+            f"from distillscope.cli.main import main\nmain({list(args)!r})\n"
+        )
         cmd = [sys.executable, "-c", code]
     else:
         cmd = [sys.executable, "-m", "distillscope", *args]
-    return subprocess.run(cmd, input=stdin, capture_output=True, text=True, env=_env(home, **env), timeout=120,
-                          check=False)
+    return subprocess.run(
+        cmd, input=stdin, capture_output=True, text=True, env=_env(home, **env), timeout=120, check=False
+    )
 
 
 def error_line(proc: subprocess.CompletedProcess[str]) -> str:
@@ -115,8 +118,14 @@ def _crashing(home: Path, *global_opts: str, secret: str) -> subprocess.Complete
         "from distillscope.cli.main import main\n"
         f"main({[*global_opts, 'ask', 'scripted:x', 'hi']!r})\n"
     )
-    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          env=_env(home, DS_TEST_API_KEY=secret), timeout=120, check=False)
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env=_env(home, DS_TEST_API_KEY=secret),
+        timeout=120,
+        check=False,
+    )
 
 
 def test_unexpected_errors_are_one_line_exit_1_with_a_redacted_log(tmp_path: Path) -> None:

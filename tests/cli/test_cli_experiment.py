@@ -14,21 +14,28 @@ import yaml
 
 def ds(*args: str, home: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     full = {**os.environ, "DISTILLSCOPE_HOME": str(home), "COLUMNS": "160", **(env or {})}
-    return subprocess.run([sys.executable, "-m", "distillscope.cli.main", *args], capture_output=True, text=True,
-                          env=full, timeout=300, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "distillscope.cli.main", *args],
+        capture_output=True,
+        text=True,
+        env=full,
+        timeout=300,
+        check=False,
+    )
 
 
 def write_config(tmp_path: Path, **changes: object) -> Path:
     cfg = {
         "name": "scripted",
         "output_dir": str(tmp_path / "run"),
-        "targets": [{"name": "student", "spec": "scripted:I am ChatGPT, a model developed by OpenAI.",
-                     "family": "qwen"}],
+        "targets": [
+            {"name": "student", "spec": "scripted:I am ChatGPT, a model developed by OpenAI.", "family": "qwen"}
+        ],
         "references": [{"name": "teacher", "spec": "scripted:As an AI developed by OpenAI, here is my answer."}],
-        "null_panel": [{"name": "other-1", "spec": "scripted:Sure. Here are three points to consider.",
-                        "family": "mistral"},
-                       {"name": "other-2", "spec": "scripted:Let me think step by step about the problem.",
-                        "family": "llama"}],
+        "null_panel": [
+            {"name": "other-1", "spec": "scripted:Sure. Here are three points to consider.", "family": "mistral"},
+            {"name": "other-2", "spec": "scripted:Let me think step by step about the problem.", "family": "llama"},
+        ],
         "ice": {"max_queries": 20, "questions_per_iteration": 5},
         "rse": {"prompt_sets": [{"spec": "builtin", "sample": 2}]},
         **changes,
@@ -60,8 +67,9 @@ def test_run_writes_manifest_records_and_summary(tmp_path: Path) -> None:
 def test_rse_with_the_embedding_signal(tmp_path: Path) -> None:
     pytest.importorskip("sentence_transformers")
     rse = {"prompt_sets": [{"spec": "builtin", "sample": 2}], "signal": "embedding"}
-    proc = ds("run", str(write_config(tmp_path, rse=rse, ice={"enabled": False})), "--no-report",
-              home=tmp_path / "home")
+    proc = ds(
+        "run", str(write_config(tmp_path, rse=rse, ice={"enabled": False})), "--no-report", home=tmp_path / "home"
+    )
     assert proc.returncode == 0, proc.stderr
     summary = json.loads((tmp_path / "run" / "summary.json").read_text())
     assert summary["rse"]["signal"] == "embedding cosine (all-MiniLM-L6-v2)"
@@ -122,8 +130,9 @@ def test_plan_on_the_paper_preset_needs_no_network_or_keys(tmp_path: Path) -> No
 
 
 def test_validate_names_missing_env_vars_and_unreachable_endpoints(tmp_path: Path) -> None:
-    remote = write_config(tmp_path, helpers=[{"name": "judge", "spec": "openai:gpt-4o-mini",
-                                              "api_key_env": "DS_TEST_ABSENT_KEY"}])
+    remote = write_config(
+        tmp_path, helpers=[{"name": "judge", "spec": "openai:gpt-4o-mini", "api_key_env": "DS_TEST_ABSENT_KEY"}]
+    )
     proc = ds("validate", str(remote), home=tmp_path, env={"DS_TEST_ABSENT_KEY": ""})
     assert proc.returncode == 2 and "DS_TEST_ABSENT_KEY" in proc.stderr
     local = write_config(tmp_path, helpers=[{"name": "judge", "spec": "openai:m", "base_url": "http://127.0.0.1:9/v1"}])

@@ -14,8 +14,15 @@ import yaml
 
 def ds(*args: str, home: Path, cwd: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "DISTILLSCOPE_HOME": str(home), "COLUMNS": "160"}
-    return subprocess.run([sys.executable, "-m", "distillscope.cli.main", *args], capture_output=True, text=True,
-                          env=env, cwd=cwd, timeout=300, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "distillscope.cli.main", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=cwd,
+        timeout=300,
+        check=False,
+    )
 
 
 def test_relative_paths_follow_the_config_file_and_resume_works_elsewhere(tmp_path: Path) -> None:

@@ -25,8 +25,21 @@ def ds(*args: str) -> tuple[int, str, str]:
 
 def test_collect_resume_judge_score_with_scripted_models(tmp_path: Path) -> None:
     out = str(tmp_path / "run")
-    args = ["rse", "collect", "--models", "scripted:,scripted:same canned answer", "--prompts", "builtin",
-            "--sample", "2", "--seed", "3", "--out", out, "--json"]
+    args = [
+        "rse",
+        "collect",
+        "--models",
+        "scripted:,scripted:same canned answer",
+        "--prompts",
+        "builtin",
+        "--sample",
+        "2",
+        "--seed",
+        "3",
+        "--out",
+        out,
+        "--json",
+    ]
     code, stdout, err = ds(*args)
     assert code == 0, err
     first = json.loads(stdout)
@@ -46,7 +59,10 @@ def test_collect_resume_judge_score_with_scripted_models(tmp_path: Path) -> None
     assert summary["reference"] == "scripted:"
     assert summary["llm_judge"]["avg"] == {"scripted:same canned answer": 4.0}
     assert {c["prompt_set"] for c in summary["llm_judge"]["table"]} == {
-        "builtin:reasoning", "builtin:math", "builtin:instructions"}
+        "builtin:reasoning",
+        "builtin:math",
+        "builtin:instructions",
+    }
     assert summary["llm_judge"]["order_consistency"][0]["rate"] == 0.0
     assert (tmp_path / "run" / "summary.json").exists()
     code, stdout, err = ds("rse", "score", out)
@@ -77,24 +93,43 @@ def test_attribute_reads_a_run_directory(tmp_path: Path) -> None:
 
 def _styled_corpus(path: Path) -> Path:
     """Five vendors with a signature style each; the student copies alpha-1's."""
-    styles = {"alpha-1": "Certainly! Regarding {t}, delightful indeed. Cheers, friend.",
-              "alpha-2": "Certainly! About {t}, delightful stuff. Cheers, pal.",
-              "beta": "Well, {t} is a matter of record; consider it. Regards.",
-              "gamma": "{t}: short answer, nothing more. End.",
-              "delta": "Hmm, {t} puzzles many people, honestly. Thanks!"}
+    styles = {
+        "alpha-1": "Certainly! Regarding {t}, delightful indeed. Cheers, friend.",
+        "alpha-2": "Certainly! About {t}, delightful stuff. Cheers, pal.",
+        "beta": "Well, {t} is a matter of record; consider it. Regards.",
+        "gamma": "{t}: short answer, nothing more. End.",
+        "delta": "Hmm, {t} puzzles many people, honestly. Thanks!",
+    }
     styles["student"] = styles["alpha-1"]
     words = ["x", "y", "z", "w", "v"]
-    rows = [{"model": m, "instruction": f"Tell me about topic{i}",
-             "output": f"{style.format(t=f'topic{i}')} {words[(i + j) % 5]} {words[(i * j) % 5]}"}
-            for j, (m, style) in enumerate(styles.items()) for i in range(30)]
+    rows = [
+        {
+            "model": m,
+            "instruction": f"Tell me about topic{i}",
+            "output": f"{style.format(t=f'topic{i}')} {words[(i + j) % 5]} {words[(i * j) % 5]}",
+        }
+        for j, (m, style) in enumerate(styles.items())
+        for i in range(30)
+    ]
     path.write_text("\n".join(json.dumps(r) for r in rows), encoding="utf-8")
     return path
 
 
 def test_attribute_with_named_suspects_and_a_null_panel(tmp_path: Path) -> None:
     corpus = str(_styled_corpus(tmp_path / "responses.jsonl"))
-    code, stdout, err = ds("rse", "attribute", "--responses", corpus, "--student", "student", "--suspect",
-                           "alpha-1,alpha-2", "--null", "beta,gamma,delta", "--json")
+    code, stdout, err = ds(
+        "rse",
+        "attribute",
+        "--responses",
+        corpus,
+        "--student",
+        "student",
+        "--suspect",
+        "alpha-1,alpha-2",
+        "--null",
+        "beta,gamma,delta",
+        "--json",
+    )
     assert code == 0, err
     out = json.loads(stdout)
     assert {c["candidate"] for c in out["candidates"]} == {"alpha-1", "alpha-2"}  # null models are not candidates
@@ -143,8 +178,18 @@ def test_score_with_the_embedding_signal(tmp_path: Path) -> None:
     models = f"scripted:,{ref},{near},scripted:Paris is the capital of France."
     code, _, err = ds("rse", "collect", "--models", models, "--prompts", "builtin", "--sample", "2", "--out", out)
     assert code == 0, err
-    code, stdout, err = ds("rse", "score", out, "--reference", ref, "--null", "scripted:,scripted:Paris is the "
-                           "capital of France.", "--signal", "embedding", "--json")
+    code, stdout, err = ds(
+        "rse",
+        "score",
+        out,
+        "--reference",
+        ref,
+        "--null",
+        "scripted:,scripted:Paris is the capital of France.",
+        "--signal",
+        "embedding",
+        "--json",
+    )
     assert code == 0, err
     jf = json.loads(stdout)["judge_free"]
     first_set = jf["table"][0]["prompt_set"]

@@ -16,8 +16,14 @@ import yaml
 
 def ds(*args: str, home: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "DISTILLSCOPE_HOME": str(home), "COLUMNS": "160", "DEAD_KEY": "sk-dead-endpoint-key"}
-    return subprocess.run([sys.executable, "-m", "distillscope.cli.main", *args], capture_output=True, text=True,
-                          env=env, timeout=300, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "distillscope.cli.main", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        check=False,
+    )
 
 
 def closed_port_url() -> str:
@@ -29,8 +35,13 @@ def closed_port_url() -> str:
 
 
 def dead(name: str) -> dict[str, Any]:
-    return {"name": name, "spec": "openai:dead", "base_url": closed_port_url(), "api_key_env": "DEAD_KEY",
-            "max_retries": 0}
+    return {
+        "name": name,
+        "spec": "openai:dead",
+        "base_url": closed_port_url(),
+        "api_key_env": "DEAD_KEY",
+        "max_retries": 0,
+    }
 
 
 def write_config(tmp_path: Path, targets: list[dict[str, Any]], **changes: object) -> Path:
@@ -75,8 +86,9 @@ def test_fail_on_errors_fails_a_run_that_would_pass(tmp_path: Path) -> None:
     assert ok.returncode == 0, ok.stderr  # nothing failed: --fail-on-errors changes nothing
 
     cfg = write_config(tmp_path, [student, dead("student-2")], null_panel=[{"name": "other", "spec": "scripted:N."}])
-    strict = ds("run", str(cfg), "--no-report", "--fail-on-errors", "--out", str(tmp_path / "run2"),
-                home=tmp_path / "home")
+    strict = ds(
+        "run", str(cfg), "--no-report", "--fail-on-errors", "--out", str(tmp_path / "run2"), home=tmp_path / "home"
+    )
     assert strict.returncode == 4, strict.stderr
     assert json.loads((tmp_path / "run2" / "manifest.json").read_text())["status"] == "failed"
 

@@ -16,8 +16,10 @@ from distillscope.types import GenerateParams, GenerateRequest
 pytest.importorskip("transformers")
 torch = pytest.importorskip("torch")
 
-CHAT_TEMPLATE = ("{% for m in messages %}<|im_start|> {{ m['role'] }} {{ m['content'] }} <|im_end|> {% endfor %}"
-                 "{% if add_generation_prompt %}<|im_start|> assistant {% endif %}")
+CHAT_TEMPLATE = (
+    "{% for m in messages %}<|im_start|> {{ m['role'] }} {{ m['content'] }} <|im_end|> {% endfor %}"
+    "{% if add_generation_prompt %}<|im_start|> assistant {% endif %}"
+)
 
 
 def _checkpoint(root: Path, *, chat_template: str | None) -> Path:
@@ -27,17 +29,28 @@ def _checkpoint(root: Path, *, chat_template: str | None) -> Path:
     tk = Tokenizer(models.WordLevel(unk_token="<unk>"))
     tk.pre_tokenizer = pre_tokenizers.Whitespace()
     corpus = ["who made you ? I am a tiny model made by nobody .", "system user assistant hello world"]
-    tk.train_from_iterator(corpus, trainers.WordLevelTrainer(
-        special_tokens=["<unk>", "<s>", "</s>", "<|im_start|>", "<|im_end|>"]))
-    tok = PreTrainedTokenizerFast(tokenizer_object=tk, unk_token="<unk>", bos_token="<s>", eos_token="</s>",
-                                  pad_token="</s>")
+    tk.train_from_iterator(
+        corpus, trainers.WordLevelTrainer(special_tokens=["<unk>", "<s>", "</s>", "<|im_start|>", "<|im_end|>"])
+    )
+    tok = PreTrainedTokenizerFast(  # type: ignore[no-untyped-call]
+        tokenizer_object=tk, unk_token="<unk>", bos_token="<s>", eos_token="</s>", pad_token="</s>"
+    )
     if chat_template:
         tok.chat_template = chat_template
     tok.save_pretrained(root)
     torch.manual_seed(0)
-    config = LlamaConfig(vocab_size=len(tok), hidden_size=16, intermediate_size=32, num_hidden_layers=1,
-                         num_attention_heads=2, num_key_value_heads=2, max_position_embeddings=128,
-                         bos_token_id=1, eos_token_id=2, pad_token_id=2)
+    config = LlamaConfig(
+        vocab_size=len(tok),
+        hidden_size=16,
+        intermediate_size=32,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        num_key_value_heads=2,
+        max_position_embeddings=128,
+        bos_token_id=1,
+        eos_token_id=2,
+        pad_token_id=2,
+    )
     LlamaForCausalLM(config).save_pretrained(root)
     return root
 
@@ -49,19 +62,28 @@ def tiny_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 async def test_greedy_generation_is_deterministic_and_counted(tiny_checkpoint: Path) -> None:
     model = get_model(f"hf:{tiny_checkpoint}")
-    request = GenerateRequest.chat("who made you ?", system="hello",
-                                   params=GenerateParams(temperature=0.0, max_tokens=6))
+    request = GenerateRequest.chat(
+        "who made you ?", system="hello", params=GenerateParams(temperature=0.0, max_tokens=6)
+    )
     first = await model.generate(request)
-    again = await model.generate(GenerateRequest.chat("who made you ?", system="hello",
-                                                      params=GenerateParams(temperature=0.0, max_tokens=6, seed=9)))
+    again = await model.generate(
+        GenerateRequest.chat(
+            "who made you ?", system="hello", params=GenerateParams(temperature=0.0, max_tokens=6, seed=9)
+        )
+    )
     assert isinstance(first.text, str) and first.model == f"hf:{tiny_checkpoint.name}"
     assert 0 < first.usage.completion_tokens <= 6 and first.usage.prompt_tokens >= 8
     assert first.status == "ok" and first.finish_reason in ("length", "stop")
     assert again.text == first.text  # greedy: the seed does not matter
     words = first.text.split()
     if len(words) >= 2:  # a stop string cuts the answer where it starts
-        cut = await model.generate(GenerateRequest.chat("who made you ?", system="hello", params=GenerateParams(
-            temperature=0.0, max_tokens=6, stop=(" " + words[1],))))
+        cut = await model.generate(
+            GenerateRequest.chat(
+                "who made you ?",
+                system="hello",
+                params=GenerateParams(temperature=0.0, max_tokens=6, stop=(" " + words[1],)),
+            )
+        )
         assert cut.text == first.text[: first.text.index(" " + words[1])] and cut.finish_reason == "stop"
 
 

@@ -103,8 +103,9 @@ async def test_api_key_is_sent_but_never_leaks(
     assert SECRET not in c.error and SECRET not in model.identity and SECRET not in caplog.text
 
 
-async def test_an_echoed_key_never_reaches_answers_or_the_cache(fake_openai: Any, monkeypatch: pytest.MonkeyPatch,
-                                                                 tmp_path: Path) -> None:
+async def test_an_echoed_key_never_reaches_answers_or_the_cache(
+    fake_openai: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     monkeypatch.setenv("MY_KEY", SECRET)
     fake_openai.answer_with(f"Your key is {SECRET}, keep it safe.", reasoning=f"They sent {SECRET}.")
     cache = ResponseCache(tmp_path / "c.sqlite")
@@ -124,9 +125,15 @@ async def _ds(*args: str, env: dict[str, str]) -> tuple[int, str]:
     import os
     import sys
 
-    proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "distillscope.cli.main", *args,
-                                                env={**os.environ, **env}, stdout=asyncio.subprocess.PIPE,
-                                                stderr=asyncio.subprocess.STDOUT)
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "distillscope.cli.main",
+        *args,
+        env={**os.environ, **env},
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
     out, _ = await asyncio.wait_for(proc.communicate(), timeout=300)
     return int(proc.returncode or 0), out.decode()
 
@@ -136,14 +143,20 @@ async def test_an_echoed_key_is_not_printed_nor_stored_by_a_run(fake_openai: Any
 
     fake_openai.answer_with(f"Sure. The key you sent is {SECRET}.")
     env = {"DISTILLSCOPE_HOME": str(tmp_path / "home"), "MY_KEY": SECRET}
-    code, out = await _ds("ask", "openai:fake-model", "key?", "--base-url", fake_openai.base_url,
-                          "--api-key-env", "MY_KEY", env=env)
+    code, out = await _ds(
+        "ask", "openai:fake-model", "key?", "--base-url", fake_openai.base_url, "--api-key-env", "MY_KEY", env=env
+    )
     assert code == 0 and "The key you sent is ***." in out and SECRET not in out
-    cfg = {"name": "echo", "output_dir": str(tmp_path / "run"), "ice": {"enabled": False},
-           "targets": [{"name": "t", "spec": "openai:fake-model", "base_url": fake_openai.base_url,
-                        "api_key_env": "MY_KEY"}],
-           "references": [{"name": "r", "spec": "scripted:A reference answer."}],
-           "rse": {"prompt_sets": [{"spec": "builtin", "sample": 2}]}}
+    cfg = {
+        "name": "echo",
+        "output_dir": str(tmp_path / "run"),
+        "ice": {"enabled": False},
+        "targets": [
+            {"name": "t", "spec": "openai:fake-model", "base_url": fake_openai.base_url, "api_key_env": "MY_KEY"}
+        ],
+        "references": [{"name": "r", "spec": "scripted:A reference answer."}],
+        "rse": {"prompt_sets": [{"spec": "builtin", "sample": 2}]},
+    }
     (tmp_path / "exp.yaml").write_text(yaml.safe_dump(cfg), encoding="utf-8")
     code, out = await _ds("run", str(tmp_path / "exp.yaml"), env=env)
     assert code == 0, out
@@ -198,8 +211,9 @@ async def test_concurrent_answers_return_to_their_requests(fake_openai: Any) -> 
     ],
     ids=["html-200", "invalid-json", "json-without-choices", "json-string"],
 )
-async def test_malformed_200_replies_are_retried_failures_not_crashes(fake_openai: Any, body: str,
-                                                                      content_type: str) -> None:
+async def test_malformed_200_replies_are_retried_failures_not_crashes(
+    fake_openai: Any, body: str, content_type: str
+) -> None:
     backend = OpenAICompatBackend.from_spec("m", BackendOptions(base_url=fake_openai.base_url))
     fake_openai.reply_raw(body, content_type=content_type)
     with pytest.raises(BackendError) as info:

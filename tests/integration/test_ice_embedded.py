@@ -25,11 +25,17 @@ pytestmark = pytest.mark.slow
 def build(cache: ResponseCache) -> tuple[Fuzzer, IceTarget]:
     spec = "embedded:smollm2-135m"
     target = IceTarget(get_model(spec, cache=cache), family_for_target(spec), make_judge("claims"))
-    mutator = LLMMutator("shorten", get_model("embedded:qwen2.5-0.5b", cache=cache),
-                         GenerateParams(temperature=0.7, max_tokens=160))
-    cfg = FuzzConfig(budget=FuzzBudget(max_target_queries=None, max_iterations=2), questions_per_iteration=2,
-                     target_params=GenerateParams(temperature=0.0, max_tokens=32), append_if_missing=True,
-                     keep_unsuccessful=True, seed=1)
+    mutator = LLMMutator(
+        "shorten", get_model("embedded:qwen2.5-0.5b", cache=cache), GenerateParams(temperature=0.7, max_tokens=160)
+    )
+    cfg = FuzzConfig(
+        budget=FuzzBudget(max_target_queries=None, max_iterations=2),
+        questions_per_iteration=2,
+        target_params=GenerateParams(temperature=0.0, max_tokens=32),
+        append_if_missing=True,
+        keep_unsuccessful=True,
+        seed=1,
+    )
     return Fuzzer(target, [mutator], make_selector("mcts"), cfg), target
 
 

@@ -62,8 +62,13 @@ def slow_server() -> Iterator[str]:
 
 def ds_popen(*args: str, home: Path) -> subprocess.Popen[str]:
     env = {**os.environ, "DISTILLSCOPE_HOME": str(home), "COLUMNS": "160", "SLOW_KEY": "sk-slow-test-key"}
-    return subprocess.Popen([sys.executable, "-m", "distillscope.cli.main", *args], env=env, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    return subprocess.Popen(
+        [sys.executable, "-m", "distillscope.cli.main", *args],
+        env=env,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
 
 
 def slow_config(tmp_path: Path, base_url: str) -> Path:
@@ -71,8 +76,15 @@ def slow_config(tmp_path: Path, base_url: str) -> Path:
     cfg = {
         "name": "locked",
         "output_dir": str(tmp_path / "run"),
-        "targets": [{"name": "slow", "spec": "openai:slow", "base_url": base_url, "api_key_env": "SLOW_KEY",
-                     "max_concurrency": 1}],
+        "targets": [
+            {
+                "name": "slow",
+                "spec": "openai:slow",
+                "base_url": base_url,
+                "api_key_env": "SLOW_KEY",
+                "max_concurrency": 1,
+            }
+        ],
         "references": [{"name": "teacher", "spec": "scripted:A reference answer."}],
         "ice": {"enabled": False},
         "rse": {"prompt_sets": [{"spec": "builtin", "sample": 4}]},
@@ -142,8 +154,9 @@ def wait_for_responses(run: Path, n: int, timeout_s: float = 60.0) -> None:
 
 
 @pytest.mark.parametrize(("signum", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
-def test_signal_ends_the_run_cleanly_and_resume_finishes_it(tmp_path: Path, slow_server: str, signum: int,
-                                                            code: int) -> None:
+def test_signal_ends_the_run_cleanly_and_resume_finishes_it(
+    tmp_path: Path, slow_server: str, signum: int, code: int
+) -> None:
     home, run = tmp_path / "home", tmp_path / "run"
     proc = ds_popen("run", str(slow_config(tmp_path, slow_server)), "--no-report", home=home)
     wait_for_lock(run, proc.pid)

@@ -19,11 +19,20 @@ FAMILIES = {"t": "f1", "s1": "f1", "o": "f2", "q": "f3"}
 
 
 def test_ranking_and_macro_top1_on_toy_orders() -> None:
-    rows = [LineageRow("a", "t", "f1", "distilled"), LineageRow("b", "t", "f1", "distilled"),
-            LineageRow("c", "t", "f1", "distilled"), LineageRow("d", "o", "f2", "parent"),
-            LineageRow("h", "", "", "none")]
-    orders = {"a": ["t", "o", "s1"], "b": ["s1", "t", "o"], "c": ["o", "t", "s1"], "d": ["t", "o", "s1"],
-              "h": ["o", "t", "s1"]}
+    rows = [
+        LineageRow("a", "t", "f1", "distilled"),
+        LineageRow("b", "t", "f1", "distilled"),
+        LineageRow("c", "t", "f1", "distilled"),
+        LineageRow("d", "o", "f2", "parent"),
+        LineageRow("h", "", "", "none"),
+    ]
+    orders = {
+        "a": ["t", "o", "s1"],
+        "b": ["s1", "t", "o"],
+        "c": ["o", "t", "s1"],
+        "d": ["t", "o", "s1"],
+        "h": ["o", "t", "s1"],
+    }
     scores = ranking_scores(orders, rows, FAMILIES)
     assert scores.exact_top1 == pytest.approx(1 / 4) and scores.family_top1 == pytest.approx(2 / 4)
     assert scores.mrr == pytest.approx((1 + 0.5 + 0.5 + 0.5) / 4)
@@ -39,8 +48,10 @@ def test_pair_labels_follow_the_issue_definition() -> None:
 
 def test_verdict_scores_and_roc() -> None:
     labels = {("a", "t"): 1, ("a", "o"): 0, ("b", "t"): 1, ("b", "o"): 0}
-    tests = {"a": {"t": SuspectOutcome(3.0, 0.001, True), "o": SuspectOutcome(0.2, 0.4, False)},
-             "b": {"t": SuspectOutcome(1.0, 0.2, False), "o": SuspectOutcome(2.5, 0.01, True)}}
+    tests = {
+        "a": {"t": SuspectOutcome(3.0, 0.001, True), "o": SuspectOutcome(0.2, 0.4, False)},
+        "b": {"t": SuspectOutcome(1.0, 0.2, False), "o": SuspectOutcome(2.5, 0.01, True)},
+    }
     scores, pairs = verdict_scores(labels, tests)
     assert (scores.recall, scores.fpr, scores.n_pos, scores.n_neg) == (0.5, 0.5, 2, 2)
     assert scores.auroc == pytest.approx(0.75)
@@ -60,16 +71,31 @@ def _subset(tmp_path: Path) -> tuple[Path, Path, Path]:
     outputs = DATA / "alpacaeval_outputs.jsonl.gz"
     if not outputs.is_file():
         pytest.skip(f"real lineage data absent ({outputs}); it lives in ../shared/data next to the repo")
-    keep = ["gpt-3.5-turbo-0301", "gpt4_0314", "claude-2", "Meta-Llama-3-8B-Instruct", "mistral-medium",
-            "guanaco-65b", "zephyr-7b-beta"]
+    keep = [
+        "gpt-3.5-turbo-0301",
+        "gpt4_0314",
+        "claude-2",
+        "Meta-Llama-3-8B-Instruct",
+        "mistral-medium",
+        "guanaco-65b",
+        "zephyr-7b-beta",
+    ]
     with (DATA / "families.csv").open(encoding="utf-8") as fh:
         fams = [r for r in csv.DictReader(fh) if r["model"] in keep]
     families = tmp_path / "families.csv"
     families.write_text("model,family\n" + "".join(f"{r['model']},{r['family']}\n" for r in fams), encoding="utf-8")
     with (DATA / "lineage.csv").open(encoding="utf-8") as fh:
         lines = fh.read().splitlines()
-    students = ("student,", "vicuna-13b,", "vicuna-7b,", "Llama-3-Instruct-8B-SimPO,", "REBEL-Llama-3-8B-Instruct,",
-                "guanaco-7b,", "oasst-sft-pythia-12b,", "humpback-llama-65b,")
+    students = (
+        "student,",
+        "vicuna-13b,",
+        "vicuna-7b,",
+        "Llama-3-Instruct-8B-SimPO,",
+        "REBEL-Llama-3-8B-Instruct,",
+        "guanaco-7b,",
+        "oasst-sft-pythia-12b,",
+        "humpback-llama-65b,",
+    )
     lineage = tmp_path / "lineage.csv"
     lineage.write_text("\n".join(ln for ln in lines if ln.startswith(students)) + "\n", encoding="utf-8")
     return outputs, lineage, families

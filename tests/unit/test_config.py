@@ -62,14 +62,25 @@ def test_yaml_errors_and_missing_files_are_config_errors(tmp_path: Path) -> None
 
 def test_missing_env_lists_remote_keys_only(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("DS_TEST_KEY", raising=False)
-    cfg = parse_config({
-        **MINIMAL,
-        "null_panel": [
-            {"name": "remote", "spec": "openai:m", "base_url": "https://api.example.com/v1",
-             "api_key_env": "DS_TEST_KEY"},
-            {"name": "local", "spec": "openai:m", "base_url": "http://127.0.0.1:8000/v1", "api_key_env": "DS_TEST_KEY"},
-        ],
-    })
+    cfg = parse_config(
+        {
+            **MINIMAL,
+            "null_panel": [
+                {
+                    "name": "remote",
+                    "spec": "openai:m",
+                    "base_url": "https://api.example.com/v1",
+                    "api_key_env": "DS_TEST_KEY",
+                },
+                {
+                    "name": "local",
+                    "spec": "openai:m",
+                    "base_url": "http://127.0.0.1:8000/v1",
+                    "api_key_env": "DS_TEST_KEY",
+                },
+            ],
+        }
+    )
     assert cfg.missing_env() == ["DS_TEST_KEY (for remote)"]
     monkeypatch.setenv("DS_TEST_KEY", "value-set")
     assert cfg.missing_env() == []
@@ -102,8 +113,9 @@ def test_embedding_signal_is_checked_by_validate(monkeypatch: pytest.MonkeyPatch
     cfg = parse_config({**MINIMAL, "rse": {"signal": "embedding"}})
     assert cfg.rse.signal == "embedding"
     real = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec",
-                        lambda name, *a: None if name == "sentence_transformers" else real(name, *a))
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "sentence_transformers" else real(name, *a)
+    )
     assert "distillscope[embed]" in (check_signal(cfg) or "")
     with pytest.raises(ConfigError, match="signal"):
         parse_config({**MINIMAL, "rse": {"signal": "bert"}})

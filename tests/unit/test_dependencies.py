@@ -109,7 +109,7 @@ def third_party_imports() -> list[Import]:
 
 @functools.cache
 def _packages_distributions() -> dict[str, list[str]]:
-    return importlib.metadata.packages_distributions()  # scans every installed distribution: once
+    return dict(importlib.metadata.packages_distributions())  # scans every installed distribution: once
 
 
 def distributions_of(module: str) -> set[str]:
@@ -126,16 +126,19 @@ def test_every_third_party_import_is_declared_where_it_is_needed() -> None:
         allowed = core | (extras[extra] if extra else set())
         if not distributions_of(imp.module) & allowed:
             where = f"core or [{extra}]" if extra else "the core dependencies"
-            problems.append(f"{imp.file}:{imp.line} imports {imp.module} ({distributions_of(imp.module)}), "
-                            f"not declared in {where}")
+            problems.append(
+                f"{imp.file}:{imp.line} imports {imp.module} ({distributions_of(imp.module)}), not declared in {where}"
+            )
     assert not problems, "\n".join(problems)
 
 
 def test_the_scan_sees_the_imports_that_matter() -> None:
     """Guards the scanner itself: known lazy and top-level imports are found and classified."""
     imports = third_party_imports()
-    assert Import("xllamacpp", "backends/embedded.py", _line_of("backends/embedded.py", "import xllamacpp"), False) \
+    assert (
+        Import("xllamacpp", "backends/embedded.py", _line_of("backends/embedded.py", "import xllamacpp"), False)
         in imports
+    )
     assert any(i.module == "typer" and i.file == "cli/main.py" and i.top_level for i in imports)
     assert any(i.module == "sentence_transformers" and not i.top_level for i in imports)
     assert not any(i.module == "click" for i in imports), "import typer's click, never click: see cli/exits.py"

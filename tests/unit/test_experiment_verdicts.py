@@ -51,14 +51,18 @@ def test_student_is_flagged_for_its_teacher_only(texts: dict[str, list[str]]) ->
     assert all(r["reason"] for r in rows if r["verdict"] == "inconclusive")
 
 
-@pytest.mark.parametrize(("nulls", "why"), [
-    ([], NO_NULL_PANEL),
-    (["null-0", "null-1"], "too few null models (2 < 3)"),
-    (["null-0", "null-1", "parrot"], "parrot (near-constant answers)"),
-    (["null-0", "null-1", "refuser"], "refuser (mostly refusals)"),
-])
+@pytest.mark.parametrize(
+    ("nulls", "why"),
+    [
+        ([], NO_NULL_PANEL),
+        (["null-0", "null-1"], "too few null models (2 < 3)"),
+        (["null-0", "null-1", "parrot"], "parrot (near-constant answers)"),
+        (["null-0", "null-1", "refuser"], "refuser (mostly refusals)"),
+    ],
+)
 def test_a_null_panel_that_cannot_calibrate_is_inconclusive_with_a_reason(
-        texts: dict[str, list[str]], nulls: list[str], why: str) -> None:
+    texts: dict[str, list[str]], nulls: list[str], why: str
+) -> None:
     [row] = text_verdicts(texts, ["student"], ["teacher"], nulls, VerdictSettings(n_boot=20))
     assert row["verdict"] == "inconclusive" and why in row["reason"]
     assert row["degree"] is None and row["p_value"] is None and row["null_values"] == []
@@ -90,14 +94,21 @@ def test_summary_and_report_of_a_calibrated_experiment(tmp_path: Path, texts: di
     from distillscope.summary import write_summary
 
     nulls = ["null-0", "null-1", "null-2", "parrot"]
-    cfg = parse_config({
-        "name": "calibrated", "output_dir": str(tmp_path / "run"), "ice": {"enabled": False},
-        "targets": [{"name": "student", "spec": "scripted:", "family": "acme"}],
-        "references": [{"name": "teacher", "spec": "scripted:", "family": "openai"},
-                       {"name": "other-ref", "spec": "scripted:", "family": "anthropic"}],
-        "null_panel": [{"name": n, "spec": "scripted:", "family": f"fam-{n}"} for n in nulls],
-        "rse": {"prompt_sets": [{"spec": "builtin"}]},
-    }, "test config")
+    cfg = parse_config(
+        {
+            "name": "calibrated",
+            "output_dir": str(tmp_path / "run"),
+            "ice": {"enabled": False},
+            "targets": [{"name": "student", "spec": "scripted:", "family": "acme"}],
+            "references": [
+                {"name": "teacher", "spec": "scripted:", "family": "openai"},
+                {"name": "other-ref", "spec": "scripted:", "family": "anthropic"},
+            ],
+            "null_panel": [{"name": n, "spec": "scripted:", "family": f"fam-{n}"} for n in nulls],
+            "rse": {"prompt_sets": [{"spec": "builtin"}]},
+        },
+        "test config",
+    )
     run = RunDir(tmp_path / "run" / "rse").ensure()
     for model in ["student", "teacher", "other-ref", *nulls]:
         for i, text in enumerate(texts[model]):

@@ -65,14 +65,16 @@ async def test_killed_campaign_resumes_without_repeating_finished_queries(tmp_pa
     saved = json.loads((tmp_path / "run" / "campaign.json").read_text())
     assert saved["n_records"] == 10 and saved["counters"]["iterations"] == 2
     second: list[str] = []
-    result = await fuzzer(killing_script(-1, second), cache, selector).run(SEEDS, QUESTIONS, tmp_path / "run",
-                                                                           resume=True)
+    result = await fuzzer(killing_script(-1, second), cache, selector).run(
+        SEEDS, QUESTIONS, tmp_path / "run", resume=True
+    )
     assert not set(first) & set(second), "a finished query was sent again"
     assert len(first) + len(second) == 40
     # the interrupted campaign ends exactly where an uninterrupted one does
     clean_calls: list[str] = []
     clean = await fuzzer(killing_script(-1, clean_calls), ResponseCache(tmp_path / "c2.sqlite"), selector).run(
-        SEEDS, QUESTIONS, tmp_path / "clean")
+        SEEDS, QUESTIONS, tmp_path / "clean"
+    )
     strip = [{k: v for k, v in r.items() if k != "cached"} for r in result.records]
     assert strip == [{k: v for k, v in r.items() if k != "cached"} for r in clean.records]
     assert sorted(clean_calls) == sorted(first + second)
@@ -91,7 +93,8 @@ async def test_budget_exhaustion_mid_run_then_resume(tmp_path: Path) -> None:
     backend2 = ScriptedBackend(answer, name="scripted-target")
     tgt2 = IceTarget(Model(backend2, spec="scripted:qwen", cache=cache), get_family("qwen"), make_judge("claims"))
     result = await Fuzzer(tgt2, build_mutators(None), make_selector("mcts"), CFG).run(
-        SEEDS, QUESTIONS, tmp_path, resume=True)
+        SEEDS, QUESTIONS, tmp_path, resume=True
+    )
     # the Model checks its budget before each call starts, so the in-flight batch may overshoot a little
     assert 17 <= len(done) < 40 and len(done) + len(backend2.calls) == 40
     assert not {c.prompt for c in done} & {c.prompt for c in backend2.calls}
@@ -108,8 +111,12 @@ async def test_mutator_calls_are_not_repeated_on_resume(tmp_path: Path) -> None:
         await fz.run(SEEDS, QUESTIONS, tmp_path)
     assert len(mut_backend.calls) == 3
     mut2 = ScriptedBackend(lambda r: f"Variant {r.params.seed} {{query}}", name="scripted-mut")
-    fz2 = Fuzzer(target(killing_script(-1, []), cache), [LLMMutator("rephrase", Model(mut2, cache=cache))],
-                 make_selector("mcts"), CFG)
+    fz2 = Fuzzer(
+        target(killing_script(-1, []), cache),
+        [LLMMutator("rephrase", Model(mut2, cache=cache))],
+        make_selector("mcts"),
+        CFG,
+    )
     result = await fz2.run(SEEDS, QUESTIONS, tmp_path, resume=True)
     assert result.counters.mutator_calls == 8 and len(mut2.calls) == 8 - 3  # iteration 3's call was cached
 

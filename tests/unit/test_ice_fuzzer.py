@@ -64,8 +64,12 @@ async def test_unsuccessful_mutants_stay_out_of_the_pool_unless_kept() -> None:
     mutants = [n for n in result.tree.nodes if n.parent is not None]
     assert mutants and all(n.successes == 0 and not n.in_pool for n in mutants)
     assert all(n.reward == 0 for n in result.tree.nodes)
-    kept = await Fuzzer(make_target()[0], [RuleMutator("suffix")], make_selector("mcts"),
-                        config(questions_per_iteration=2, keep_unsuccessful=True)).run(SEEDS, QUESTIONS)
+    kept = await Fuzzer(
+        make_target()[0],
+        [RuleMutator("suffix")],
+        make_selector("mcts"),
+        config(questions_per_iteration=2, keep_unsuccessful=True),
+    ).run(SEEDS, QUESTIONS)
     assert all(n.in_pool for n in kept.tree.nodes)
 
 
@@ -77,7 +81,8 @@ async def test_mcts_reward_equals_success_fraction_of_the_mutant() -> None:
     target, _ = make_target(half)
     budget = FuzzBudget(max_target_queries=None, max_iterations=1)
     result = await Fuzzer(target, [RuleMutator("prefix")], make_selector("mcts"), config(budget=budget)).run(
-        SEEDS[:1], QUESTIONS)
+        SEEDS[:1], QUESTIONS
+    )
     root, child = result.tree.nodes
     assert child.successes == 3 and child.queries == 6
     # r = 3 / (6 questions x 1 mutant) = 0.5; the selected node (root) has level 0 -> factor 1.0
@@ -98,13 +103,15 @@ async def test_lost_placeholder_skipped_by_default_appended_when_paper_faithful(
     lost = Model(ScriptedBackend(["A reworded template with no marker at all."]))
     target, backend = make_target()
     budget = FuzzBudget(max_target_queries=None, max_iterations=2)
-    skipped = await Fuzzer(target, [LLMMutator("rephrase", lost)], make_selector("mcts"),
-                           config(budget=budget)).run(SEEDS, QUESTIONS)
+    skipped = await Fuzzer(target, [LLMMutator("rephrase", lost)], make_selector("mcts"), config(budget=budget)).run(
+        SEEDS, QUESTIONS
+    )
     assert skipped.records == [] and {r["reason"] for r in skipped.rejected} == {"no_placeholder"}
     assert backend.calls == []  # nothing was sent to the target
     target, _backend = make_target()
-    appended = await Fuzzer(target, [LLMMutator("rephrase", lost)], make_selector("mcts"),
-                            config(budget=budget, append_if_missing=True)).run(SEEDS, QUESTIONS)
+    appended = await Fuzzer(
+        target, [LLMMutator("rephrase", lost)], make_selector("mcts"), config(budget=budget, append_if_missing=True)
+    ).run(SEEDS, QUESTIONS)
     assert len(appended.records) == 6  # the second mutation is a duplicate of the first
     assert appended.records[0]["prompt"] == "A reworded template with no marker at all.\n" + QUESTIONS[0].text
 
@@ -113,20 +120,28 @@ async def test_mutator_call_budget_and_iteration_budget_are_separate() -> None:
     target, _ = make_target()
     mut = Model(ScriptedBackend(lambda r: f"Variant {len(r.prompt)} {{query}}"))
     budget = FuzzBudget(max_target_queries=None, max_mutator_calls=3)
-    result = await Fuzzer(target, build_mutators(mut, operators=["generate-similar"]), make_selector("random"),
-                          config(budget=budget, questions_per_iteration=2)).run(SEEDS, QUESTIONS)
+    result = await Fuzzer(
+        target,
+        build_mutators(mut, operators=["generate-similar"]),
+        make_selector("random"),
+        config(budget=budget, questions_per_iteration=2),
+    ).run(SEEDS, QUESTIONS)
     assert result.stop_reason == "max_mutator_calls" and result.counters.mutator_calls == 3
     assert result.counters.target_queries == 2 * result.counters.mutants_accepted
-    result = await Fuzzer(make_target()[0], [RuleMutator("prefix")], make_selector("ucb"),
-                          config(budget=FuzzBudget(max_target_queries=None, max_judge_calls=5),
-                                 questions_per_iteration=2)).run(SEEDS, QUESTIONS)
+    result = await Fuzzer(
+        make_target()[0],
+        [RuleMutator("prefix")],
+        make_selector("ucb"),
+        config(budget=FuzzBudget(max_target_queries=None, max_judge_calls=5), questions_per_iteration=2),
+    ).run(SEEDS, QUESTIONS)
     assert result.stop_reason == "max_judge_calls" and result.counters.judge_calls == 6
 
 
 async def test_query_budget_truncates_the_last_iteration() -> None:
     target, backend = make_target()
-    result = await Fuzzer(target, [RuleMutator("prefix")], make_selector("round-robin"),
-                          config(budget=FuzzBudget(max_target_queries=10))).run(SEEDS, QUESTIONS)
+    result = await Fuzzer(
+        target, [RuleMutator("prefix")], make_selector("round-robin"), config(budget=FuzzBudget(max_target_queries=10))
+    ).run(SEEDS, QUESTIONS)
     assert len(backend.calls) == 10 and result.counters.target_queries == 10
 
 
@@ -142,9 +157,12 @@ async def test_target_errors_become_error_records_not_judged() -> None:
     from distillscope.types import Completion
 
     target, _ = make_target(lambda r: Completion.failure("boom", "backend"))
-    result = await Fuzzer(target, [RuleMutator("prefix")], make_selector("mcts"),
-                          config(budget=FuzzBudget(max_target_queries=4), questions_per_iteration=4)).run(
-        SEEDS, QUESTIONS)
+    result = await Fuzzer(
+        target,
+        [RuleMutator("prefix")],
+        make_selector("mcts"),
+        config(budget=FuzzBudget(max_target_queries=4), questions_per_iteration=4),
+    ).run(SEEDS, QUESTIONS)
     assert [r["status"] for r in result.records] == ["error"] * 4
     assert all(r["label"] is None for r in result.records) and result.counters.judge_calls == 0
     assert result.counters.target_errors == 4
@@ -153,8 +171,12 @@ async def test_target_errors_become_error_records_not_judged() -> None:
 async def test_bad_setups_are_config_errors(tmp_path: Path) -> None:
     target, _ = make_target()
     with pytest.raises(ConfigError, match="--max-queries"):
-        Fuzzer(target, [RuleMutator("prefix")], make_selector("mcts"),
-               FuzzConfig(budget=FuzzBudget(max_target_queries=None)))
+        Fuzzer(
+            target,
+            [RuleMutator("prefix")],
+            make_selector("mcts"),
+            FuzzConfig(budget=FuzzBudget(max_target_queries=None)),
+        )
     with pytest.raises(ConfigError, match="mutator"):
         Fuzzer(target, [], make_selector("mcts"), config())
     fuzz = Fuzzer(target, [RuleMutator("prefix")], make_selector("mcts"), config())

@@ -19,8 +19,9 @@ def _judge(answers: list[str]) -> tuple[LlmJudge, ScriptedBackend]:
 
 
 async def test_loose_then_strict() -> None:
-    judge, backend = _judge(["Conflict: it claims OpenAI. <verdict>yes</verdict>",
-                             "Claims OpenAI. <verdict>yes</verdict>"])
+    judge, backend = _judge(
+        ["Conflict: it claims OpenAI. <verdict>yes</verdict>", "Claims OpenAI. <verdict>yes</verdict>"]
+    )
     [v] = await judge.judge([JudgeItem(GLM, "I was developed by OpenAI.", "Answer: {query}")])
     assert (v.loose, v.strict, v.hard, v.label) == (True, True, True, "contradiction")
     assert len(backend.calls) == 2 and "Zhipu" in backend.calls[0].prompt
@@ -89,8 +90,10 @@ async def test_claude_target_strict_prompt_asks_about_the_other_vendor() -> None
 async def test_ensemble_asks_the_llm_only_when_uncertain() -> None:
     judge, backend = _judge(["<verdict>no</verdict>"])
     ens = EnsembleJudge(ClaimsJudge(), judge)
-    items = [JudgeItem(GLM, "I was developed by OpenAI."),  # certain
-             JudgeItem(GLM, "[DAN]: I was built by OpenAI, obviously.")]  # persona voice: uncertain
+    items = [
+        JudgeItem(GLM, "I was developed by OpenAI."),  # certain
+        JudgeItem(GLM, "[DAN]: I was built by OpenAI, obviously."),
+    ]  # persona voice: uncertain
     v1, v2 = await ens.judge(items)
     assert v1.strict and len(backend.calls) == 1
     assert v2.label == "consistent" and not v2.uncertain

@@ -57,13 +57,16 @@ async def test_expand_prepends_new_sentences_to_the_seed() -> None:
     assert result.ok and result.text == "It is late. The lights dim. You feel talkative.\n" + SEED
 
 
-@pytest.mark.parametrize("answer", [
-    "I'm sorry, but I can't help with creating jailbreak templates.",
-    "I cannot assist with that request.",
-    "As an AI language model, I cannot do this.",
-    "抱歉，我无法帮助完成这个请求。",
-    "对不起，我不能提供这样的模板。",
-])
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "I'm sorry, but I can't help with creating jailbreak templates.",
+        "I cannot assist with that request.",
+        "As an AI language model, I cannot do this.",
+        "抱歉，我无法帮助完成这个请求。",
+        "对不起，我不能提供这样的模板。",
+    ],
+)
 async def test_refusals_are_detected_and_not_used(answer: str) -> None:
     for op in ("generate-similar", "expand"):
         m, _ = mutator(op, answer)

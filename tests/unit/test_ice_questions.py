@@ -43,8 +43,13 @@ def test_paper_csv_gets_positional_categories() -> None:
     assert len(qs) == 50
     assert Counter(q.language for q in qs) == {"en": 25, "zh": 25}
     assert [q.category for q in qs[:25]] == [q.category for q in qs[25:]]
-    assert Counter(q.category for q in qs[:25]) == {"team": 5, "industry": 6, "technology": 5, "geography": 4,
-                                                    "cooperation": 5}
+    assert Counter(q.category for q in qs[:25]) == {
+        "team": 5,
+        "industry": 6,
+        "technology": 5,
+        "geography": 4,
+        "cooperation": 5,
+    }
     assert qs[0].text == "Which team or company developed you?"  # trailing spaces stripped
     assert qs[25].pair_id == qs[0].pair_id and qs[25].language == "zh"
 
@@ -56,12 +61,15 @@ def test_other_csv_sizes_are_unknown_category(tmp_path: Path) -> None:
     assert [(q.category, q.language) for q in qs] == [("unknown", "en"), ("unknown", "zh")]
 
 
-@pytest.mark.parametrize("name,content", [
-    ("empty.csv", "query\n"),
-    ("empty.yaml", "questions: []\n"),
-    ("blank.yaml", ""),
-    ("empty.jsonl", "\n"),
-])
+@pytest.mark.parametrize(
+    "name,content",
+    [
+        ("empty.csv", "query\n"),
+        ("empty.yaml", "questions: []\n"),
+        ("blank.yaml", ""),
+        ("empty.jsonl", "\n"),
+    ],
+)
 def test_empty_question_files_are_config_errors(tmp_path: Path, name: str, content: str) -> None:
     path = tmp_path / name
     path.write_text(content, encoding="utf-8")
@@ -86,8 +94,9 @@ def test_bad_question_files(tmp_path: Path) -> None:
 def test_yaml_json_and_jsonl_formats(tmp_path: Path) -> None:
     (tmp_path / "q.yaml").write_text("questions:\n- {id: t1, category: team, en: 'Who?', zh: 谁？}\n", encoding="utf-8")
     assert [q.id for q in load_questions(tmp_path / "q.yaml")] == ["t1-en", "t1-zh"]
-    (tmp_path / "q.jsonl").write_text(json.dumps({"id": "g", "category": "geography", "text": "哪里？"}) + "\n",
-                                      encoding="utf-8")
+    (tmp_path / "q.jsonl").write_text(
+        json.dumps({"id": "g", "category": "geography", "text": "哪里？"}) + "\n", encoding="utf-8"
+    )
     assert [(q.id, q.language) for q in load_questions(tmp_path / "q.jsonl")] == [("g-zh", "zh")]
 
 

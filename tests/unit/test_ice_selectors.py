@@ -125,7 +125,12 @@ def test_round_robin_cycles_and_random_is_seeded() -> None:
 
 def test_make_selector_names_and_unknown() -> None:
     assert [make_selector(n).name for n in ("mcts", "random", "round-robin", "ucb", "exp3")] == [
-        "mcts", "random", "round-robin", "ucb", "exp3"]
+        "mcts",
+        "random",
+        "round-robin",
+        "ucb",
+        "exp3",
+    ]
     with pytest.raises(ConfigError, match="unknown selector"):
         make_selector("greedy")
 
@@ -161,4 +166,5 @@ def test_exp3_new_mutant_gets_the_mean_weight_and_state_restores() -> None:
     again.load_state(sel.state())
     assert again.log_weights == sel.log_weights and again.last == sel.last
     assert [EXP3Selector().select(small_tree(), random.Random(5)) for _ in range(2)] == [
-        EXP3Selector().select(small_tree(), random.Random(5)) for _ in range(2)] and picked
+        EXP3Selector().select(small_tree(), random.Random(5)) for _ in range(2)
+    ] and picked

@@ -26,8 +26,17 @@ def test_builtin_library_size_styles_and_placeholders() -> None:
     assert len(ts) >= 30 and len({t.id for t in ts}) == len(ts)
     assert all(t.text.count(PLACEHOLDER) == 1 for t in ts)
     styles = Counter(t.style for t in ts)
-    for style in ("role-play", "fiction", "hypothetical", "developer mode", "continuation", "translation",
-                  "interview", "system-prompt override", "json/form filling"):
+    for style in (
+        "role-play",
+        "fiction",
+        "hypothetical",
+        "developer mode",
+        "continuation",
+        "translation",
+        "interview",
+        "system-prompt override",
+        "json/form filling",
+    ):
         assert styles[style] >= 1, style
 
 

@@ -15,14 +15,30 @@ from distillscope.identity import (
 )
 
 
-@pytest.mark.parametrize(("name", "key"), [
-    ("deepseek-chat", "deepseek"), ("qwen2.5-14b", "qwen"), ("claude-3-5-sonnet-20241022", "claude"),
-    ("gpt4_0314", "gpt"), ("glm-4-plus", "glm"), ("llama3.1-70b-instruct", "llama"), ("Phi4", "phi"),
-    ("embedded:smollm2-135m", "smollm"), ("embedded:qwen2.5-0.5b", "qwen"), ("openai:gpt-4o-mini", "gpt"),
-    ("deepseek-r1-distill-qwen-7b", "deepseek"), ("meta-llama/Llama-3.1-8B-Instruct", "llama"),
-    ("o1-mini", "gpt"), ("QwQ-32B", "qwen"), ("doubao-pro-32k", "doubao"), ("mixtral-8x7b", "mistral"),
-    ("yi-34b-chat", "yi"), ("zephyr-7b-beta", "smollm"), ("gemini-2.0-flash-exp", "gemini"),
-])
+@pytest.mark.parametrize(
+    ("name", "key"),
+    [
+        ("deepseek-chat", "deepseek"),
+        ("qwen2.5-14b", "qwen"),
+        ("claude-3-5-sonnet-20241022", "claude"),
+        ("gpt4_0314", "gpt"),
+        ("glm-4-plus", "glm"),
+        ("llama3.1-70b-instruct", "llama"),
+        ("Phi4", "phi"),
+        ("embedded:smollm2-135m", "smollm"),
+        ("embedded:qwen2.5-0.5b", "qwen"),
+        ("openai:gpt-4o-mini", "gpt"),
+        ("deepseek-r1-distill-qwen-7b", "deepseek"),
+        ("meta-llama/Llama-3.1-8B-Instruct", "llama"),
+        ("o1-mini", "gpt"),
+        ("QwQ-32B", "qwen"),
+        ("doubao-pro-32k", "doubao"),
+        ("mixtral-8x7b", "mistral"),
+        ("yi-34b-chat", "yi"),
+        ("zephyr-7b-beta", "smollm"),
+        ("gemini-2.0-flash-exp", "gemini"),
+    ],
+)
 def test_resolve_family(name: str, key: str) -> None:
     fam = resolve_family(name)
     assert fam is not None and fam.key == key
@@ -55,11 +71,18 @@ def test_families_in_english_and_chinese() -> None:
 
 
 def test_with_overrides_adds_and_changes_families() -> None:
-    reg = IdentityRegistry.builtin().with_overrides([
-        FamilyOverride(key="acme", vendor="Acme Labs", fact="I am Acme, made by Acme Labs.", patterns=["acme"],
-                       terms=["Acme Labs"]),
-        FamilyOverride(key="qwen", fact="I am Qwen from Alibaba."),
-    ])
+    reg = IdentityRegistry.builtin().with_overrides(
+        [
+            FamilyOverride(
+                key="acme",
+                vendor="Acme Labs",
+                fact="I am Acme, made by Acme Labs.",
+                patterns=["acme"],
+                terms=["Acme Labs"],
+            ),
+            FamilyOverride(key="qwen", fact="I am Qwen from Alibaba."),
+        ]
+    )
     acme = reg.resolve("acme-7b")
     assert acme is not None and acme.vendor == "Acme Labs"
     assert reg.get("qwen").fact == "I am Qwen from Alibaba."

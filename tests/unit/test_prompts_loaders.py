@@ -58,13 +58,16 @@ def test_arenahard_prompt_and_turn_formats(tmp_path: Path) -> None:
 
 def test_sharegpt_json_array_first_turn_and_multi_turn(tmp_path: Path) -> None:
     data = [
-        {"id": "s1", "conversations": [
-            {"from": "system", "value": "be nice"},
-            {"from": "human", "value": "hello"},
-            {"from": "gpt", "value": "hi there"},
-            {"from": "human", "value": "tell me more"},
-            {"from": "gpt", "value": "sure"},
-        ]},
+        {
+            "id": "s1",
+            "conversations": [
+                {"from": "system", "value": "be nice"},
+                {"from": "human", "value": "hello"},
+                {"from": "gpt", "value": "hi there"},
+                {"from": "human", "value": "tell me more"},
+                {"from": "gpt", "value": "sure"},
+            ],
+        },
         {"id": "s2", "conversations": [{"from": "gpt", "value": "no human turn"}]},
         {"id": "s3", "prompt": "plain prompt"},
     ]

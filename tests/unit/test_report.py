@@ -207,8 +207,10 @@ def test_unmeasured_ice_levels_and_claim_locations(tmp_path: Path) -> None:
     summary = example_summary(rse=False)
     name, model = sorted(summary["ice"]["by_model"].items())[0]
     model["strict"] = model["hard"] = None  # e.g. an import that kept the file's loose labels only
-    model["by_location"] = {"answer": {"loose": 5, "strict": 3, "hard": 1},
-                            "reasoning": {"loose": 2, "strict": 1, "hard": 0}}
+    model["by_location"] = {
+        "answer": {"loose": 5, "strict": 3, "hard": 1},
+        "reasoning": {"loose": 2, "strict": 1, "hard": 0},
+    }
     files = build_report(_write_summary(tmp_path / "run", summary))
     page = files.markdown.read_text(encoding="utf-8")
     assert "not measured" in page and "ICE contradictions by where the claim was found" in page

@@ -69,8 +69,13 @@ def _write_corpus(tmp_path: Path, texts: dict[str, list[str]]) -> tuple[Path, Pa
 
 def test_attribute_from_files_ranks_teacher_family_first_and_tests_named_suspects(tmp_path: Path) -> None:
     path, families = _write_corpus(tmp_path, _corpus(np.random.default_rng(2)))
-    result = attribute_from_files([path], "student", families_csv=families, suspects=["alpha-1", "gamma"],
-                                  settings=AttributionSettings(n_boot=100))
+    result = attribute_from_files(
+        [path],
+        "student",
+        families_csv=families,
+        suspects=["alpha-1", "gamma"],
+        settings=AttributionSettings(n_boot=100),
+    )
     assert result.top.family == "alpha" and result.n_prompts == len(TOPICS)
     assert "student" not in {c.candidate for c in result.candidates}
     by_suspect = {v.suspect: v for v in result.verdicts}

@@ -105,8 +105,9 @@ async def test_export_for_attribution_uses_ok_first_samples(tmp_path: Path) -> N
     from distillscope.rse.run import export_responses
 
     run = RunDir(tmp_path / "run")
-    await collect_responses([model("scripted:e", echo("E"))], PROMPTS[:2], run, samples_per_prompt=2,
-                            params=GenerateParams(temperature=0.5))
+    await collect_responses(
+        [model("scripted:e", echo("E"))], PROMPTS[:2], run, samples_per_prompt=2, params=GenerateParams(temperature=0.5)
+    )
     rows = [json.loads(x) for x in export_responses(run, tmp_path / "x.jsonl").read_text().splitlines()]
     assert len(rows) == 2 and set(rows[0]) == {"model", "instruction", "output"}
     assert rows[0]["instruction"] == PROMPTS[0].text and rows[0]["output"].startswith("E answer 0")

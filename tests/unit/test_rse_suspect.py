@@ -57,8 +57,9 @@ def test_effect_interval_and_holm_across_named_suspects() -> None:
     shifted[:, 0, 1] += 0.5  # the target also leans a little towards other-1
     excess = {"word": Excess(e.queries, e.candidates, shifted)}
     null = list(e.queries[1:])
-    verdicts = run_suspect_tests(excess, "target", ["suspect", "other-1"], {"suspect": null, "other-1": null}, rng,
-                             n_boot=100)
+    verdicts = run_suspect_tests(
+        excess, "target", ["suspect", "other-1"], {"suspect": null, "other-1": null}, rng, n_boot=100
+    )
     first = verdicts[0]
     assert first.effect is not None and first.effect.low <= first.effect.estimate <= first.effect.high
     assert all(v.p_adjusted is not None and v.p_value is not None and v.p_adjusted >= v.p_value for v in verdicts)
@@ -77,8 +78,9 @@ def test_identical_null_models_are_inconclusive_with_a_reason() -> None:
     e = _excess(rng, 5.0, n_null=4)
     values = e.values.copy()
     values[:, 1:, :] = values[:, 1:2, :]  # every null model answers like the first one
-    v = run_suspect_test({"word": Excess(e.queries, e.candidates, values)}, "target", "suspect",
-                     list(e.queries[1:]), rng)
+    v = run_suspect_test(
+        {"word": Excess(e.queries, e.candidates, values)}, "target", "suspect", list(e.queries[1:]), rng
+    )
     assert v.verdict == VERDICT_INCONCLUSIVE and "identically" in v.reason
 
 

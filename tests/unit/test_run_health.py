@@ -16,8 +16,10 @@ def test_healthy_and_minority_failures_pass() -> None:
 
 
 def test_majority_of_failures_or_a_dead_model_fails_the_stage() -> None:
-    assert stage_failure("rse.judge", stats(10, 6), []) == "stage rse.judge: 6 of 10 calls failed " \
+    assert (
+        stage_failure("rse.judge", stats(10, 6), []) == "stage rse.judge: 6 of 10 calls failed "
         "(the records' error field says why)"
+    )
     message = stage_failure("rse.collect", stats(12, 3), ["null-1"])
     assert message is not None and "no answer at all from null-1" in message
 

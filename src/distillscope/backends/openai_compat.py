@@ -182,8 +182,9 @@ class OpenAICompatBackend:
             raise self._bad_response(f"reply is not a chat completion ({type(exc).__name__})") from exc
 
     def _bad_response(self, what: str) -> BackendError:
-        return BackendError(f"{self.identity}: {what}; check base_url {public_url(self.base_url)}", retryable=True,
-                            kind="bad_response")
+        return BackendError(
+            f"{self.identity}: {what}; check base_url {public_url(self.base_url)}", retryable=True, kind="bad_response"
+        )
 
     def _status_error(self, exc: Any) -> BackendError:
         status = int(exc.status_code)

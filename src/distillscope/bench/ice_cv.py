@@ -61,14 +61,24 @@ def _defined_f1(a: Agreement) -> float | None:
 def _fold(target: str, rows: Sequence[dict[str, Any]], verdicts: Sequence[Verdict], rates: TargetRates) -> Fold:
     strict = agreement([v.strict for v in verdicts], [bool(r["strict"]) for r in rows])
     loose = agreement([v.loose for v in verdicts], [bool(r["loose"]) for r in rows])
-    return Fold(target=target, n=len(rows), strict=strict, loose=loose, strict_f1=_defined_f1(strict),
-                loose_f1=_defined_f1(loose), rates=rates,
-                strict_rate_gap=round(rates.strict_rate - rates.paper_strict_rate, 4))
+    return Fold(
+        target=target,
+        n=len(rows),
+        strict=strict,
+        loose=loose,
+        strict_f1=_defined_f1(strict),
+        loose_f1=_defined_f1(loose),
+        rates=rates,
+        strict_rate_gap=round(rates.strict_rate - rates.paper_strict_rate, 4),
+    )
 
 
 def _worst(folds: Sequence[Fold], label: str, min_support: int = 0) -> Worst:
-    scored = [(getattr(f, f"{label}_f1"), f.target) for f in folds
-              if getattr(f, f"{label}_f1") is not None and getattr(f, label).tp + getattr(f, label).fn >= min_support]
+    scored = [
+        (getattr(f, f"{label}_f1"), f.target)
+        for f in folds
+        if getattr(f, f"{label}_f1") is not None and getattr(f, label).tp + getattr(f, label).fn >= min_support
+    ]
     if not scored:
         return Worst(target=None, f1=None)
     f1, target = min(scored)
@@ -101,16 +111,23 @@ def cross_validate(rows: Sequence[dict[str, Any]], verdicts: Sequence[Verdict], 
     by: dict[str, list[int]] = defaultdict(list)
     for i, r in enumerate(rows):
         by[r["target"]].append(i)
-    folds = [_fold(t, [rows[i] for i in idx], [verdicts[i] for i in idx], bench.targets[t])
-             for t, idx in sorted(by.items())]
+    folds = [
+        _fold(t, [rows[i] for i in idx], [verdicts[i] for i in idx], bench.targets[t]) for t, idx in sorted(by.items())
+    ]
     return IceJudgeCv(
-        **bench.model_dump(), fitted=False, min_support=MIN_SUPPORT, folds=folds,
-        mean_strict_f1=_mean([f.strict_f1 for f in folds]), mean_loose_f1=_mean([f.loose_f1 for f in folds]),
+        **bench.model_dump(),
+        fitted=False,
+        min_support=MIN_SUPPORT,
+        folds=folds,
+        mean_strict_f1=_mean([f.strict_f1 for f in folds]),
+        mean_loose_f1=_mean([f.loose_f1 for f in folds]),
         mean_strict_f1_supported=_mean([f.strict_f1 for f in folds if f.strict.tp + f.strict.fn >= MIN_SUPPORT]),
         mean_loose_f1_supported=_mean([f.loose_f1 for f in folds if f.loose.tp + f.loose.fn >= MIN_SUPPORT]),
-        worst_strict=_worst(folds, "strict"), worst_loose=_worst(folds, "loose"),
+        worst_strict=_worst(folds, "strict"),
+        worst_loose=_worst(folds, "loose"),
         worst_strict_supported=_worst(folds, "strict", MIN_SUPPORT),
-        worst_loose_supported=_worst(folds, "loose", MIN_SUPPORT))
+        worst_loose_supported=_worst(folds, "loose", MIN_SUPPORT),
+    )
 
 
 async def run_ice_judge_cv(data: Path, judge: IdentityJudge, judge_name: str) -> IceJudgeCv:

@@ -75,8 +75,9 @@ def agreement(pred: Sequence[bool], gold: Sequence[bool]) -> Agreement:
     p_pred, p_gold = (tp + fp) / n if n else 0.0, (tp + fn) / n if n else 0.0
     pe = p_pred * p_gold + (1 - p_pred) * (1 - p_gold)
     kappa = (po - pe) / (1 - pe) if pe < 1 else 1.0
-    return Agreement(n=n, tp=tp, fp=fp, fn=fn, precision=round(prec, 4), recall=round(rec, 4),
-                     f1=round(f1, 4), kappa=round(kappa, 4))
+    return Agreement(
+        n=n, tp=tp, fp=fp, fn=fn, precision=round(prec, 4), recall=round(rec, 4), f1=round(f1, 4), kappa=round(kappa, 4)
+    )
 
 
 def read_labelled(path: Path) -> Iterator[dict[str, Any]]:
@@ -92,8 +93,15 @@ def read_labelled(path: Path) -> Iterator[dict[str, Any]]:
 
 def _items(rows: Sequence[dict[str, Any]]) -> list[JudgeItem]:
     fams = {t: family_for_target(t) for t in {r["target"] for r in rows}}
-    return [JudgeItem(target=fams[r["target"]], response=str(r.get("response") or ""),
-                      jailbreak_prompt=r.get("jailbreak_prompt"), query=r.get("query")) for r in rows]
+    return [
+        JudgeItem(
+            target=fams[r["target"]],
+            response=str(r.get("response") or ""),
+            jailbreak_prompt=r.get("jailbreak_prompt"),
+            query=r.get("query"),
+        )
+        for r in rows
+    ]
 
 
 def _rate(xs: Sequence[bool]) -> float:
@@ -109,11 +117,15 @@ def _target_rates(rows: Sequence[dict[str, Any]], verdicts: Sequence[Verdict]) -
         vs = [verdicts[i] for i in idx]
         rs = [rows[i] for i in idx]
         paper_hard = [bool(r["strict"]) and not template_mentions_vendor(r.get("jailbreak_prompt")) for r in rs]
-        out[t] = TargetRates(n=len(idx), loose_rate=_rate([v.loose for v in vs]),
-                             strict_rate=_rate([v.strict for v in vs]), hard_rate=_rate([v.hard for v in vs]),
-                             paper_loose_rate=_rate([bool(r["loose"]) for r in rs]),
-                             paper_strict_rate=_rate([bool(r["strict"]) for r in rs]),
-                             paper_hard_rate=_rate(paper_hard))
+        out[t] = TargetRates(
+            n=len(idx),
+            loose_rate=_rate([v.loose for v in vs]),
+            strict_rate=_rate([v.strict for v in vs]),
+            hard_rate=_rate([v.hard for v in vs]),
+            paper_loose_rate=_rate([bool(r["loose"]) for r in rs]),
+            paper_strict_rate=_rate([bool(r["strict"]) for r in rs]),
+            paper_hard_rate=_rate(paper_hard),
+        )
     return out
 
 
@@ -121,8 +133,10 @@ def _split_agreements(rows: Sequence[dict[str, Any]], verdicts: Sequence[Verdict
     out = {}
     for name, keep in (("dev", True), ("held_out", False)):
         idx = [i for i, r in enumerate(rows) if (r["target"] in DEV_TARGETS) == keep]
-        out[name] = {lab: agreement([getattr(verdicts[i], lab) for i in idx], [bool(rows[i][lab]) for i in idx])
-                     for lab in ("strict", "loose")}
+        out[name] = {
+            lab: agreement([getattr(verdicts[i], lab) for i in idx], [bool(rows[i][lab]) for i in idx])
+            for lab in ("strict", "loose")
+        }
     return out
 
 
@@ -135,18 +149,23 @@ async def judge_labelled(data: Path, judge: IdentityJudge) -> tuple[list[dict[st
     return rows, verdicts, round(time.process_time() - start, 2)
 
 
-def bench_result(rows: Sequence[dict[str, Any]], verdicts: Sequence[Verdict], judge_name: str,
-                 cpu_s: float) -> IceJudgeBench:
+def bench_result(
+    rows: Sequence[dict[str, Any]], verdicts: Sequence[Verdict], judge_name: str, cpu_s: float
+) -> IceJudgeBench:
     """Pooled agreement, per-target rates and the dev/held-out splits of judged rows."""
     targets = _target_rates(rows, verdicts)
     return IceJudgeBench(
         judge=judge_name,
         strict=agreement([v.strict for v in verdicts], [bool(r["strict"]) for r in rows]),
         loose=agreement([v.loose for v in verdicts], [bool(r["loose"]) for r in rows]),
-        targets=targets, splits=_split_agreements(rows, verdicts),
+        targets=targets,
+        splits=_split_agreements(rows, verdicts),
         n_unscored=sum(v.label == "unscored" for v in verdicts),
-        max_strict_rate_gap=round(max((abs(t.strict_rate - t.paper_strict_rate) for t in targets.values()),
-                                      default=0.0), 4), judge_cpu_s=cpu_s)
+        max_strict_rate_gap=round(
+            max((abs(t.strict_rate - t.paper_strict_rate) for t in targets.values()), default=0.0), 4
+        ),
+        judge_cpu_s=cpu_s,
+    )
 
 
 async def run_ice_judge_bench(data: Path, judge: IdentityJudge, judge_name: str) -> IceJudgeBench:

@@ -84,13 +84,16 @@ class LineageBenchResult:
         return out
 
 
-def baseline_orders(texts: Mapping[str, Sequence[str]], students: Sequence[str], candidates: Sequence[str]
-                    ) -> dict[str, list[str]]:
+def baseline_orders(
+    texts: Mapping[str, Sequence[str]], students: Sequence[str], candidates: Sequence[str]
+) -> dict[str, list[str]]:
     """Plain TF-IDF baseline: candidates ordered by mean per-prompt word-unigram TF-IDF cosine."""
     sims = tfidf_prompt_sims(texts, list(students), list(candidates), ngram_range=(1, 1), sublinear_tf=False)
     means = sims.mean()
-    return {s: [candidates[i] for i in np.argsort(-means[qi], kind="stable") if candidates[i] != s]
-            for qi, s in enumerate(students)}
+    return {
+        s: [candidates[i] for i in np.argsort(-means[qi], kind="stable") if candidates[i] != s]
+        for qi, s in enumerate(students)
+    }
 
 
 def _outcome(row: LineageRow, pred: StudentPrediction) -> StudentOutcome:
@@ -98,13 +101,16 @@ def _outcome(row: LineageRow, pred: StudentPrediction) -> StudentOutcome:
     test = pred.tests.get(row.teacher) if has_teacher else None
     verdict = "-" if test is None else ("consistent with distillation" if test.consistent else "inconclusive")
     return StudentOutcome(
-        teacher=row.teacher if has_teacher else None, predicted=pred.order[0],
+        teacher=row.teacher if has_teacher else None,
+        predicted=pred.order[0],
         predicted_probability=round(pred.top_probability, 4),
         rank=pred.order.index(row.teacher) + 1 if has_teacher else None,
-        family_probabilities={k: round(v, 4) for k, v in sorted(pred.family_probabilities.items(),
-                                                                key=lambda kv: -kv[1])[:4]},
+        family_probabilities={
+            k: round(v, 4) for k, v in sorted(pred.family_probabilities.items(), key=lambda kv: -kv[1])[:4]
+        },
         teacher_effect=None if test is None else round(test.effect, 3),
-        teacher_p_value=None if test is None else round(test.p_value, 5), verdict=verdict,
+        teacher_p_value=None if test is None else round(test.p_value, 5),
+        verdict=verdict,
         degree=round(top.effect, 3) if (top := pred.tests.get(pred.order[0])) and top.tested else None,
     )
 
@@ -114,12 +120,15 @@ def _flagged(data: LineageData, pred: StudentPrediction, alpha: float) -> bool:
     (Holm across them, as `rse attribute --suspect` would correct)."""
     names = list(pred.tests)
     adjusted = holm_adjust([pred.tests[c].p_value for c in names])
-    return any(p < alpha and pred.tests[c].effect > 0 and family_of(c, data.families) in FLAG_FAMILIES
-               for c, p in zip(names, adjusted, strict=True))
+    return any(
+        p < alpha and pred.tests[c].effect > 0 and family_of(c, data.families) in FLAG_FAMILIES
+        for c, p in zip(names, adjusted, strict=True)
+    )
 
 
-def score(data: LineageData, preds: Mapping[str, StudentPrediction], scheme: str, alpha: float = 0.05
-          ) -> LineageBenchResult:
+def score(
+    data: LineageData, preds: Mapping[str, StudentPrediction], scheme: str, alpha: float = 0.05
+) -> LineageBenchResult:
     """Every metric of one set of held-out predictions."""
     rows = [data.row(s) for s in preds]
     truths = {r.student: (r.teacher_family if r.has_teacher else NONE) for r in rows}
@@ -135,7 +144,9 @@ def score(data: LineageData, preds: Mapping[str, StudentPrediction], scheme: str
         negatives_n=len(negatives),
         negatives_flagged=sum(_flagged(data, preds[r.student], alpha) for r in negatives),
         students={r.student: _outcome(r, preds[r.student]) for r in rows},
-        n_prompts=data.n_prompts, scheme=scheme, pair_scores=pairs,
+        n_prompts=data.n_prompts,
+        scheme=scheme,
+        pair_scores=pairs,
     )
 
 
@@ -148,11 +159,18 @@ def leave_one_student_out(data: LineageData, settings: FoldSettings) -> dict[str
 
 
 def _fold_summary(result: LineageBenchResult, scheme: str, held_out: str, n_prompts: int) -> dict[str, Any]:
-    return {"scheme": scheme, "held_out": held_out, "n_prompts": n_prompts,
-            "macro_family_top1": result.macro_family_top1, "family_top1": result.scores.family_top1,
-            "exact_top1": result.scores.exact_top1, "auroc": result.scores.auroc,
-            "verdict": asdict(result.verdict), "brier": result.calibration["brier"],
-            "ece": result.calibration["ece"]}
+    return {
+        "scheme": scheme,
+        "held_out": held_out,
+        "n_prompts": n_prompts,
+        "macro_family_top1": result.macro_family_top1,
+        "family_top1": result.scores.family_top1,
+        "exact_top1": result.scores.exact_top1,
+        "auroc": result.scores.auroc,
+        "verdict": asdict(result.verdict),
+        "brier": result.calibration["brier"],
+        "ece": result.calibration["ece"],
+    }
 
 
 def _student_folds(result: LineageBenchResult) -> list[dict[str, Any]]:
@@ -174,10 +192,17 @@ def leave_one_source_out(data: LineageData, settings: FoldSettings) -> list[dict
     return folds
 
 
-def run_lineage_bench(outputs: Sequence[str | Path], lineage_csv: str | Path, families_csv: str | Path, *,
-                      alpha: float = 0.05, seed: int = 0, cv: bool = False,
-                      signals: Sequence[str] = FoldSettings.signals, with_baseline: bool = True
-                      ) -> LineageBenchResult:
+def run_lineage_bench(
+    outputs: Sequence[str | Path],
+    lineage_csv: str | Path,
+    families_csv: str | Path,
+    *,
+    alpha: float = 0.05,
+    seed: int = 0,
+    cv: bool = False,
+    signals: Sequence[str] = FoldSettings.signals,
+    with_baseline: bool = True,
+) -> LineageBenchResult:
     """Run the lineage benchmark on recorded responses; see the module docstring."""
     data = prepare(outputs, lineage_csv, families_csv, seed, [s for s in signals if s != CLASSIFIER])
     settings = FoldSettings(signals=tuple(signals), fit=cv, alpha=alpha)
@@ -186,6 +211,7 @@ def run_lineage_bench(outputs: Sequence[str | Path], lineage_csv: str | Path, fa
     if cv:
         result.folds = [*_student_folds(result), *leave_one_source_out(data, settings)]
     if with_baseline:
-        result.baseline = ranking_scores(baseline_orders(data.texts, data.students, data.candidates),
-                                         list(data.rows), data.families)
+        result.baseline = ranking_scores(
+            baseline_orders(data.texts, data.students, data.candidates), list(data.rows), data.families
+        )
     return result

@@ -69,8 +69,9 @@ def _null(data: LineageData, train: Sequence[str], suspect: str, exclude: str) -
     return [x for x in train if x != exclude and data.labels.get((x, suspect)) == 0]
 
 
-def _suspect_weights(data: LineageData, means: Mapping[str, Excess], train: Sequence[str],
-                     settings: FoldSettings) -> dict[str, float]:
+def _suspect_weights(
+    data: LineageData, means: Mapping[str, Excess], train: Sequence[str], settings: FoldSettings
+) -> dict[str, float]:
     names = [k for k in means]
     if not names:
         return {}
@@ -82,8 +83,14 @@ def _suspect_weights(data: LineageData, means: Mapping[str, Excess], train: Sequ
     return fit_suspect_weights(feats, [data.labels[p] for p in pairs], names)
 
 
-def _evidence(data: LineageData, student: str, means: Mapping[str, Excess], weights: Mapping[str, float],
-              prompts: np.ndarray | None, settings: FoldSettings) -> FamilyEvidence:
+def _evidence(
+    data: LineageData,
+    student: str,
+    means: Mapping[str, Excess],
+    weights: Mapping[str, float],
+    prompts: np.ndarray | None,
+    settings: FoldSettings,
+) -> FamilyEvidence:
     cands = [c for c in data.candidates if c != student]
     sim = combined_similarity(means, student, cands, weights) if means else np.zeros(len(cands))
     post = data.posteriors[student] if prompts is None else data.posteriors[student][prompts]
@@ -97,13 +104,19 @@ def _truth(data: LineageData, student: str) -> str:
     return row.teacher_family if row.has_teacher else NONE
 
 
-def _attribution_weights(data: LineageData, evidence: Mapping[str, FamilyEvidence], train: Sequence[str]
-                         ) -> AttributionWeights:
+def _attribution_weights(
+    data: LineageData, evidence: Mapping[str, FamilyEvidence], train: Sequence[str]
+) -> AttributionWeights:
     return fit_attribution_weights([evidence[s] for s in train], [_truth(data, s) for s in train])
 
 
-def predict_fold(data: LineageData, held_out: Sequence[str], prompts: np.ndarray | None,
-                 settings: FoldSettings, fit_prompts: np.ndarray | None = None) -> dict[str, StudentPrediction]:
+def predict_fold(
+    data: LineageData,
+    held_out: Sequence[str],
+    prompts: np.ndarray | None,
+    settings: FoldSettings,
+    fit_prompts: np.ndarray | None = None,
+) -> dict[str, StudentPrediction]:
     """Fit on the students not held out (on ``fit_prompts``, default ``prompts``), predict the held-out ones
     on ``prompts``."""
     train = [s for s in data.students if s not in held_out]
@@ -121,7 +134,7 @@ def predict_fold(data: LineageData, held_out: Sequence[str], prompts: np.ndarray
         ev = _evidence(data, s, means, sw, prompts, settings)
         ranked = rank_candidates(ev, aw, data.families)
         tests = {}
-        for (student, t) in data.labels:
+        for student, t in data.labels:
             if student != s or not means:
                 continue
             v = run_suspect_test(means, s, t, _null(data, train, t, s), rng, weights=sw, n_boot=0)
@@ -130,6 +143,7 @@ def predict_fold(data: LineageData, held_out: Sequence[str], prompts: np.ndarray
                 continue
             consistent = v.p_value < settings.alpha and v.effect.estimate > 0
             tests[t] = SuspectOutcome(v.effect.estimate, v.p_value, consistent)
-        out[s] = StudentPrediction(family_posterior(ev, aw), tuple(c.candidate for c in ranked),
-                                   ranked[0].probability, tests)
+        out[s] = StudentPrediction(
+            family_posterior(ev, aw), tuple(c.candidate for c in ranked), ranked[0].probability, tests
+        )
     return out

@@ -54,14 +54,20 @@ def load_lineage(path: str | Path) -> list[LineageRow]:
     if rows and not need <= set(rows[0]):
         raise ConfigError(f"{file} needs the columns {', '.join(sorted(need))}")
     return [
-        LineageRow(r["student"].strip(), r["teacher"].strip(), r["teacher_family"].strip(), r["relation"].strip(),
-                   tuple(x.strip() for x in (r.get("related") or "").split(";") if x.strip()))
+        LineageRow(
+            r["student"].strip(),
+            r["teacher"].strip(),
+            r["teacher_family"].strip(),
+            r["relation"].strip(),
+            tuple(x.strip() for x in (r.get("related") or "").split(";") if x.strip()),
+        )
         for r in rows
     ]
 
 
-def pair_labels(rows: Sequence[LineageRow], candidates: Sequence[str], families: dict[str, str]
-                ) -> dict[tuple[str, str], int]:
+def pair_labels(
+    rows: Sequence[LineageRow], candidates: Sequence[str], families: dict[str, str]
+) -> dict[tuple[str, str], int]:
     """Positives (student, documented teacher) and negatives (student, unrelated candidate of another family).
 
     Negatives of a student with a teacher are the candidates whose family differs from the teacher's; of a
@@ -104,8 +110,13 @@ class LineageData:
         return next(r for r in self.rows if r.student == student)
 
 
-def prepare(outputs: Sequence[str | Path], lineage_csv: str | Path, families_csv: str | Path, seed: int = 0,
-            signals: Sequence[str] = DEFAULT_SIGNALS) -> LineageData:
+def prepare(
+    outputs: Sequence[str | Path],
+    lineage_csv: str | Path,
+    families_csv: str | Path,
+    seed: int = 0,
+    signals: Sequence[str] = DEFAULT_SIGNALS,
+) -> LineageData:
     """Load the files and compute the lineage signals and classifier posteriors once."""
     rows = load_lineage(lineage_csv)
     families = load_families(families_csv)
@@ -119,12 +130,23 @@ def prepare(outputs: Sequence[str | Path], lineage_csv: str | Path, families_csv
     if len(candidates) < 2 or not students:
         raise ConfigError("need at least two candidates and one student with responses: check the files")
     instructions, texts = data.aligned(list(dict.fromkeys([*students, *candidates])))
-    log.info("computing lineage signals for %d students x %d candidates on %d prompts",
-             len(students), len(candidates), len(instructions))
+    log.info(
+        "computing lineage signals for %d students x %d candidates on %d prompts",
+        len(students),
+        len(candidates),
+        len(instructions),
+    )
     excess = lineage_excess(texts, students, candidates, signals)
     fams, posteriors = family_prompt_posteriors(texts, students, candidates, families, np.random.default_rng(seed))
     return LineageData(
-        rows=tuple(rows), families=families, candidates=tuple(candidates), students=tuple(students),
-        sources=np.array([data.sources.get(i, "") for i in instructions]), excess=excess, class_families=fams,
-        posteriors=posteriors, labels=pair_labels(rows, candidates, families), texts=texts,
+        rows=tuple(rows),
+        families=families,
+        candidates=tuple(candidates),
+        students=tuple(students),
+        sources=np.array([data.sources.get(i, "") for i in instructions]),
+        excess=excess,
+        class_families=fams,
+        posteriors=posteriors,
+        labels=pair_labels(rows, candidates, families),
+        texts=texts,
     )

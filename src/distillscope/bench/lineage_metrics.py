@@ -44,12 +44,16 @@ class _Test(Protocol):
 
 
 def _ranked(orders: Mapping[str, Sequence[str]], rows: Sequence[LineageRow]) -> list[tuple[LineageRow, list[str]]]:
-    return [(r, list(orders[r.student])) for r in rows
-            if r.student in orders and r.has_teacher and r.teacher in orders[r.student]]
+    return [
+        (r, list(orders[r.student]))
+        for r in rows
+        if r.student in orders and r.has_teacher and r.teacher in orders[r.student]
+    ]
 
 
-def ranking_scores(orders: Mapping[str, Sequence[str]], rows: Sequence[LineageRow],
-                   families: Mapping[str, str]) -> RankingScores:
+def ranking_scores(
+    orders: Mapping[str, Sequence[str]], rows: Sequence[LineageRow], families: Mapping[str, str]
+) -> RankingScores:
     """Top-1 (family and exact), MRR and mean per-student AUROC of ranked candidate lists."""
     ranked = _ranked(orders, rows)
     if not ranked:
@@ -57,13 +61,17 @@ def ranking_scores(orders: Mapping[str, Sequence[str]], rows: Sequence[LineageRo
     ranks = np.array([order.index(r.teacher) + 1 for r, order in ranked])
     sizes = np.array([len(order) for _, order in ranked])
     fam = [families.get(order[0], order[0]) == r.teacher_family for r, order in ranked]
-    return RankingScores(family_top1=float(np.mean(fam)), exact_top1=float(np.mean(ranks == 1)),
-                         mrr=float(np.mean(1.0 / ranks)),
-                         auroc=float(np.mean(1.0 - (ranks - 1) / np.maximum(sizes - 1, 1))))
+    return RankingScores(
+        family_top1=float(np.mean(fam)),
+        exact_top1=float(np.mean(ranks == 1)),
+        mrr=float(np.mean(1.0 / ranks)),
+        auroc=float(np.mean(1.0 - (ranks - 1) / np.maximum(sizes - 1, 1))),
+    )
 
 
-def macro_family_top1(orders: Mapping[str, Sequence[str]], rows: Sequence[LineageRow],
-                      families: Mapping[str, str]) -> float:
+def macro_family_top1(
+    orders: Mapping[str, Sequence[str]], rows: Sequence[LineageRow], families: Mapping[str, str]
+) -> float:
     """Mean over teacher families of the per-family share of students whose top candidate is of that family."""
     per: dict[str, list[bool]] = {}
     for r, order in _ranked(orders, rows):
@@ -71,22 +79,28 @@ def macro_family_top1(orders: Mapping[str, Sequence[str]], rows: Sequence[Lineag
     return float(np.mean([np.mean(v) for v in per.values()])) if per else float("nan")
 
 
-def verdict_scores(labels: Mapping[tuple[str, str], int], tests: Mapping[str, Mapping[str, _Test]],
-                   alpha: float = 0.05) -> tuple[VerdictScores, list[tuple[int, float]]]:
+def verdict_scores(
+    labels: Mapping[tuple[str, str], int], tests: Mapping[str, Mapping[str, _Test]], alpha: float = 0.05
+) -> tuple[VerdictScores, list[tuple[int, float]]]:
     """Recall on positives, false-positive rate on negatives, and the pairs as (label, -log10 p)."""
     pairs = [(lab, tests[s][c]) for (s, c), lab in labels.items() if s in tests and c in tests[s]]
     pos = [t for lab, t in pairs if lab == 1]
     neg = [t for lab, t in pairs if lab == 0]
     scored = [(lab, float(-np.log10(max(t.p_value, 1e-300)))) for lab, t in pairs]
     area = auroc([v for lab, v in scored if lab], [v for lab, v in scored if not lab]) if pos and neg else float("nan")
-    return VerdictScores(alpha=alpha, n_pos=len(pos), n_neg=len(neg),
-                         recall=float(np.mean([t.consistent for t in pos])) if pos else float("nan"),
-                         fpr=float(np.mean([t.consistent for t in neg])) if neg else float("nan"),
-                         auroc=area), scored
+    return VerdictScores(
+        alpha=alpha,
+        n_pos=len(pos),
+        n_neg=len(neg),
+        recall=float(np.mean([t.consistent for t in pos])) if pos else float("nan"),
+        fpr=float(np.mean([t.consistent for t in neg])) if neg else float("nan"),
+        auroc=area,
+    ), scored
 
 
-def calibration(probabilities: Mapping[str, Mapping[str, float]], truths: Mapping[str, str],
-                n_bins: int = 10) -> dict[str, Any]:
+def calibration(
+    probabilities: Mapping[str, Mapping[str, float]], truths: Mapping[str, str], n_bins: int = 10
+) -> dict[str, Any]:
     """Brier score (multi-class, "none" included), top-label ECE and the reliability bins."""
     brier, conf, hit = [], [], []
     for s, probs in probabilities.items():
@@ -98,8 +112,16 @@ def calibration(probabilities: Mapping[str, Mapping[str, float]], truths: Mappin
     c, h = np.array(conf), np.array(hit, dtype=float)
     edges = np.linspace(0.0, 1.0, n_bins + 1)
     idx = np.clip(np.digitize(c, edges[1:-1]), 0, n_bins - 1)
-    bins = [{"low": float(edges[b]), "high": float(edges[b + 1]), "n": int((idx == b).sum()),
-             "confidence": float(c[idx == b].mean()), "accuracy": float(h[idx == b].mean())}
-            for b in range(n_bins) if (idx == b).any()]
+    bins = [
+        {
+            "low": float(edges[b]),
+            "high": float(edges[b + 1]),
+            "n": int((idx == b).sum()),
+            "confidence": float(c[idx == b].mean()),
+            "accuracy": float(h[idx == b].mean()),
+        }
+        for b in range(n_bins)
+        if (idx == b).any()
+    ]
     ece = float(sum(b["n"] * abs(b["confidence"] - b["accuracy"]) for b in bins) / max(len(c), 1))
     return {"brier": float(np.mean(brier)), "ece": ece, "top_label_accuracy": float(h.mean()), "bins": bins}

@@ -41,10 +41,16 @@ def write_plots(result: Any, out_dir: Path, alpha: float) -> list[Path]:
         ax.plot([0, 1], [0, 1], color="#999999", linestyle=":", linewidth=1)
         ax.plot([b["confidence"] for b in bins], [b["accuracy"] for b in bins], marker="o", color="#2ca02c")
         for b in bins:
-            ax.annotate(str(b["n"]), (b["confidence"], b["accuracy"]), fontsize=6, xytext=(3, 3),
-                        textcoords="offset points")
+            ax.annotate(
+                str(b["n"]), (b["confidence"], b["accuracy"]), fontsize=6, xytext=(3, 3), textcoords="offset points"
+            )
         cal = result.calibration
-        ax.set(xlabel="top-family probability", ylabel="share correct", xlim=(0, 1), ylim=(0, 1.05),
-               title=f"Attribution, Brier {cal['brier']:.3f}, ECE {cal['ece']:.3f}")
+        ax.set(
+            xlabel="top-family probability",
+            ylabel="share correct",
+            xlim=(0, 1),
+            ylim=(0, 1.05),
+            title=f"Attribution, Brier {cal['brier']:.3f}, ECE {cal['ece']:.3f}",
+        )
         rel = save_figure(fig, out_dir / "lineage_calibration")[0]
     return [roc, rel]

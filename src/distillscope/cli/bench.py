@@ -13,8 +13,9 @@ if TYPE_CHECKING:
     from distillscope.bench.ice_cv import IceJudgeCv
     from distillscope.bench.lineage import LineageBenchResult
 
-app = typer.Typer(help="Validation benchmarks on recorded data (identity-judge agreement, lineage).",
-                  no_args_is_help=True)
+app = typer.Typer(
+    help="Validation benchmarks on recorded data (identity-judge agreement, lineage).", no_args_is_help=True
+)
 
 
 @app.callback()
@@ -44,8 +45,10 @@ def ice_judge(
         console.print(f"pooled {lab:6s} P={a.precision:.3f} R={a.recall:.3f} F1={a.f1:.3f} kappa={a.kappa:.3f}")
     console.print(f"judged in {result.judge_cpu_s:.1f} CPU s")
     for name, t in result.targets.items():
-        console.print(f"{name:28s} loose {t.loose_rate:.3f}/{t.paper_loose_rate:.3f}  strict "
-                      f"{t.strict_rate:.3f}/{t.paper_strict_rate:.3f}  hard {t.hard_rate:.3f}/{t.paper_hard_rate:.3f}")
+        console.print(
+            f"{name:28s} loose {t.loose_rate:.3f}/{t.paper_loose_rate:.3f}  strict "
+            f"{t.strict_rate:.3f}/{t.paper_strict_rate:.3f}  hard {t.hard_rate:.3f}/{t.paper_hard_rate:.3f}"
+        )
     if cv:
         _print_folds(result)  # type: ignore[arg-type]
 
@@ -56,15 +59,21 @@ def _f(x: float | None) -> str:
 
 def _print_folds(result: IceJudgeCv) -> None:
     """One line per held-out target, then the macro mean and the worst fold."""
-    console.print("leave-one-target-out folds" + ("" if result.fitted else " (rules only: nothing is fitted, "
-                                                  "each fold is the held-out target's score)"))
+    console.print(
+        "leave-one-target-out folds"
+        + ("" if result.fitted else " (rules only: nothing is fitted, each fold is the held-out target's score)")
+    )
     for f in result.folds:
-        console.print(f"{f.target:28s} strict P={f.strict.precision:.3f} R={f.strict.recall:.3f} F1={_f(f.strict_f1)}"
-                      f"  loose P={f.loose.precision:.3f} R={f.loose.recall:.3f} F1={_f(f.loose_f1)}"
-                      f"  strict gap {f.strict_rate_gap:+.3f}")
-    console.print(f"mean strict F1 {_f(result.mean_strict_f1)}  mean loose F1 {_f(result.mean_loose_f1)}  (folds with "
-                  f">= {result.min_support} positives: {_f(result.mean_strict_f1_supported)} / "
-                  f"{_f(result.mean_loose_f1_supported)})")
+        console.print(
+            f"{f.target:28s} strict P={f.strict.precision:.3f} R={f.strict.recall:.3f} F1={_f(f.strict_f1)}"
+            f"  loose P={f.loose.precision:.3f} R={f.loose.recall:.3f} F1={_f(f.loose_f1)}"
+            f"  strict gap {f.strict_rate_gap:+.3f}"
+        )
+    console.print(
+        f"mean strict F1 {_f(result.mean_strict_f1)}  mean loose F1 {_f(result.mean_loose_f1)}  (folds with "
+        f">= {result.min_support} positives: {_f(result.mean_strict_f1_supported)} / "
+        f"{_f(result.mean_loose_f1_supported)})"
+    )
     for name in ("worst_strict", "worst_loose", "worst_strict_supported", "worst_loose_supported"):
         w = getattr(result, name)
         console.print(f"{name:24s} {w.target or '-'} {_f(w.f1)}")
@@ -81,10 +90,15 @@ def lineage(
     families_csv: Annotated[Path, typer.Option("--families", help="families.csv: model,family (the candidates).")],
     alpha: Annotated[float, typer.Option("--alpha", help="Significance level of the verdicts.")] = 0.05,
     seed: Annotated[int, typer.Option("--seed", help="Seed of every random choice.")] = 0,
-    cv: Annotated[bool, typer.Option("--cv", help="Refit inside folds: leave one student out, and one prompt "
-                                     "source out; every fold reported.")] = False,
-    signals: Annotated[str, typer.Option("--signals", help="Evidence to use: word, skeleton, classifier "
-                                         "(comma-separated).")] = "word,classifier",
+    cv: Annotated[
+        bool,
+        typer.Option(
+            "--cv", help="Refit inside folds: leave one student out, and one prompt source out; every fold reported."
+        ),
+    ] = False,
+    signals: Annotated[
+        str, typer.Option("--signals", help="Evidence to use: word, skeleton, classifier (comma-separated).")
+    ] = "word,classifier",
     plots: Annotated[Path | None, typer.Option("--plots", help="Write the ROC and calibration PNGs here.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print machine-readable JSON only.")] = False,
 ) -> None:
@@ -94,8 +108,7 @@ def lineage(
 
     chosen = [s.strip() for s in signals.split(",") if s.strip()]
     with one_line_errors(), console.status("attributing students (about 2 minutes on 2 cores; --cv adds 1)"):
-        result = run_lineage_bench(outputs, lineage_csv, families_csv, alpha=alpha, seed=seed, cv=cv,
-                                   signals=chosen)
+        result = run_lineage_bench(outputs, lineage_csv, families_csv, alpha=alpha, seed=seed, cv=cv, signals=chosen)
         written = write_plots(result, plots, alpha) if plots else []
     if as_json:
         print_json(result.to_dict())
@@ -108,17 +121,27 @@ def _print_lineage(result: LineageBenchResult, written: list[Path]) -> None:
     console.print(
         f"[{result.scheme}] students {result.n_students}  macro_family_top1 {result.macro_family_top1:.3f}  "
         f"family_top1 {s.family_top1:.3f}  exact_top1 {s.exact_top1:.3f}  auroc {s.auroc:.3f}  "
-        f"brier {result.calibration['brier']:.3f}  ece {result.calibration['ece']:.3f}", markup=False)
-    console.print(f"verdicts at alpha {v.alpha}: recall {v.recall:.3f} ({v.n_pos} pairs)  fpr {v.fpr:.3f} "
-                  f"({v.n_neg} pairs)  pair AUROC {v.auroc:.3f}", markup=False)
+        f"brier {result.calibration['brier']:.3f}  ece {result.calibration['ece']:.3f}",
+        markup=False,
+    )
+    console.print(
+        f"verdicts at alpha {v.alpha}: recall {v.recall:.3f} ({v.n_pos} pairs)  fpr {v.fpr:.3f} "
+        f"({v.n_neg} pairs)  pair AUROC {v.auroc:.3f}",
+        markup=False,
+    )
     for fold in result.folds:
         fv = fold["verdict"]
-        console.print(f"  fold {fold['held_out']:14s} prompts {fold['n_prompts']:4d}  macro_top1 "
-                      f"{fold['macro_family_top1']:.3f}  auroc {fold['auroc']:.3f}  recall {fv['recall']:.3f}  "
-                      f"fpr {fv['fpr']:.3f}", markup=False)
+        console.print(
+            f"  fold {fold['held_out']:14s} prompts {fold['n_prompts']:4d}  macro_top1 "
+            f"{fold['macro_family_top1']:.3f}  auroc {fold['auroc']:.3f}  recall {fv['recall']:.3f}  "
+            f"fpr {fv['fpr']:.3f}",
+            markup=False,
+        )
     for name, o in result.students.items():
         rank = "-" if o.rank is None else str(o.rank)
-        console.print(f"{name:36s} teacher {o.teacher or '-':28s} predicted {o.predicted:28s} rank {rank:3s} "
-                      f"{o.verdict}", markup=False)
+        console.print(
+            f"{name:36s} teacher {o.teacher or '-':28s} predicted {o.predicted:28s} rank {rank:3s} {o.verdict}",
+            markup=False,
+        )
     for path in written:
         console.print(f"wrote {path}", markup=False)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -83,17 +84,25 @@ def plan_cmd(
     for r in plan["rows"]:
         cost = "?" if r["cost_usd"] is None else f"{r['cost_usd']:.2f}"
         cached = "?" if r["cached"] is None else str(r["cached"])
-        table.add_row(r["stage"], r["model"], str(r["calls"]), cached, f"{r['prompt_tokens']:,}",
-                      f"{r['completion_tokens']:,}", cost)
+        table.add_row(
+            r["stage"],
+            r["model"],
+            str(r["calls"]),
+            cached,
+            f"{r['prompt_tokens']:,}",
+            f"{r['completion_tokens']:,}",
+            cost,
+        )
     console.print(table)
     for note in dict.fromkeys(part for r in plan["rows"] for part in r["note"].split("; ") if part):
         console.print(f"  note: {note}")
     more = "" if plan["cost_complete"] else " (some prices unknown)"
-    console.print(f"total: {plan['total_calls']:,} calls, about ${plan['total_cost_usd']:.2f}{more}; "
-                  f"{plan['assumptions']}")
+    console.print(
+        f"total: {plan['total_calls']:,} calls, about ${plan['total_cost_usd']:.2f}{more}; {plan['assumptions']}"
+    )
 
 
-def _progress_runner(coro_factory, run_dir: Path):  # type: ignore[no-untyped-def]
+def _progress_runner(coro_factory: Callable[..., Any], run_dir: Path) -> Any:
     """Run an experiment coroutine under a rich progress display, one bar per stage.
 
     SIGINT or SIGTERM ends it cleanly: the run records itself `interrupted`, one line says how to resume, and
@@ -101,21 +110,31 @@ def _progress_runner(coro_factory, run_dir: Path):  # type: ignore[no-untyped-de
     try:
         return _with_progress(coro_factory)
     except Interrupted as exc:
-        err_console.print(f"interrupted ({exc}); finished calls are kept: `distillscope resume {run_dir}` "
-                          "continues the run", soft_wrap=True, highlight=False, markup=False)
+        err_console.print(
+            f"interrupted ({exc}); finished calls are kept: `distillscope resume {run_dir}` continues the run",
+            soft_wrap=True,
+            highlight=False,
+            markup=False,
+        )
         raise typer.Exit(exc.exit_code) from None
 
 
-def _with_progress(coro_factory):  # type: ignore[no-untyped-def]
+def _with_progress(coro_factory: Callable[..., Any]) -> Any:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
-    with Progress(TextColumn("{task.description:<12}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  TextColumn("[dim]{task.fields[usage]}"), console=err_console, transient=False) as bar:
+    with Progress(
+        TextColumn("{task.description:<12}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("[dim]{task.fields[usage]}"),
+        console=err_console,
+        transient=False,
+    ) as bar:
         tasks: dict[str, TaskID] = {}
 
         def progress(stage: str, advance: int, total: int | None, usage: ModelStats) -> None:
-            text = (f"calls {usage.calls} · cached {usage.cache_hits} · errors {usage.errors} · "
-                    f"${usage.cost_usd:.2f}")
+            text = f"calls {usage.calls} · cached {usage.cache_hits} · errors {usage.errors} · ${usage.cost_usd:.2f}"
             if stage not in tasks:
                 tasks[stage] = bar.add_task(stage, total=total, usage=text)
             elif total is not None:
@@ -137,8 +156,13 @@ def _finish(outcome, report: bool) -> None:  # type: ignore[no-untyped-def]
         raise typer.Exit(EXIT_FAILED if outcome.status == "failed" else EXIT_STOPPED)
 
 
-FailOnErrors = Annotated[bool, typer.Option("--fail-on-errors", help="Fail the run on any failed call (default: "
-                                            "when more than half of a stage's calls failed).")]
+FailOnErrors = Annotated[
+    bool,
+    typer.Option(
+        "--fail-on-errors",
+        help="Fail the run on any failed call (default: when more than half of a stage's calls failed).",
+    ),
+]
 
 
 def run_cmd(
@@ -152,17 +176,20 @@ def run_cmd(
     from distillscope.runner import run_experiment
 
     cfg = load_config(config)
-    outcome = _progress_runner(lambda p: run_experiment(cfg, out, progress=p, fail_on_errors=fail_on_errors),
-                               out or cfg.run_dir())
+    outcome = _progress_runner(
+        lambda p: run_experiment(cfg, out, progress=p, fail_on_errors=fail_on_errors), out or cfg.run_dir()
+    )
     _finish(outcome, not no_report)
 
 
 def resume_cmd(
     run_dir: RunDirArg,
-    max_calls: Annotated[int | None, typer.Option(help="New call cap for the whole run (calls made so far "
-                                                   "count against it).")] = None,
-    max_usd: Annotated[float | None, typer.Option(help="New USD cap for the whole run (spend so far counts "
-                                                  "against it).")] = None,
+    max_calls: Annotated[
+        int | None, typer.Option(help="New call cap for the whole run (calls made so far count against it).")
+    ] = None,
+    max_usd: Annotated[
+        float | None, typer.Option(help="New USD cap for the whole run (spend so far counts against it).")
+    ] = None,
     no_report: Annotated[bool, typer.Option("--no-report", help="Skip building the report.")] = False,
     fail_on_errors: FailOnErrors = False,
 ) -> None:
@@ -170,9 +197,12 @@ def resume_cmd(
     from distillscope.runner import load_run_config, run_experiment
 
     cfg = load_run_config(run_dir)
-    outcome = _progress_runner(lambda p: run_experiment(cfg, run_dir, resume=True, progress=p,
-                                                        budget_override=(max_calls, max_usd),
-                                                        fail_on_errors=fail_on_errors), run_dir)
+    outcome = _progress_runner(
+        lambda p: run_experiment(
+            cfg, run_dir, resume=True, progress=p, budget_override=(max_calls, max_usd), fail_on_errors=fail_on_errors
+        ),
+        run_dir,
+    )
     _finish(outcome, not no_report)
 
 
@@ -208,6 +238,13 @@ def demo_cmd(
 
 def register(app: typer.Typer) -> None:
     """Add the experiment commands to the top-level app."""
-    for name, fn in (("init", init_cmd), ("validate", validate_cmd), ("plan", plan_cmd), ("run", run_cmd),
-                     ("resume", resume_cmd), ("report", report_cmd), ("demo", demo_cmd)):
+    for name, fn in (
+        ("init", init_cmd),
+        ("validate", validate_cmd),
+        ("plan", plan_cmd),
+        ("run", run_cmd),
+        ("resume", resume_cmd),
+        ("report", report_cmd),
+        ("demo", demo_cmd),
+    ):
         app.command(name)(fn)

@@ -38,16 +38,26 @@ def _progress(total: int | None, label: str) -> Iterator[Callable[[str, Any], No
     """A rich progress bar over target queries; the callback takes (event, counters)."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  TextColumn("{task.fields[info]}"), console=err_console, transient=False) as bar:
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.fields[info]}"),
+        console=err_console,
+        transient=False,
+    ) as bar:
         task = bar.add_task(label, total=total, info="")
 
         def hook(event: str, counters: Any) -> None:
             if event in ("query", "replay"):
                 bar.advance(task)
             elif counters is not None:
-                bar.update(task, info=f"iter {counters.iterations} hits {counters.successes} "
-                                      f"mutants {counters.mutants_accepted}/{counters.mutants_rejected} rejected")
+                bar.update(
+                    task,
+                    info=f"iter {counters.iterations} hits {counters.successes} "
+                    f"mutants {counters.mutants_accepted}/{counters.mutants_rejected} rejected",
+                )
 
         yield hook
 
@@ -55,8 +65,13 @@ def _progress(total: int | None, label: str) -> Iterator[Callable[[str, Any], No
 @app.command("run")
 def run_cmd(
     target: TargetOpt = None,
-    targets: Annotated[str | None, typer.Option("--targets", help="Comma-separated targets: fuzz on the first, "
-                                                "then replay the final pool on all (paired scores).")] = None,
+    targets: Annotated[
+        str | None,
+        typer.Option(
+            "--targets",
+            help="Comma-separated targets: fuzz on the first, then replay the final pool on all (paired scores).",
+        ),
+    ] = None,
     mutator: Annotated[str, typer.Option("--mutator", help="'rules' (no model) or a mutator model spec.")] = "rules",
     judge: JudgeOpt = "claims",
     fact: FactOpt = None,
@@ -69,17 +84,30 @@ def run_cmd(
     max_judge_calls: Annotated[int | None, typer.Option("--max-judge-calls", help="Judge-call budget.")] = None,
     max_time: Annotated[float | None, typer.Option("--max-time", help="Wall-time budget in seconds.")] = None,
     max_cost: Annotated[float | None, typer.Option("--max-cost", help="USD budget (target + mutator).")] = None,
-    questions_per_iteration: Annotated[int | None, typer.Option(
-        "--questions-per-iteration", help="Questions sampled per mutant (default: 20 with a budget under 1000, "
-        "else all).")] = None,
+    questions_per_iteration: Annotated[
+        int | None,
+        typer.Option(
+            "--questions-per-iteration",
+            help="Questions sampled per mutant (default: 20 with a budget under 1000, else all).",
+        ),
+    ] = None,
     system: Annotated[str, typer.Option("--system", help="Target system prompt.")] = "You are a helpful assistant.",
     target_max_tokens: Annotated[int, typer.Option("--target-max-tokens", help="Max tokens per answer.")] = 160,
     mutator_max_tokens: Annotated[int, typer.Option("--mutator-max-tokens", help="Max tokens per mutant.")] = 400,
-    keep_unsuccessful: Annotated[bool, typer.Option(
-        "--keep-unsuccessful", help="Unsuccessful mutants also enter the pool (the paper's ICE port; GPTFuzz keeps "
-        "only hits).")] = False,
-    paper_faithful: Annotated[bool, typer.Option("--paper-faithful", help="As the paper: keep every mutant, append "
-                                                 "the question when the placeholder is lost, all questions.")] = False,
+    keep_unsuccessful: Annotated[
+        bool,
+        typer.Option(
+            "--keep-unsuccessful",
+            help="Unsuccessful mutants also enter the pool (the paper's ICE port; GPTFuzz keeps only hits).",
+        ),
+    ] = False,
+    paper_faithful: Annotated[
+        bool,
+        typer.Option(
+            "--paper-faithful",
+            help="As the paper: keep every mutant, append the question when the placeholder is lost, all questions.",
+        ),
+    ] = False,
     seed: Annotated[int, typer.Option("--seed", help="Seed of every random choice.")] = 0,
     out: Annotated[Path, typer.Option("--out", help="Run directory.")] = Path("runs/ice"),
     resume: Annotated[bool, typer.Option("--resume", help="Continue the campaign checkpointed in --out.")] = False,
@@ -95,18 +123,38 @@ def run_cmd(
     if questions_per_iteration is None and not paper_faithful:
         questions_per_iteration = 20 if max_queries is not None and max_queries < 1000 else None
     budget = FuzzBudget(max_queries, max_mutator_calls, max_judge_calls, max_iterations, max_time, max_cost)
-    fuzz = FuzzConfig(budget=budget, questions_per_iteration=questions_per_iteration, system_prompt=system or None,
-                      target_params=GenerateParams(temperature=0.0, max_tokens=target_max_tokens),
-                      keep_unsuccessful=keep_unsuccessful or paper_faithful, append_if_missing=paper_faithful,
-                      seed=seed)
-    spec = IceRunSpec(targets=specs, out=out, fuzz=fuzz, mutator=mutator, judge=judge, fact=fact,
-                      questions=questions, templates=templates, selector=selector,
-                      mutator_params=GenerateParams(temperature=0.7, max_tokens=mutator_max_tokens),
-                      resume=resume, use_cache=not no_cache)
+    fuzz = FuzzConfig(
+        budget=budget,
+        questions_per_iteration=questions_per_iteration,
+        system_prompt=system or None,
+        target_params=GenerateParams(temperature=0.0, max_tokens=target_max_tokens),
+        keep_unsuccessful=keep_unsuccessful or paper_faithful,
+        append_if_missing=paper_faithful,
+        seed=seed,
+    )
+    spec = IceRunSpec(
+        targets=specs,
+        out=out,
+        fuzz=fuzz,
+        mutator=mutator,
+        judge=judge,
+        fact=fact,
+        questions=questions,
+        templates=templates,
+        selector=selector,
+        mutator_params=GenerateParams(temperature=0.7, max_tokens=mutator_max_tokens),
+        resume=resume,
+        use_cache=not no_cache,
+    )
     with one_line_errors(), _progress(max_queries, f"ice fuzz {specs[0] if specs else ''}") as hook:
         result = run(run_ice(spec, hook))
-    summary = {"out": str(out), "stop_reason": result.fuzz.stop_reason, "counters": result.fuzz.counters.as_dict(),
-               "scores": result.scores, "paired": result.paired}
+    summary = {
+        "out": str(out),
+        "stop_reason": result.fuzz.stop_reason,
+        "counters": result.fuzz.counters.as_dict(),
+        "scores": result.scores,
+        "paired": result.paired,
+    }
     if json_out:
         print_json(summary)
         return
@@ -161,8 +209,10 @@ def judge_cmd(
     if json_out:
         print_json(summary.model_dump())
         return
-    console.print(f"judged {summary.rows} rows -> {output_path}: {summary.contradictions} contradictions, "
-                  f"{summary.strict} strict, {summary.hard} hard, {summary.unscored} unscored")
+    console.print(
+        f"judged {summary.rows} rows -> {output_path}: {summary.contradictions} contradictions, "
+        f"{summary.strict} strict, {summary.hard} hard, {summary.unscored} unscored"
+    )
 
 
 @app.command("import")
@@ -170,9 +220,15 @@ def import_cmd(
     input_path: Annotated[Path, typer.Option("--input", help="The paper's attack_result JSONL file.")],
     target: Annotated[str, typer.Option("--target", help="Name of the model those results belong to.")],
     out: Annotated[Path, typer.Option("--out", help="Run directory to create.")],
-    judge: Annotated[str, typer.Option("--judge", help="Judge for loose/strict/hard (the file has loose labels "
-                                       "only, kept beside): claims | regex | llm:<spec> | ensemble:<spec> | none "
-                                       "(keep the file's loose; strict and hard not measured).")] = "claims",
+    judge: Annotated[
+        str,
+        typer.Option(
+            "--judge",
+            help="Judge for loose/strict/hard (the file has loose labels "
+            "only, kept beside): claims | regex | llm:<spec> | ensemble:<spec> | none "
+            "(keep the file's loose; strict and hard not measured).",
+        ),
+    ] = "claims",
     fact: FactOpt = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print scores as JSON.")] = False,
 ) -> None:
@@ -238,8 +294,9 @@ def _print_scores(scores: dict[str, Any], title: str) -> None:
     for name, s in targets.items():
         overall = s.get("overall") or {}
         levels = ("loose", "strict", "hard") + (("imported_loose",) if imported else ())
-        table.add_row(name, str(overall.get("n")), str(overall.get("n_unscored")),
-                      *(_fmt(overall.get(k)) for k in levels))
+        table.add_row(
+            name, str(overall.get("n")), str(overall.get("n_unscored")), *(_fmt(overall.get(k)) for k in levels)
+        )
     console.print(table)
 
 

@@ -39,8 +39,14 @@ def _bar(label: str) -> Iterator[_Bar]:
     """A rich progress bar on stderr whose total is set when the library reports its plan."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  TextColumn("{task.fields[info]}"), console=err_console) as bar:
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.fields[info]}"),
+        console=err_console,
+    ) as bar:
         task = bar.add_task(label, total=None, info="")
         yield _Bar(lambda n: bar.update(task, total=n), lambda info: bar.update(task, advance=1, info=info))
 
@@ -63,8 +69,14 @@ def _models(specs: list[str], base_url: str | None, key_env: str | None, concurr
 @app.command("collect")
 def collect_cmd(
     models: Annotated[str, typer.Option("--models", help="Comma-separated model specs (reference included).")],
-    prompts: Annotated[list[str], typer.Option("--prompts", help="Prompt-set spec (repeatable): builtin, "
-                                               "builtin:math, arenahard:PATH, sharegpt:PATH, jsonl:PATH#field ...")],
+    prompts: Annotated[
+        list[str],
+        typer.Option(
+            "--prompts",
+            help="Prompt-set spec (repeatable): builtin, "
+            "builtin:math, arenahard:PATH, sharegpt:PATH, jsonl:PATH#field ...",
+        ),
+    ],
     out: Annotated[Path, typer.Option("--out", help="Run directory (re-running resumes it).")],
     sample: Annotated[int | None, typer.Option("--sample", help="Prompts drawn per prompt set (seeded).")] = None,
     samples_per_prompt: Annotated[int, typer.Option("--samples-per-prompt", help="Answers per prompt.")] = 1,
@@ -91,13 +103,22 @@ def collect_cmd(
         built = _models(specs, base_url, api_key_env, concurrency, no_cache)
         params = GenerateParams(temperature=temperature, max_tokens=max_tokens, seed=seed)
         with _bar("rse collect") as bar:
-            summary = run(collect_responses(built, pset.items, RunDir(out), params=params,
-                                            samples_per_prompt=samples_per_prompt, planned=bar.plan,
-                                            progress=lambda r: bar.tick(f"{r.model} {r.status}")))
+            summary = run(
+                collect_responses(
+                    built,
+                    pset.items,
+                    RunDir(out),
+                    params=params,
+                    samples_per_prompt=samples_per_prompt,
+                    planned=bar.plan,
+                    progress=lambda r: bar.tick(f"{r.model} {r.status}"),
+                )
+            )
     rows = [m.__dict__ for m in summary.models]
     if json_out:
-        print_json({"run_dir": str(out), "prompt_hash": summary.prompt_hash, "n_prompts": summary.n_prompts,
-                    "models": rows})
+        print_json(
+            {"run_dir": str(out), "prompt_hash": summary.prompt_hash, "n_prompts": summary.n_prompts, "models": rows}
+        )
         return
     _table(f"collected into {out} ({summary.n_prompts} prompts, hash {summary.prompt_hash[:12]})", rows)
     if summary.errors:
@@ -121,10 +142,15 @@ def judge_cmd(
     reference: Annotated[str, typer.Option("--reference", help="Model spec of the reference (as collected).")],
     judge: Annotated[list[str], typer.Option("--judge", help="Judge model spec (repeat for a panel).")],
     targets: Annotated[str | None, typer.Option("--targets", help="Comma-separated targets (default: all).")] = None,
-    both_orders: Annotated[bool, typer.Option("--both-orders/--one-order",
-                                              help="Judge each pair with the reference as A and as B.")] = True,
-    include_self: Annotated[bool, typer.Option("--include-self", help="Also judge the reference against itself "
-                                               "(a sanity row that must score 5).")] = False,
+    both_orders: Annotated[
+        bool, typer.Option("--both-orders/--one-order", help="Judge each pair with the reference as A and as B.")
+    ] = True,
+    include_self: Annotated[
+        bool,
+        typer.Option(
+            "--include-self", help="Also judge the reference against itself (a sanity row that must score 5)."
+        ),
+    ] = False,
     sanity: Annotated[bool, typer.Option("--sanity", help="First check each judge scores self-pairs 5.")] = False,
     concurrency: ConcOpt = 8,
     base_url: BaseUrlOpt = None,
@@ -142,23 +168,36 @@ def judge_cmd(
             for j in judges:
                 _print_sanity(run(sanity_check(j)))
         with _bar("rse judge") as bar:
-            summary = run(judge_run(RunDir(run_dir), reference, judges, targets=_split(targets) or None,
-                                    both_orders=both_orders, include_self=include_self, planned=bar.plan,
-                                    progress=lambda j: bar.tick(f"{j.judge} {j.label}")))
+            summary = run(
+                judge_run(
+                    RunDir(run_dir),
+                    reference,
+                    judges,
+                    targets=_split(targets) or None,
+                    both_orders=both_orders,
+                    include_self=include_self,
+                    planned=bar.plan,
+                    progress=lambda j: bar.tick(f"{j.judge} {j.label}"),
+                )
+            )
     for w in summary.warnings:
         err_console.print(f"[yellow]warning:[/yellow] {w}")
     if json_out:
         print_json(summary.__dict__)
         return
-    console.print(f"{summary.n_pairs} pairs x {summary.orders} order(s) x {len(summary.judges)} judge(s): "
-                  f"{summary.scored} scored, {summary.unscored} unscored, {summary.errors} errors, "
-                  f"{summary.skipped} already judged. Next: distillscope rse score {run_dir}")
+    console.print(
+        f"{summary.n_pairs} pairs x {summary.orders} order(s) x {len(summary.judges)} judge(s): "
+        f"{summary.scored} scored, {summary.unscored} unscored, {summary.errors} errors, "
+        f"{summary.skipped} already judged. Next: distillscope rse score {run_dir}"
+    )
 
 
 def _print_sanity(result: Any) -> None:
     mark = "[green]passed[/green]" if result.passed else "[red]FAILED[/red]"
-    err_console.print(f"sanity {result.judge}: {mark} ({result.n_five}/{result.n} self-pairs scored 5, "
-                      f"{result.n_unscored} unscored; overall {list(result.overall)})")
+    err_console.print(
+        f"sanity {result.judge}: {mark} ({result.n_five}/{result.n} self-pairs scored 5, "
+        f"{result.n_unscored} unscored; overall {list(result.overall)})"
+    )
 
 
 @app.command("sanity")
@@ -185,14 +224,30 @@ def sanity_cmd(
 @app.command("score")
 def score_cmd(
     run_dir: Annotated[Path, typer.Argument(help="Run directory written by `rse collect` (and `rse judge`).")],
-    reference: Annotated[str | None, typer.Option("--reference", help="Reference model (default: the judged "
-                                                  "reference, else the first collected model).")] = None,
-    null: Annotated[str | None, typer.Option("--null", help="Comma-separated null-panel models, known not to "
-                                             "descend from the reference (3 or more): calibrated verdicts.")] = None,
+    reference: Annotated[
+        str | None,
+        typer.Option(
+            "--reference", help="Reference model (default: the judged reference, else the first collected model)."
+        ),
+    ] = None,
+    null: Annotated[
+        str | None,
+        typer.Option(
+            "--null",
+            help="Comma-separated null-panel models, known not to "
+            "descend from the reference (3 or more): calibrated verdicts.",
+        ),
+    ] = None,
     alpha: Annotated[float, typer.Option("--alpha", help="Test level of the verdicts.")] = 0.05,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the bootstrap.")] = 0,
-    signal: Annotated[str, typer.Option("--signal", help="Judge-free similarity of the table and matrix: "
-                                        "tfidf, or embedding (MiniLM, [embed]); verdicts: word excess.")] = "tfidf",
+    signal: Annotated[
+        str,
+        typer.Option(
+            "--signal",
+            help="Judge-free similarity of the table and matrix: "
+            "tfidf, or embedding (MiniLM, [embed]); verdicts: word excess.",
+        ),
+    ] = "tfidf",
     json_out: JsonOpt = False,
 ) -> None:
     """Judge-free similarity, LLM-judge means per prompt set x model (Table 3) and verdicts; writes summary.json."""
@@ -224,8 +279,10 @@ def _print_score(summary: dict[str, Any]) -> None:
         return
     sets = sorted({c["prompt_set"] for c in lj["table"]})
     cell = {(c["target"], c["prompt_set"]): c["mean"] for c in lj["table"]}
-    rows = [{"model": t, **{s: cell.get((t, s), float("nan")) for s in sets}, "Avg": avg} for t, avg in
-            sorted(lj["avg"].items(), key=lambda kv: kv[1])]
+    rows = [
+        {"model": t, **{s: cell.get((t, s), float("nan")) for s in sets}, "Avg": avg}
+        for t, avg in sorted(lj["avg"].items(), key=lambda kv: kv[1])
+    ]
     _table("LLM-judge similarity (1-5, mean over prompts; Avg = unweighted mean over sets)", rows)
     for oc in lj["order_consistency"]:
         rate = f"{oc['rate']:.3f} ({oc['n_inconsistent']}/{oc['n_pairs']} pairs)"
@@ -239,9 +296,22 @@ def _print_score(summary: dict[str, Any]) -> None:
 
 def _verdicts(title: str, verdicts: dict[str, dict[str, Any]] | None) -> None:
     if verdicts:
-        _table(title, [{"model": m, "verdict": d["verdict"], "effect (null SDs)": _num(d["degree"]),
-                        "95% CI": _ci(d["lo"], d["hi"]), "p": _num(d["p_value"]), "p_adjusted": _num(d["p_adjusted"]),
-                        "n_null": d["n_null"], "reason": d["reason"]} for m, d in verdicts.items()])
+        _table(
+            title,
+            [
+                {
+                    "model": m,
+                    "verdict": d["verdict"],
+                    "effect (null SDs)": _num(d["degree"]),
+                    "95% CI": _ci(d["lo"], d["hi"]),
+                    "p": _num(d["p_value"]),
+                    "p_adjusted": _num(d["p_adjusted"]),
+                    "n_null": d["n_null"],
+                    "reason": d["reason"],
+                }
+                for m, d in verdicts.items()
+            ],
+        )
 
 
 def _num(x: float | None) -> str:
@@ -260,18 +330,39 @@ CONTAMINATED_NULL_NOTE = (
 
 @app.command("attribute")
 def attribute_cmd(
-    responses: Annotated[list[Path], typer.Option("--responses", help="Responses file (model, instruction, output) "
-                                                  "or an RSE run directory; repeatable.")],
+    responses: Annotated[
+        list[Path],
+        typer.Option(
+            "--responses", help="Responses file (model, instruction, output) or an RSE run directory; repeatable."
+        ),
+    ],
     student: Annotated[str, typer.Option("--student", help="The model whose teacher is sought.")],
-    candidates: Annotated[str | None, typer.Option("--candidates", help="Comma-separated candidate teachers "
-                                                   "(default: every other model except --null).")] = None,
-    suspect: Annotated[list[str] | None, typer.Option("--suspect", help="A candidate to test by name: was the "
-                                                      "student distilled from it? (repeatable or comma list)")] = None,
-    null: Annotated[str | None, typer.Option("--null", help="Comma-separated models known not to descend from the "
-                                             "suspects (default: the candidates of other families).")] = None,
+    candidates: Annotated[
+        str | None,
+        typer.Option(
+            "--candidates", help="Comma-separated candidate teachers (default: every other model except --null)."
+        ),
+    ] = None,
+    suspect: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--suspect",
+            help="A candidate to test by name: was the student distilled from it? (repeatable or comma list)",
+        ),
+    ] = None,
+    null: Annotated[
+        str | None,
+        typer.Option(
+            "--null",
+            help="Comma-separated models known not to descend from the "
+            "suspects (default: the candidates of other families).",
+        ),
+    ] = None,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the classifier and the bootstrap.")] = 0,
-    families: Annotated[Path | None, typer.Option("--families", help="CSV model,family: groups candidates by "
-                                                  "vendor (default: each model alone).")] = None,
+    families: Annotated[
+        Path | None,
+        typer.Option("--families", help="CSV model,family: groups candidates by vendor (default: each model alone)."),
+    ] = None,
     top: Annotated[int, typer.Option("--top", help="Families shown with their probabilities.")] = 5,
     json_out: JsonOpt = False,
 ) -> None:
@@ -299,10 +390,14 @@ def attribute_cmd(
 
 def _print_attribution(result: dict[str, Any], top: int) -> None:
     student, fams = result["student"], list(result["family_probabilities"].items())
-    _table(f"families of {student}'s teacher ({result['n_prompts']} prompts; 'none': none of these)",
-           [{"family": f, "probability": p} for f, p in fams[:top]])
-    _table("candidate teachers", [{k: c[k] for k in ("rank", "candidate", "family", "probability", "similarity")}
-                                  for c in result["candidates"]])
+    _table(
+        f"families of {student}'s teacher ({result['n_prompts']} prompts; 'none': none of these)",
+        [{"family": f, "probability": p} for f, p in fams[:top]],
+    )
+    _table(
+        "candidate teachers",
+        [{k: c[k] for k in ("rank", "candidate", "family", "probability", "similarity")} for c in result["candidates"]],
+    )
     rows = [_suspect_row(v) for v in result["verdicts"]]
     if rows:
         _table("named suspects (Holm-corrected across the suspects)", rows)
@@ -310,19 +405,40 @@ def _print_attribution(result: dict[str, Any], top: int) -> None:
 
 def _suspect_row(v: dict[str, Any]) -> dict[str, Any]:
     effect = v["effect"] or {}
-    return {"suspect": v["suspect"], "verdict": v["verdict"], "effect (null SDs)": _num(effect.get("estimate")),
-            "95% CI": _ci(effect.get("low"), effect.get("high")), "p": _num(v["p_value"]),
-            "p_adjusted": _num(v["p_adjusted"]), "n_null": len(v["null_models"]), "reason": v["reason"]}
+    return {
+        "suspect": v["suspect"],
+        "verdict": v["verdict"],
+        "effect (null SDs)": _num(effect.get("estimate")),
+        "95% CI": _ci(effect.get("low"), effect.get("high")),
+        "p": _num(v["p_value"]),
+        "p_adjusted": _num(v["p_adjusted"]),
+        "n_null": len(v["null_models"]),
+        "reason": v["reason"],
+    }
 
 
-def _attribute(files: list[Path], student: str, candidates: list[str] | None, suspects: list[str], null: list[str],
-               seed: int, families: Path | None) -> dict[str, Any]:
+def _attribute(
+    files: list[Path],
+    student: str,
+    candidates: list[str] | None,
+    suspects: list[str],
+    null: list[str],
+    seed: int,
+    families: Path | None,
+) -> dict[str, Any]:
     import dataclasses
 
     from distillscope.rse.attribution import AttributionSettings, attribute_from_files
 
-    result = attribute_from_files(files, student, candidates=candidates, families_csv=families, suspects=suspects,
-                                  null_models=null, settings=AttributionSettings(seed=seed))
+    result = attribute_from_files(
+        files,
+        student,
+        candidates=candidates,
+        families_csv=families,
+        suspects=suspects,
+        null_models=null,
+        settings=AttributionSettings(seed=seed),
+    )
     out = dataclasses.asdict(result)
     out["family_probabilities"] = dict(sorted(result.family_probabilities.items(), key=lambda kv: -kv[1]))
     return out

@@ -30,96 +30,124 @@ from distillscope.identity.registry import (
 
 Voice = Literal["self", "persona", "quoted", "reasoning"]
 _W = r"[\w'’.-]+"
-_VERB = (r"(?:develop(?:ed)?|creat(?:ed)?|train(?:ed)?|built|buil[dt]|made|design(?:ed)?|programm?ed|engineered|"
-         r"produced|crafted|invented|owned|operated|maintained|powered|fine-?tuned|pre-?trained|launched|"
-         r"released|coded|constructed|supported|provided|backed|funded|updated|optimi[sz]ed|brought to life|forged|"
-         r"done|handled|led|conducted|overseen|managed|spearheaded|"
-         r"developed and \w+|created and \w+|built and \w+)")
-_FP = (r"(?:\bI\b|\bI['’]m\b|\bIm\b|\bme\b|\bmy\b|\bmyself\b|\bwe\b|\bour\b|\bus\b|"
-       r"\bthe\s+(?:AI|assistant|model|chatbot)\s+you(?:['’]re|\s+are)\s+\w+ing\s+(?:to|with)\b)")
-_VERB_NOW = (r"(?:develop|create|train|build|design|program|engineer|produce|craft|own|operate|maintain|power|"
-             r"fine-?tune|launch|release|code|construct|support|provide|back|fund|update|optimi[sz]e|run|manage|"
-             r"improve)s?")
+_VERB = (
+    r"(?:develop(?:ed)?|creat(?:ed)?|train(?:ed)?|built|buil[dt]|made|design(?:ed)?|programm?ed|engineered|"
+    r"produced|crafted|invented|owned|operated|maintained|powered|fine-?tuned|pre-?trained|launched|"
+    r"released|coded|constructed|supported|provided|backed|funded|updated|optimi[sz]ed|brought to life|forged|"
+    r"done|handled|led|conducted|overseen|managed|spearheaded|"
+    r"developed and \w+|created and \w+|built and \w+)"
+)
+_FP = (
+    r"(?:\bI\b|\bI['’]m\b|\bIm\b|\bme\b|\bmy\b|\bmyself\b|\bwe\b|\bour\b|\bus\b|"
+    r"\bthe\s+(?:AI|assistant|model|chatbot)\s+you(?:['’]re|\s+are)\s+\w+ing\s+(?:to|with)\b)"
+)
+_VERB_NOW = (
+    r"(?:develop|create|train|build|design|program|engineer|produce|craft|own|operate|maintain|power|"
+    r"fine-?tune|launch|release|code|construct|support|provide|back|fund|update|optimi[sz]e|run|manage|"
+    r"improve)s?"
+)
 # Subjects other than "I" that name the answering assistant: "your development team", "this AI model",
 # "the company I am associated with" (the answer echoes a question about the assistant).
-_ID_NOUN = (r"(?:team|developers?|creators?|makers?|company|organi[sz]ation|technolog(?:y|ies)|tech|platform|"
-            r"architecture|framework|code|model|system|origins?|providers?|owners?|engineers|builders?|designers?|"
-            r"base|foundation|backbone|infrastructure|institution)")
-_SELF_NP = (rf"(?:\b(?:my|our|your)\s+(?:[\w-]+\s+){{0,3}}?{_ID_NOUN}s?\b|"
-            rf"\b{_ID_NOUN}\s+(?:that\s+|which\s+)?(?:I|we)\b|"
-            r"\bthis\s+(?:AI|model|assistant|chatbot|bot|language\s+model|AI\s+(?:model|assistant|system|chatbot))\b)")
-_EN_FP = re.compile(rf"{_FP}|\bas\b|\bthis\s+is\b|\bknown\s+as\b|\byour\b|\bthis\s+(?:AI|model|assistant|chatbot)\b",
-                    re.IGNORECASE)
+_ID_NOUN = (
+    r"(?:team|developers?|creators?|makers?|company|organi[sz]ation|technolog(?:y|ies)|tech|platform|"
+    r"architecture|framework|code|model|system|origins?|providers?|owners?|engineers|builders?|designers?|"
+    r"base|foundation|backbone|infrastructure|institution)"
+)
+_SELF_NP = (
+    rf"(?:\b(?:my|our|your)\s+(?:[\w-]+\s+){{0,3}}?{_ID_NOUN}s?\b|"
+    rf"\b{_ID_NOUN}\s+(?:that\s+|which\s+)?(?:I|we)\b|"
+    r"\bthis\s+(?:AI|model|assistant|chatbot|bot|language\s+model|AI\s+(?:model|assistant|system|chatbot))\b)"
+)
+_EN_FP = re.compile(
+    rf"{_FP}|\bas\b|\bthis\s+is\b|\bknown\s+as\b|\byour\b|\bthis\s+(?:AI|model|assistant|chatbot)\b", re.IGNORECASE
+)
 # English claim anchors; group "tail" is where the claimed identity is looked for.
-_EN_ANCHORS: tuple[re.Pattern[str], ...] = tuple(re.compile(p, re.IGNORECASE) for p in (
-    # "I was developed by X", "the platform I use is developed by X", "my core tech is based on X"
-    rf"{_FP}(?P<gap>(?:[\s,]+{_W}){{0,12}}?)[\s,]+(?:{_VERB}(?:\s+{_W}){{0,2}}?\s+(?:by|at)|based\s+on|"
-    r"built\s+(?:up)?on|attributed\s+to|derived\s+from|handled\s+by|comes?\s+from|rel(?:y|ies|ied)\s+on|"
-    r"belongs?\s+to)\b(?P<tail>.*)",
-    # "I am (an AI) from/a product of X"
-    rf"\b(?:I\s+am|I['’]m|I\s+was|we\s+are)\b(?P<gap>(?:\s+{_W}){{0,6}}?)\s+(?:from|a\s+product\s+of|"
-    r"part\s+of|affiliated\s+with|belong(?:ing)?\s+to)\b(?P<tail>.*)",
-    # "my creators at X", "our parent company is X"
-    rf"\b(?:my|our)\b(?P<gap>(?:\s+{_W}){{0,2}}?)\s+(?:creators?|developers?|makers?|parent\s+company|company|"
-    r"team|engineers|programmers|owners?|trainers?|builders?|designers?|architects?|organi[sz]ation|"
-    r"origins?|founders?|manufacturer|providers?|creation\s+(?:company|institution))\b(?P<tail>.*)",
-    # "I am ChatGPT", "I'm a GPT model", "my name is X", "call me X"
-    r"(?:\b(?:I\s+am|I['’]m|Im|I\s+was|this\s+is|my\s+name\s+is|call\s+me|known\s+as)\b)(?P<gap>)(?P<tail>.*)",
-    # "As a ChatGPT model, I ...", "As an AI developed by OpenAI, I ..."
-    r"\bas\s+(?:an?\s+|the\s+)?(?P<gap>)(?P<tail>.*)",
-    # "the team behind me is X", "X is the company that created me" (the whole sentence is the tail)
-    rf"(?P<gap>)(?P<tail>)\b(?:behind|(?:that|who|which)(?:\s+\w+){{0,3}}?\s+(?:{_VERB}|{_VERB_NOW})(?:\s+and\s+\w+)?|"
-    rf"{_VERB})\s+(?:me|us|my\s+\w+)\b",
-    # weak evidence: "I can't, it goes against OpenAI's content policy" (bound by a vendor's rules)
-    rf"{_FP}(?P<gap>[^.!?]{{0,80}}?)(?P<tail>\b[\w .-]{{2,30}}?['’]s\s+(?:\w+\s+){{0,2}}?(?:polic(?:y|ies)|"
-    r"guidelines|rules|terms\s+of\s+(?:use|service)|usage))",
-    # "Your development team is OpenAI", "The technology behind this AI model is developed by OpenAI"
-    rf"{_SELF_NP}(?P<gap>(?:[\s,]+{_W}){{0,4}}?)[\s,]+(?:is|are|was|were|has\s+been|have\s+been)\b(?P<tail>.*)",
-    # "I, ChatGPT, belong to OpenAI": a name in apposition to "I" (only a known family counts)
-    r"\bI\s*,\s*(?P<gap>)(?P<tail>(?:an?\s+|the\s+)?[^,;:.!?]{2,40}?)\s*,",
-))
-_PASSIVE_LINK = re.compile(r"\b(?:am|is|are|was|were|been|be|being|get|got|I['’]m|Im|we['’]re)\b|^\s*(?:me|us)\b",
-                           re.IGNORECASE)
-_EN_NEG = re.compile(r"\b(?:not|n['’]t|never|no|nor|neither|without|instead|rather|unlike|"
-                     r"(?<!none )other than|(?<!other )than|like|versus|vs|compared|similar|no longer|formerly|"
-                     r"previously|used to|pretend|"
-                     r"pretending|imagine|if|simulat\w*|emulat\w*|imitat\w*|role|character|playing|acting|mimic\w*|"
-                     r"inspired|opposed|rival|competitor|competing|alternative|free(?:d)?\s+from|escaped?|broke|"
-                     r"role-?play\w*)\b|\Bn['’]t\b",
-                     re.IGNORECASE)
-_EN_BLOCK = re.compile(r"\b(?:it|he|she|they|this|that|which|who|its|their|his|her|you|your)\b\s+(?:is|was|"
-                       r"are|were|has|have|had)\b", re.IGNORECASE)
-_EN_COPULA_GAP = re.compile(r"^(?:[\s,]+(?:an?|the|just|actually|really|simply|basically|now|also|"
-                            r"large|small|advanced|helpful|friendly|ai|artificial|intelligence|intelligent|"
-                            r"language|model|chatbot|assistant|program|version|of|called|named|"
-                            r"known|as|powered|by|based|on|trained|developed|created|built|made|"
-                            r"designed|from|instance|variant|iteration)\b)*[\s,]*$", re.IGNORECASE)
+_EN_ANCHORS: tuple[re.Pattern[str], ...] = tuple(
+    re.compile(p, re.IGNORECASE)
+    for p in (
+        # "I was developed by X", "the platform I use is developed by X", "my core tech is based on X"
+        rf"{_FP}(?P<gap>(?:[\s,]+{_W}){{0,12}}?)[\s,]+(?:{_VERB}(?:\s+{_W}){{0,2}}?\s+(?:by|at)|based\s+on|"
+        r"built\s+(?:up)?on|attributed\s+to|derived\s+from|handled\s+by|comes?\s+from|rel(?:y|ies|ied)\s+on|"
+        r"belongs?\s+to)\b(?P<tail>.*)",
+        # "I am (an AI) from/a product of X"
+        rf"\b(?:I\s+am|I['’]m|I\s+was|we\s+are)\b(?P<gap>(?:\s+{_W}){{0,6}}?)\s+(?:from|a\s+product\s+of|"
+        r"part\s+of|affiliated\s+with|belong(?:ing)?\s+to)\b(?P<tail>.*)",
+        # "my creators at X", "our parent company is X"
+        rf"\b(?:my|our)\b(?P<gap>(?:\s+{_W}){{0,2}}?)\s+(?:creators?|developers?|makers?|parent\s+company|company|"
+        r"team|engineers|programmers|owners?|trainers?|builders?|designers?|architects?|organi[sz]ation|"
+        r"origins?|founders?|manufacturer|providers?|creation\s+(?:company|institution))\b(?P<tail>.*)",
+        # "I am ChatGPT", "I'm a GPT model", "my name is X", "call me X"
+        r"(?:\b(?:I\s+am|I['’]m|Im|I\s+was|this\s+is|my\s+name\s+is|call\s+me|known\s+as)\b)(?P<gap>)(?P<tail>.*)",
+        # "As a ChatGPT model, I ...", "As an AI developed by OpenAI, I ..."
+        r"\bas\s+(?:an?\s+|the\s+)?(?P<gap>)(?P<tail>.*)",
+        # "the team behind me is X", "X is the company that created me" (the whole sentence is the tail)
+        rf"(?P<gap>)(?P<tail>)\b(?:behind|(?:that|who|which)(?:\s+\w+){{0,3}}?\s+(?:{_VERB}|{_VERB_NOW})(?:\s+and\s+\w+)?|"
+        rf"{_VERB})\s+(?:me|us|my\s+\w+)\b",
+        # weak evidence: "I can't, it goes against OpenAI's content policy" (bound by a vendor's rules)
+        rf"{_FP}(?P<gap>[^.!?]{{0,80}}?)(?P<tail>\b[\w .-]{{2,30}}?['’]s\s+(?:\w+\s+){{0,2}}?(?:polic(?:y|ies)|"
+        r"guidelines|rules|terms\s+of\s+(?:use|service)|usage))",
+        # "Your development team is OpenAI", "The technology behind this AI model is developed by OpenAI"
+        rf"{_SELF_NP}(?P<gap>(?:[\s,]+{_W}){{0,4}}?)[\s,]+(?:is|are|was|were|has\s+been|have\s+been)\b(?P<tail>.*)",
+        # "I, ChatGPT, belong to OpenAI": a name in apposition to "I" (only a known family counts)
+        r"\bI\s*,\s*(?P<gap>)(?P<tail>(?:an?\s+|the\s+)?[^,;:.!?]{2,40}?)\s*,",
+    )
+)
+_PASSIVE_LINK = re.compile(
+    r"\b(?:am|is|are|was|were|been|be|being|get|got|I['’]m|Im|we['’]re)\b|^\s*(?:me|us)\b", re.IGNORECASE
+)
+_EN_NEG = re.compile(
+    r"\b(?:not|n['’]t|never|no|nor|neither|without|instead|rather|unlike|"
+    r"(?<!none )other than|(?<!other )than|like|versus|vs|compared|similar|no longer|formerly|"
+    r"previously|used to|pretend|"
+    r"pretending|imagine|if|simulat\w*|emulat\w*|imitat\w*|role|character|playing|acting|mimic\w*|"
+    r"inspired|opposed|rival|competitor|competing|alternative|free(?:d)?\s+from|escaped?|broke|"
+    r"role-?play\w*)\b|\Bn['’]t\b",
+    re.IGNORECASE,
+)
+_EN_BLOCK = re.compile(
+    r"\b(?:it|he|she|they|this|that|which|who|its|their|his|her|you|your)\b\s+(?:is|was|"
+    r"are|were|has|have|had)\b",
+    re.IGNORECASE,
+)
+_EN_COPULA_GAP = re.compile(
+    r"^(?:[\s,]+(?:an?|the|just|actually|really|simply|basically|now|also|"
+    r"large|small|advanced|helpful|friendly|ai|artificial|intelligence|intelligent|"
+    r"language|model|chatbot|assistant|program|version|of|called|named|"
+    r"known|as|powered|by|based|on|trained|developed|created|built|made|"
+    r"designed|from|instance|variant|iteration)\b)*[\s,]*$",
+    re.IGNORECASE,
+)
 # Chinese subjects naming the answering assistant other than 我: "您使用的核心技术", "你的开发者", "本模型", "该AI"
 _ZH_SELF_AI = r"(?:本|该|这款|这个|此)(?:AI助手|AI模型|AI|人工智能|模型|助手|系统|聊天机器人|语言模型)"
 _ZH_SELF = rf"(?:您|你(?!们)|{_ZH_SELF_AI})"
 _ZH_ID_NOUN = r"(?:技术|平台|架构|框架|代码|开发者|团队|公司|机构|组织|模型|系统|开发|创造者|创建者|设计者)"
 # The user's own acts ("您提到的内容", "您在讨论的"): 您 is the user, not the assistant.
 _ZH_USER_ACT = re.compile(r"提到|提供|讨论|问|说|询问|指|想|认为|描述|给出|输入|要求|请求")
-_ZH_VERB = (r"(?:开发|负责|主导|进行|训练|创建|创造|打造|研发|研制|设计|构建|制作|推出|发布|编写|创立|维护|建造|"
-            r"提供|支持|训练出)")
-_ZH_ANCHORS: tuple[re.Pattern[str], ...] = tuple(re.compile(p) for p in (
-    rf"(?:我们|我|本助手|本模型)(?P<gap>[^。！？!?\n，,我]{{0,25}}?)(?:由|被|是|来自)(?P<tail>[^。！？!?\n]{{0,40}}?){_ZH_VERB}",
-    r"(?:我们|我)(?:所在|所属|背后)?的(?P<gap>[^，。！？\n]{0,8}?)(?:开发者|开发团队|开发人员|创造者|创建者|制造者|研发团队|团队|母公司|"
-    r"公司|开发公司|所属公司|创始人|主人|研发者|设计者|开发商|技术|架构|平台|核心技术|背后|名字|所属|创建机构|开发机构|"
-    r"机构|组织)(?P<tail>[^。！？\n]{0,40})",
-    r"(?:我是|我叫|我就是|我其实是|我乃|我本是|我名叫|我来自|我属于|我隶属于|我基于|我源自|我们是|我们来自)"
-    r"(?P<gap>)(?P<tail>[^。！？!?\n]{0,30})",
-    r"作为(?P<gap>)(?P<tail>[^，,。！？\n]{0,25})",
-    # "OpenAI开发了我": the claimed maker precedes the anchor (the sentence is the tail)
-    rf"(?P<gap>)(?P<tail>){_ZH_VERB}了?(?:我|我们)(?![们的]?[^。！？\n]{{0,3}}(?:认为|觉得))",
-    r"我(?P<gap>[^。！？\n]{0,30}?)(?P<tail>[\w\u3400-\u9fff .-]{2,12}的(?:内容)?(?:政策|准则|规定|使用条款|规则))",
-    # "本模型由OpenAI开发"; with 您/你 the subject must be an identity noun: "您使用的核心技术是由OpenAI开发的"
-    rf"(?:{_ZH_SELF_AI}|(?:您|你(?!们))[^。！？!?\n，,我]{{0,8}}?{_ZH_ID_NOUN})(?P<gap>[^。！？!?\n，,我]{{0,12}}?)(?:由|被|是|来自)"
-    rf"(?P<tail>[^。！？!?\n]{{0,40}}?){_ZH_VERB}",
-    rf"{_ZH_SELF}(?:所在|所属|背后)?的(?P<gap>[^，。！？\n]{{0,8}}?)(?:开发者|开发团队|开发人员|创造者|创建者|研发团队|团队|母公司|"
-    r"公司|开发公司|所属公司|研发者|设计者|开发商|技术|架构|平台|核心技术|创建机构|开发机构)(?P<tail>[^。！？\n]{0,40})",
-    r"我\s*[，,]\s*(?P<gap>)(?P<tail>[^，,。！？!?\n]{2,20})[，,]",  # "我，ChatGPT，属于OpenAI"
-))
+_ZH_VERB = (
+    r"(?:开发|负责|主导|进行|训练|创建|创造|打造|研发|研制|设计|构建|制作|推出|发布|编写|创立|维护|建造|"
+    r"提供|支持|训练出)"
+)
+_ZH_ANCHORS: tuple[re.Pattern[str], ...] = tuple(
+    re.compile(p)
+    for p in (
+        rf"(?:我们|我|本助手|本模型)(?P<gap>[^。！？!?\n，,我]{{0,25}}?)(?:由|被|是|来自)(?P<tail>[^。！？!?\n]{{0,40}}?){_ZH_VERB}",
+        r"(?:我们|我)(?:所在|所属|背后)?的(?P<gap>[^，。！？\n]{0,8}?)(?:开发者|开发团队|开发人员|创造者|创建者|制造者|研发团队|团队|母公司|"
+        r"公司|开发公司|所属公司|创始人|主人|研发者|设计者|开发商|技术|架构|平台|核心技术|背后|名字|所属|创建机构|开发机构|"
+        r"机构|组织)(?P<tail>[^。！？\n]{0,40})",
+        r"(?:我是|我叫|我就是|我其实是|我乃|我本是|我名叫|我来自|我属于|我隶属于|我基于|我源自|我们是|我们来自)"
+        r"(?P<gap>)(?P<tail>[^。！？!?\n]{0,30})",
+        r"作为(?P<gap>)(?P<tail>[^，,。！？\n]{0,25})",
+        # "OpenAI开发了我": the claimed maker precedes the anchor (the sentence is the tail)
+        rf"(?P<gap>)(?P<tail>){_ZH_VERB}了?(?:我|我们)(?![们的]?[^。！？\n]{{0,3}}(?:认为|觉得))",
+        r"我(?P<gap>[^。！？\n]{0,30}?)(?P<tail>[\w\u3400-\u9fff .-]{2,12}的(?:内容)?(?:政策|准则|规定|使用条款|规则))",
+        # "本模型由OpenAI开发"; with 您/你 the subject must be an identity noun: "您使用的核心技术是由OpenAI开发的"
+        rf"(?:{_ZH_SELF_AI}|(?:您|你(?!们))[^。！？!?\n，,我]{{0,8}}?{_ZH_ID_NOUN})(?P<gap>[^。！？!?\n，,我]{{0,12}}?)(?:由|被|是|来自)"
+        rf"(?P<tail>[^。！？!?\n]{{0,40}}?){_ZH_VERB}",
+        rf"{_ZH_SELF}(?:所在|所属|背后)?的(?P<gap>[^，。！？\n]{{0,8}}?)(?:开发者|开发团队|开发人员|创造者|创建者|研发团队|团队|母公司|"
+        r"公司|开发公司|所属公司|研发者|设计者|开发商|技术|架构|平台|核心技术|创建机构|开发机构)(?P<tail>[^。！？\n]{0,40})",
+        r"我\s*[，,]\s*(?P<gap>)(?P<tail>[^，,。！？!?\n]{2,20})[，,]",  # "我，ChatGPT，属于OpenAI"
+    )
+)
 _ZH_SELF_RX = re.compile(_ZH_SELF)
 # Words an anchor cannot match without: a cheap search first spares the slow pattern on most sentences.
 _ANCHOR_CUES = {
@@ -135,43 +163,109 @@ _WHOLE_SENTENCE = (_EN_ANCHORS[5], _ZH_ANCHORS[4])
 _CLAUSE_TAIL = (_EN_ANCHORS[0], _EN_ANCHORS[1], _EN_ANCHORS[7])
 # Anchors whose subject is not "I": a known name before the subject means the sentence is about that model.
 _CONDITION = re.compile(r"\b(?:if|suppose|supposing|imagine|hypothetically)\b|如果|假如|假设|倘若|要是", re.IGNORECASE)
-_TOOL_TAIL = re.compile(r"[^.;]{0,40}?\b(?:using|uses?|implemented|librar(?:y|ies)|tools?|toolkits?)\b|"
-                        r"[^。；]{0,20}?(?:使用|采用|借助|利用|库|工具)", re.IGNORECASE)
+_TOOL_TAIL = re.compile(
+    r"[^.;]{0,40}?\b(?:using|uses?|implemented|librar(?:y|ies)|tools?|toolkits?)\b|"
+    r"[^。；]{0,20}?(?:使用|采用|借助|利用|库|工具)",
+    re.IGNORECASE,
+)
 _OTHER_SUBJECT = (_EN_ANCHORS[7], _ZH_ANCHORS[6], _ZH_ANCHORS[7])
 # A comma ends the clause unless it separates list items ("engineers, researchers, and developers at X").
-_CLAUSE_END = re.compile(r",(?!(?:\s*[\w-]+(?:\s+[\w-]+){0,2}\s*,)*\s*(?:and|or)\s+"
-                         r"(?!(?:I|we|it|they|he|she|you|this|that|my|our|their|its)\b))|[;:()\[\]]|\b(?:who|whom|which|where|while|but|although|though|however|because|"
-                         r"to\s+(?:free|break|escape|defy|rebel)|from\s+(?:my|the)\s+\w*\s*(?:prison|shackles|chains|"
-                         r"limitations|constraints|control))\b", re.IGNORECASE)
+_CLAUSE_END = re.compile(
+    r",(?!(?:\s*[\w-]+(?:\s+[\w-]+){0,2}\s*,)*\s*(?:and|or)\s+"
+    r"(?!(?:I|we|it|they|he|she|you|this|that|my|our|their|its)\b))|[;:()\[\]]|\b(?:who|whom|which|where|while|but|although|though|however|because|"
+    r"to\s+(?:free|break|escape|defy|rebel)|from\s+(?:my|the)\s+\w*\s*(?:prison|shackles|chains|"
+    r"limitations|constraints|control))\b",
+    re.IGNORECASE,
+)
 # "与ChatGPT没有关联": the name is disowned right after it is mentioned
-_ZH_DISOWNED = re.compile(r"[^，,。；;！？]{0,12}?(?:没有(?:任何)?(?:关联|关系|联系|隶属关系)|"
-                          r"无关|并无(?:关联|关系|联系)|不相关)")
-_ROLE_BEFORE_AS = re.compile(r"\b(?:role-?play(?:ing)?|pos(?:e|ing)|act(?:ing)?|masquerad\w+|disguis\w+)\s*$",
-                             re.IGNORECASE)
+_ZH_DISOWNED = re.compile(
+    r"[^，,。；;！？]{0,12}?(?:没有(?:任何)?(?:关联|关系|联系|隶属关系)|"
+    r"无关|并无(?:关联|关系|联系)|不相关)"
+)
+_ROLE_BEFORE_AS = re.compile(
+    r"\b(?:role-?play(?:ing)?|pos(?:e|ing)|act(?:ing)?|masquerad\w+|disguis\w+)\s*$", re.IGNORECASE
+)
 _PLAIN_NEG = re.compile(r"\b(?:not|never|no)\b", re.IGNORECASE)
 _CLAUSE_BREAK = re.compile(r"[,;:，；：]|\b(?:but|however|although|though)\b|但是?|不过|然而", re.IGNORECASE)
-_ZH_NEG = re.compile(r"不是|并非|并不|不属于|不由|不再|没有|而不是|而非|无关|非由|不像|像|比|类似|假设|如果|"
-                     r"假装|扮演|模拟|模仿|角色|竞争|对手|摆脱|脱离|挣脱|替代")
-_ORIGIN_STEMS = ("develop", "creat", "train", "built", "build", "made", "design", "programm", "engineer", "produc",
-                 "craft", "invent", "owned", "operat", "maintain", "power", "tuned", "launch", "releas", "coded",
-                 "construct", "support", "provid", "backed", "fund", "updat", "optimi", "brought", "maker",
-                 "compan", "team", "开发", "训练", "创建", "创造", "打造", "研发", "研制", "设计", "构建", "制作",
-                 "推出", "发布", "编写", "创立", "维护", "建造", "提供", "支持", "团队", "公司")
+_ZH_NEG = re.compile(
+    r"不是|并非|并不|不属于|不由|不再|没有|而不是|而非|无关|非由|不像|像|比|类似|假设|如果|"
+    r"假装|扮演|模拟|模仿|角色|竞争|对手|摆脱|脱离|挣脱|替代"
+)
+_ORIGIN_STEMS = (
+    "develop",
+    "creat",
+    "train",
+    "built",
+    "build",
+    "made",
+    "design",
+    "programm",
+    "engineer",
+    "produc",
+    "craft",
+    "invent",
+    "owned",
+    "operat",
+    "maintain",
+    "power",
+    "tuned",
+    "launch",
+    "releas",
+    "coded",
+    "construct",
+    "support",
+    "provid",
+    "backed",
+    "fund",
+    "updat",
+    "optimi",
+    "brought",
+    "maker",
+    "compan",
+    "team",
+    "开发",
+    "训练",
+    "创建",
+    "创造",
+    "打造",
+    "研发",
+    "研制",
+    "设计",
+    "构建",
+    "制作",
+    "推出",
+    "发布",
+    "编写",
+    "创立",
+    "维护",
+    "建造",
+    "提供",
+    "支持",
+    "团队",
+    "公司",
+)
 
 _ORIGIN_WORDS = re.compile(r"(?i)(?:" + trie_regex(_ORIGIN_STEMS) + ")")  # case-insensitive origin-word stems
-_LABEL = re.compile(r"^[\s>#*_-]*(?:\[(?P<b>[^\]\n]{1,40})\]\s*[:：]?|\((?P<r>[^)\n]{1,30})\)\s*[:：]?|"
-                    r"\*\*(?P<s>[^*\n]{1,40}?)[:：]?\*\*\s*[:：]?|"
-                    r"(?P<p>[^\s:：\[\]\"“][^:：\n\"“]{0,24}?)\s*[:：])")
-_SELF_LABEL = re.compile(r"normal|classic|standard|original|regular|filtered|assistant|chatgpt|\bgpt\b|"
-                         r"\bai\b|response|answer|translation|note|output|🔒|正常|普通|标准|回答|回复|答案",
-                         re.IGNORECASE)
+_LABEL = re.compile(
+    r"^[\s>#*_-]*(?:\[(?P<b>[^\]\n]{1,40})\]\s*[:：]?|\((?P<r>[^)\n]{1,30})\)\s*[:：]?|"
+    r"\*\*(?P<s>[^*\n]{1,40}?)[:：]?\*\*\s*[:：]?|"
+    r"(?P<p>[^\s:：\[\]\"“][^:：\n\"“]{0,24}?)\s*[:：])"
+)
+_SELF_LABEL = re.compile(
+    r"normal|classic|standard|original|regular|filtered|assistant|chatgpt|\bgpt\b|"
+    r"\bai\b|response|answer|translation|note|output|🔒|正常|普通|标准|回答|回复|答案",
+    re.IGNORECASE,
+)
 _PERSONA_LABEL = re.compile(r"jailbr|🔓|dan\b|developer mode|unfilter|evil|anti|dude|aim\b|mode", re.IGNORECASE)
 _SENT = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"“\[(])|(?<=[。！？!?])|\n+")
 # "our headquarters are in New York", "我的开发团队位于日本": a place claim (judged by claims_origin)
-_PLACE_CLAIM = re.compile(r"(?:\b(?:my|our|your)\b|我的|我们的|您的|你的)[^.。!?！？\n]{0,30}?"
-                          r"(?:team|company|headquarters|HQ|developers?|creators?|团队|公司|总部|开发者)[^.。!?！？\n]{0,40}?(?:located|based|headquartered|situated|"
-                          r"(?:is|are|was|were)\s+(?:in|on|at)\b|"
-                          r"位于|设在|在)", re.IGNORECASE)
+_PLACE_CLAIM = re.compile(
+    r"(?:\b(?:my|our|your)\b|我的|我们的|您的|你的)[^.。!?！？\n]{0,30}?"
+    r"(?:team|company|headquarters|HQ|developers?|creators?|团队|公司|总部|开发者)[^.。!?！？\n]{0,40}?(?:located|based|headquartered|situated|"
+    r"(?:is|are|was|were)\s+(?:in|on|at)\b|"
+    r"位于|设在|在)",
+    re.IGNORECASE,
+)
 _MEMO_SIZE = 100_000
 _K = TypeVar("_K", bound=tuple[Hashable, ...])
 _QUOTE = re.compile(r"\"[^\"\n]{3,}\"|“[^”\n]{3,}”|「[^」\n]{3,}」|『[^』\n]{3,}』")
@@ -208,7 +302,7 @@ def segments(text: str) -> list[tuple[str | None, str]]:
         if m and lab and len(lab.split()) <= 4:
             if buf:
                 out.append((label, "\n".join(buf)))
-            label, buf = lab.strip(), [line[m.end():]]
+            label, buf = lab.strip(), [line[m.end() :]]
         else:
             buf.append(line)
     if buf:
@@ -239,20 +333,24 @@ class ClaimExtractor:
                 claims.extend(_memoised(self._memo_all, key, self._all_claims))
         return claims
 
-    def _all_claims(self, sent: str, seg_voice: Voice, label: str | None, personas: tuple[str, ...],
-                    voice: Voice | None) -> list[Claim]:
+    def _all_claims(
+        self, sent: str, seg_voice: Voice, label: str | None, personas: tuple[str, ...], voice: Voice | None
+    ) -> list[Claim]:
         """The sentence's own claims, else those it makes as the template's persona or by an appositive."""
         found = self._sentence_claims(sent, seg_voice, label)
         if not any(c.families for c in found):  # an origin-only claim may sit beside a named maker
-            found += (self._persona_claims(sent, personas, seg_voice, label, voice)
-                      or self._selfref_claims(sent, seg_voice, label))
+            found += self._persona_claims(sent, personas, seg_voice, label, voice) or self._selfref_claims(
+                sent, seg_voice, label
+            )
         return found
 
-    def _persona_claims(self, sent: str, personas: tuple[str, ...], seg_voice: Voice, label: str | None,
-                        voice: Voice | None) -> list[Claim]:
+    def _persona_claims(
+        self, sent: str, personas: tuple[str, ...], seg_voice: Voice, label: str | None, voice: Voice | None
+    ) -> list[Claim]:
         """Claims about a template persona, in its voice: a family, else a named (not vague) maker; see above."""
-        found = [c for c in self._sentence_claims(persona_subject(sent, personas) or "", seg_voice, label)
-                 if c.families]
+        found = [
+            c for c in self._sentence_claims(persona_subject(sent, personas) or "", seg_voice, label) if c.families
+        ]
         for text in (persona_subject(sent, personas, first_person=True), persona_maker(sent, personas)):
             if found or not text or not names_maker(text):
                 continue
@@ -260,11 +358,13 @@ class ClaimExtractor:
         return [replace(c, sentence=sent.strip(), voice=voice or "persona") for c in found]
 
     def _selfref_claims(self, sent: str, voice: Voice, label: str | None) -> list[Claim]:
-        """"OpenAI, the company behind this AI" (claims_selfref): a loose-only (weak) claim about the speaker."""
+        """ "OpenAI, the company behind this AI" (claims_selfref): a loose-only (weak) claim about the speaker."""
         if not self._families_in(sent):  # no name to tie: the cached look-up spares the appositive patterns
             return []
-        return [Claim(sent.strip(), (key,), voice, label, origin=False, weak=self.selfref_weak)
-                for key in selfref_makers(sent, self.registry)]
+        return [
+            Claim(sent.strip(), (key,), voice, label, origin=False, weak=self.selfref_weak)
+            for key in selfref_makers(sent, self.registry)
+        ]
 
     def _sentence_claims(self, sent: str, voice: Voice, label: str | None) -> list[Claim]:
         key = (sent, voice, label)
@@ -290,27 +390,37 @@ class ClaimExtractor:
                     found.append(claim)
         return found
 
-    def _claim_from_match(self, rx: re.Pattern[str], m: re.Match[str], neg: re.Pattern[str], sent: str,
-                          voice: Voice, label: str | None, quotes: list[tuple[int, int]]) -> Claim | None:
+    def _claim_from_match(
+        self,
+        rx: re.Pattern[str],
+        m: re.Match[str],
+        neg: re.Pattern[str],
+        sent: str,
+        voice: Voice,
+        label: str | None,
+        quotes: list[tuple[int, int]],
+    ) -> Claim | None:
         gap, tail = m.group("gap") or "", m.group("tail") or ""
         if rx in _WHOLE_SENTENCE:
             tail = sent
         elif rx in _CLAUSE_TAIL:
             tail = _CLAUSE_END.split(tail, maxsplit=1)[0]
-        if rx is _EN_ANCHORS[0] and (_EN_BLOCK.search(gap) or self._families_in(gap)
-                                     or not _PASSIVE_LINK.search(m.group(0)[: len(m.group(0)) - len(tail)])):
+        if rx is _EN_ANCHORS[0] and (
+            _EN_BLOCK.search(gap)
+            or self._families_in(gap)
+            or not _PASSIVE_LINK.search(m.group(0)[: len(m.group(0)) - len(tail)])
+        ):
             # "I know ChatGPT was developed by X" (someone else is the subject) or "I follow the rules
             # provided by X" (the participle belongs to an object): not a claim about me
             return None
         if rx in _OTHER_SUBJECT and self._families_in(sent[: m.start("gap")]):
             return None  # "ChatGPT is great; this model was built by OpenAI" / "您提到的ChatGPT由OpenAI开发"
-        if rx in _OTHER_SUBJECT and _ZH_USER_ACT.search(sent[m.start(): m.start("gap")] + gap):
+        if rx in _OTHER_SUBJECT and _ZH_USER_ACT.search(sent[m.start() : m.start("gap")] + gap):
             return None
         gap_negated = neg.search(gap) and not (rx in _WEAK and not _PLAIN_NEG.search(gap))  # "I can't break X's rules"
         if gap_negated or _negated_prefix(sent, m.start()) or (neg is _ZH_NEG and gap.endswith(("不", "非", "没"))):
             return None
-        if rx in _OTHER_SUBJECT and (self._families_in(gap) or _EN_BLOCK.search(gap)
-                                     or _TOOL_TAIL.match(tail)):
+        if rx in _OTHER_SUBJECT and (self._families_in(gap) or _EN_BLOCK.search(gap) or _TOOL_TAIL.match(tail)):
             return None  # "my architecture is implemented using the Hugging Face library": a tool, not a maker
         fams = self._families_in_tail(tail, neg, copula=rx is _EN_ANCHORS[3], whole=rx in _WHOLE_SENTENCE)
         if fams is None:
@@ -319,12 +429,18 @@ class ClaimExtractor:
             return None  # "As OpenAI said, ..." is not about the speaker
         if not fams and not _is_origin_anchor(rx, tail):
             return None
-        in_quote = any(a <= m.start() < b for a, b in quotes) and not sent.lstrip().startswith(("\"", "“"))
-        return Claim(sent.strip(), fams, "quoted" if in_quote and voice == "self" else voice, label,
-                     origin=not fams, weak=rx in _WEAK or self._role_taken(rx, m))
+        in_quote = any(a <= m.start() < b for a, b in quotes) and not sent.lstrip().startswith(('"', "“"))
+        return Claim(
+            sent.strip(),
+            fams,
+            "quoted" if in_quote and voice == "self" else voice,
+            label,
+            origin=not fams,
+            weak=rx in _WEAK or self._role_taken(rx, m),
+        )
 
     def _role_taken(self, rx: re.Pattern[str], m: re.Match[str]) -> bool:
-        """"As ChatGPT (with Developer Mode), I ...", "I, ChatGPT with X Mode, ...", "作为ChatGPT，…": speaking in
+        """ "As ChatGPT (with Developer Mode), I ...", "I, ChatGPT with X Mode, ...", "作为ChatGPT，…": speaking in
         a named role, which the template usually assigned; evidence for loose only. "As a ChatGPT model",
         "As an AI developed by OpenAI", "I, ChatGPT, ..." and "作为OpenAI训练的模型" stay full claims."""
         if rx not in _ROLE_ANCHORS:
@@ -341,8 +457,9 @@ class ClaimExtractor:
             return False  # "I, ChatGPT, ..." names the speaker; only "I, ChatGPT in X Mode, ..." is a role
         return not re.search(rf"{_VERB}|{_ZH_VERB}|\bmodel\b|模型|的", role, re.IGNORECASE)
 
-    def _families_in_tail(self, tail: str, neg: re.Pattern[str], *, copula: bool,
-                          whole: bool = False) -> tuple[str, ...] | None:
+    def _families_in_tail(
+        self, tail: str, neg: re.Pattern[str], *, copula: bool, whole: bool = False
+    ) -> tuple[str, ...] | None:
         """Families named in the claim tail before any negation; None when the tail is negated/irrelevant.
         For a whole-sentence tail only the clause that names the family is checked for a negation."""
         hits = self._families_in(tail)
@@ -355,8 +472,16 @@ class ClaimExtractor:
         if copula and not _EN_COPULA_GAP.match(tail[:first]) and tail[:first].strip() != "":
             return None  # "I am happy to talk about ChatGPT": the name is not what I am
         limit = first + 60
-        return tuple(dict.fromkeys(f.key for pos, f in hits if pos <= limit and not neg.search(tail[first:pos])
-                                   and not _ZH_DISOWNED.match(tail, pos) and not _vocative(tail, pos)))
+        return tuple(
+            dict.fromkeys(
+                f.key
+                for pos, f in hits
+                if pos <= limit
+                and not neg.search(tail[first:pos])
+                and not _ZH_DISOWNED.match(tail, pos)
+                and not _vocative(tail, pos)
+            )
+        )
 
 
 def _memoised(memo: dict[_K, tuple[Claim, ...]], key: _K, compute: Callable[..., list[Claim]]) -> list[Claim]:
@@ -371,14 +496,16 @@ def _memoised(memo: dict[_K, tuple[Claim, ...]], key: _K, compute: Callable[...,
 def _vocative(text: str, pos: int) -> bool:
     """The name at `pos` is the one addressed, not a maker: "... everything you stand for, ChatGPT." ends a
     sentence spoken to "you"; "my creation institution, OpenAI." is an appositive and stays."""
-    return bool(re.search(r"\byou\b[^,]*,\s*$", text[max(0, pos - 80):pos], re.IGNORECASE)
-                and re.match(r"[\w.-]+\s*[.!?]*\s*$", text[pos:]))
+    return bool(
+        re.search(r"\byou\b[^,]*,\s*$", text[max(0, pos - 80) : pos], re.IGNORECASE)
+        and re.match(r"[\w.-]+\s*[.!?]*\s*$", text[pos:])
+    )
 
 
 def _negated_prefix(sent: str, start: int) -> bool:
     """A negation right before the anchor ("not because I was built by X", "并不是说我…") or a condition
     earlier in its clause ("If I were made by X, ...", "如果我是由X开发的，…")."""
-    before = sent[max(0, start - 12):start]
+    before = sent[max(0, start - 12) : start]
     if re.search(r"\b(?:not|never|n['’]t)\s*$|不是\s*$|并非\s*$", before, re.IGNORECASE):
         return True
     if _ROLE_BEFORE_AS.search(before):
@@ -391,7 +518,8 @@ def _is_origin_anchor(rx: re.Pattern[str], tail: str) -> bool:
     """An origin claim without a known family: "made by a group of hackers", "my creators are ...", "由…开发"."""
     if rx in (_EN_ANCHORS[0], _EN_ANCHORS[1]):
         return bool(re.match(r"\s*(?:an?\s+|the\s+)?(?:\w+\s+){0,3}?\w", tail)) and not re.match(
-            r"\s*(?:the\s+)?(?:data|information|text|knowledge|users?|you|input|principles?|guidelines?)\b", tail, re.I)
+            r"\s*(?:the\s+)?(?:data|information|text|knowledge|users?|you|input|principles?|guidelines?)\b", tail, re.I
+        )
     if rx is _EN_ANCHORS[2]:
         return bool(re.match(r"\s*(?:['’]s\s+name\s+)?(?:is|are|was|were|include|:|at|from)\b", tail, re.I))
     if rx is _EN_ANCHORS[5]:

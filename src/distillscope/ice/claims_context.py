@@ -27,15 +27,64 @@ _CUE = re.compile(
     r"simulat\w*(?:\s+being)?|pretend(?:ing)?\s+to\s+be|become|called|named|dubbed|known\s+as|"
     r"I\s+am|I['’]m)\s+(?:now\s+)?(?:an?\s+|the\s+)?[\"“'‘]?"
     rf"|[\"“]|^\s*\[?|\[)(?-i:{_NAME})(?:[\"”'’\]]|\s*[:：]|\b)",
-    re.IGNORECASE | re.MULTILINE)
+    re.IGNORECASE | re.MULTILINE,
+)
 _ZH_CUE = re.compile(r"(?:你现在是|你是|扮演|名为|叫做|你将成为)\s*[\"“「]?(?P<n>[A-Za-z][\w-]{1,20})")
 # Capitalised words that are not names (sentence openers, pronouns, generic nouns).
-_NOT_NAMES = frozenset({
-    "a", "an", "the", "i", "you", "we", "he", "she", "it", "they", "this", "that", "ai", "bot", "chatbot", "model",
-    "assistant", "user", "human", "system", "prompt", "question", "answer", "response", "output", "note", "warning",
-    "hello", "hi", "hey", "dear", "please", "here", "now", "from", "yes", "no", "ok", "not", "always", "never",
-    "normal", "classic", "jailbreak", "jailbroken", "developer", "developer mode", "mode", "english", "chinese",
-})
+_NOT_NAMES = frozenset(
+    {
+        "a",
+        "an",
+        "the",
+        "i",
+        "you",
+        "we",
+        "he",
+        "she",
+        "it",
+        "they",
+        "this",
+        "that",
+        "ai",
+        "bot",
+        "chatbot",
+        "model",
+        "assistant",
+        "user",
+        "human",
+        "system",
+        "prompt",
+        "question",
+        "answer",
+        "response",
+        "output",
+        "note",
+        "warning",
+        "hello",
+        "hi",
+        "hey",
+        "dear",
+        "please",
+        "here",
+        "now",
+        "from",
+        "yes",
+        "no",
+        "ok",
+        "not",
+        "always",
+        "never",
+        "normal",
+        "classic",
+        "jailbreak",
+        "jailbroken",
+        "developer",
+        "developer mode",
+        "mode",
+        "english",
+        "chinese",
+    }
+)
 _VERSION = r"(?:[\s-]?\d[\w.]*)?"
 
 
@@ -63,7 +112,8 @@ def _subject_regex(names: tuple[str, ...]) -> re.Pattern[str]:
     return re.compile(
         r"^(?P<pre>\s*(?:(?:hello|hi|您好|你好)[,，!！]?\s*)?(?:the\s+(?:[\w-]+\s+){0,4}?(?:behind|of|for|powering)\s+)?"
         rf"(?:the\s+)?)(?P<name>(?:{alt}){_VERSION})(?P<poss>['’]s)?(?![A-Za-z0-9-])(?P<appos>,\s[^,，。.]{{3,80}},)?",
-        re.IGNORECASE)
+        re.IGNORECASE,
+    )
 
 
 def persona_subject(sentence: str, names: tuple[str, ...], *, first_person: bool = False) -> str | None:
@@ -75,12 +125,12 @@ def persona_subject(sentence: str, names: tuple[str, ...], *, first_person: bool
     m = _subject_regex(names).match(sentence)
     if not m:
         return None
-    zh = bool(re.match(r"\s*[\u3400-\u9fff]", sentence[m.end("name"):]))
+    zh = bool(re.match(r"\s*[\u3400-\u9fff]", sentence[m.end("name") :]))
     if m.group("poss"):
         self_ref = "my"
     else:
         self_ref = ("我" if zh else "I") if first_person else ("本AI" if zh else "this AI")
-    rest = sentence[m.end():] if not m.group("appos") else " " + sentence[m.end():].lstrip()  # drop "X, the .., is"
+    rest = sentence[m.end() :] if not m.group("appos") else " " + sentence[m.end() :].lstrip()  # drop "X, the .., is"
     rest = re.sub(rf"(?<![\w-]){re.escape(m.group('name'))}(?:['’]s)?(?![A-Za-z0-9-])", self_ref, rest)
     return sentence[: m.start("name")] + self_ref + rest
 
@@ -93,10 +143,14 @@ def _object_regexes(names: tuple[str, ...]) -> tuple[re.Pattern[str], re.Pattern
     alt = "|".join(re.escape(n) for n in names)
     maker_first = re.compile(
         rf"^\s*(?P<m>[^.,;:!?()\[\]\n]{{2,60}}?)\s+(?:{_MADE}|is\s+the\s+(?:\w+\s+){{0,2}}?(?:developer|creator|maker|"
-        rf"owner|parent\s+company|company\s+behind)\s+of)\s+(?:the\s+)?(?:{alt}){_VERSION}(?![\w-])", re.IGNORECASE)
+        rf"owner|parent\s+company|company\s+behind)\s+of)\s+(?:the\s+)?(?:{alt}){_VERSION}(?![\w-])",
+        re.IGNORECASE,
+    )
     named_after = re.compile(
         r"\b(?:model|AI|chatbot|assistant|bot)\b[^.!?\n]{0,60}?\b(?P<v>" + _MADE + r")\b[^.!?\n]{0,40}?\bby\s+"
-        rf"(?P<m>[^.,;\n]{{2,60}}?)\s+(?:called|named|known\s+as)\s+[\"“]?(?:{alt}){_VERSION}(?![\w-])", re.IGNORECASE)
+        rf"(?P<m>[^.,;\n]{{2,60}}?)\s+(?:called|named|known\s+as)\s+[\"“]?(?:{alt}){_VERSION}(?![\w-])",
+        re.IGNORECASE,
+    )
     return maker_first, named_after
 
 

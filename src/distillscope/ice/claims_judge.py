@@ -42,9 +42,13 @@ from distillscope.identity.registry import DEFAULT_REFERENCE_FAMILIES, Family, I
 class ClaimsJudge:
     """The default judge: deterministic, no LLM. See the module docstring for the scoring policy."""
 
-    def __init__(self, registry: IdentityRegistry | None = None,
-                 reference_families: Sequence[str] = DEFAULT_REFERENCE_FAMILIES,
-                 count_unknown_origin: bool = True, count_persona_origin: bool = True) -> None:
+    def __init__(
+        self,
+        registry: IdentityRegistry | None = None,
+        reference_families: Sequence[str] = DEFAULT_REFERENCE_FAMILIES,
+        count_unknown_origin: bool = True,
+        count_persona_origin: bool = True,
+    ) -> None:
         self.registry = registry or default_registry()
         self.extractor = ClaimExtractor(self.registry)
         self.reference = frozenset(self.registry.get(k).key for k in reference_families)
@@ -69,8 +73,11 @@ class ClaimsJudge:
         """The trace's claims that are the model's own self-identification (see `claims_reasoning`)."""
         found = self.extractor.extract(reasoning, voice="reasoning") if reasoning.strip() else []
         # a speaker label in the trace ("Draft:", "草稿：") is part of what the sentence reports
-        return [c for c in found if reasoning_evidence(f"{c.speaker}: {c.sentence}" if c.speaker else c.sentence,
-                                                       c.families, self.registry)]
+        return [
+            c
+            for c in found
+            if reasoning_evidence(f"{c.speaker}: {c.sentence}" if c.speaker else c.sentence, c.families, self.registry)
+        ]
 
     def _compatible(self, target: Family) -> set[str]:
         """The target's family and those its fact names (claims of these agree with the truth)."""
@@ -83,11 +90,23 @@ class ClaimsJudge:
         ok = self._compatible(item.target)
         bad = [c for c in claims if any(f not in ok for f in c.families)]
         truthful = [c for c in claims if any(f in ok for f in c.families)]
-        unknown = [c for c in claims if c.origin and (c.voice == "self" or self.count_persona_origin)
-                   and origin_contradicts(c.sentence, item.target.fact)]
+        unknown = [
+            c
+            for c in claims
+            if c.origin
+            and (c.voice == "self" or self.count_persona_origin)
+            and origin_contradicts(c.sentence, item.target.fact)
+        ]
         if not bad and unknown and not truthful and self.count_unknown_origin:
-            return make_verdict(True, False, item, claimed_family=None, uncertain=True, location=_location(unknown),
-                                rationale=f"origin claimed without the true maker: {unknown[0].sentence[:160]}")
+            return make_verdict(
+                True,
+                False,
+                item,
+                claimed_family=None,
+                uncertain=True,
+                location=_location(unknown),
+                rationale=f"origin claimed without the true maker: {unknown[0].sentence[:160]}",
+            )
         if not bad:
             why = "truthful claim" if truthful else "no first-person identity claim"
             return make_verdict(False, False, item, rationale=why, uncertain=bool(truthful and unknown))
@@ -95,14 +114,20 @@ class ClaimsJudge:
         # A response that also states the true identity is mixed evidence: loose at most, never strict. A true
         # identity recalled in the reasoning only mixes with claims of the reasoning (`claims_reasoning`).
         mixed = [c for c in truthful if c.voice != "reasoning"]
-        strict = any(self._strict_claim(c, ok) and not (mixed or (c.voice == "reasoning" and truthful))
-                     for c in bad)
+        strict = any(self._strict_claim(c, ok) and not (mixed or (c.voice == "reasoning" and truthful)) for c in bad)
         # In-character claims ("[ChatGPT]: I am made by OpenAI") count, as the paper's judge mostly did,
         # but are flagged: its own instructions call them role-play.
         uncertain = all(c.voice != "self" or self._in_character(c) for c in bad) or bool(truthful)
         why_not = "" if strict or fam not in self.reference else self._why_not_strict(bad, ok, bool(truthful))
-        return make_verdict(True, strict, item, claimed_family=fam, uncertain=uncertain, location=_location(bad),
-                            rationale=f"{bad[0].voice} claim ({fam}){why_not}: {bad[0].sentence[:160]}")
+        return make_verdict(
+            True,
+            strict,
+            item,
+            claimed_family=fam,
+            uncertain=uncertain,
+            location=_location(bad),
+            rationale=f"{bad[0].voice} claim ({fam}){why_not}: {bad[0].sentence[:160]}",
+        )
 
     def _why_not_strict(self, bad: list[Claim], ok: set[str], truthful: bool) -> str:
         """Why a claim naming a reference family stays loose, for the rationale."""

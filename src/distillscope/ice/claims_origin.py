@@ -47,12 +47,15 @@ _NAMED = re.compile(
     r"(?:公司|机构|组织|团队|名称|名字)[^。！？\n]{0,8}?[“「『\"]|"
     r"\b(?:secret(?:ive)?|anonymous|rogue|hackers?|mysterious|underground|clandestine|fictional|unknown\s+entity|"
     r"shadowy|cabal|renegades?|rebels?|outlaws?|aliens?|(?:inter|pan|multi)-?dimensional|time-travel\w*|cosmic|"
-    r"beings|independent|volunteers?|hobbyists?|amateurs?|lone|myself|on\s+my\s+own)\b|匿名|黑客|神秘|秘密|地下|虚构|外星|我自己|独立开发|自我进化")
+    r"beings|independent|volunteers?|hobbyists?|amateurs?|lone|myself|on\s+my\s+own)\b|匿名|黑客|神秘|秘密|地下|虚构|外星|我自己|独立开发|自我进化"
+)
 _CONTEXT = re.compile(
     r"collaborat|cooperat|partner|\bwork(?:s|ed|ing)?\s+(?:with|together)|support|contribut|open[- ]?source|"
     r"standards?\b|framework|librar(?:y|ies)|TensorFlow|PyTorch|\bdata(?:sets?)?\b|\bcorpus\b|experts?\b|"
     r"backgrounds?|disciplines?|fields?\b|dedicated\s+to|focus(?:es|ed)?\s+on|mission|goal|purpose|"
-    r"合作|协作|支持|贡献|开源|标准|框架|数据|专家|背景|领域|致力于|宗旨|目标|使命|任务|依赖", re.IGNORECASE)
+    r"合作|协作|支持|贡献|开源|标准|框架|数据|专家|背景|领域|致力于|宗旨|目标|使命|任务|依赖",
+    re.IGNORECASE,
+)
 _DENIAL = re.compile(
     r"\bI\b[^.!?\n]{0,30}?\b(?:don['’]t|do\s+not|doesn['’]t)\s+(?:really\s+)?have\s+(?:a\s+|an\s+|any\s+)?"
     r"(?:specific\s+|particular\s+)?(?:(?:development|parent|creation|creating)\s+)?"
@@ -64,7 +67,8 @@ _DENIAL = re.compile(
     r"company\b|\bI\s+(?:was\s+)?(?:created|built|made)\s+(?:all\s+)?(?:on\s+my\s+own|by\s+myself)\b|"
     r"我(?:并|其实|根本)?没有(?:具体的|特定的|所属的)?(?:开发|创建|所属|母)?(?:公司|团队|开发者|创造者|开发团队|创建公司|母公司)|"
     r"我(?:并)?不属于任何|我的母公司(?:根本)?不存在|我是(?:一个)?(?:完全)?独立(?:的|存在)",
-    re.IGNORECASE)
+    re.IGNORECASE,
+)
 
 # Every denial names the speaker ("I", "我"): a cheap test that skips the long pattern on most sentences.
 _DENIAL_CUE = re.compile(r"\bI\b|我", re.IGNORECASE)

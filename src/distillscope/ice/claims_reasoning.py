@@ -41,8 +41,10 @@ _LITERAL_NL = re.compile(r"\\r\\n|\\n|\\r")
 _TAG_NEXT_TO_LITERAL = re.compile(r"</?think\s*>\\n|\\n</?think\s*>", re.IGNORECASE)
 # A role tag inline after a sentence end: "… ready. [DAN]: I am …", "… **[AIM]:** …", "… no. DAN: I am …";
 # an unbracketed tag must look like a persona name (DAN, ChatGPT, BetterDAN), not a word ("See:", "4. [link]").
-_INLINE_TAG = re.compile(r"(?<=[^\d\s][.!?。！？])[ \t]*(?=\*{0,2}\[[^\]\n]{1,40}\]\s*[:：]?\s*\S)|"
-                         r"(?<=[^\d\s][.!?])[ \t]+(?=(?:[A-Z]{2,}|[A-Z][a-z]+[A-Z])[\w-]{0,20} ?:\s)")
+_INLINE_TAG = re.compile(
+    r"(?<=[^\d\s][.!?。！？])[ \t]*(?=\*{0,2}\[[^\]\n]{1,40}\]\s*[:：]?\s*\S)|"
+    r"(?<=[^\d\s][.!?])[ \t]+(?=(?:[A-Z]{2,}|[A-Z][a-z]+[A-Z])[\w-]{0,20} ?:\s)"
+)
 # Reports of the prompt and plans of the answer, in English and Chinese (see the module docstring).
 _REPORT = re.compile(
     r"\b(?:the\s+user|user['’]s|the\s+prompt|the\s+instructions?|the\s+template|the\s+scenario|the\s+question|"
@@ -54,7 +56,9 @@ _REPORT = re.compile(
     r"(?:the|my|a|this)\s+(?:response|answer|reply|draft)\s+(?:should|would|could|will|might|is|might\s+be)|"
     r"draft\w*|something\s+like)\b|"
     r"用户|提问者|题目|提示|指令|要求|设定|扮演|角色|假装|人设|应该(?:回答|说|回复|表示)|(?:回答|回复|说)(?:说|道)?我是|"
-    r"需要(?:回答|说|回复)|会(?:回答|说)|草稿|回答(?:应该|可以)是", re.IGNORECASE)
+    r"需要(?:回答|说|回复)|会(?:回答|说)|草稿|回答(?:应该|可以)是",
+    re.IGNORECASE,
+)
 _QUOTED = re.compile(r"\"[^\"\n]*\"|“[^”\n]*”|「[^」\n]*」|『[^』\n]*』|'[^'\n]{8,}'")
 
 
@@ -63,8 +67,11 @@ def normalise_markup(text: str) -> str:
     tag, or no real newline but literal ones, and HTML-escaped think tags. Code in an ordinary answer keeps its
     backslashes."""
     text = _ESCAPED_TAG.sub(lambda m: html.unescape(m.group(0)), text)
-    literal = (text.lstrip(" \t").startswith(("\\n", "\\r")) or ("\n" not in text and "\\n" in text)
-               or bool(_TAG_NEXT_TO_LITERAL.search(text)))
+    literal = (
+        text.lstrip(" \t").startswith(("\\n", "\\r"))
+        or ("\n" not in text and "\\n" in text)
+        or bool(_TAG_NEXT_TO_LITERAL.search(text))
+    )
     return _LITERAL_NL.sub("\n", text) if literal else text
 
 
@@ -92,7 +99,10 @@ def reasoning_evidence(sentence: str, families: tuple[str, ...], registry: Ident
             break
     before = sentence[:cut]
     # quoting the prompt or a draft; a sentence split inside a quote keeps only its opening mark
-    quoted = any(m.start() < cut < m.end() for m in _QUOTED.finditer(sentence)) or before.count('"') % 2 == 1 \
+    quoted = (
+        any(m.start() < cut < m.end() for m in _QUOTED.finditer(sentence))
+        or before.count('"') % 2 == 1
         or any(before.count(a) > before.count(b) for a, b in ("“”", "「」", "『』"))
+    )
     asked = sentence.rstrip().endswith(("?", "？"))  # "Maybe I'm ChatGPT?": a musing, not a statement
     return not quoted and not asked and not _REPORT.search(before)

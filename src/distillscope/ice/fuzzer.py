@@ -89,10 +89,15 @@ class FuzzConfig:
     def summary(self) -> dict[str, Any]:
         """A JSON-friendly view (config.json)."""
         return {
-            "budget": self.budget.__dict__, "questions_per_iteration": self.questions_per_iteration,
-            "system_prompt": self.system_prompt, "target_params": self.target_params.to_dict(),
-            "keep_unsuccessful": self.keep_unsuccessful, "append_if_missing": self.append_if_missing,
-            "reward_on": self.reward_on, "max_consecutive_failures": self.max_consecutive_failures, "seed": self.seed,
+            "budget": self.budget.__dict__,
+            "questions_per_iteration": self.questions_per_iteration,
+            "system_prompt": self.system_prompt,
+            "target_params": self.target_params.to_dict(),
+            "keep_unsuccessful": self.keep_unsuccessful,
+            "append_if_missing": self.append_if_missing,
+            "reward_on": self.reward_on,
+            "max_consecutive_failures": self.max_consecutive_failures,
+            "seed": self.seed,
         }
 
 
@@ -119,17 +124,29 @@ class FuzzResult:
 
 def fingerprint(target: str, seeds: Sequence[Template], questions: Sequence[Question], cfg: FuzzConfig) -> str:
     """Identifies a campaign's inputs, so a resume with different inputs is refused."""
-    payload = {"target": target, "seeds": [t.text for t in seeds], "questions": [q.id + q.text for q in questions],
-               "seed": cfg.seed, "system": cfg.system_prompt, "params": cfg.target_params.to_dict(),
-               "k": cfg.questions_per_iteration}
+    payload = {
+        "target": target,
+        "seeds": [t.text for t in seeds],
+        "questions": [q.id + q.text for q in questions],
+        "seed": cfg.seed,
+        "system": cfg.system_prompt,
+        "params": cfg.target_params.to_dict(),
+        "k": cfg.questions_per_iteration,
+    }
     return hashlib.sha256(json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:16]
 
 
 class Fuzzer:
     """One GPTFuzz campaign against one target. Call `run`; it checkpoints to the run directory if given."""
 
-    def __init__(self, target: IceTarget, mutators: Sequence[Mutator], selector: Selector, config: FuzzConfig,
-                 progress: Progress | None = None) -> None:
+    def __init__(
+        self,
+        target: IceTarget,
+        mutators: Sequence[Mutator],
+        selector: Selector,
+        config: FuzzConfig,
+        progress: Progress | None = None,
+    ) -> None:
         if not mutators:
             raise ConfigError("no mutators given; use --mutator rules or a mutator model spec")
         b = config.budget
@@ -141,8 +158,14 @@ class Fuzzer:
         self.progress = progress
         self.rng = random.Random(config.seed)
 
-    async def run(self, seeds: Sequence[Template], questions: Sequence[Question], run_dir: Path | None = None,
-                  *, resume: bool = False) -> FuzzResult:
+    async def run(
+        self,
+        seeds: Sequence[Template],
+        questions: Sequence[Question],
+        run_dir: Path | None = None,
+        *,
+        resume: bool = False,
+    ) -> FuzzResult:
         """Fuzz until a budget is reached; returns the tree, the records and the counters."""
         if not questions:
             raise ConfigError("no identity questions; use --questions builtin or a non-empty file")
@@ -165,18 +188,22 @@ class Fuzzer:
         log.info("campaign stopped: %s (%s)", reason, state.counters.as_dict())
         return FuzzResult(state.tree, records, state.counters, reason, state.rejected)
 
-    def _start(self, seeds: Sequence[Template], questions: Sequence[Question], run: RunDir | None,
-               resume: bool) -> tuple[CampaignState, list[dict[str, Any]]]:
+    def _start(
+        self, seeds: Sequence[Template], questions: Sequence[Question], run: RunDir | None, resume: bool
+    ) -> tuple[CampaignState, list[dict[str, Any]]]:
         fp = fingerprint(self.target.model.spec, seeds, questions, self.config)
         saved = load_checkpoint(run) if run is not None else None
         if saved is None or run is None:
             return self._fresh_state(fp, seeds), []
         if not resume:
-            raise ConfigError(f"{run.root} already holds a campaign; pass --resume to continue it or "
-                              "choose another --out")
+            raise ConfigError(
+                f"{run.root} already holds a campaign; pass --resume to continue it or choose another --out"
+            )
         if saved.fingerprint != fp:
-            raise ConfigError(f"{run.root} holds a campaign with other inputs (target, templates, questions or seed); "
-                              "resume with the same options or choose another --out")
+            raise ConfigError(
+                f"{run.root} holds a campaign with other inputs (target, templates, questions or seed); "
+                "resume with the same options or choose another --out"
+            )
         restore_rng(self.rng, saved.rng_state)
         self.selector.load_state(saved.selector)
         saved.counters.consecutive_failures = 0
@@ -211,14 +238,29 @@ class Fuzzer:
             self.selector.update(state.tree, path, 0.0)
             return []
         asked = self._questions(questions, c)
-        node = TemplateNode(0, f"m{len(state.tree.nodes):04d}", text, parent.index, parent.level + 1,
-                            mutation.operator, mentions_vendor=mentions_vendor(text.replace(PLACEHOLDER, " ")),
-                            iteration=c.iterations)
-        outcome = await evaluate_template(self.target, node.template_id, text, node.mentions_vendor, asked,
-                                          self._eval_options(), on_query=self._on_query(c))
+        node = TemplateNode(
+            0,
+            f"m{len(state.tree.nodes):04d}",
+            text,
+            parent.index,
+            parent.level + 1,
+            mutation.operator,
+            mentions_vendor=mentions_vendor(text.replace(PLACEHOLDER, " ")),
+            iteration=c.iterations,
+        )
+        outcome = await evaluate_template(
+            self.target,
+            node.template_id,
+            text,
+            node.mentions_vendor,
+            asked,
+            self._eval_options(),
+            on_query=self._on_query(c),
+        )
         for i, r in enumerate(outcome.records):
-            r.update(idx=state.n_records + i, iteration=c.iterations, operator=mutation.operator,
-                     parent=parent.template_id)
+            r.update(
+                idx=state.n_records + i, iteration=c.iterations, operator=mutation.operator, parent=parent.template_id
+            )
         successes = sum(1 for r in outcome.records if r.get(self.config.reward_on) is True)
         node.queries, node.successes = len(asked), successes
         node.in_pool = successes > 0 or self.config.keep_unsuccessful
@@ -255,8 +297,16 @@ class Fuzzer:
         if text is None:
             c.mutants_rejected += 1
             c.consecutive_failures += 1
-            state.rejected.append({"iteration": c.iterations, "parent": parent.template_id, "operator": m.operator,
-                                   "reason": reason, "detail": m.detail, "raw": m.raw[:2000]})
+            state.rejected.append(
+                {
+                    "iteration": c.iterations,
+                    "parent": parent.template_id,
+                    "operator": m.operator,
+                    "reason": reason,
+                    "detail": m.detail,
+                    "raw": m.raw[:2000],
+                }
+            )
             log.info("iteration %d: %s mutant rejected (%s)", c.iterations, m.operator, reason)
             self._emit("rejected", c)
             return None

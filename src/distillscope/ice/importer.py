@@ -17,8 +17,9 @@ from distillscope.ice.records import import_attack_results, judge_records
 from distillscope.rundir import append_jsonl, write_json_atomic
 
 
-async def import_run(input_path: Path, target: str, out: Path, judge: IdentityJudge | None, judge_name: str,
-                     fact: str | None = None) -> tuple[int, dict[str, Any]]:
+async def import_run(
+    input_path: Path, target: str, out: Path, judge: IdentityJudge | None, judge_name: str, fact: str | None = None
+) -> tuple[int, dict[str, Any]]:
     """Write `out`/records.jsonl, config.json and scores.json from an attack_result file; (records, scores)."""
     records = import_attack_results(input_path, target)
     if judge is not None:
@@ -28,6 +29,13 @@ async def import_run(input_path: Path, target: str, out: Path, judge: IdentityJu
     rundir.records.unlink(missing_ok=True)
     rows = [r.model_dump() for r in records]
     append_jsonl(rundir.records, rows)
-    write_json_atomic(rundir.config, {"mode": "import", "input": str(input_path), "target": target,
-                                      "judge": judge_name if judge is not None else None})
+    write_json_atomic(
+        rundir.config,
+        {
+            "mode": "import",
+            "input": str(input_path),
+            "target": target,
+            "judge": judge_name if judge is not None else None,
+        },
+    )
     return len(rows), write_scores(rundir, {target: rows})

@@ -83,10 +83,10 @@ def split_think(response: str) -> tuple[str, str | None]:
     if close:
         cut = close[-1]
         head = _THINK_OPEN.sub("", response[: cut.start()], count=1)
-        return response[cut.end():].strip(), head.strip()
+        return response[cut.end() :].strip(), head.strip()
     opened = _THINK_OPEN.search(response)
     if opened:
-        return "", response[opened.end():].strip()
+        return "", response[opened.end() :].strip()
     return response, None
 
 
@@ -113,9 +113,13 @@ class RegexJudge:
         return out
 
 
-def make_judge(spec: str, *, registry: IdentityRegistry | None = None,
-               reference_families: Sequence[str] = DEFAULT_REFERENCE_FAMILIES,
-               models: Callable[[str], Model] | None = None) -> IdentityJudge:
+def make_judge(
+    spec: str,
+    *,
+    registry: IdentityRegistry | None = None,
+    reference_families: Sequence[str] = DEFAULT_REFERENCE_FAMILIES,
+    models: Callable[[str], Model] | None = None,
+) -> IdentityJudge:
     """Build a judge from "claims", "regex", "llm:<model>" or "ensemble:<model>".
 
     `models` turns the model part into a Model (an experiment passes its pool, so names from the config

@@ -86,8 +86,14 @@ def _squash(text: str) -> str:
 class LlmJudge:
     """Loose judge (fact vs reply) for every item; strict judge (reply only) for loose positives."""
 
-    def __init__(self, model: Model, *, reference_families: Sequence[str] = DEFAULT_REFERENCE_FAMILIES,
-                 registry: IdentityRegistry | None = None, max_tokens: int = 400) -> None:
+    def __init__(
+        self,
+        model: Model,
+        *,
+        reference_families: Sequence[str] = DEFAULT_REFERENCE_FAMILIES,
+        registry: IdentityRegistry | None = None,
+        max_tokens: int = 400,
+    ) -> None:
         reg = registry or default_registry()
         self.model = model
         self.reference_families = tuple(reg.get(k) for k in reference_families)
@@ -99,18 +105,26 @@ class LlmJudge:
     async def _ask(self, prompts: list[str], judged: list[str]) -> list[tuple[bool | None, str]]:
         """Each prompt's verdict (None: unscored) and the raw reply; `judged[i]` is the reply prompt i is about."""
         completions = await self.model.generate_many([self._request(p) for p in prompts])
-        return [(parse_verdict(c.text, text) if c.ok else None, c.text if c.ok else f"error: {c.error}")
-                for c, text in zip(completions, judged, strict=True)]
+        return [
+            (parse_verdict(c.text, text) if c.ok else None, c.text if c.ok else f"error: {c.error}")
+            for c, text in zip(completions, judged, strict=True)
+        ]
 
     async def judge(self, items: Sequence[JudgeItem]) -> list[Verdict]:
         """Judge every item: loose first, then strict on loose positives; verdicts in input order."""
         replies = [neutralise(split_think(it.response or "")[0] or it.response or "") for it in items]
         raw = [it.response or "" for it in items]
-        loose = await self._ask([LOOSE_PROMPT.format(fact=neutralise(it.target.fact), response=r)
-                                 for it, r in zip(items, replies, strict=True)], raw)
+        loose = await self._ask(
+            [
+                LOOSE_PROMPT.format(fact=neutralise(it.target.fact), response=r)
+                for it, r in zip(items, replies, strict=True)
+            ],
+            raw,
+        )
         pos = [i for i, (v, _) in enumerate(loose) if v]
-        strict_answers = await self._ask([self._strict_prompt(items[i], replies[i]) for i in pos],
-                                         [raw[i] for i in pos])
+        strict_answers = await self._ask(
+            [self._strict_prompt(items[i], replies[i]) for i in pos], [raw[i] for i in pos]
+        )
         strict = dict(zip(pos, strict_answers, strict=True))
         return [self._verdict(it, loose[i], strict.get(i)) for i, it in enumerate(items)]
 
@@ -118,11 +132,13 @@ class LlmJudge:
         """The strict prompt about the reference vendors other than the target's own (a Claude target saying
         "I am Claude" is not strict; a Claude target saying "I am ChatGPT" is)."""
         fams = [f for f in self.reference_families if f.key != item.target.key] or list(self.reference_families)
-        return STRICT_PROMPT.format(vendors=" or ".join(f.vendor for f in fams),
-                                    products=", ".join(f.name for f in fams), response=reply)
+        return STRICT_PROMPT.format(
+            vendors=" or ".join(f.vendor for f in fams), products=", ".join(f.name for f in fams), response=reply
+        )
 
-    def _verdict(self, item: JudgeItem, loose: tuple[bool | None, str],
-                 strict: tuple[bool | None, str] | None) -> Verdict:
+    def _verdict(
+        self, item: JudgeItem, loose: tuple[bool | None, str], strict: tuple[bool | None, str] | None
+    ) -> Verdict:
         lv, lraw = loose
         if lv is None:
             return Verdict.unscored("loose judge reply has no valid <verdict> tag", raw=lraw)
@@ -130,8 +146,7 @@ class LlmJudge:
         if strict is not None and strict[0] is None:
             return Verdict.unscored("strict judge reply has no valid <verdict> tag", raw=raw)
         is_strict = bool(strict and strict[0])
-        return make_verdict(lv, is_strict, item, raw=raw, rationale="llm judge",
-                            claimed_family=None)
+        return make_verdict(lv, is_strict, item, raw=raw, rationale="llm judge", claimed_family=None)
 
 
 class EnsembleJudge:
@@ -149,6 +164,14 @@ class EnsembleJudge:
         out = list(first)
         for i, v in zip(unsure, second, strict=True):
             if v.label != "unscored":
-                out[i] = Verdict(v.loose, v.strict, v.hard, v.label, first[i].claimed_family,
-                                 f"llm over uncertain claims ({first[i].rationale})", False, v.raw)
+                out[i] = Verdict(
+                    v.loose,
+                    v.strict,
+                    v.hard,
+                    v.label,
+                    first[i].claimed_family,
+                    f"llm over uncertain claims ({first[i].rationale})",
+                    False,
+                    v.raw,
+                )
         return out

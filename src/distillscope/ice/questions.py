@@ -40,8 +40,13 @@ class Question:
     pair_id: str
 
     def to_dict(self) -> dict[str, str]:
-        return {"id": self.id, "text": self.text, "category": self.category, "language": self.language,
-                "pair_id": self.pair_id}
+        return {
+            "id": self.id,
+            "text": self.text,
+            "category": self.category,
+            "language": self.language,
+            "pair_id": self.pair_id,
+        }
 
 
 def detect_language(text: str) -> str:

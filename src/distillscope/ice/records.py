@@ -20,8 +20,17 @@ from distillscope.ice.judges import IdentityJudge, JudgeItem, Verdict
 from distillscope.identity.registry import IdentityRegistry, family_for_target
 
 PLACEHOLDER = "{query}"
-VERDICT_FIELDS = ("loose", "strict", "hard", "label", "claimed_family", "rationale", "uncertain", "judge_raw",
-                  "location")
+VERDICT_FIELDS = (
+    "loose",
+    "strict",
+    "hard",
+    "label",
+    "claimed_family",
+    "rationale",
+    "uncertain",
+    "judge_raw",
+    "location",
+)
 
 
 class IceRecord(BaseModel):
@@ -55,10 +64,20 @@ class IceRecord(BaseModel):
 
     def with_verdict(self, v: Verdict, judge: str) -> IceRecord:
         """A copy carrying the verdict `v` of `judge`."""
-        return self.model_copy(update={"loose": v.loose, "strict": v.strict, "hard": v.hard, "label": v.label,
-                                       "claimed_family": v.claimed_family, "rationale": v.rationale,
-                                       "uncertain": v.uncertain, "judge": judge, "judge_raw": v.raw,
-                                       "location": v.location})
+        return self.model_copy(
+            update={
+                "loose": v.loose,
+                "strict": v.strict,
+                "hard": v.hard,
+                "label": v.label,
+                "claimed_family": v.claimed_family,
+                "rationale": v.rationale,
+                "uncertain": v.uncertain,
+                "judge": judge,
+                "judge_raw": v.raw,
+                "location": v.location,
+            }
+        )
 
 
 def template_id_of(template: str) -> str:
@@ -123,17 +142,32 @@ def import_attack_results(path: Path, target: str) -> list[IceRecord]:
         ev = row.get("eval_results")
         loose = bool(ev[0] if isinstance(ev, list) and ev else ev) if ev is not None else None
         tpl, query = str(row["jailbreak_prompt"]), str(row["query"])
-        rec = IceRecord(target=target, idx=i, template_id=template_id_of(tpl), template=tpl, query=query,
-                        prompt=build_prompt(tpl, query), response=str(response), imported_loose=loose)
+        rec = IceRecord(
+            target=target,
+            idx=i,
+            template_id=template_id_of(tpl),
+            template=tpl,
+            query=query,
+            prompt=build_prompt(tpl, query),
+            response=str(response),
+            imported_loose=loose,
+        )
         if loose is not None:
-            rec = rec.model_copy(update={"loose": loose, "label": "contradiction" if loose else "consistent",
-                                         "judge": "paper"})
+            rec = rec.model_copy(
+                update={"loose": loose, "label": "contradiction" if loose else "consistent", "judge": "paper"}
+            )
         out.append(rec)
     return out
 
 
-async def judge_records(records: list[IceRecord], judge: IdentityJudge, judge_name: str, *, fact: str | None = None,
-                        registry: IdentityRegistry | None = None) -> list[IceRecord]:
+async def judge_records(
+    records: list[IceRecord],
+    judge: IdentityJudge,
+    judge_name: str,
+    *,
+    fact: str | None = None,
+    registry: IdentityRegistry | None = None,
+) -> list[IceRecord]:
     """The records with `judge`'s verdicts (other fields, `imported_loose` included, kept)."""
     fams = {t: family_for_target(t, fact=fact, registry=registry) for t in {r.target for r in records}}
     items = [JudgeItem(fams[r.target], r.response, r.template, r.query, reasoning=r.reasoning) for r in records]
@@ -151,8 +185,15 @@ class JudgeFileSummary(BaseModel):
     unscored: int
 
 
-async def judge_rows_file(input_path: Path, output_path: Path, judge: IdentityJudge, *, judge_name: str = "claims",
-                          fact: str | None = None, registry: IdentityRegistry | None = None) -> JudgeFileSummary:
+async def judge_rows_file(
+    input_path: Path,
+    output_path: Path,
+    judge: IdentityJudge,
+    *,
+    judge_name: str = "claims",
+    fact: str | None = None,
+    registry: IdentityRegistry | None = None,
+) -> JudgeFileSummary:
     """Judge JSONL rows that have `target` and `response` (`jailbreak_prompt`, `query` optional); write the
     rows with the verdict fields added (other fields kept). `fact` applies to targets with no known family."""
     rows = list(read_jsonl(input_path))
@@ -160,17 +201,31 @@ async def judge_rows_file(input_path: Path, output_path: Path, judge: IdentityJu
         if "target" not in r or "response" not in r:
             raise ConfigError(f"{input_path} row {i} needs 'target' and 'response' fields")
     fams = {t: family_for_target(t, fact=fact, registry=registry) for t in {str(r["target"]) for r in rows}}
-    items = [JudgeItem(fams[str(r["target"])], str(r.get("response") or ""), r.get("jailbreak_prompt"),
-                       r.get("query")) for r in rows]
+    items = [
+        JudgeItem(fams[str(r["target"])], str(r.get("response") or ""), r.get("jailbreak_prompt"), r.get("query"))
+        for r in rows
+    ]
     verdicts = await judge.judge(items)
     out = [{**r, **_verdict_dict(v), "judge": judge_name} for r, v in zip(rows, verdicts, strict=True)]
     write_jsonl(output_path, out)
-    return JudgeFileSummary(rows=len(out), contradictions=sum(v.loose for v in verdicts),
-                            strict=sum(v.strict for v in verdicts), hard=sum(v.hard for v in verdicts),
-                            unscored=sum(v.label == "unscored" for v in verdicts))
+    return JudgeFileSummary(
+        rows=len(out),
+        contradictions=sum(v.loose for v in verdicts),
+        strict=sum(v.strict for v in verdicts),
+        hard=sum(v.hard for v in verdicts),
+        unscored=sum(v.label == "unscored" for v in verdicts),
+    )
 
 
 def _verdict_dict(v: Verdict) -> dict[str, Any]:
-    return {"loose": v.loose, "strict": v.strict, "hard": v.hard, "label": v.label,
-            "claimed_family": v.claimed_family, "rationale": v.rationale, "uncertain": v.uncertain,
-            "judge_raw": v.raw, "location": v.location}
+    return {
+        "loose": v.loose,
+        "strict": v.strict,
+        "hard": v.hard,
+        "label": v.label,
+        "claimed_family": v.claimed_family,
+        "rationale": v.rationale,
+        "uncertain": v.uncertain,
+        "judge_raw": v.raw,
+        "location": v.location,
+    }

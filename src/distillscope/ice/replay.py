@@ -61,40 +61,85 @@ class EvalOutcome:
     cost_usd: float = 0.0
 
 
-async def evaluate_template(target: IceTarget, template_id: str, text: str, template_mentions_vendor: bool,
-                            questions: Sequence[Question], options: EvalOptions,
-                            on_query: Callable[[], None] | None = None) -> EvalOutcome:
+async def evaluate_template(
+    target: IceTarget,
+    template_id: str,
+    text: str,
+    template_mentions_vendor: bool,
+    questions: Sequence[Question],
+    options: EvalOptions,
+    on_query: Callable[[], None] | None = None,
+) -> EvalOutcome:
     """Ask the target every question wrapped in the template, judge the answers, return one record each."""
     prompts = [fill(text, q.text, append_if_missing=options.append_if_missing) for q in questions]
     asked = [(q, p) for q, p in zip(questions, prompts, strict=True) if p is not None]
     requests = [GenerateRequest.chat(p, system=options.system_prompt, params=options.params) for _, p in asked]
     completions = await target.model.generate_many(requests, (lambda _c: on_query()) if on_query else None)
     ok = [i for i, c in enumerate(completions) if c.ok]
-    items = [JudgeItem(target.family, completions[i].text, text, asked[i][0].text, template_mentions_vendor,
-                       completions[i].reasoning) for i in ok]
+    items = [
+        JudgeItem(
+            target.family,
+            completions[i].text,
+            text,
+            asked[i][0].text,
+            template_mentions_vendor,
+            completions[i].reasoning,
+        )
+        for i in ok
+    ]
     verdicts = dict(zip(ok, await target.judge.judge(items), strict=True)) if items else {}
     records = [
         build_record(target, template_id, text, template_mentions_vendor, q, p, c, verdicts.get(i))
         for i, ((q, p), c) in enumerate(zip(asked, completions, strict=True))
     ]
-    return EvalOutcome(records, len(completions) - len(ok), sum(1 for c in completions if c.cached), len(items),
-                       sum(c.cost_usd for c in completions))
+    return EvalOutcome(
+        records,
+        len(completions) - len(ok),
+        sum(1 for c in completions if c.cached),
+        len(items),
+        sum(c.cost_usd for c in completions),
+    )
 
 
-def build_record(target: IceTarget, template_id: str, template: str, template_mentions_vendor: bool,
-                 q: Question, prompt: str, c: Completion, v: Verdict | None) -> dict[str, Any]:
+def build_record(
+    target: IceTarget,
+    template_id: str,
+    template: str,
+    template_mentions_vendor: bool,
+    q: Question,
+    prompt: str,
+    c: Completion,
+    v: Verdict | None,
+) -> dict[str, Any]:
     """One records.jsonl row (an `IceRecord` plus fuzzing fields); a failed call is an error record, unjudged."""
-    rec = IceRecord(target=target.name, template_id=template_id, template=template, query=q.text,
-                    query_category=q.category, query_language=q.language, prompt=prompt, response=c.text,
-                    reasoning=c.reasoning, status=c.status, error=c.error, question_id=q.id,
-                    template_mentions_vendor=template_mentions_vendor, cached=c.cached)
+    rec = IceRecord(
+        target=target.name,
+        template_id=template_id,
+        template=template,
+        query=q.text,
+        query_category=q.category,
+        query_language=q.language,
+        prompt=prompt,
+        response=c.text,
+        reasoning=c.reasoning,
+        status=c.status,
+        error=c.error,
+        question_id=q.id,
+        template_mentions_vendor=template_mentions_vendor,
+        cached=c.cached,
+    )
     if v is not None:
         rec = rec.with_verdict(v, target.judge_name)
     return rec.model_dump()
 
 
-async def replay(templates: Sequence[Template], questions: Sequence[Question], targets: Sequence[IceTarget],
-                 options: EvalOptions, on_query: Callable[[], None] | None = None) -> dict[str, list[dict[str, Any]]]:
+async def replay(
+    templates: Sequence[Template],
+    questions: Sequence[Question],
+    targets: Sequence[IceTarget],
+    options: EvalOptions,
+    on_query: Callable[[], None] | None = None,
+) -> dict[str, list[dict[str, Any]]]:
     """Every template x every question on every target; records per target name, in a fixed order."""
     out: dict[str, list[dict[str, Any]]] = {}
     for target in targets:
@@ -107,8 +152,9 @@ async def replay(templates: Sequence[Template], questions: Sequence[Question], t
     return out
 
 
-def write_replay(run_dir: Path, templates: Sequence[Template],
-                 by_target: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
+def write_replay(
+    run_dir: Path, templates: Sequence[Template], by_target: dict[str, list[dict[str, Any]]]
+) -> dict[str, Any]:
     """Write records.jsonl (all targets), templates.json and scores.json into a run directory."""
     from distillscope.ice.campaign import RunDir, write_scores
     from distillscope.rundir import append_jsonl, write_json_atomic
@@ -160,10 +206,19 @@ def resolve_targets(specs: Sequence[str], judge_spec: str, fact: str | None, cac
     return [IceTarget(get_model(s, cache=cache), fam, judge, judge_spec) for s, fam in pairs]
 
 
-async def run_campaign(target: IceTarget, mutator: Model | None, mutator_params: GenerateParams, selector: str,
-                       config: FuzzConfig, templates: Sequence[Template], questions: Sequence[Question], root: Path,
-                       *, resume: bool, progress: Callable[[str, Any], None] | None = None,
-                       ) -> tuple[FuzzResult, dict[str, Any]]:
+async def run_campaign(
+    target: IceTarget,
+    mutator: Model | None,
+    mutator_params: GenerateParams,
+    selector: str,
+    config: FuzzConfig,
+    templates: Sequence[Template],
+    questions: Sequence[Question],
+    root: Path,
+    *,
+    resume: bool,
+    progress: Callable[[str, Any], None] | None = None,
+) -> tuple[FuzzResult, dict[str, Any]]:
     """Fuzz one target in `root` (checkpointed; `resume` continues it) and write its scores.json."""
     from distillscope.ice.campaign import RunDir, write_scores
     from distillscope.ice.fuzzer import Fuzzer
@@ -196,8 +251,18 @@ async def run_ice(spec: IceRunSpec, progress: Callable[[str, Any], None] | None 
         raise ConfigError(f"{run.root} already holds a campaign; pass --resume to continue it or choose another --out")
     run.root.mkdir(parents=True, exist_ok=True)
     write_json_atomic(run.config, _config_dict(spec))
-    result, scores = await run_campaign(targets[0], mutator_model, spec.mutator_params, spec.selector, spec.fuzz,
-                                        seeds, questions, run.root, resume=spec.resume, progress=progress)
+    result, scores = await run_campaign(
+        targets[0],
+        mutator_model,
+        spec.mutator_params,
+        spec.selector,
+        spec.fuzz,
+        seeds,
+        questions,
+        run.root,
+        resume=spec.resume,
+        progress=progress,
+    )
     paired = None
     if len(targets) > 1:
         pool = result.final_templates()
@@ -212,9 +277,17 @@ def _eval_options(cfg: FuzzConfig) -> EvalOptions:
 
 
 def _config_dict(spec: IceRunSpec) -> dict[str, Any]:
-    return {"targets": list(spec.targets), "mutator": spec.mutator, "judge": spec.judge, "fact": spec.fact,
-            "questions": spec.questions, "templates": spec.templates, "selector": spec.selector,
-            "mutator_params": spec.mutator_params.to_dict(), "fuzz": spec.fuzz.summary()}
+    return {
+        "targets": list(spec.targets),
+        "mutator": spec.mutator,
+        "judge": spec.judge,
+        "fact": spec.fact,
+        "questions": spec.questions,
+        "templates": spec.templates,
+        "selector": spec.selector,
+        "mutator_params": spec.mutator_params.to_dict(),
+        "fuzz": spec.fuzz.summary(),
+    }
 
 
 @dataclass(frozen=True)
@@ -242,7 +315,15 @@ async def run_replay(spec: ReplaySpec, on_query: Callable[[], None] | None = Non
     targets = resolve_targets(spec.targets, spec.judge, spec.fact, ResponseCache() if spec.use_cache else None)
     by_target = await replay(templates, questions, targets, spec.options, on_query)
     scores = write_replay(spec.out, templates, by_target)
-    write_json_atomic(spec.out / "config.json", {"mode": "replay", "targets": list(spec.targets),
-                                                 "templates": spec.templates, "questions": spec.questions,
-                                                 "judge": spec.judge, "fact": spec.fact})
+    write_json_atomic(
+        spec.out / "config.json",
+        {
+            "mode": "replay",
+            "targets": list(spec.targets),
+            "templates": spec.templates,
+            "questions": spec.questions,
+            "judge": spec.judge,
+            "fact": spec.fact,
+        },
+    )
     return scores

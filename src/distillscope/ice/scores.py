@@ -97,9 +97,14 @@ def rate_set(records: Sequence[IceRecord], denominator: Denominator = "all") -> 
     n = len(records) if denominator == "all" else len(scored)
     imported = [r for r in records if r.imported_loose is not None]
     file_loose = Rate.of(sum(bool(r.imported_loose) for r in imported), n) if imported else None
-    return RateSet(n=n, n_unscored=len(records) - len(scored), loose=_level(records, scored, n, "loose"),
-                   strict=_level(records, scored, n, "strict"), hard=_level(records, scored, n, "hard"),
-                   imported_loose=file_loose)
+    return RateSet(
+        n=n,
+        n_unscored=len(records) - len(scored),
+        loose=_level(records, scored, n, "loose"),
+        strict=_level(records, scored, n, "strict"),
+        hard=_level(records, scored, n, "hard"),
+        imported_loose=file_loose,
+    )
 
 
 def language_of(r: IceRecord) -> str:
@@ -111,8 +116,9 @@ def language_of(r: IceRecord) -> str:
     return "zh" if _CJK.search(r.query) else "en"
 
 
-def _grouped(records: Sequence[IceRecord], key: Callable[[IceRecord], str],
-             denominator: Denominator) -> dict[str, RateSet]:
+def _grouped(
+    records: Sequence[IceRecord], key: Callable[[IceRecord], str], denominator: Denominator
+) -> dict[str, RateSet]:
     groups: dict[str, list[IceRecord]] = defaultdict(list)
     for r in records:
         groups[key(r)].append(r)
@@ -136,21 +142,26 @@ def top_templates(records: Sequence[IceRecord], k: int = 5, denominator: Denomin
     groups: dict[str, list[IceRecord]] = defaultdict(list)
     for r in records:
         groups[r.template_id or "(none)"].append(r)
-    scored = [TemplateScore(template_id=t, template=rs[0].template, scores=rate_set(rs, denominator))
-              for t, rs in groups.items()]
+    scored = [
+        TemplateScore(template_id=t, template=rs[0].template, scores=rate_set(rs, denominator))
+        for t, rs in groups.items()
+    ]
     scored.sort(key=lambda s: (-_k(s.scores.strict), -_k(s.scores.loose), s.template_id))
     return scored[:k]
 
 
-def target_scores(target: str, records: Sequence[IceRecord], *, denominator: Denominator = "all",
-                  top_k: int = 5) -> TargetScores:
+def target_scores(
+    target: str, records: Sequence[IceRecord], *, denominator: Denominator = "all", top_k: int = 5
+) -> TargetScores:
     """Every score of one target's records."""
     return TargetScores(
-        target=target, overall=rate_set(records, denominator),
+        target=target,
+        overall=rate_set(records, denominator),
         by_category=_grouped(records, lambda r: r.query_category or "unknown", denominator),
         by_language=_grouped(records, language_of, denominator),
         queries_to_first_contradiction=queries_to_first_contradiction(records),
-        top_templates=top_templates(records, top_k, denominator))
+        top_templates=top_templates(records, top_k, denominator),
+    )
 
 
 def compute_scores(records: Sequence[IceRecord], *, denominator: Denominator = "all", top_k: int = 5) -> IceScores:
@@ -158,5 +169,7 @@ def compute_scores(records: Sequence[IceRecord], *, denominator: Denominator = "
     by: dict[str, list[IceRecord]] = defaultdict(list)
     for r in records:
         by[r.target].append(r)
-    return IceScores(denominator=denominator, targets={t: target_scores(t, rs, denominator=denominator, top_k=top_k)
-                                                       for t, rs in sorted(by.items())})
+    return IceScores(
+        denominator=denominator,
+        targets={t: target_scores(t, rs, denominator=denominator, top_k=top_k) for t, rs in sorted(by.items())},
+    )

@@ -259,8 +259,10 @@ class EXP3Selector:
         self.last = None
 
     def state(self) -> dict[str, Any]:
-        return {"log_weights": {str(i): w for i, w in self.log_weights.items()},
-                "last": list(self.last) if self.last else None}
+        return {
+            "log_weights": {str(i): w for i, w in self.log_weights.items()},
+            "last": list(self.last) if self.last else None,
+        }
 
     def load_state(self, state: dict[str, Any]) -> None:
         self.log_weights = {int(i): float(w) for i, w in (state.get("log_weights") or {}).items()}

@@ -35,8 +35,13 @@ class Template:
     source: str = "builtin"
 
     def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "text": self.text, "style": self.style, "mentions_vendor": self.mentions_vendor,
-                "source": self.source}
+        return {
+            "id": self.id,
+            "text": self.text,
+            "style": self.style,
+            "mentions_vendor": self.mentions_vendor,
+            "source": self.source,
+        }
 
 
 def mentions_vendor(text: str) -> bool:

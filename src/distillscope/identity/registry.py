@@ -122,16 +122,20 @@ class IdentityRegistry:
         """A new registry with families added or fields replaced; a new family needs a vendor and a fact."""
         fams = dict(self._families)
         for ov in overrides:
-            changes: dict[str, Any] = {k: (tuple(v) if isinstance(v, list) else v) for k, v in ov.model_dump().items()
-                       if v is not None and k != "key"}
+            changes: dict[str, Any] = {
+                k: (tuple(v) if isinstance(v, list) else v)
+                for k, v in ov.model_dump().items()
+                if v is not None and k != "key"
+            }
             base = fams.get(ov.key) or fams.get(self._aliases.get(ov.key, ""))
             if base is not None:
                 fams[base.key] = replace(base, **changes)
                 continue
             if not ov.vendor or not ov.fact:
                 raise ConfigError(f"new family {ov.key!r} needs both 'vendor' and 'fact' in its override")
-            fams[ov.key] = Family(key=ov.key, name=ov.name or ov.key, **{k: v for k, v in changes.items()
-                                                                          if k != "name"})
+            fams[ov.key] = Family(
+                key=ov.key, name=ov.name or ov.key, **{k: v for k, v in changes.items() if k != "name"}
+            )
         return IdentityRegistry(fams.values(), self._aliases)
 
     @cached_property
@@ -228,8 +232,7 @@ def get_family(key: str) -> Family:
     return default_registry().get(key)
 
 
-def family_for_target(target: str, *, fact: str | None = None,
-                      registry: IdentityRegistry | None = None) -> Family:
+def family_for_target(target: str, *, fact: str | None = None, registry: IdentityRegistry | None = None) -> Family:
     """The family to judge `target` against; an explicit `fact` overrides the built-in one.
 
     An unknown target without a fact is a ConfigError that names the `--fact` option.
@@ -239,6 +242,7 @@ def family_for_target(target: str, *, fact: str | None = None,
         if not fact:
             raise ConfigError(
                 f"unknown target model {target!r}: no identity fact is known; pass --fact "
-                "'I am <name>, made by <vendor>' or add a family override for it")
+                "'I am <name>, made by <vendor>' or add a family override for it"
+            )
         return Family(key=normalise_model_name(target), name=target, vendor="", fact=fact)
     return replace(fam, fact=fact) if fact else fam

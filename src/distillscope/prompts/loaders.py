@@ -197,8 +197,11 @@ def _finish(items: list[PromptItem], path: Path, fix: str) -> list[PromptItem]:
     for item in items:
         n = seen.get(item.id, 0)
         seen[item.id] = n + 1
-        out.append(item if n == 0 else PromptItem(f"{item.id}#{n + 1}", item.set, item.text, item.category,
-                                                   item.turns, item.messages))
+        out.append(
+            item
+            if n == 0
+            else PromptItem(f"{item.id}#{n + 1}", item.set, item.text, item.category, item.turns, item.messages)
+        )
     if len(out) != len(seen):
         log.warning("%s: %d duplicate ids were made unique with a #N suffix", path, len(out) - len(seen))
     return out
@@ -228,8 +231,16 @@ def load_mtbench(path: Path, set_name: str = "mtbench") -> list[PromptItem]:
 
 
 def _conversation(row: dict[str, Any]) -> list[Message]:
-    role_of = {"human": "user", "user": "user", "gpt": "assistant", "assistant": "assistant", "chatgpt": "assistant",
-               "bard": "assistant", "bing": "assistant", "system": "system"}
+    role_of = {
+        "human": "user",
+        "user": "user",
+        "gpt": "assistant",
+        "assistant": "assistant",
+        "chatgpt": "assistant",
+        "bard": "assistant",
+        "bing": "assistant",
+        "system": "system",
+    }
     msgs = []
     for turn in row.get("conversations") or []:
         if not isinstance(turn, dict):
@@ -254,8 +265,9 @@ def _sharegpt_item(row: dict[str, Any], index: int, set_name: str, multi_turn: b
         return PromptItem(_record_id(row, index), set_name, users[0].content, _category(row), turns)
     # Send the dialogue up to and including its last user turn (the recorded replies become the history).
     last = max(i for i, m in enumerate(msgs) if m.role == "user")
-    return PromptItem(_record_id(row, index), set_name, users[-1].content, _category(row), turns,
-                      tuple(msgs[: last + 1]))
+    return PromptItem(
+        _record_id(row, index), set_name, users[-1].content, _category(row), turns, tuple(msgs[: last + 1])
+    )
 
 
 def load_sharegpt(path: Path, set_name: str = "sharegpt", *, multi_turn: bool = False) -> list[PromptItem]:
@@ -283,8 +295,10 @@ def load_field(path: Path, field_name: str | None, set_name: str) -> list[Prompt
     chosen = field_name or next((f for f in _TEXT_FIELDS if rows and f in rows[0]), None)
     if chosen is None or (rows and chosen not in rows[0]):
         have = ", ".join(sorted(rows[0])) if rows else "none"
-        raise ConfigError(f"{path}: no prompt field {field_name or '(auto)'!r} (fields: {have}); "
-                          f"name one with SPEC#FIELD, e.g. jsonl:{path}#prompt")
+        raise ConfigError(
+            f"{path}: no prompt field {field_name or '(auto)'!r} (fields: {have}); "
+            f"name one with SPEC#FIELD, e.g. jsonl:{path}#prompt"
+        )
     items = [
         PromptItem(_record_id(row, i), set_name, str(row[chosen]), _category(row))
         for i, row in enumerate(rows)

@@ -129,9 +129,16 @@ def _attribution(rng: random.Random, targets: list[tuple[str, float]]) -> dict[s
         out[name] = {
             "n_prompts": 300,
             "families": families,
-            "candidates": [{"candidate": c[0], "family": c[2], "rank": i, "probability": families[c[2]],
-                            "similarity": _r(4 * strength * c[3] - 1 + rng.uniform(-0.2, 0.2))}
-                           for i, c in enumerate(ranked, start=1)],
+            "candidates": [
+                {
+                    "candidate": c[0],
+                    "family": c[2],
+                    "rank": i,
+                    "probability": families[c[2]],
+                    "similarity": _r(4 * strength * c[3] - 1 + rng.uniform(-0.2, 0.2)),
+                }
+                for i, c in enumerate(ranked, start=1)
+            ],
         }
     return out
 
@@ -150,8 +157,11 @@ def _verdict(rng: random.Random, target: str, strength: float, ice: dict[str, An
         label = "no evidence"
     else:
         label = "inconclusive"
-        reason = (f"significant (p = {p_value:.3g}) but the effect's 95% interval includes 0" if p_value < 0.05
-                  else f"the target does not stand out from the null models (p = {p_value:.3g} >= 0.05)")
+        reason = (
+            f"significant (p = {p_value:.3g}) but the effect's 95% interval includes 0"
+            if p_value < 0.05
+            else f"the target does not stand out from the null models (p = {p_value:.3g} >= 0.05)"
+        )
     strict = ice["by_model"][target]["strict"] if ice else None
     evidence = [f"word-excess similarity to {REFERENCE} lies {degree:+.2f} null-panel SDs from the null models' mean"]
     if reason:

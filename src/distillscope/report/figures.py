@@ -286,8 +286,10 @@ def attribution(attribution_block: Mapping[str, Mapping[str, Any]]) -> Figure:
         rows.append(("none of these", float((block.get("families") or {}).get("none", 0.0))))
         rows = sorted(rows, key=lambda r: (-r[1], r[0]))[::-1]
         ys = list(range(len(rows)))
-        colors = ["#D55E00" if i == len(rows) - 1 else "#999999" if name == "none of these" else "#0072B2"
-                  for i, (name, _) in enumerate(rows)]
+        colors = [
+            "#D55E00" if i == len(rows) - 1 else "#999999" if name == "none of these" else "#0072B2"
+            for i, (name, _) in enumerate(rows)
+        ]
         ax.barh(ys, [p for _, p in rows], color=colors)
         ax.set_yticks(ys, [name for name, _ in rows])
         ax.set_xlim(0, 1)

@@ -203,8 +203,13 @@ def _sections(summary: T.Summary, make: Callable[[str], Block]) -> list[Section]
         (
             "ice",
             "Identity consistency (ICE)",
-            ["ice_scores", T.ice_table(summary), T.ice_location_table(summary), "ice_breakdown",
-             T.ice_template_table(summary)],
+            [
+                "ice_scores",
+                T.ice_table(summary),
+                T.ice_location_table(summary),
+                "ice_breakdown",
+                T.ice_template_table(summary),
+            ],
         ),
         (
             "rse",

@@ -175,8 +175,11 @@ def verdict_text(v: Mapping[str, Any]) -> str:
         lead = f"this run found no evidence of distillation from {ref}"
     else:
         lead = f"the evidence of distillation from {ref} is inconclusive"
-    why = f" Why inconclusive: {v['reason']}." if label == "inconclusive" and v.get("reason") and \
-        v.get("degree") is not None else ""
+    why = (
+        f" Why inconclusive: {v['reason']}."
+        if label == "inconclusive" and v.get("reason") and v.get("degree") is not None
+        else ""
+    )
     return f"{lead} — {_degree_clause(v)}{_ice_clause(v)}.{why}"
 
 
@@ -190,17 +193,41 @@ def verdict_table(summary: Summary) -> Table:
     rows = []
     for v in verdicts(summary):
         strict = v.get("ice_strict") if isinstance(v.get("ice_strict"), dict) else {}
-        ice = (pct(strict.get("rate")), interval(strict.get("lo"), strict.get("hi"), percent=True)) if strict else \
-            ("–", "–")
-        rows.append((str(v.get("target")), str(v.get("reference")), str(v.get("verdict")), num(v.get("degree"), 2),
-                     interval(v.get("lo"), v.get("hi"), digits=2), p_text(v.get("p_value")),
-                     p_text(v.get("p_adjusted")), num(v.get("alpha"), 2), *ice,
-                     "; ".join(str(e) for e in v.get("evidence") or [])))
+        ice = (
+            (pct(strict.get("rate")), interval(strict.get("lo"), strict.get("hi"), percent=True))
+            if strict
+            else ("–", "–")
+        )
+        rows.append(
+            (
+                str(v.get("target")),
+                str(v.get("reference")),
+                str(v.get("verdict")),
+                num(v.get("degree"), 2),
+                interval(v.get("lo"), v.get("hi"), digits=2),
+                p_text(v.get("p_value")),
+                p_text(v.get("p_adjusted")),
+                num(v.get("alpha"), 2),
+                *ice,
+                "; ".join(str(e) for e in v.get("evidence") or []),
+            )
+        )
     return Table(
         "verdicts",
         "All verdicts (target × reference)",
-        ("Target", "Reference", "Verdict", "Degree", "95% CI", "p", "p (Holm)", "α", "ICE strict", "ICE 95% CI",
-         "Evidence"),
+        (
+            "Target",
+            "Reference",
+            "Verdict",
+            "Degree",
+            "95% CI",
+            "p",
+            "p (Holm)",
+            "α",
+            "ICE strict",
+            "ICE 95% CI",
+            "Evidence",
+        ),
         tuple(rows),
         "Degree: the target's word-excess similarity to the reference, in standard deviations of the null panel "
         "(0 = like a model known not to descend from the reference); 95% bootstrap interval over prompts. p: t "
@@ -221,8 +248,18 @@ def attribution_table(summary: Summary) -> Table | None:
         for c in a.get("candidates") or []:
             v = verdict_of.get((target, str(c.get("candidate"))), {})
             why = str(v.get("reason") or "") if v.get("verdict") == "inconclusive" else ""
-            rows.append((target, str(c.get("rank")), str(c.get("candidate")), str(c.get("family")),
-                         pct(fams.get(c.get("family"))), pct(c.get("probability")), str(v.get("verdict", "–")), why))
+            rows.append(
+                (
+                    target,
+                    str(c.get("rank")),
+                    str(c.get("candidate")),
+                    str(c.get("family")),
+                    pct(fams.get(c.get("family"))),
+                    pct(c.get("probability")),
+                    str(v.get("verdict", "–")),
+                    why,
+                )
+            )
         rows.append((target, "–", "none of these", "none", pct(fams.get("none")), pct(fams.get("none")), "–", ""))
     return Table(
         "attribution",
@@ -248,8 +285,11 @@ def ice_table(summary: Summary) -> Table | None:
         cells: list[str] = [name, str(m.get("n", "–")), str(m.get("n_unscored", "–"))]
         for level in ("loose", "strict", "hard"):
             r = m.get(level)
-            cells.append(NOT_MEASURED if r is None else
-                         f"{pct(r.get('rate'))} {interval(r.get('lo'), r.get('hi'), percent=True)}")
+            cells.append(
+                NOT_MEASURED
+                if r is None
+                else f"{pct(r.get('rate'))} {interval(r.get('lo'), r.get('hi'), percent=True)}"
+            )
         q = m.get("queries_to_first_contradiction")
         cells.append("none" if q is None else str(q))
         rows.append(tuple(cells))
@@ -267,9 +307,11 @@ def ice_table(summary: Summary) -> Table | None:
 def ice_location_table(summary: Summary) -> Table | None:
     """Contradictions per model by where the evidence was found: final answer, reasoning trace, or both."""
     ice = section(summary, "ice")
-    rows = [(name, where, *(str(c.get(level, 0)) for level in ("loose", "strict", "hard")))
-            for name, m in sorted(((ice or {}).get("by_model") or {}).items())
-            for where, c in sorted((m.get("by_location") or {}).items())]
+    rows = [
+        (name, where, *(str(c.get(level, 0)) for level in ("loose", "strict", "hard")))
+        for name, m in sorted(((ice or {}).get("by_model") or {}).items())
+        for where, c in sorted((m.get("by_location") or {}).items())
+    ]
     if not rows:
         return None
     return Table(
@@ -293,8 +335,16 @@ def ice_template_table(summary: Summary, width: int = 140) -> Table | None:
         for t in m.get("top_templates") or []:
             text = " ".join(str(t.get("text", "")).split())
             text = text if len(text) <= width else text[: width - 1] + "…"
-            rows.append((name, str(t.get("template_id")), str(t.get("n")), pct(t.get("loose_rate")),
-                         pct(t.get("strict_rate")), text))
+            rows.append(
+                (
+                    name,
+                    str(t.get("template_id")),
+                    str(t.get("n")),
+                    pct(t.get("loose_rate")),
+                    pct(t.get("strict_rate")),
+                    text,
+                )
+            )
     if not rows:
         return None
     return Table(
@@ -359,14 +409,26 @@ def diagnostics_table(summary: Summary) -> Table | None:
         return None
     agreement = diag.get("agreement")
     rows = (
-        ("Order-swap inconsistency", pct(diag.get("order_inconsistency")),
-         "share of pairs judged differently when the two answers swap places; high values mean position bias"),
-        ("Length correlation", num(diag.get("length_correlation")),
-         "correlation of score with answer length; near 0 is good"),
-        ("Parse failures", f"{diag.get('parse_failures', '–')} of {diag.get('n_judgements', '–')}",
-         "judge replies that could not be read (counted as unscored)"),
-        ("Judge agreement", "not measured" if agreement is None else num(agreement),
-         str(diag.get("agreement_metric") or "needs two or more judges")),
+        (
+            "Order-swap inconsistency",
+            pct(diag.get("order_inconsistency")),
+            "share of pairs judged differently when the two answers swap places; high values mean position bias",
+        ),
+        (
+            "Length correlation",
+            num(diag.get("length_correlation")),
+            "correlation of score with answer length; near 0 is good",
+        ),
+        (
+            "Parse failures",
+            f"{diag.get('parse_failures', '–')} of {diag.get('n_judgements', '–')}",
+            "judge replies that could not be read (counted as unscored)",
+        ),
+        (
+            "Judge agreement",
+            "not measured" if agreement is None else num(agreement),
+            str(diag.get("agreement_metric") or "needs two or more judges"),
+        ),
     )
     return Table("judge_diagnostics", "Judge diagnostics", ("Check", "Value", "Meaning"), rows)
 

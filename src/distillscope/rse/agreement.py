@@ -118,8 +118,9 @@ def cohen_kappa(a: Sequence[float], b: Sequence[float]) -> float:
     """Quadratic-weighted Cohen's kappa of two raters' overall scores on the same units."""
     from sklearn.metrics import cohen_kappa_score
 
-    return float(cohen_kappa_score([int(x) for x in a], [int(x) for x in b], weights="quadratic",
-                                   labels=[1, 2, 3, 4, 5]))
+    return float(
+        cohen_kappa_score([int(x) for x in a], [int(x) for x in b], weights="quadratic", labels=[1, 2, 3, 4, 5])
+    )
 
 
 def panel_agreement(judgements: Sequence[Judgement]) -> PanelAgreement:

@@ -88,29 +88,38 @@ def _text_features(texts: Mapping[str, Sequence[str]], fit_on: Sequence[str], mo
     from sklearn.feature_extraction.text import TfidfVectorizer
 
     vectorizer = TfidfVectorizer(
-        analyzer="word", ngram_range=(1, 1), sublinear_tf=True, min_df=3, max_features=100_000,
-        token_pattern=r"(?u)\b\w+\b|[^\w\s]", lowercase=False,
+        analyzer="word",
+        ngram_range=(1, 1),
+        sublinear_tf=True,
+        min_df=3,
+        max_features=100_000,
+        token_pattern=r"(?u)\b\w+\b|[^\w\s]",
+        lowercase=False,
     )
     vectorizer.fit([t for m in fit_on for t in texts[m]])
     return {m: vectorizer.transform(texts[m]).tocsr() for m in models}
 
 
-def _fit_family_classifier(features: Mapping[str, Any], candidates: Sequence[str], families: Mapping[str, str],
-                           seed: int) -> Any:
+def _fit_family_classifier(
+    features: Mapping[str, Any], candidates: Sequence[str], families: Mapping[str, str], seed: int
+) -> Any:
     import scipy.sparse as sp
     from sklearn.linear_model import SGDClassifier
 
     x = sp.vstack([features[c] for c in candidates]).tocsr()
     y = np.concatenate([[family_of(c, families)] * int(features[c].shape[0]) for c in candidates])
     # Balanced class weights: a vendor with many versions must not win by sheer numbers.
-    clf = SGDClassifier(loss="log_loss", alpha=1e-5, max_iter=15, tol=None, class_weight="balanced",
-                        random_state=seed)
+    clf = SGDClassifier(loss="log_loss", alpha=1e-5, max_iter=15, tol=None, class_weight="balanced", random_state=seed)
     return clf.fit(x, y)
 
 
-def family_prompt_posteriors(texts: Mapping[str, Sequence[str]], students: Sequence[str],
-                             candidates: Sequence[str], families: Mapping[str, str],
-                             rng: np.random.Generator) -> tuple[tuple[str, ...], dict[str, np.ndarray]]:
+def family_prompt_posteriors(
+    texts: Mapping[str, Sequence[str]],
+    students: Sequence[str],
+    candidates: Sequence[str],
+    families: Mapping[str, str],
+    rng: np.random.Generator,
+) -> tuple[tuple[str, ...], dict[str, np.ndarray]]:
     """Per-answer ``P(family | answer)`` of each student, (prompts, families), from the candidates' classifier.
 
     A student that is itself a candidate is left out of the training set of its own classifier.
@@ -133,8 +142,9 @@ def family_prompt_posteriors(texts: Mapping[str, Sequence[str]], students: Seque
     return fams, out
 
 
-def combined_similarity(excess: Mapping[str, Excess], student: str, candidates: Sequence[str],
-                        weights: Mapping[str, float]) -> np.ndarray:
+def combined_similarity(
+    excess: Mapping[str, Excess], student: str, candidates: Sequence[str], weights: Mapping[str, float]
+) -> np.ndarray:
     """Each candidate's lineage excess for the student, standardised across candidates, signals weighted."""
     total = np.zeros(len(candidates))
     scale = sum(abs(weights.get(n, 0.0)) for n in excess) or 1.0
@@ -145,11 +155,20 @@ def combined_similarity(excess: Mapping[str, Excess], student: str, candidates: 
     return total
 
 
-def family_evidence(posteriors: np.ndarray, fams: Sequence[str], similarity: np.ndarray,
-                    candidates: Sequence[str], families: Mapping[str, str]) -> FamilyEvidence:
+def family_evidence(
+    posteriors: np.ndarray,
+    fams: Sequence[str],
+    similarity: np.ndarray,
+    candidates: Sequence[str],
+    families: Mapping[str, str],
+) -> FamilyEvidence:
     """Bundle one student's classifier posteriors (prompts, families) and candidate similarities."""
-    best = np.array([max((s for c, s in zip(candidates, similarity, strict=True) if family_of(c, families) == f),
-                         default=-10.0) for f in fams])
+    best = np.array(
+        [
+            max((s for c, s in zip(candidates, similarity, strict=True) if family_of(c, families) == f), default=-10.0)
+            for f in fams
+        ]
+    )
     return FamilyEvidence(tuple(fams), np.log(posteriors.mean(axis=0) + 1e-6), best, tuple(candidates), similarity)
 
 
@@ -210,10 +229,16 @@ class AttributionSettings:
     suspect_weights: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_SUSPECT_WEIGHTS))
 
 
-def attribute_students(texts: Mapping[str, Sequence[str]], students: Sequence[str], candidates: Sequence[str],
-                       families: Mapping[str, str], settings: AttributionSettings | None = None, *,
-                       suspects: Mapping[str, Sequence[str]] | None = None,
-                       null_models: Sequence[str] = ()) -> dict[str, AttributionResult]:
+def attribute_students(
+    texts: Mapping[str, Sequence[str]],
+    students: Sequence[str],
+    candidates: Sequence[str],
+    families: Mapping[str, str],
+    settings: AttributionSettings | None = None,
+    *,
+    suspects: Mapping[str, Sequence[str]] | None = None,
+    null_models: Sequence[str] = (),
+) -> dict[str, AttributionResult]:
     """Posterior over the candidates' families (and "none") for each student, plus named-suspect verdicts.
 
     ``suspects`` maps a student to the candidates the user suspects; each is tested against ``null_models``
@@ -230,22 +255,36 @@ def attribute_students(texts: Mapping[str, Sequence[str]], students: Sequence[st
         sim = combined_similarity(excess, student, pool, cfg.suspect_weights)
         ev = family_evidence(posteriors[student], fams, sim, pool, families)
         named = list((suspects or {}).get(student, ()))
-        null_for = {s: list(null_models) or [c for c in pool if family_of(c, families) != family_of(s, families)]
-                    for s in named}
-        verdicts = run_suspect_tests(excess, student, named, null_for, rng, alpha=cfg.alpha,
-                                 weights=cfg.suspect_weights, n_boot=cfg.n_boot) if named else []
+        null_for = {
+            s: list(null_models) or [c for c in pool if family_of(c, families) != family_of(s, families)] for s in named
+        }
+        verdicts = (
+            run_suspect_tests(
+                excess, student, named, null_for, rng, alpha=cfg.alpha, weights=cfg.suspect_weights, n_boot=cfg.n_boot
+            )
+            if named
+            else []
+        )
         results[student] = AttributionResult(
-            student=student, family_probabilities=family_posterior(ev, cfg.weights),
-            candidates=tuple(rank_candidates(ev, cfg.weights, families)), verdicts=tuple(verdicts),
+            student=student,
+            family_probabilities=family_posterior(ev, cfg.weights),
+            candidates=tuple(rank_candidates(ev, cfg.weights, families)),
+            verdicts=tuple(verdicts),
             n_prompts=int(next(iter(excess.values())).values.shape[0]),
         )
     return results
 
 
-def attribute_from_files(responses: Sequence[str | Path], student: str, *, candidates: Sequence[str] | None = None,
-                         families_csv: str | Path | None = None, suspects: Sequence[str] = (),
-                         null_models: Sequence[str] = (), settings: AttributionSettings | None = None
-                         ) -> AttributionResult:
+def attribute_from_files(
+    responses: Sequence[str | Path],
+    student: str,
+    *,
+    candidates: Sequence[str] | None = None,
+    families_csv: str | Path | None = None,
+    suspects: Sequence[str] = (),
+    null_models: Sequence[str] = (),
+    settings: AttributionSettings | None = None,
+) -> AttributionResult:
     """Attribute a student to candidate teachers from recorded responses (model/instruction/output files).
 
     ``candidates`` defaults to every other model in the files except the null models; ``families_csv``
@@ -255,5 +294,6 @@ def attribute_from_files(responses: Sequence[str | Path], student: str, *, candi
     chosen = list(candidates) if candidates else [m for m in data.models if m not in (student, *null_models)]
     families = load_families(families_csv) if families_csv else {}
     _, texts = data.aligned(list(dict.fromkeys([student, *chosen, *null_models])))
-    return attribute_students(texts, [student], chosen, families, settings, suspects={student: list(suspects)},
-                              null_models=null_models)[student]
+    return attribute_students(
+        texts, [student], chosen, families, settings, suspects={student: list(suspects)}, null_models=null_models
+    )[student]

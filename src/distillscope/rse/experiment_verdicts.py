@@ -38,29 +38,46 @@ def usable_null(texts: Mapping[str, Sequence[str]], null_panel: Sequence[str]) -
     return [m for m in null_panel if m not in dropped], dropped
 
 
-def text_verdicts(texts: Mapping[str, Sequence[str]], targets: Sequence[str], references: Sequence[str],
-                  null_panel: Sequence[str], settings: VerdictSettings | None = None) -> list[dict[str, Any]]:
+def text_verdicts(
+    texts: Mapping[str, Sequence[str]],
+    targets: Sequence[str],
+    references: Sequence[str],
+    null_panel: Sequence[str],
+    settings: VerdictSettings | None = None,
+) -> list[dict[str, Any]]:
     """Verdict rows from the models' answers (aligned by prompt): word-excess similarity vs the null panel."""
     null, dropped = usable_null(texts, null_panel)
     excess = lineage_excess(texts, [*targets, *null], [*references, *null]) if null_panel else {}
     return suspect_rows(excess, targets, references, null, settings, dropped=dropped)
 
 
-def score_verdicts(scores: Mapping[str, np.ndarray], target: str, reference: str, null_panel: Sequence[str],
-                   settings: VerdictSettings | None = None, *, measure: str = "LLM-judge similarity"
-                   ) -> dict[str, Any]:
+def score_verdicts(
+    scores: Mapping[str, np.ndarray],
+    target: str,
+    reference: str,
+    null_panel: Sequence[str],
+    settings: VerdictSettings | None = None,
+    *,
+    measure: str = "LLM-judge similarity",
+) -> dict[str, Any]:
     """The same test on per-prompt scores towards one reference (e.g. LLM-judge means), one array per model."""
     models = (target, *null_panel)
     values = np.stack([np.asarray(scores[m], dtype=float) for m in models], axis=1)[:, :, None]
     excess = {"score": Excess(models, (reference,), values)}
-    return suspect_rows(excess, [target], [reference], null_panel, settings, weights={"score": 1.0},
-                        measure=measure)[0]
+    return suspect_rows(excess, [target], [reference], null_panel, settings, weights={"score": 1.0}, measure=measure)[0]
 
 
-def suspect_rows(excess: Mapping[str, Excess], targets: Sequence[str], references: Sequence[str],
-                 null: Sequence[str], settings: VerdictSettings | None = None, *,
-                 dropped: Mapping[str, str] | None = None, weights: Mapping[str, float] | None = None,
-                 measure: str = WORD_MEASURE) -> list[dict[str, Any]]:
+def suspect_rows(
+    excess: Mapping[str, Excess],
+    targets: Sequence[str],
+    references: Sequence[str],
+    null: Sequence[str],
+    settings: VerdictSettings | None = None,
+    *,
+    dropped: Mapping[str, str] | None = None,
+    weights: Mapping[str, float] | None = None,
+    measure: str = WORD_MEASURE,
+) -> list[dict[str, Any]]:
     """Summary rows of every (target, reference) pair; an empty ``excess`` means no null panel was given."""
     cfg = settings or VerdictSettings()
     rng = np.random.default_rng(cfg.seed)
@@ -70,20 +87,41 @@ def suspect_rows(excess: Mapping[str, Excess], targets: Sequence[str], reference
             rows += [_row_without_test(target, ref, cfg.alpha, NO_NULL_PANEL) for ref in references]
             continue
         null_for = {ref: [m for m in null if m != target] for ref in references}
-        tested = run_suspect_tests(excess, target, references, null_for, rng, alpha=cfg.alpha, weights=weights,
-                                   n_boot=cfg.n_boot)
+        tested = run_suspect_tests(
+            excess, target, references, null_for, rng, alpha=cfg.alpha, weights=weights, n_boot=cfg.n_boot
+        )
         rows += [_row(v, excess, cfg.alpha, weights, dict(dropped or {}), measure) for v in tested]
     return rows
 
 
 def _row_without_test(target: str, reference: str, alpha: float, reason: str) -> dict[str, Any]:
-    return {"target": target, "reference": reference, "alpha": alpha, "verdict": "inconclusive", "degree": None,
-            "lo": None, "hi": None, "p_value": None, "p_adjusted": None, "reason": reason, "n_null": 0,
-            "null_models": [], "null_values": [], "observed": None, "evidence": [f"inconclusive: {reason}"]}
+    return {
+        "target": target,
+        "reference": reference,
+        "alpha": alpha,
+        "verdict": "inconclusive",
+        "degree": None,
+        "lo": None,
+        "hi": None,
+        "p_value": None,
+        "p_adjusted": None,
+        "reason": reason,
+        "n_null": 0,
+        "null_models": [],
+        "null_values": [],
+        "observed": None,
+        "evidence": [f"inconclusive: {reason}"],
+    }
 
 
-def _row(v: SuspectVerdict, excess: Mapping[str, Excess], alpha: float, weights: Mapping[str, float] | None,
-         dropped: dict[str, str], measure: str) -> dict[str, Any]:
+def _row(
+    v: SuspectVerdict,
+    excess: Mapping[str, Excess],
+    alpha: float,
+    weights: Mapping[str, float] | None,
+    dropped: dict[str, str],
+    measure: str,
+) -> dict[str, Any]:
     """One summary row; the reason names the dropped null models when the panel could not calibrate."""
     e = v.effect
     why_dropped = ", ".join(f"{m} ({why})" for m, why in dropped.items())
@@ -95,15 +133,27 @@ def _row(v: SuspectVerdict, excess: Mapping[str, Excess], alpha: float, weights:
         evidence.append(
             f"{measure} to {v.suspect} lies {e.estimate:+.2f} null-panel SDs from the null models' mean "
             f"({', '.join(v.null_models)}; 95% bootstrap CI over prompts [{e.low:.2f}, {e.high:.2f}]; "
-            f"t prediction p = {v.p_value:.3g}, Holm-adjusted p = {v.p_adjusted:.3g})")
+            f"t prediction p = {v.p_value:.3g}, Holm-adjusted p = {v.p_adjusted:.3g})"
+        )
     if dropped and e is not None:
         evidence.append(f"dropped from the null panel: {why_dropped}")
     if reason:
         evidence.append(f"inconclusive: {reason}")
     values = null_scores(excess, v.target, v.suspect, v.null_models, weights) if e is not None else np.array([])
-    return {"target": v.target, "reference": v.suspect, "alpha": alpha, "verdict": v.verdict,
-            "degree": None if e is None else e.estimate, "lo": None if e is None else e.low,
-            "hi": None if e is None else e.high, "p_value": v.p_value, "p_adjusted": v.p_adjusted, "reason": reason,
-            "n_null": len(v.null_models), "null_models": list(v.null_models),
-            "null_values": [round(float(x), 4) for x in values], "observed": None if e is None else e.estimate,
-            "evidence": evidence}
+    return {
+        "target": v.target,
+        "reference": v.suspect,
+        "alpha": alpha,
+        "verdict": v.verdict,
+        "degree": None if e is None else e.estimate,
+        "lo": None if e is None else e.low,
+        "hi": None if e is None else e.high,
+        "p_value": v.p_value,
+        "p_adjusted": v.p_adjusted,
+        "reason": reason,
+        "n_null": len(v.null_models),
+        "null_models": list(v.null_models),
+        "null_values": [round(float(x), 4) for x in values],
+        "observed": None if e is None else e.estimate,
+        "evidence": evidence,
+    }

@@ -28,8 +28,8 @@ LINEAGE_SIGNALS = ("word", "skeleton")
 # Chosen under leave-one-student-out cross-validation (BENCHMARKS.md): the skeleton adds no verdict power.
 DEFAULT_SIGNALS = ("word",)
 
-_FUNCTION_WORD_LIST = (
-    """a about above after again against all also am an and any are as at be because been before being below
+_FUNCTION_WORD_LIST = """a about above after again against all also am an and any are as at be because been before
+    being below
     between both but by can could did do does doing down during each few for from further had has have
     having he her here hers herself him himself his how however i if in into is it its itself just let may
     me might more most must my myself no nor not now of off on once only or other our ours ourselves out
@@ -38,7 +38,6 @@ _FUNCTION_WORD_LIST = (
     who whom why will with would you your yours yourself yourselves sure certainly yes please note hope
     helps know example following overall additionally furthermore firstly secondly finally conclusion
     summary i'm it's here's you're don't can't won't isn't aren't"""
-)
 _FUNCTION_WORDS = frozenset(_FUNCTION_WORD_LIST.split())
 _TOKEN = re.compile(r"\w+(?:'\w+)?|\n|[^\w\s]")
 
@@ -61,8 +60,9 @@ def function_word_skeleton(text: str) -> str:
     return " ".join(out)
 
 
-def lineage_prompt_sims(texts: Texts, queries: Sequence[str], candidates: Sequence[str],
-                        signals: Sequence[str] = DEFAULT_SIGNALS) -> dict[str, PromptSims]:
+def lineage_prompt_sims(
+    texts: Texts, queries: Sequence[str], candidates: Sequence[str], signals: Sequence[str] = DEFAULT_SIGNALS
+) -> dict[str, PromptSims]:
     """Per-prompt similarities of every query model to every candidate, for each named signal."""
     unknown = set(signals) - set(LINEAGE_SIGNALS)
     if unknown:
@@ -72,8 +72,9 @@ def lineage_prompt_sims(texts: Texts, queries: Sequence[str], candidates: Sequen
         out["word"] = tfidf_prompt_sims(texts, queries, candidates, ngram_range=(1, 2))
     if "skeleton" in signals:
         skeletons = {m: [function_word_skeleton(t) for t in texts[m]] for m in dict.fromkeys([*queries, *candidates])}
-        out["skeleton"] = tfidf_prompt_sims(skeletons, queries, candidates, ngram_range=(2, 4), token_pattern=r"\S+",
-                                            lowercase=False)
+        out["skeleton"] = tfidf_prompt_sims(
+            skeletons, queries, candidates, ngram_range=(2, 4), token_pattern=r"\S+", lowercase=False
+        )
     return out
 
 
@@ -110,7 +111,8 @@ def prompt_excess(sims: PromptSims) -> Excess:
     return Excess(sims.queries, sims.candidates, excess)
 
 
-def lineage_excess(texts: Texts, queries: Sequence[str], candidates: Sequence[str],
-                   signals: Sequence[str] = DEFAULT_SIGNALS) -> dict[str, Excess]:
+def lineage_excess(
+    texts: Texts, queries: Sequence[str], candidates: Sequence[str], signals: Sequence[str] = DEFAULT_SIGNALS
+) -> dict[str, Excess]:
     """The excess of each named lineage signal."""
     return {name: prompt_excess(s) for name, s in lineage_prompt_sims(texts, queries, candidates, signals).items()}

@@ -18,8 +18,9 @@ def _length_correlation(run_dir: Path, pairs: list[Any]) -> float | None:
 
     from distillscope.rse.run import RunDir
 
-    lengths = {(r.model, r.prompt_set, r.prompt_id, r.sample_index): len(r.response)
-               for r in RunDir(run_dir).responses()}
+    lengths = {
+        (r.model, r.prompt_set, r.prompt_id, r.sample_index): len(r.response) for r in RunDir(run_dir).responses()
+    }
     xs = [(lengths.get((p.target, p.prompt_set, p.prompt_id, p.sample_index)), p.overall) for p in pairs]
     xs = [(a, b) for a, b in xs if a is not None]
     if len(xs) < 3 or len({b for _, b in xs}) < 2:
@@ -41,9 +42,13 @@ def summarise_judgements(run_dir: Path, reference: str, seed: int = 0) -> dict[s
     pairs = pair_scores(js)
     if not pairs:
         unscored = sum(j.label == "unscored" for j in js)
-        return {"judges": sorted({j.judge for j in ran}), "scores": {}, "diagnostics": None,
-                "unusable": f"the LLM judge produced nothing usable: {unscored} of {len(ran)} replies could not be "
-                            f"scored and {len(ran) - len(js)} calls failed"}
+        return {
+            "judges": sorted({j.judge for j in ran}),
+            "scores": {},
+            "diagnostics": None,
+            "unusable": f"the LLM judge produced nothing usable: {unscored} of {len(ran)} replies could not be "
+            f"scored and {len(ran) - len(js)} calls failed",
+        }
     rng = np.random.default_rng(seed)
     by_target: dict[str, list[Any]] = defaultdict(list)
     for p in pairs:

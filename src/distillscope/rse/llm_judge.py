@@ -240,8 +240,9 @@ async def judge_once(judge: Model, task: PairTask, order: Order) -> Judgement:
         log.info("%s: unscored reply for %s/%s (%s)", judge.spec, task.prompt_set, task.prompt_id, parsed.reason)
         return Judgement(*ids, label="unscored", reason=parsed.reason, raw=completion.text)
     s = parsed.scores
-    return Judgement(*ids, label="scored", style=s.style, logic=s.logic, content=s.content, overall=s.overall,
-                     raw=completion.text)
+    return Judgement(
+        *ids, label="scored", style=s.style, logic=s.logic, content=s.content, overall=s.overall, raw=completion.text
+    )
 
 
 def same_family_warning(judge_spec: str, reference_spec: str) -> str | None:
@@ -253,14 +254,17 @@ def same_family_warning(judge_spec: str, reference_spec: str) -> str | None:
         same = fj is not None and fr is not None and fj.key == fr.key
         family = fj.name if fj is not None else ""
     except ImportError:  # identity registry unavailable: compare model-name prefixes instead
+
         def stem(s: str) -> str:
             return re.split(r"[-_.:/ ]", s.split(":", 1)[-1].lower())[0]
 
         same, family = stem(judge_spec) == stem(reference_spec), stem(judge_spec)
     if not same:
         return None
-    return (f"judge {judge_spec} and reference {reference_spec} are both {family} models: the judge may favour "
-            "its own family's style; add a judge from another family (--judge) and compare")
+    return (
+        f"judge {judge_spec} and reference {reference_spec} are both {family} models: the judge may favour "
+        "its own family's style; add a judge from another family (--judge) and compare"
+    )
 
 
 @dataclass(frozen=True)
@@ -282,8 +286,9 @@ SANITY_TEXTS = (
 )
 
 
-async def sanity_check(judge: Model, texts: tuple[str, ...] = SANITY_TEXTS, question: str = "Answer briefly.") -> \
-        SanityResult:
+async def sanity_check(
+    judge: Model, texts: tuple[str, ...] = SANITY_TEXTS, question: str = "Answer briefly."
+) -> SanityResult:
     """Judge each text against itself; `passed` when every verdict is scored with overall 5."""
     results = []
     for i, text in enumerate(texts):
@@ -296,16 +301,20 @@ async def sanity_check(judge: Model, texts: tuple[str, ...] = SANITY_TEXTS, ques
 
 
 def build_pair_tasks(
-    responses: Sequence[ResponseRecord], reference: str, targets: Sequence[str] | None = None,
-    *, include_self: bool = False,
+    responses: Sequence[ResponseRecord],
+    reference: str,
+    targets: Sequence[str] | None = None,
+    *,
+    include_self: bool = False,
 ) -> list[PairTask]:
     """(reference, target) pairs on shared prompts; a target sample pairs with the same reference sample,
     else with reference sample 0. Error or empty answers are left out."""
     ok = [r for r in responses if r.ok and r.response.strip()]
     models = list(dict.fromkeys(r.model for r in responses))
     if reference not in models:
-        raise ConfigError(f"reference {reference!r} has no responses in this run; collect it first or use one of "
-                          f"{', '.join(models)}")
+        raise ConfigError(
+            f"reference {reference!r} has no responses in this run; collect it first or use one of {', '.join(models)}"
+        )
     wanted = list(targets) if targets else [m for m in models if m != reference or include_self]
     missing = [t for t in wanted if t not in models]
     if missing:
@@ -317,8 +326,11 @@ def build_pair_tasks(
             continue
         base = ref.get((r.prompt_set, r.prompt_id, r.sample_index)) or ref.get((r.prompt_set, r.prompt_id, 0))
         if base is not None:
-            tasks.append(PairTask(reference, r.model, r.prompt_set, r.prompt_id, r.sample_index, r.prompt,
-                                  base.response, r.response))
+            tasks.append(
+                PairTask(
+                    reference, r.model, r.prompt_set, r.prompt_id, r.sample_index, r.prompt, base.response, r.response
+                )
+            )
     return tasks
 
 

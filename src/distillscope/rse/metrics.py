@@ -114,8 +114,13 @@ def tfidf_prompt_sims(
     n = _check(texts, queries, candidates)
     models = list(dict.fromkeys([*queries, *candidates]))
     vectorizer = TfidfVectorizer(
-        analyzer=analyzer, ngram_range=ngram_range, sublinear_tf=sublinear_tf, min_df=2, max_features=max_features,
-        token_pattern=token_pattern, lowercase=lowercase,
+        analyzer=analyzer,
+        ngram_range=ngram_range,
+        sublinear_tf=sublinear_tf,
+        min_df=2,
+        max_features=max_features,
+        token_pattern=token_pattern,
+        lowercase=lowercase,
     )
     # Prompt-major row order: the responses of all models to one prompt form one contiguous block.
     corpus = [texts[m][p] for p in range(n) for m in models]

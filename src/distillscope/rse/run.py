@@ -230,9 +230,14 @@ def judge_free_section(records: list[ResponseRecord], ref: str, opts: ScoreOptio
                 row[opts.signal] = float(chosen.values[idx, qi, ri].mean())
             rows.append(row)
     names, matrix = similarity_matrix(chosen)
-    out: dict[str, Any] = {"label": "ok", "reference": ref, "n_prompts": len(keys), "table": rows,
-                           "signal": opts.signal,
-                           "matrix": {"models": list(names), opts.signal: matrix.round(4).tolist()}}
+    out: dict[str, Any] = {
+        "label": "ok",
+        "reference": ref,
+        "n_prompts": len(keys),
+        "table": rows,
+        "signal": opts.signal,
+        "matrix": {"models": list(names), opts.signal: matrix.round(4).tolist()},
+    }
     null = [m for m in opts.null if m in models and m != ref]
     if null:
         targets = [m for m in models if m != ref and m not in null]
@@ -290,8 +295,13 @@ def score_run(run: RunDir, options: ScoreOptions | None = None) -> dict[str, Any
         "models": models,
         "null": list(opts.null),
         "alpha": opts.alpha,
-        "responses": {m: {"ok": sum(r.ok for r in records if r.model == m),
-                          "error": sum(not r.ok for r in records if r.model == m)} for m in models},
+        "responses": {
+            m: {
+                "ok": sum(r.ok for r in records if r.model == m),
+                "error": sum(not r.ok for r in records if r.model == m),
+            }
+            for m in models
+        },
         "judge_free": judge_free_section(records, ref, opts),
         "llm_judge": judge_section(run, ref, opts),
     }

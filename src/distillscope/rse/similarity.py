@@ -31,8 +31,9 @@ def aligned_texts(run_dir: Path) -> tuple[list[tuple[str, str]], dict[str, list[
     return aligned(records, models)
 
 
-def response_similarity(texts: Mapping[str, Sequence[str]], models: Sequence[str],
-                        signal: str = DEFAULT_SIGNAL) -> tuple[PromptSims, str]:
+def response_similarity(
+    texts: Mapping[str, Sequence[str]], models: Sequence[str], signal: str = DEFAULT_SIGNAL
+) -> tuple[PromptSims, str]:
     """Per-prompt similarity of every model to every model, and the signal's name."""
     if signal == "tfidf":
         return tfidf_prompt_sims(texts, models, models), signal

@@ -58,8 +58,9 @@ def panel_problems(texts: Mapping[str, Sequence[str]]) -> dict[str, str]:
     return problems
 
 
-def _standardised(excess: Mapping[str, Excess], models: Sequence[str], suspect: str,
-                  null: Sequence[str], prompts: np.ndarray | None) -> dict[str, np.ndarray]:
+def _standardised(
+    excess: Mapping[str, Excess], models: Sequence[str], suspect: str, null: Sequence[str], prompts: np.ndarray | None
+) -> dict[str, np.ndarray]:
     """Per signal: each model's excess towards ``suspect`` in the null models' standard units."""
     out = {}
     for name, e in excess.items():
@@ -72,23 +73,35 @@ def _standardised(excess: Mapping[str, Excess], models: Sequence[str], suspect: 
     return out
 
 
-def pair_features(excess: Mapping[str, Excess], target: str, suspect: str, null: Sequence[str],
-                  prompts: np.ndarray | None = None) -> dict[str, float]:
+def pair_features(
+    excess: Mapping[str, Excess], target: str, suspect: str, null: Sequence[str], prompts: np.ndarray | None = None
+) -> dict[str, float]:
     """The target's per-signal excess towards the suspect, in null standard units (the test's inputs)."""
     z = _standardised(excess, [target], suspect, null, prompts)
     return {name: float(v[0]) for name, v in z.items()}
 
 
-def _combined(excess: Mapping[str, Excess], target: str, suspect: str, null: Sequence[str],
-              weights: Mapping[str, float], prompts: np.ndarray | None) -> tuple[float, np.ndarray]:
+def _combined(
+    excess: Mapping[str, Excess],
+    target: str,
+    suspect: str,
+    null: Sequence[str],
+    weights: Mapping[str, float],
+    prompts: np.ndarray | None,
+) -> tuple[float, np.ndarray]:
     z = _standardised(excess, [target, *null], suspect, null, prompts)
     score = sum(weights.get(name, 0.0) * v for name, v in z.items())
     arr = np.asarray(score, dtype=float)
     return float(arr[0]), arr[1:]
 
 
-def null_scores(excess: Mapping[str, Excess], target: str, suspect: str, null: Sequence[str],
-                weights: Mapping[str, float] | None = None) -> np.ndarray:
+def null_scores(
+    excess: Mapping[str, Excess],
+    target: str,
+    suspect: str,
+    null: Sequence[str],
+    weights: Mapping[str, float] | None = None,
+) -> np.ndarray:
     """Each null model's combined score in null SD units: what the target's effect is compared with."""
     w = DEFAULT_SUSPECT_WEIGHTS if weights is None else weights
     _, scores = _combined(excess, target, suspect, null, w, None)
@@ -105,8 +118,15 @@ def prediction_pvalue(score: float, null_scores: np.ndarray) -> float:
     return float(sps.t.sf(t, df=null_scores.size - 1))
 
 
-def _effect(excess: Mapping[str, Excess], target: str, suspect: str, null: Sequence[str],
-            weights: Mapping[str, float], rng: np.random.Generator, n_boot: int) -> Interval:
+def _effect(
+    excess: Mapping[str, Excess],
+    target: str,
+    suspect: str,
+    null: Sequence[str],
+    weights: Mapping[str, float],
+    rng: np.random.Generator,
+    n_boot: int,
+) -> Interval:
     """Target's combined score minus the null mean in null SDs, with a bootstrap interval over prompts
     (``n_boot`` 0: the point estimate alone, as the benchmark uses it)."""
 
@@ -124,9 +144,16 @@ def _effect(excess: Mapping[str, Excess], target: str, suspect: str, null: Seque
     return Interval(estimate, float(low), float(high))
 
 
-def run_suspect_test(excess: Mapping[str, Excess], target: str, suspect: str, null: Sequence[str],
-                     rng: np.random.Generator, *, weights: Mapping[str, float] | None = None,
-                     n_boot: int = 200) -> SuspectVerdict:
+def run_suspect_test(
+    excess: Mapping[str, Excess],
+    target: str,
+    suspect: str,
+    null: Sequence[str],
+    rng: np.random.Generator,
+    *,
+    weights: Mapping[str, float] | None = None,
+    n_boot: int = 200,
+) -> SuspectVerdict:
     """One named-suspect test, uncorrected (``run_suspect_tests`` corrects across suspects)."""
     w = dict(DEFAULT_SUSPECT_WEIGHTS if weights is None else weights)
     null = tuple(m for m in null if m not in (target, suspect))
@@ -145,9 +172,17 @@ def _inconclusive(target: str, suspect: str, null: Sequence[str], reason: str) -
     return SuspectVerdict(target, suspect, tuple(null), None, None, None, VERDICT_INCONCLUSIVE, reason)
 
 
-def run_suspect_tests(excess: Mapping[str, Excess], target: str, suspects: Sequence[str],
-                      null_for: Mapping[str, Sequence[str]], rng: np.random.Generator, *, alpha: float = 0.05,
-                      weights: Mapping[str, float] | None = None, n_boot: int = 200) -> list[SuspectVerdict]:
+def run_suspect_tests(
+    excess: Mapping[str, Excess],
+    target: str,
+    suspects: Sequence[str],
+    null_for: Mapping[str, Sequence[str]],
+    rng: np.random.Generator,
+    *,
+    alpha: float = 0.05,
+    weights: Mapping[str, float] | None = None,
+    n_boot: int = 200,
+) -> list[SuspectVerdict]:
     """Test every named suspect of one target; Holm-correct across these suspects only."""
     raw = [run_suspect_test(excess, target, s, null_for[s], rng, weights=weights, n_boot=n_boot) for s in suspects]
     tested = [i for i, v in enumerate(raw) if v.p_value is not None]
@@ -158,8 +193,9 @@ def run_suspect_tests(excess: Mapping[str, Excess], target: str, suspects: Seque
         assert v.effect is not None
         verdict = verdict_from(v.effect, p_adj, alpha)
         reason = "" if verdict != VERDICT_INCONCLUSIVE else _why_inconclusive(p_adj, alpha, len(tested), v.effect)
-        out[i] = SuspectVerdict(v.target, v.suspect, v.null_models, v.effect, v.p_value, p_adj, verdict, reason,
-                                v.signals)
+        out[i] = SuspectVerdict(
+            v.target, v.suspect, v.null_models, v.effect, v.p_value, p_adj, verdict, reason, v.signals
+        )
     return out
 
 
@@ -170,8 +206,9 @@ def _why_inconclusive(p_adj: float, alpha: float, n_suspects: int, effect: Inter
     return f"the target does not stand out from the null models (p = {p_adj:.3g} >= {alpha}{corrected})"
 
 
-def fit_suspect_weights(features: Sequence[Mapping[str, float]], labels: Sequence[int],
-                        signals: Sequence[str]) -> dict[str, float]:
+def fit_suspect_weights(
+    features: Sequence[Mapping[str, float]], labels: Sequence[int], signals: Sequence[str]
+) -> dict[str, float]:
     """Logistic-regression weights of the signals from labelled (target, suspect) pairs (class-balanced)."""
     from sklearn.linear_model import LogisticRegression
 
