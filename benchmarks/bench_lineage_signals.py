@@ -17,13 +17,8 @@ from distillscope.bench.lineage_cv import CLASSIFIER, FoldSettings
 from distillscope.bench.lineage_data import prepare
 
 SETS = (
-    ("word",),
-    ("skeleton",),
-    (CLASSIFIER,),
-    ("word", "skeleton"),
-    ("word", CLASSIFIER),
-    ("skeleton", CLASSIFIER),
-    ("word", "skeleton", CLASSIFIER),
+    ("frame", CLASSIFIER),
+    ("word", "frame", CLASSIFIER),
 )
 
 
@@ -36,7 +31,7 @@ def main() -> None:
         [args.data / "alpacaeval_outputs.jsonl.gz"],
         args.data / "lineage.csv",
         args.data / "families.csv",
-        signals=("word", "skeleton"),
+        signals=("word", "frame"),
     )
     for signals in SETS:
         result = score(data, leave_one_student_out(data, FoldSettings(signals=signals)), "leave-one-student-out")

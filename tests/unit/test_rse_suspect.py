@@ -5,7 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from distillscope.rse.fingerprint import Excess, function_word_skeleton, prompt_excess
+from distillscope.rse.fingerprint import (
+    Excess,
+    answer_frame,
+    function_word_skeleton,
+    lineage_prompt_sims,
+    prompt_excess,
+)
 from distillscope.rse.metrics import PromptSims
 from distillscope.rse.suspect import fit_suspect_weights, panel_problems, run_suspect_test, run_suspect_tests
 from distillscope.stats import VERDICT_CONSISTENT, VERDICT_INCONCLUSIVE
@@ -111,3 +117,40 @@ def test_fitted_weights_favour_the_informative_signal() -> None:
 
 def test_function_word_skeleton_keeps_structure_and_hides_content() -> None:
     assert function_word_skeleton("Sure! Here are 3 Tips:\n- Drink water") == "sure ! here are D C : NL - C W"
+
+
+def test_answer_frame_keeps_openers_closers_and_line_shapes_not_content() -> None:
+    frame = answer_frame("Sure! Here are tips:\n\n1. Eat well.\n- **Sleep** more\n# End\nI hope this helps!")
+    assert frame.startswith("O:sure O:! O:here O:are O:tips O::")
+    assert "| LPc L_ LN LB LH LP |" in frame
+    assert frame.endswith("E:i E:hope E:this E:helps E:!")
+    # Two answers about different topics with the same habits share their frame; the topic does not matter.
+    a = answer_frame("Certainly! Here is a plan:\n1. Buy flour.\n2. Bake.\nI hope this helps!")
+    b = answer_frame("Certainly! Here is a plan:\n1. Learn Rust.\n2. Ship.\nI hope this helps!")
+    assert a.split("|")[1] == b.split("|")[1]
+
+
+def test_frame_signal_finds_the_model_with_the_same_habits() -> None:
+    texts = {
+        "student": ["Certainly! Here is how:\n1. Mix water.\n2. Stir.\nI hope this helps!"] * 3,
+        "teacher": ["Certainly! Here is how:\n1. Plant seeds.\n2. Wait.\nI hope this helps!"] * 3,
+        "other": ["Mix water and stir. That is all there is to it, nothing more."] * 3,
+        "third": ["Plant seeds; wait for rain. Good luck with the garden this year."] * 3,
+    }
+    sims = lineage_prompt_sims(texts, ["student"], ["teacher", "other", "third"], ["frame"])["frame"]
+    excess = prompt_excess(sims).mean()[0]
+    assert excess[0] > 0.3 and excess[0] > max(excess[1], excess[2])
+
+
+def test_fit_suspect_weights_ignores_untestable_pairs_and_falls_back_to_defaults() -> None:
+    nan = float("nan")
+    feats = [{"word": 2.0, "frame": 1.0}, {"word": nan, "frame": 0.0}, {"word": 0.1, "frame": 0.2}]
+    assert fit_suspect_weights(feats, [1, 1, 0], ["word", "frame"]) == {"word": 0.41, "frame": 1.34}
+    rng = np.random.default_rng(1)
+    labels = [i % 2 for i in range(60)]
+    feats = [
+        {"word": rng.normal(2.0 * y, 1.0), "frame": nan if i == 0 else rng.normal(0.0, 1.0)}
+        for i, y in enumerate(labels)
+    ]
+    w = fit_suspect_weights(feats, labels, ["word", "frame"])
+    assert w["word"] > 1.0 and abs(w["frame"]) < 0.5 * w["word"]

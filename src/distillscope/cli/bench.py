@@ -97,7 +97,7 @@ def lineage(
         ),
     ] = False,
     signals: Annotated[
-        str, typer.Option("--signals", help="Evidence to use: word, skeleton, classifier (comma-separated).")
+        str, typer.Option("--signals", help="Evidence to use: word, frame, skeleton, classifier (comma-separated).")
     ] = "word,classifier",
     plots: Annotated[Path | None, typer.Option("--plots", help="Write the ROC and calibration PNGs here.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print machine-readable JSON only.")] = False,

@@ -42,7 +42,7 @@ class AttributionWeights:
 
 
 # Fitted on the visible lineage set (47 students; BENCHMARKS.md, "attribution"); `bench lineage --cv` refits.
-DEFAULT_ATTRIBUTION_WEIGHTS = AttributionWeights(classifier=6.19, similarity=0.61, none=-10.98)
+DEFAULT_ATTRIBUTION_WEIGHTS = AttributionWeights(classifier=6.06, similarity=0.54, none=-10.76)
 
 
 @dataclass(frozen=True)

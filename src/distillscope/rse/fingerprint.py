@@ -1,8 +1,13 @@
 """Judge-free lineage signals: what a student inherits from its teacher's answers.
 
-Two per-prompt similarities feed the named-suspect test and the attribution:
+Per-prompt similarities that feed the named-suspect test and the attribution (``word`` and ``frame`` by
+default):
 
 - ``word``: word 1-2-gram TF-IDF cosine of two answers to the same prompt (what is said);
+- ``frame``: TF-IDF cosine (1-3-grams) of how an answer opens and closes (its first and last 12 tokens,
+  marked as such) and of the shape of each line (heading, bullet, numbered item, table, code, bold lead,
+  paragraph ending in a colon, blank). Openers ("Certainly! Here are"), sign-offs ("I hope this helps!")
+  and list layout are habits a student copies from its teacher's answers whatever the topic;
 - ``skeleton``: TF-IDF cosine of function-word templates (how it is said). Every content word becomes a
   shape symbol (``W`` lower-case word, ``C`` capitalised word, ``D`` number) while function words,
   punctuation, line breaks and markdown stay. This is the offline stand-in for part-of-speech templates
@@ -24,9 +29,10 @@ import numpy as np
 
 from distillscope.rse.metrics import PromptSims, Texts, tfidf_prompt_sims
 
-LINEAGE_SIGNALS = ("word", "skeleton")
-# Chosen under leave-one-student-out cross-validation (BENCHMARKS.md): the skeleton adds no verdict power.
-DEFAULT_SIGNALS = ("word",)
+LINEAGE_SIGNALS = ("word", "skeleton", "frame")
+# Chosen under leave-one-student-out cross-validation (BENCHMARKS.md): the frame raises attribution AUROC and
+# verdict recall; the skeleton adds no verdict power.
+DEFAULT_SIGNALS = ("word", "frame")
 
 _FUNCTION_WORD_LIST = """a about above after again against all also am an and any are as at be because been before
     being below
@@ -60,6 +66,33 @@ def function_word_skeleton(text: str) -> str:
     return " ".join(out)
 
 
+_FRAME_EDGE = 12  # tokens kept from the start and from the end of an answer
+
+
+def _line_shape(line: str) -> str:
+    """One symbol for how a line is laid out (heading, bullet, numbered item, table, code, quote, text)."""
+    s = line.strip()
+    if not s:
+        return "L_"
+    for prefix, sym in (("#", "LH"), ("```", "LC"), ("|", "LT"), (">", "LQ"), ("**", "LS")):
+        if s.startswith(prefix):
+            return sym
+    if s[0] in "-*•+" and len(s) > 1 and s[1] == " ":
+        return "LB"
+    if re.match(r"\d+[.)] ", s):
+        return "LN"
+    return "LP" + ("c" if s.endswith(":") else "")
+
+
+def answer_frame(text: str) -> str:
+    """How an answer opens, closes and is laid out: its first and last words and the shape of each line."""
+    tokens = [t.lower() for t in _TOKEN.findall(text) if t != "\n"]
+    opener = [f"O:{t}" for t in tokens[:_FRAME_EDGE]]
+    closer = [f"E:{t}" for t in tokens[-_FRAME_EDGE:]]
+    shapes = [_line_shape(line) for line in text.splitlines()]
+    return " ".join([*opener, "|", *shapes, "|", *closer])
+
+
 def lineage_prompt_sims(
     texts: Texts, queries: Sequence[str], candidates: Sequence[str], signals: Sequence[str] = DEFAULT_SIGNALS
 ) -> dict[str, PromptSims]:
@@ -74,6 +107,11 @@ def lineage_prompt_sims(
         skeletons = {m: [function_word_skeleton(t) for t in texts[m]] for m in dict.fromkeys([*queries, *candidates])}
         out["skeleton"] = tfidf_prompt_sims(
             skeletons, queries, candidates, ngram_range=(2, 4), token_pattern=r"\S+", lowercase=False
+        )
+    if "frame" in signals:
+        frames = {m: [answer_frame(t) for t in texts[m]] for m in dict.fromkeys([*queries, *candidates])}
+        out["frame"] = tfidf_prompt_sims(
+            frames, queries, candidates, ngram_range=(1, 3), token_pattern=r"\S+", lowercase=False
         )
     return out
 

@@ -25,9 +25,10 @@ from distillscope.ice.mutators import is_refusal
 from distillscope.rse.fingerprint import Excess
 from distillscope.stats import VERDICT_INCONCLUSIVE, Interval, Verdict, holm_adjust, verdict_from
 
-# One signal by default (rse.fingerprint.DEFAULT_SIGNALS), so its weight only sets the units. With several
-# signals `fit_suspect_weights` learns them (the benchmark refits inside every cross-validation fold).
-DEFAULT_SUSPECT_WEIGHTS: dict[str, float] = {"word": 1.0, "skeleton": 1.0}
+# Weights of the default signals (rse.fingerprint.DEFAULT_SIGNALS) in the combined excess, fitted by
+# `fit_suspect_weights` on all 47 visible lineage students (benchmarks/fit_lineage_defaults.py). The benchmark's
+# `--cv` never uses them: it refits inside every fold. The skeleton is not a default signal (weight 1).
+DEFAULT_SUSPECT_WEIGHTS: dict[str, float] = {"word": 0.41, "frame": 1.34, "skeleton": 1.0}
 MIN_NULL_MODELS = 3
 
 
@@ -209,9 +210,17 @@ def _why_inconclusive(p_adj: float, alpha: float, n_suspects: int, effect: Inter
 def fit_suspect_weights(
     features: Sequence[Mapping[str, float]], labels: Sequence[int], signals: Sequence[str]
 ) -> dict[str, float]:
-    """Logistic-regression weights of the signals from labelled (target, suspect) pairs (class-balanced)."""
+    """Logistic-regression weights of the signals from labelled (target, suspect) pairs (class-balanced).
+
+    Pairs without finite features (no null models to standardise against) are left out; with too few pairs
+    of either class left, the shipped defaults are returned."""
     from sklearn.linear_model import LogisticRegression
 
-    x = np.array([[f[s] for s in signals] for f in features])
-    clf = LogisticRegression(C=1.0, class_weight="balanced").fit(x, np.asarray(labels))
+    x = np.array([[f[s] for s in signals] for f in features], dtype=float).reshape(len(features), len(signals))
+    y = np.asarray(labels)
+    finite = np.isfinite(x).all(axis=1)
+    x, y = x[finite], y[finite]
+    if min(int((y == 1).sum()), int((y == 0).sum())) < 2:
+        return {s: DEFAULT_SUSPECT_WEIGHTS.get(s, 1.0) for s in signals}
+    clf = LogisticRegression(C=1.0, class_weight="balanced").fit(x, y)
     return {s: float(w) for s, w in zip(signals, clf.coef_[0], strict=True)}

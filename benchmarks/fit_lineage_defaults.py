@@ -1,0 +1,41 @@
+"""Fit the shipped lineage defaults on every visible student (what experiments use; `--cv` never does).
+
+    python benchmarks/fit_lineage_defaults.py --data ../shared/data/lineage
+
+Prints the named-suspect signal weights (``rse.suspect.DEFAULT_SUSPECT_WEIGHTS``) and the attribution
+coefficients (``rse.attribution.DEFAULT_ATTRIBUTION_WEIGHTS``) fitted with the same code as one CV fold,
+with all students in the training set and all prompts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from distillscope.bench.lineage_cv import FoldSettings, _attribution_weights, _evidence, _means, _suspect_weights
+from distillscope.bench.lineage_data import prepare
+
+
+def main() -> None:
+    """Fit on all students and print the weights as JSON."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, required=True, help="folder with the lineage files")
+    args = parser.parse_args()
+    settings = FoldSettings()
+    data = prepare(
+        [args.data / "alpacaeval_outputs.jsonl.gz"],
+        args.data / "lineage.csv",
+        args.data / "families.csv",
+        signals=[s for s in settings.signals if s != "classifier"],
+    )
+    train = list(data.students)
+    means = _means(data, settings.signals, None)
+    suspect = _suspect_weights(data, means, train, settings)
+    evidence = {s: _evidence(data, s, means, suspect, None, settings) for s in train}
+    attribution = _attribution_weights(data, evidence, train)
+    print(json.dumps({"signals": settings.signals, "suspect_weights": suspect, "attribution": str(attribution)}))
+
+
+if __name__ == "__main__":
+    main()
