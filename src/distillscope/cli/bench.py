@@ -97,16 +97,21 @@ def lineage(
         ),
     ] = False,
     signals: Annotated[
-        str, typer.Option("--signals", help="Evidence to use: word, frame, skeleton, classifier (comma-separated).")
-    ] = "word,classifier",
+        str | None,
+        typer.Option(
+            "--signals",
+            help="Evidence: word, frame, skeleton, classifier (comma-separated) [default: word,frame,classifier].",
+        ),
+    ] = None,
     plots: Annotated[Path | None, typer.Option("--plots", help="Write the ROC and calibration PNGs here.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print machine-readable JSON only.")] = False,
 ) -> None:
     """Attribute students of documented lineage and test their teachers; top-1, AUROC, verdict recall/FPR."""
     from distillscope.bench.lineage import run_lineage_bench
+    from distillscope.bench.lineage_cv import FoldSettings
     from distillscope.bench.lineage_plots import write_plots
 
-    chosen = [s.strip() for s in signals.split(",") if s.strip()]
+    chosen = [s.strip() for s in signals.split(",") if s.strip()] if signals else list(FoldSettings.signals)
     with one_line_errors(), console.status("attributing students (about 2 minutes on 2 cores; --cv adds 1)"):
         result = run_lineage_bench(outputs, lineage_csv, families_csv, alpha=alpha, seed=seed, cv=cv, signals=chosen)
         written = write_plots(result, plots, alpha) if plots else []
