@@ -2,9 +2,9 @@
 
     python benchmarks/fit_lineage_defaults.py --data ../shared/data/lineage
 
-Prints the named-suspect signal weights (``rse.suspect.DEFAULT_SUSPECT_WEIGHTS``) and the attribution
-coefficients (``rse.attribution.DEFAULT_ATTRIBUTION_WEIGHTS``) fitted with the same code as one CV fold,
-with all students in the training set and all prompts.
+Prints the weights that combine the signals into one similarity (``rse.attribution.DEFAULT_SIMILARITY_WEIGHTS``)
+and the attribution coefficients (``rse.attribution.DEFAULT_ATTRIBUTION_WEIGHTS``), fitted with the same code
+as one CV fold, with all students in the training set and all prompts.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import argparse
 import json
 from pathlib import Path
 
-from distillscope.bench.lineage_cv import FoldSettings, _attribution_weights, _evidence, _means, _suspect_weights
+from distillscope.bench.lineage_cv import FoldSettings, _attribution_weights, _evidence, _means, _similarity_weights
 from distillscope.bench.lineage_data import prepare
 
 
@@ -31,10 +31,10 @@ def main() -> None:
     )
     train = list(data.students)
     means = _means(data, settings.signals, None)
-    suspect = _suspect_weights(data, means, train, settings)
+    suspect = _similarity_weights(data, means, train, settings)
     evidence = {s: _evidence(data, s, means, suspect, None, settings) for s in train}
     attribution = _attribution_weights(data, evidence, train)
-    print(json.dumps({"signals": settings.signals, "suspect_weights": suspect, "attribution": str(attribution)}))
+    print(json.dumps({"signals": settings.signals, "similarity_weights": suspect, "attribution": str(attribution)}))
 
 
 if __name__ == "__main__":

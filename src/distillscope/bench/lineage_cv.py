@@ -16,6 +16,7 @@ import numpy as np
 from distillscope.bench.lineage_data import LineageData
 from distillscope.rse.attribution import (
     DEFAULT_ATTRIBUTION_WEIGHTS,
+    DEFAULT_SIMILARITY_WEIGHTS,
     NONE,
     AttributionWeights,
     FamilyEvidence,
@@ -25,8 +26,8 @@ from distillscope.rse.attribution import (
     fit_attribution_weights,
     rank_candidates,
 )
-from distillscope.rse.fingerprint import DEFAULT_SIGNALS, Excess
-from distillscope.rse.suspect import DEFAULT_SUSPECT_WEIGHTS, fit_suspect_weights, pair_features, run_suspect_test
+from distillscope.rse.fingerprint import DEFAULT_SIGNALS, VERDICT_SIGNALS, Excess
+from distillscope.rse.suspect import fit_suspect_weights, pair_features, run_suspect_test
 
 CLASSIFIER = "classifier"
 
@@ -36,6 +37,7 @@ class FoldSettings:
     """Which evidence a fold uses and whether it fits its weights."""
 
     signals: tuple[str, ...] = (*DEFAULT_SIGNALS, CLASSIFIER)
+    verdict_signals: tuple[str, ...] = VERDICT_SIGNALS  # the named-suspect test's share of `signals`
     fit: bool = True
     alpha: float = 0.05
 
@@ -69,18 +71,24 @@ def _null(data: LineageData, train: Sequence[str], suspect: str, exclude: str) -
     return [x for x in train if x != exclude and data.labels.get((x, suspect)) == 0]
 
 
-def _suspect_weights(
+def _similarity_weights(
     data: LineageData, means: Mapping[str, Excess], train: Sequence[str], settings: FoldSettings
 ) -> dict[str, float]:
     names = [k for k in means]
     if not names:
         return {}
     if len(names) == 1 or not settings.fit:
-        default = {k: DEFAULT_SUSPECT_WEIGHTS.get(k, 1.0) for k in names}
+        default = {k: float(DEFAULT_SIMILARITY_WEIGHTS.get(k, 1.0)) for k in names}
         return default if len(names) > 1 else {names[0]: 1.0}
     pairs = [(s, t) for (s, t) in data.labels if s in train]
     feats = [pair_features(means, s, t, _null(data, train, t, s)) for s, t in pairs]
     return fit_suspect_weights(feats, [data.labels[p] for p in pairs], names)
+
+
+def _verdict_weights(similarity_weights: Mapping[str, float], settings: FoldSettings) -> dict[str, float]:
+    """The test's signals: `verdict_signals` that the fold uses (all of them when none is), fitted weights kept."""
+    names = [k for k in settings.verdict_signals if k in similarity_weights] or list(similarity_weights)
+    return {names[0]: 1.0} if len(names) == 1 else {k: similarity_weights[k] for k in names}
 
 
 def _evidence(
@@ -122,12 +130,13 @@ def predict_fold(
     train = [s for s in data.students if s not in held_out]
     fit_on = prompts if fit_prompts is None else fit_prompts
     fit_means = _means(data, settings.signals, fit_on)
-    sw = _suspect_weights(data, fit_means, train, settings)
+    sw = _similarity_weights(data, fit_means, train, settings)
     aw = DEFAULT_ATTRIBUTION_WEIGHTS
     if settings.fit:
         evidence = {s: _evidence(data, s, fit_means, sw, fit_on, settings) for s in train}
         aw = _attribution_weights(data, evidence, train)
     means = _means(data, settings.signals, prompts)
+    vw = _verdict_weights(sw, settings)
     rng = np.random.default_rng(0)
     out = {}
     for s in held_out:
@@ -137,7 +146,7 @@ def predict_fold(
         for student, t in data.labels:
             if student != s or not means:
                 continue
-            v = run_suspect_test(means, s, t, _null(data, train, t, s), rng, weights=sw, n_boot=0)
+            v = run_suspect_test(means, s, t, _null(data, train, t, s), rng, weights=vw, n_boot=0)
             if v.p_value is None or v.effect is None:
                 tests[t] = SuspectOutcome(0.0, 1.0, False, tested=False)
                 continue

@@ -43,6 +43,9 @@ class AttributionWeights:
 
 # Fitted on the visible lineage set (47 students; BENCHMARKS.md, "attribution"); `bench lineage --cv` refits.
 DEFAULT_ATTRIBUTION_WEIGHTS = AttributionWeights(classifier=6.06, similarity=0.54, none=-10.76)
+# How the default signals (rse.fingerprint.DEFAULT_SIGNALS) combine into one similarity for attribution: the
+# logistic-regression weights of `fit_suspect_weights` on the same 47 students (benchmarks/fit_lineage_defaults.py).
+DEFAULT_SIMILARITY_WEIGHTS: dict[str, float] = {"word": 0.41, "frame": 1.34}
 
 
 @dataclass(frozen=True)
@@ -226,6 +229,7 @@ class AttributionSettings:
     seed: int = 0
     n_boot: int = 200
     weights: AttributionWeights = DEFAULT_ATTRIBUTION_WEIGHTS
+    similarity_weights: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_SIMILARITY_WEIGHTS))
     suspect_weights: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_SUSPECT_WEIGHTS))
 
 
@@ -252,7 +256,7 @@ def attribute_students(
     results = {}
     for student in students:
         pool = [c for c in candidates if c != student]
-        sim = combined_similarity(excess, student, pool, cfg.suspect_weights)
+        sim = combined_similarity(excess, student, pool, cfg.similarity_weights)
         ev = family_evidence(posteriors[student], fams, sim, pool, families)
         named = list((suspects or {}).get(student, ()))
         null_for = {

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from distillscope.rse.fingerprint import Excess, lineage_excess
+from distillscope.rse.fingerprint import VERDICT_SIGNALS, Excess, lineage_excess
 from distillscope.rse.suspect import SuspectVerdict, null_scores, panel_problems, run_suspect_tests
 
 NO_NULL_PANEL = "no null panel: similarity cannot be calibrated (name models known not to descend from the reference)"
@@ -47,7 +47,7 @@ def text_verdicts(
 ) -> list[dict[str, Any]]:
     """Verdict rows from the models' answers (aligned by prompt): word-excess similarity vs the null panel."""
     null, dropped = usable_null(texts, null_panel)
-    excess = lineage_excess(texts, [*targets, *null], [*references, *null]) if null_panel else {}
+    excess = lineage_excess(texts, [*targets, *null], [*references, *null], VERDICT_SIGNALS) if null_panel else {}
     return suspect_rows(excess, targets, references, null, settings, dropped=dropped)
 
 

@@ -25,10 +25,9 @@ from distillscope.ice.mutators import is_refusal
 from distillscope.rse.fingerprint import Excess
 from distillscope.stats import VERDICT_INCONCLUSIVE, Interval, Verdict, holm_adjust, verdict_from
 
-# Weights of the default signals (rse.fingerprint.DEFAULT_SIGNALS) in the combined excess, fitted by
-# `fit_suspect_weights` on all 47 visible lineage students (benchmarks/fit_lineage_defaults.py). The benchmark's
-# `--cv` never uses them: it refits inside every fold. The skeleton is not a default signal (weight 1).
-DEFAULT_SUSPECT_WEIGHTS: dict[str, float] = {"word": 0.41, "frame": 1.34, "skeleton": 1.0}
+# The test uses one signal by default (rse.fingerprint.VERDICT_SIGNALS), so its weight only sets the units.
+# With several signals `fit_suspect_weights` learns them (the benchmark refits inside every fold).
+DEFAULT_SUSPECT_WEIGHTS: dict[str, float] = {"word": 1.0}
 MIN_NULL_MODELS = 3
 
 
@@ -213,7 +212,7 @@ def fit_suspect_weights(
     """Logistic-regression weights of the signals from labelled (target, suspect) pairs (class-balanced).
 
     Pairs without finite features (no null models to standardise against) are left out; with too few pairs
-    of either class left, the shipped defaults are returned."""
+    of either class left, every signal gets weight 1."""
     from sklearn.linear_model import LogisticRegression
 
     x = np.array([[f[s] for s in signals] for f in features], dtype=float).reshape(len(features), len(signals))
@@ -221,6 +220,6 @@ def fit_suspect_weights(
     finite = np.isfinite(x).all(axis=1)
     x, y = x[finite], y[finite]
     if min(int((y == 1).sum()), int((y == 0).sum())) < 2:
-        return {s: DEFAULT_SUSPECT_WEIGHTS.get(s, 1.0) for s in signals}
+        return dict.fromkeys(signals, 1.0)
     clf = LogisticRegression(C=1.0, class_weight="balanced").fit(x, y)
     return {s: float(w) for s, w in zip(signals, clf.coef_[0], strict=True)}
