@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,13 +26,12 @@ from distillscope.config import ExperimentConfig, ModelEntry, load_config
 from distillscope.errors import BudgetExceededError, ConfigError
 from distillscope.model import Budget, Model, ModelLimits, ModelStats
 from distillscope.pricing import FREE, price_for_spec
+from distillscope.progress import ProgressEvent, ProgressSink
 from distillscope.registry import BackendOptions, resolve_backend
 from distillscope.rundir import RUN_SCHEMA_VERSION, read_manifest, write_json_atomic
 from distillscope.runlock import run_lock
 
 log = logging.getLogger(__name__)
-Progress = Callable[[str, int, int | None], None]  # (stage, advance, total-or-None)
-Reporter = Callable[[str, int, int | None, ModelStats], None]  # the same plus the run's usage so far
 
 
 class ModelPool:
@@ -134,7 +132,7 @@ async def run_experiment(
     run_dir: Path | None = None,
     *,
     resume: bool = False,
-    progress: Reporter | None = None,
+    progress: ProgressSink | None = None,
     use_cache: bool = True,
     budget_override: tuple[int | None, float | None] = (None, None),
     fail_on_errors: bool = False,
@@ -167,7 +165,7 @@ async def _run_locked(
     run_dir: Path,
     *,
     resume: bool,
-    progress: Reporter | None,
+    progress: ProgressSink | None,
     use_cache: bool,
     budget_override: tuple[int | None, float | None],
     fail_on_errors: bool,
@@ -184,15 +182,12 @@ async def _run_locked(
     outcome = RunOutcome(run_dir, "complete")
     tally = _StageTally(manifest, run_dir, pool)
 
-    def tick(stage: str, advance: int, total: int | None) -> None:
-        if progress is not None:
-            progress(stage, advance, total, pool.totals())
-        tally.checkpoint()
-
-    ctx = StageContext(cfg, run_dir, pool, tick)
+    reporter = _Reporter(progress, pool, tally)
+    ctx = StageContext(cfg, run_dir, pool, reporter)
     try:
         for name, stage in stage_list(cfg):
             tally.start(name)
+            log.info("stage %s started", name, extra={"stage": name})
             info = await stage(ctx)
             failure = stage_failure(name, tally.stats(), tally.dead_models(), fail_on_errors=fail_on_errors)
             if failure is not None:
@@ -200,6 +195,7 @@ async def _run_locked(
                 tally.record(info, done=False)
                 break
             outcome.stage_stats[name] = tally.finish(info)
+            reporter.finished(name)
     except BudgetExceededError as exc:
         outcome.status, outcome.message = "stopped", f"{exc}; then `distillscope resume {run_dir}`"
         tally.record(done=False)
@@ -216,6 +212,28 @@ async def _run_locked(
 
     write_summary(run_dir, cfg)
     return outcome
+
+
+class _Reporter:
+    """Passes the stages' progress events on with the run's usage so far, checkpoints the manifest on each,
+    and closes every finished stage with a `finished` event (logged too, with its counts)."""
+
+    def __init__(self, sink: ProgressSink | None, pool: ModelPool, tally: _StageTally) -> None:
+        self.sink, self.pool, self.tally = sink, pool, tally
+        self.last: dict[str, ProgressEvent] = {}
+
+    def __call__(self, event: ProgressEvent) -> None:
+        self.last[event.stage] = event
+        if self.sink is not None:
+            u = self.pool.totals()
+            usage = f"calls {u.calls} · cached {u.cache_hits} · errors {u.errors} · ${u.cost_usd:.2f}"
+            self.sink(replace(event, note=f"{event.note} · {usage}" if event.note else usage))
+        self.tally.checkpoint()
+
+    def finished(self, stage: str) -> None:
+        event = replace(self.last.get(stage) or ProgressEvent(stage, 0, 0), finished=True)
+        log.info("stage %s finished", stage, extra={"stage": stage, "done": event.done, "total": event.total})
+        self(event)
 
 
 def stage_failure(

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from distillscope.config import ExperimentConfig, ModelEntry
+from distillscope.progress import ProgressSink, StageProgress
 from distillscope.types import GenerateParams
 
 if TYPE_CHECKING:
@@ -16,7 +17,7 @@ if TYPE_CHECKING:
     from distillscope.ice.replay import IceTarget
     from distillscope.identity.registry import Family
     from distillscope.prompts.loaders import PromptItem
-    from distillscope.runner import ModelPool, Progress
+    from distillscope.runner import ModelPool
 
 
 @dataclass
@@ -26,13 +27,13 @@ class StageContext:
     cfg: ExperimentConfig
     run_dir: Path
     pool: ModelPool
-    progress: Progress | None = None
+    progress: ProgressSink | None = None
     fuzz: FuzzResult | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
-    def tick(self, stage: str, advance: int = 1, total: int | None = None) -> None:
-        if self.progress is not None:
-            self.progress(stage, advance, total)
+    def counter(self, stage: str) -> StageProgress:
+        """A counter of the stage's finished calls that reports to the run's progress display."""
+        return StageProgress(stage, self.progress)
 
 
 Stage = Callable[[StageContext], Awaitable[dict[str, Any]]]
@@ -60,37 +61,48 @@ async def rse_collect(ctx: StageContext) -> dict[str, Any]:
     prompts = rse_prompts(ctx.cfg)
     models = [ctx.pool.get(m.name) for m in compared_models(ctx.cfg)]
     params = GenerateParams(temperature=ctx.cfg.rse.temperature, max_tokens=ctx.cfg.rse.max_tokens)
+    bar, total = ctx.counter("rse.collect"), len(prompts) * len(models) * ctx.cfg.rse.samples_per_prompt
     summary = await collect_responses(
         models,
         prompts,
         RunDir(ctx.run_dir / "rse"),
         params=params,
         samples_per_prompt=ctx.cfg.rse.samples_per_prompt,
-        progress=lambda _r: ctx.tick("rse.collect"),
-        planned=lambda n: ctx.tick("rse.collect", 0, n),
+        progress=lambda _r: bar.advance(),
+        planned=lambda left: bar.plan(total, total - left),
     )
     return {"prompt_hash": summary.prompt_hash, "n_prompts": summary.n_prompts, "errors_left": summary.errors}
 
 
 async def rse_judge(ctx: StageContext) -> dict[str, Any]:
-    from distillscope.rse.llm_judge import judge_run
+    from distillscope.rse.llm_judge import build_pair_tasks, judge_run
     from distillscope.rse.run import RunDir
 
     judges = [ctx.pool.get(j) for j in ctx.cfg.rse.judges]
     compared = [m.name for m in (*ctx.cfg.targets, *ctx.cfg.null_panel)]
+    per_pair = len(judges) * (2 if ctx.cfg.rse.both_orders else 1)
+    responses = list(RunDir(ctx.run_dir / "rse").responses())
+    sizes = [len(build_pair_tasks(responses, r.name, compared)) * per_pair for r in ctx.cfg.references]
+    bar = ctx.counter("rse.judge")
+    bar.plan(sum(sizes))
     warnings: list[str] = []
-    for ref in ctx.cfg.references:
+    for ref, size in zip(ctx.cfg.references, sizes, strict=True):
         s = await judge_run(
             RunDir(ctx.run_dir / "rse"),
             ref.name,
             judges,
             targets=compared,
             both_orders=ctx.cfg.rse.both_orders,
-            progress=lambda _j: ctx.tick("rse.judge"),
-            planned=lambda n: ctx.tick("rse.judge", 0, n),
+            progress=lambda _j: bar.advance(),
+            planned=_judged_before(bar, size),
         )
         warnings += s.warnings
     return {"warnings": warnings}
+
+
+def _judged_before(bar: StageProgress, size: int) -> Callable[[int], None]:
+    """Told how many of `size` judge calls are left, counts the others as done (by an earlier run)."""
+    return lambda left: bar.advance(size - left)
 
 
 def ice_family(entry: ModelEntry) -> Family:
@@ -154,8 +166,6 @@ async def ice_fuzz(ctx: StageContext) -> dict[str, Any]:
     )
     mutator = None if ice.mutator == "rules" else ctx.pool.get(ice.mutator)
     target = ice_target(ctx, ctx.cfg.targets[0])
-    if ice.max_queries:
-        ctx.tick("ice.fuzz", 0, ice.max_queries)
     result, _ = await run_campaign(
         target,
         mutator,
@@ -166,15 +176,10 @@ async def ice_fuzz(ctx: StageContext) -> dict[str, Any]:
         load_questions(ice.questions),
         ctx.run_dir / "ice",
         resume=True,
-        progress=lambda event, _c: _fuzz_tick(ctx, event),
+        progress=ctx.progress,
     )
     ctx.fuzz = result
     return {"stop_reason": result.stop_reason, "counters": result.counters.as_dict()}
-
-
-def _fuzz_tick(ctx: StageContext, event: str) -> None:
-    if event == "query":
-        ctx.tick("ice.fuzz")
 
 
 async def ice_replay(ctx: StageContext) -> dict[str, Any]:
@@ -185,9 +190,10 @@ async def ice_replay(ctx: StageContext) -> dict[str, Any]:
     pool = ctx.fuzz.final_templates()
     questions = load_questions(ctx.cfg.ice.questions)
     targets = [ice_target(ctx, e) for e in ice_models(ctx.cfg)]
-    ctx.tick("ice.replay", 0, len(pool) * len(questions) * len(targets))
+    bar = ctx.counter("ice.replay")
+    bar.plan(len(pool) * len(questions) * len(targets))
     options = EvalOptions(ctx.cfg.ice.system_prompt, _target_params(ctx.cfg))
-    by_target = await replay(pool, questions, targets, options, lambda: ctx.tick("ice.replay"))
+    by_target = await replay(pool, questions, targets, options, bar.advance)
     write_replay(ctx.run_dir / "ice" / "paired", pool, by_target)
     return {"templates": len(pool), "questions": len(questions), "targets": [t.name for t in targets]}
 

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from distillscope.cli.common import console, err_console, one_line_errors, print_json, run
+from distillscope.cli.progress import progress_display
+from distillscope.progress import StageProgress
 
 app = typer.Typer(
     help="Identity consistency evaluation (ICE): jailbreak-fuzz identity questions and score identity leakage.",
@@ -31,35 +31,6 @@ def _split_targets(target: str | None, targets: str | None) -> tuple[str, ...]:
     if target and target not in specs:
         specs.insert(0, target)
     return tuple(specs)
-
-
-@contextmanager
-def _progress(total: int | None, label: str) -> Iterator[Callable[[str, Any], None]]:
-    """A rich progress bar over target queries; the callback takes (event, counters)."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    with Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TextColumn("{task.fields[info]}"),
-        console=err_console,
-        transient=False,
-    ) as bar:
-        task = bar.add_task(label, total=total, info="")
-
-        def hook(event: str, counters: Any) -> None:
-            if event in ("query", "replay"):
-                bar.advance(task)
-            elif counters is not None:
-                bar.update(
-                    task,
-                    info=f"iter {counters.iterations} hits {counters.successes} "
-                    f"mutants {counters.mutants_accepted}/{counters.mutants_rejected} rejected",
-                )
-
-        yield hook
 
 
 @app.command("run")
@@ -146,8 +117,8 @@ def run_cmd(
         resume=resume,
         use_cache=not no_cache,
     )
-    with one_line_errors(), _progress(max_queries, f"ice fuzz {specs[0] if specs else ''}") as hook:
-        result = run(run_ice(spec, hook))
+    with one_line_errors(), progress_display(err_console) as sink:
+        result = run(run_ice(spec, sink))
     summary = {
         "out": str(out),
         "stop_reason": result.fuzz.stop_reason,
@@ -184,8 +155,8 @@ def replay_cmd(
     specs = _split_targets(None, targets)
     options = EvalOptions(system or None, GenerateParams(temperature=0.0, max_tokens=target_max_tokens))
     spec = ReplaySpec(specs, out, templates, questions, judge, fact, options, use_cache=not no_cache)
-    with one_line_errors(), _progress(None, "ice replay") as hook:
-        scores = run(run_replay(spec, lambda: hook("replay", None)))
+    with one_line_errors(), progress_display(err_console) as sink:
+        scores = run(run_replay(spec, StageProgress("ice.replay", sink).advance))
     if json_out:
         print_json(scores)
         return

@@ -36,19 +36,14 @@ class _Bar:
 
 @contextmanager
 def _bar(label: str) -> Iterator[_Bar]:
-    """A rich progress bar on stderr whose total is set when the library reports its plan."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    """Progress of one stage on stderr (bars on a terminal, plain lines otherwise); its size is set when the
+    library reports its plan."""
+    from distillscope.cli.progress import progress_display
+    from distillscope.progress import StageProgress
 
-    with Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TextColumn("{task.fields[info]}"),
-        console=err_console,
-    ) as bar:
-        task = bar.add_task(label, total=None, info="")
-        yield _Bar(lambda n: bar.update(task, total=n), lambda info: bar.update(task, advance=1, info=info))
+    with progress_display(err_console) as sink:
+        stage = StageProgress(label, sink)
+        yield _Bar(stage.plan, lambda info: stage.advance(note=info))
 
 
 def _split(value: str | None) -> list[str]:

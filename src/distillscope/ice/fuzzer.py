@@ -38,6 +38,7 @@ from distillscope.ice.questions import Question, sample_questions
 from distillscope.ice.replay import EvalOptions, IceTarget, evaluate_template
 from distillscope.ice.selectors import Selector, TemplateNode, TemplateTree
 from distillscope.ice.templates import PLACEHOLDER, Template, mentions_vendor
+from distillscope.progress import ProgressEvent, ProgressSink
 from distillscope.rundir import append_jsonl
 from distillscope.types import GenerateParams
 
@@ -101,9 +102,6 @@ class FuzzConfig:
         }
 
 
-Progress = Callable[[str, Counters], None]
-
-
 @dataclass
 class FuzzResult:
     """The end state of a campaign: tree, records (dicts as written to records.jsonl), counters, why it stopped."""
@@ -145,7 +143,7 @@ class Fuzzer:
         mutators: Sequence[Mutator],
         selector: Selector,
         config: FuzzConfig,
-        progress: Progress | None = None,
+        progress: ProgressSink | None = None,
     ) -> None:
         if not mutators:
             raise ConfigError("no mutators given; use --mutator rules or a mutator model spec")
@@ -171,6 +169,7 @@ class Fuzzer:
             raise ConfigError("no identity questions; use --questions builtin or a non-empty file")
         run = RunDir(run_dir) if run_dir is not None else None
         state, records = self._start(seeds, questions, run, resume)
+        self._emit(state.counters)  # a resumed campaign starts where the last one stopped
         started = time.monotonic()
         base_elapsed = state.counters.elapsed_s
         while True:
@@ -308,7 +307,7 @@ class Fuzzer:
                 }
             )
             log.info("iteration %d: %s mutant rejected (%s)", c.iterations, m.operator, reason)
-            self._emit("rejected", c)
+            self._emit(c)
             return None
         c.mutants_accepted += 1
         c.consecutive_failures = 0
@@ -324,14 +323,20 @@ class Fuzzer:
         return EvalOptions(cfg.system_prompt, cfg.target_params, cfg.append_if_missing)
 
     def _on_query(self, c: Counters) -> Callable[[], None]:
+        answered = [c.target_queries]  # the counters count this iteration's queries when it ends
+
         def hook() -> None:
-            self._emit("query", c)
+            answered[0] += 1
+            self._emit(c, answered[0])
 
         return hook
 
-    def _emit(self, event: str, c: Counters) -> None:
+    def _emit(self, c: Counters, done: int | None = None) -> None:
+        """Queries answered so far (this campaign, across resumes) out of the query budget."""
         if self.progress is not None:
-            self.progress(event, c)
+            note = f"iter {c.iterations} hits {c.successes} mutants {c.mutants_accepted}/{c.mutants_rejected} rejected"
+            total = self.config.budget.max_target_queries
+            self.progress(ProgressEvent("ice.fuzz", c.target_queries if done is None else done, total, note))
 
     def _commit(self, run: RunDir | None, state: CampaignState, new: list[dict[str, Any]]) -> None:
         state.rng_state = rng_state(self.rng)
@@ -340,4 +345,4 @@ class Fuzzer:
         if run is not None:
             append_jsonl(run.records, new)
             save_checkpoint(run, state)
-        self._emit("iteration", state.counters)
+        self._emit(state.counters)

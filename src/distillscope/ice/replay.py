@@ -19,6 +19,7 @@ from distillscope.ice.records import IceRecord
 from distillscope.ice.templates import Template, fill
 from distillscope.identity.registry import Family
 from distillscope.model import Model
+from distillscope.progress import ProgressSink, StageProgress
 from distillscope.types import Completion, GenerateParams, GenerateRequest
 
 if TYPE_CHECKING:
@@ -217,7 +218,7 @@ async def run_campaign(
     root: Path,
     *,
     resume: bool,
-    progress: Callable[[str, Any], None] | None = None,
+    progress: ProgressSink | None = None,
 ) -> tuple[FuzzResult, dict[str, Any]]:
     """Fuzz one target in `root` (checkpointed; `resume` continues it) and write its scores.json."""
     from distillscope.ice.campaign import RunDir, write_scores
@@ -230,7 +231,7 @@ async def run_campaign(
     return result, write_scores(RunDir(root), {target.name: result.records})
 
 
-async def run_ice(spec: IceRunSpec, progress: Callable[[str, Any], None] | None = None) -> IceRunResult:
+async def run_ice(spec: IceRunSpec, progress: ProgressSink | None = None) -> IceRunResult:
     """Fuzz the first target, write its run directory, then replay the final pool on every target (paired)."""
     from distillscope.cache import ResponseCache
     from distillscope.errors import ConfigError
@@ -266,8 +267,8 @@ async def run_ice(spec: IceRunSpec, progress: Callable[[str, Any], None] | None 
     paired = None
     if len(targets) > 1:
         pool = result.final_templates()
-        on_query = (lambda: progress("replay", None)) if progress else None
-        by_target = await replay(pool, questions, targets, _eval_options(spec.fuzz), on_query)
+        bar = StageProgress("ice.replay", progress, len(pool) * len(questions) * len(targets))
+        by_target = await replay(pool, questions, targets, _eval_options(spec.fuzz), bar.advance)
         paired = write_replay(run.root / "paired", pool, by_target)
     return IceRunResult(result, scores, paired)
 
