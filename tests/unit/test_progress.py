@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
+import pytest
 from rich.console import Console
 from rich.progress import Progress
 
@@ -86,3 +87,32 @@ async def test_fuzz_progress_counts_queries_across_a_resume(tmp_path: Path) -> N
     assert (again[0].done, again[0].total) == (9, 15)  # starts where the first process stopped
     assert sorted({e.done for e in again}) == list(range(9, 16))
     assert all(e.stage == "ice.fuzz" for e in again)
+
+
+def test_stages_run_in_turn_are_finished_when_the_next_starts_and_at_the_end() -> None:
+    out = io.StringIO()
+    with progress_display(Console(file=out, force_terminal=False), finish_on_exit=True) as sink:
+        sink(ProgressEvent("ice.fuzz", 0, 10))
+        sink(ProgressEvent("ice.fuzz", 10, 10))
+        sink(ProgressEvent("ice.replay", 0, 4))
+        sink(ProgressEvent("ice.replay", 4, 4))
+    lines = [line.split(" in ")[0] for line in out.getvalue().splitlines()]
+    assert lines == [
+        "ice.fuzz: started, 0/10 done",
+        "ice.fuzz: 10/10 (100%)",
+        "ice.fuzz: finished, 10",
+        "ice.replay: started, 0/4 done",
+        "ice.replay: 4/4 (100%)",
+        "ice.replay: finished, 4",
+    ]
+
+
+def test_a_failed_block_leaves_its_stage_unfinished() -> None:
+    out = io.StringIO()
+    with (
+        pytest.raises(RuntimeError),
+        progress_display(Console(file=out, force_terminal=False), finish_on_exit=True) as sink,
+    ):
+        sink(ProgressEvent("rse collect", 1, 4))
+        raise RuntimeError("boom")
+    assert "finished" not in out.getvalue()

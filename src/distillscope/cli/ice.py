@@ -117,7 +117,7 @@ def run_cmd(
         resume=resume,
         use_cache=not no_cache,
     )
-    with one_line_errors(), progress_display(err_console) as sink:
+    with one_line_errors(), progress_display(err_console, finish_on_exit=True) as sink:
         result = run(run_ice(spec, sink))
     summary = {
         "out": str(out),
@@ -155,7 +155,7 @@ def replay_cmd(
     specs = _split_targets(None, targets)
     options = EvalOptions(system or None, GenerateParams(temperature=0.0, max_tokens=target_max_tokens))
     spec = ReplaySpec(specs, out, templates, questions, judge, fact, options, use_cache=not no_cache)
-    with one_line_errors(), progress_display(err_console) as sink:
+    with one_line_errors(), progress_display(err_console, finish_on_exit=True) as sink:
         scores = run(run_replay(spec, StageProgress("ice.replay", sink).advance))
     if json_out:
         print_json(scores)

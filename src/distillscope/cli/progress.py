@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from rich.console import Console
 from rich.markup import escape
@@ -73,9 +73,42 @@ class BarProgress:
         self.bar.update(self._tasks[e.stage], completed=e.done, total=total, info=escape(e.note))
 
 
+class _Closing:
+    """For commands whose stages run one after the other and report no end: a stage is shown finished when the
+    next one starts, and `close` finishes the last."""
+
+    def __init__(self, sink: ProgressSink) -> None:
+        self.sink = sink
+        self.last: dict[str, ProgressEvent] = {}
+
+    def __call__(self, e: ProgressEvent) -> None:
+        if e.stage not in self.last:
+            self.close()
+        self.last[e.stage] = e
+        self.sink(e)
+
+    def close(self) -> None:
+        for e in list(self.last.values()):
+            if not e.finished:
+                self(replace(e, finished=True))
+
+
 @contextmanager
-def progress_display(console: Console) -> Iterator[ProgressSink]:
-    """A progress sink drawing on `console`: bars when it is a terminal, plain lines otherwise."""
+def progress_display(console: Console, *, finish_on_exit: bool = False) -> Iterator[ProgressSink]:
+    """A progress sink drawing on `console`: bars when it is a terminal, plain lines otherwise. With
+    `finish_on_exit` (commands whose stages run in turn and report no end), a stage is shown finished when the
+    next starts, and the last when the block ends without an error."""
+    with _display(console) as sink:
+        if not finish_on_exit:
+            yield sink
+            return
+        closing = _Closing(sink)
+        yield closing
+        closing.close()
+
+
+@contextmanager
+def _display(console: Console) -> Iterator[ProgressSink]:
     if not console.is_terminal:
         yield PlainProgress(lambda line: print(line, file=console.file, flush=True))
         return

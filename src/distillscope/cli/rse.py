@@ -41,7 +41,7 @@ def _bar(label: str) -> Iterator[_Bar]:
     from distillscope.cli.progress import progress_display
     from distillscope.progress import StageProgress
 
-    with progress_display(err_console) as sink:
+    with progress_display(err_console, finish_on_exit=True) as sink:
         stage = StageProgress(label, sink)
         yield _Bar(stage.plan, lambda info: stage.advance(note=info))
 

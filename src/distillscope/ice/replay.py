@@ -267,7 +267,8 @@ async def run_ice(spec: IceRunSpec, progress: ProgressSink | None = None) -> Ice
     paired = None
     if len(targets) > 1:
         pool = result.final_templates()
-        bar = StageProgress("ice.replay", progress, len(pool) * len(questions) * len(targets))
+        bar = StageProgress("ice.replay", progress)
+        bar.plan(len(pool) * len(questions) * len(targets))
         by_target = await replay(pool, questions, targets, _eval_options(spec.fuzz), bar.advance)
         paired = write_replay(run.root / "paired", pool, by_target)
     return IceRunResult(result, scores, paired)
