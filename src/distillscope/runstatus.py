@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from distillscope.config import ExperimentConfig
 from distillscope.rundir import read_jsonl, read_manifest
@@ -35,16 +36,21 @@ class StageStatus:
         return ", ".join(parts)
 
 
+def _ok(record: dict[str, Any]) -> bool:
+    return bool(record.get("status", "ok") == "ok")
+
+
 def _counts(run_dir: Path, cfg: ExperimentConfig, stage: str) -> tuple[int | None, int | None, str]:
     """(finished units, planned units or None, unit) that a stage's files show."""
     if stage == "rse.collect":
-        from distillscope.rse.run import RunDir
         from distillscope.stages import compared_models, rse_prompts
 
         total = len(rse_prompts(cfg)) * cfg.rse.samples_per_prompt * len(compared_models(cfg))
-        return sum(r.ok for r in RunDir(run_dir / "rse").responses()), total, "answers"
+        keys = ("model", "prompt_set", "prompt_id", "sample_index")
+        answered = {tuple(r.get(k) for k in keys) for r in read_jsonl(run_dir / "rse" / "responses.jsonl") if _ok(r)}
+        return len(answered), total, "answers"
     if stage == "rse.judge":
-        n = sum(1 for j in read_jsonl(run_dir / "rse" / "judgements.jsonl") if j.get("status") == "ok")
+        n = sum(1 for j in read_jsonl(run_dir / "rse" / "judgements.jsonl") if _ok(j))
         return n, None, "judgements"
     if stage == "ice.fuzz":
         from distillscope.ice.campaign import RunDir as IceRunDir
