@@ -209,7 +209,9 @@ def summary_table(results: dict[str | None, KindResult]) -> str:
         )
     faulty = [r for r in results.values() if r.kind is not None]
     finished = sum(r.exit_code == 0 and r.audit.status == "complete" for r in faulty)
+    lost = sum(len(r.audit.lost(base.audit)) for r in faulty) if base is not None else "–"
     lines.append(
-        f"\n{sum(r.injected for r in faulty)} faults injected over {len(faulty)} runs; {finished} finished complete"
+        f"\n{sum(r.injected for r in faulty)} faults injected over {len(faulty)} runs; {finished} finished "
+        f"complete; records lost {lost}; duplicates {sum(r.audit.duplicates for r in faulty)}"
     )
     return "\n".join(lines)
