@@ -126,15 +126,18 @@ def _key_of(fields: tuple[str, ...]) -> Callable[[dict[str, Any]], Key]:
 
 
 def _read_records(path: Path, rel: str, audit: Audit) -> dict[Key, str]:
-    key_of = _key_of(RECORD_KEYS.get(rel, ()))
+    """The latest line per key (as the readers of a run take them); a key answered ok twice is a duplicate (an
+    error line followed by the retried answer is how a resumed run records a retry)."""
+    key_of = _key_of(RECORD_KEYS[rel]) if rel in RECORD_KEYS else (lambda row: (json.dumps(row, sort_keys=True),))
     rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    keys = Counter(key_of(r) for r in rows) if rel in RECORD_KEYS else Counter(json.dumps(r) for r in rows)
-    audit.duplicates += sum(n - 1 for n in keys.values())
-    answer = ANSWER_FIELDS.get(rel, "response")
-    for r in rows:
+    ok = Counter(key_of(r) for r in rows if r.get("status", "ok") == "ok")
+    audit.duplicates += sum(n - 1 for n in ok.values())
+    latest = {key_of(r): r for r in rows}
+    for r in latest.values():
         if r.get("status", "ok") != "ok" or r.get("label") == "unscored":
             audit.failed.append(f"{rel}: {r.get('status')} {r.get('label')} {r.get('error')}")
-    return {key_of(r): str(r.get(answer)) for r in rows}
+    answer = ANSWER_FIELDS.get(rel, "response")
+    return {k: str(r.get(answer)) for k, r in latest.items()}
 
 
 def audit(run_dir: Path, home: Path, outputs: list[str]) -> Audit:

@@ -157,6 +157,7 @@ class FaultServer:
             raise ValueError(f"unknown fault kind {kind!r}; use one of {', '.join(FAULT_KINDS)}")
         self.kind, self.delay_s, self.hang_s, self.retry_after_s = kind, delay_s, hang_s, retry_after_s
         self.injected: Counter[str] = Counter()
+        self.always: set[str] = set()  # models whose every attempt gets the fault (clear it to heal them)
         self.requests = 0
         self._seen: set[int] = set()
         self._lock = threading.Lock()
@@ -175,15 +176,15 @@ class FaultServer:
         return f"http://127.0.0.1:{self._httpd.server_address[1]}/v1"
 
     def take_fault(self, model: str, messages: list[dict[str, Any]]) -> str | None:
-        """The fault to serve for this request: the configured kind on its first attempt, else None."""
+        """The fault to serve for this request: the configured kind on its first attempt (on every attempt for
+        a model in `always`), else None."""
         key = _digest(model, messages)
         with self._lock:
             self.requests += 1
-            if key in self._seen:
+            if self.kind is None or (key in self._seen and model not in self.always):
+                self._seen.add(key)
                 return None
             self._seen.add(key)
-            if self.kind is None:
-                return None
             self.injected[self.kind] += 1
             return self.kind
 

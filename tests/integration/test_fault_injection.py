@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from faultrun import Audit, KindResult, audit, run_all, summary_table
-from faultserver import FAULT_KINDS, MARKER
+from faultrun import Audit, KindResult, audit, run_all, run_cli, summary_table, write_experiment
+from faultserver import FAULT_KINDS, MARKER, FaultServer
 
 pytestmark = pytest.mark.slow
 
@@ -74,3 +74,26 @@ def test_the_audit_finds_a_stored_fault_a_duplicate_and_a_lost_record(
     assert found.fault_text == [str(path)] and found.duplicates == 1 and len(found.tracebacks) == 1
     lost = found.lost(source)
     assert len(lost) == 2 and sum("missing" in x for x in lost) == 1
+
+
+def test_a_fault_that_outlasts_the_retries_is_a_failed_call_and_a_resume_completes_the_run(
+    runs: dict[str | None, KindResult], tmp_path: Path
+) -> None:
+    """One null model gets an HTML page on every attempt: its calls are recorded as failed (never as answers),
+    the run fails at rse.collect (exit 4); once the server heals, `resume` completes it, as the clean run."""
+    home, run = tmp_path / "home", tmp_path / "run"
+    with FaultServer("html") as server:
+        server.always.add("null-b")
+        failed = run_cli("run", str(write_experiment(tmp_path, server.base_url)), "--no-report", home=home)
+        rows = [json.loads(line) for line in (run / "rse" / "responses.jsonl").read_text().splitlines()]
+        server.always.clear()
+        resumed = run_cli("resume", str(run), "--no-report", home=home)
+    assert failed.returncode == 4 and "stage rse.collect" in failed.stderr and "null-b" in failed.stderr
+    null_b = [r for r in rows if r["model"] == "null-b"]
+    assert len(null_b) == 3 and {(r["status"], r["error_kind"], r["response"]) for r in null_b} == {
+        ("error", "bad_response", "")
+    }
+    assert resumed.returncode == 0, resumed.stderr
+    found = audit(run, home, [failed.stdout, failed.stderr, resumed.stdout, resumed.stderr])
+    assert found.status == "complete" and found.lost(runs[None].audit) == []
+    assert found.duplicates == 0 and found.failed == [] and found.fault_text == [] and found.tracebacks == []
