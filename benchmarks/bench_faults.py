@@ -1,10 +1,10 @@
 """Fault injection: one full `distillscope run` per fault kind against a server that fails every first attempt.
 
-Runs a clean baseline and one run per kind (see faultserver.py), each a CLI subprocess with its own empty
-response cache, and prints a markdown table: faults injected (the server's own count), exit code, manifest
-status, records, records lost or answered differently than in the clean run, duplicate records (by key, in
-every JSONL), failed or unscored records, files holding fault text (run directory and cache), tracebacks,
-and seconds per run; then the totals and the wall time.
+Runs a clean baseline and one run per kind (tests/faultserver.py, tests/faultrun.py), each a CLI subprocess
+with its own empty response cache, and prints a markdown table: faults injected (the server's own count), exit
+code, manifest status, records, records lost or answered differently than in the clean run, duplicate records
+(by key, in every JSONL), failed or unscored records, files holding fault text (run directory and cache),
+tracebacks, and seconds per run; then the totals and the wall time.
 
     python benchmarks/bench_faults.py                  # every kind, 3 runs at a time
     python benchmarks/bench_faults.py --kinds html hang --workers 2 --keep /tmp/faults
@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # the fault server and audit: test helpers
 
 from faultrun import run_all, summary_table
 from faultserver import FAULT_KINDS

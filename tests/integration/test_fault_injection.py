@@ -4,8 +4,8 @@ For each fault kind (HTML with 200, invalid JSON, JSON without choices, a trunca
 Retry-After, a connection reset, a hang) a whole `distillscope run` (RSE with an LLM judge, ICE fuzz and
 paired replay; every model served by the faulty server) must finish complete, with every record of a clean
 run present and answered the same, no fault text in the run directory or the cache, no traceback, and no
-duplicate record. The server and the audit live in benchmarks/ (faultserver.py, faultrun.py), shared with
-benchmarks/bench_faults.py, which prints the same table.
+duplicate record. The server and the audit are test helpers (tests/faultserver.py, tests/faultrun.py), shared
+with benchmarks/bench_faults.py, which prints the same table.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@
 model is served by the fault server; `run_cli` runs the real CLI in a subprocess with its own
 DISTILLSCOPE_HOME (so its response cache starts empty); `audit` reads the run directory and the cache and
 counts what a fault could have broken: records lost or failed, duplicate records, fault text stored.
-Used by tests/integration/test_fault_injection.py and benchmarks/bench_faults.py.
+Used by tests/integration/test_fault_injection.py, test_run_lifecycle.py and benchmarks/bench_faults.py.
 """
 
 from __future__ import annotations
