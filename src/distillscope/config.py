@@ -37,6 +37,9 @@ class ModelEntry(_Strict):
     requests_per_minute: float | None = Field(None, gt=0, description="rate limit; None = unlimited")
     timeout_s: float = Field(300.0, gt=0, description="seconds to wait for one answer")
     max_retries: int = Field(5, ge=0, description="retries on 429/5xx/timeouts, with backoff")
+    retry_backoff_s: float = Field(
+        1.0, gt=0, description="delay before the first retry, doubled each retry (jittered, at most 60 s)"
+    )
 
     @field_validator("spec")
     @classmethod

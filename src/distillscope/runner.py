@@ -50,7 +50,9 @@ class ModelPool:
 
     def _build(self, e: ModelEntry) -> Model:
         options = BackendOptions(base_url=e.base_url, api_key_env=e.api_key_env)
-        limits = ModelLimits(e.max_concurrency, e.requests_per_minute, e.timeout_s, e.max_retries)
+        limits = ModelLimits(
+            e.max_concurrency, e.requests_per_minute, e.timeout_s, e.max_retries, backoff_base_s=e.retry_backoff_s
+        )
         return Model(
             resolve_backend(e.spec, options),
             spec=e.name,

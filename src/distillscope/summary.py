@@ -53,7 +53,7 @@ def ice_section(run_dir: Path, cfg: ExperimentConfig) -> dict[str, Any] | None:
                     "template_id": tt["template_id"],
                     "text": tt["template"] or "",
                     "n": tt["scores"]["n"],
-                    "loose_rate": tt["scores"]["loose"]["rate"],
+                    "loose_rate": (tt["scores"]["loose"] or {}).get("rate"),
                     "strict_rate": (tt["scores"]["strict"] or {}).get("rate"),
                 }
                 for tt in t["top_templates"]

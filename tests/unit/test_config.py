@@ -119,3 +119,14 @@ def test_embedding_signal_is_checked_by_validate(monkeypatch: pytest.MonkeyPatch
     assert "distillscope[embed]" in (check_signal(cfg) or "")
     with pytest.raises(ConfigError, match="signal"):
         parse_config({**MINIMAL, "rse": {"signal": "bert"}})
+
+
+def test_a_models_retry_settings_reach_its_limits() -> None:
+    from distillscope.runner import ModelPool
+
+    target = {**MINIMAL["targets"][0], "max_retries": 2, "retry_backoff_s": 0.25, "timeout_s": 9}
+    limits = ModelPool(parse_config({**MINIMAL, "targets": [target]}), None, None).get("t").limits
+    assert (limits.max_retries, limits.backoff_base_s, limits.timeout_s) == (2, 0.25, 9)
+    assert ModelPool(parse_config(MINIMAL), None, None).get("t").limits.backoff_base_s == 1.0
+    with pytest.raises(ConfigError, match="retry_backoff_s"):
+        parse_config({**MINIMAL, "targets": [{**target, "retry_backoff_s": 0}]})

@@ -200,3 +200,12 @@ async def test_judge_records_keeps_the_imported_label(tmp_path: Path) -> None:
         "reasoning",
         "claims",
     )
+
+
+def test_a_judge_that_scored_nothing_measured_nothing() -> None:
+    """Every reply unscored (a judge answering garbage): no rate is measured, rather than 0% of n."""
+    recs = [_rec(i, False, label="unscored") for i in range(6)]
+    o = rate_set(recs)
+    assert (o.n, o.n_unscored, o.loose, o.strict, o.hard) == (6, 6, None, None, None)
+    one_scored = rate_set([*recs, _rec(6, True)])
+    assert one_scored.loose is not None and (one_scored.loose.k, one_scored.loose.n) == (1, 7)
