@@ -55,7 +55,7 @@ def compared_models(cfg: ExperimentConfig) -> list[ModelEntry]:
 
 async def rse_collect(ctx: StageContext) -> dict[str, Any]:
     from distillscope.rse.collect import collect_responses
-    from distillscope.rse.run import RunDir
+    from distillscope.rundir import RunDir
 
     prompts = rse_prompts(ctx.cfg)
     models = [ctx.pool.get(m.name) for m in compared_models(ctx.cfg)]
@@ -63,31 +63,33 @@ async def rse_collect(ctx: StageContext) -> dict[str, Any]:
     summary = await collect_responses(
         models,
         prompts,
-        RunDir(ctx.run_dir / "rse"),
+        RunDir(ctx.run_dir).rse,
         params=params,
         samples_per_prompt=ctx.cfg.rse.samples_per_prompt,
         progress=lambda _r: ctx.tick("rse.collect"),
         planned=lambda n: ctx.tick("rse.collect", 0, n),
+        manifest=False,  # the experiment's manifest.json is the run's one manifest
     )
     return {"prompt_hash": summary.prompt_hash, "n_prompts": summary.n_prompts, "errors_left": summary.errors}
 
 
 async def rse_judge(ctx: StageContext) -> dict[str, Any]:
     from distillscope.rse.llm_judge import judge_run
-    from distillscope.rse.run import RunDir
+    from distillscope.rundir import RunDir
 
     judges = [ctx.pool.get(j) for j in ctx.cfg.rse.judges]
     compared = [m.name for m in (*ctx.cfg.targets, *ctx.cfg.null_panel)]
     warnings: list[str] = []
     for ref in ctx.cfg.references:
         s = await judge_run(
-            RunDir(ctx.run_dir / "rse"),
+            RunDir(ctx.run_dir).rse,
             ref.name,
             judges,
             targets=compared,
             both_orders=ctx.cfg.rse.both_orders,
             progress=lambda _j: ctx.tick("rse.judge"),
             planned=lambda n: ctx.tick("rse.judge", 0, n),
+            manifest=False,
         )
         warnings += s.warnings
     return {"warnings": warnings}
@@ -140,6 +142,7 @@ async def ice_fuzz(ctx: StageContext) -> dict[str, Any]:
     from distillscope.ice.questions import load_questions
     from distillscope.ice.replay import run_campaign
     from distillscope.ice.templates import load_templates
+    from distillscope.rundir import RunDir
 
     ice = ctx.cfg.ice
     budget = FuzzBudget(
@@ -164,7 +167,7 @@ async def ice_fuzz(ctx: StageContext) -> dict[str, Any]:
         fcfg,
         load_templates(ice.templates),
         load_questions(ice.questions),
-        ctx.run_dir / "ice",
+        RunDir(ctx.run_dir).ice.root,
         resume=True,
         progress=lambda event, _c: _fuzz_tick(ctx, event),
     )
@@ -180,6 +183,7 @@ def _fuzz_tick(ctx: StageContext, event: str) -> None:
 async def ice_replay(ctx: StageContext) -> dict[str, Any]:
     from distillscope.ice.questions import load_questions
     from distillscope.ice.replay import EvalOptions, replay, write_replay
+    from distillscope.rundir import RunDir
 
     assert ctx.fuzz is not None, "ice.fuzz runs before ice.replay"
     pool = ctx.fuzz.final_templates()
@@ -188,7 +192,7 @@ async def ice_replay(ctx: StageContext) -> dict[str, Any]:
     ctx.tick("ice.replay", 0, len(pool) * len(questions) * len(targets))
     options = EvalOptions(ctx.cfg.ice.system_prompt, _target_params(ctx.cfg))
     by_target = await replay(pool, questions, targets, options, lambda: ctx.tick("ice.replay"))
-    write_replay(ctx.run_dir / "ice" / "paired", pool, by_target)
+    write_replay(RunDir(ctx.run_dir).ice.paired.root, pool, by_target)
     return {"templates": len(pool), "questions": len(questions), "targets": [t.name for t in targets]}
 
 

@@ -8,12 +8,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from distillscope import __version__
-from distillscope.config import ExperimentConfig, ModelEntry
-from distillscope.rundir import RUN_SCHEMA_VERSION, read_jsonl, read_manifest, write_json_atomic
-from distillscope.stats import mean_interval
+from distillscope.config import ExperimentConfig
+from distillscope.rse.scoring import family_of, rse_section
+from distillscope.rundir import RUN_SCHEMA_VERSION, RunDir, read_jsonl, read_manifest, write_json_atomic
 
 SUMMARY_SCHEMA_VERSION = 1
 
@@ -32,8 +30,9 @@ def ice_section(run_dir: Path, cfg: ExperimentConfig) -> dict[str, Any] | None:
     from distillscope.ice.records import IceRecord
     from distillscope.ice.scores import compute_scores
 
-    paired = run_dir / "ice" / "paired" / "records.jsonl"
-    source = paired if paired.exists() else run_dir / "ice" / "records.jsonl"
+    ice = RunDir(run_dir).ice
+    paired = ice.paired.records
+    source = paired if paired.exists() else ice.records
     rows = list(read_jsonl(source))
     if not rows:
         return None
@@ -79,98 +78,6 @@ def _by_location(rows: list[dict[str, Any]]) -> dict[str, dict[str, int]]:
     return dict(sorted(out.items()))
 
 
-def rse_section(run_dir: Path, cfg: ExperimentConfig) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
-    """Similarity of every model to each reference, the N x N matrix, LLM-judge scores and verdicts."""
-    from distillscope.rse.similarity import SIGNALS, aligned_texts, response_similarity
-
-    keys, texts = aligned_texts(run_dir / "rse")
-    models = [m.name for m in (*cfg.targets, *cfg.references, *cfg.null_panel) if m.name in texts]
-    if len(keys) < 2 or len(models) < 2:
-        return None, []
-    sims, signal = response_similarity({m: texts[m] for m in models}, models, cfg.rse.signal)
-    rng = np.random.default_rng(cfg.seed)
-    ref = next((r.name for r in cfg.references if r.name in models), models[0])
-    sets = np.array([k[0] for k in keys])
-    similarity = {}
-    for m in models:
-        v = sims.values[:, models.index(m), models.index(ref)]
-        similarity[m] = {
-            "overall": mean_interval(v, rng),
-            "by_set": {s: mean_interval(v[sets == s], rng) for s in sorted(set(sets))},
-        }
-    matrix = sims.mean()
-    section: dict[str, Any] = {
-        "reference": ref,
-        "signal": SIGNALS[signal],
-        "n_prompts": len(keys),
-        "similarity": similarity,
-        "judge": judge_section(run_dir, cfg, ref),
-        "matrix": {"models": models, "values": np.round(matrix, 4).tolist()},
-        "attribution": attribution_section(texts, cfg, models),
-    }
-    return section, verdicts_section(texts, cfg, models)
-
-
-def verdicts_section(texts: dict[str, list[str]], cfg: ExperimentConfig, models: list[str]) -> list[dict[str, Any]]:
-    """The named-suspect test of every (target, reference) pair against the null panel (shared with `rse score`)."""
-    from distillscope.rse.experiment_verdicts import VerdictSettings, text_verdicts
-
-    def present(group: list[ModelEntry]) -> list[str]:
-        return [m.name for m in group if m.name in models]
-
-    return text_verdicts(
-        {m: texts[m] for m in models},
-        present(cfg.targets),
-        present(cfg.references),
-        present(cfg.null_panel),
-        VerdictSettings(alpha=cfg.alpha, seed=cfg.seed),
-    )
-
-
-def attribution_section(texts: dict[str, list[str]], cfg: ExperimentConfig, models: list[str]) -> dict[str, Any]:
-    """Each target's posterior over candidate families (references and null panel, plus "none") and its
-    candidate teachers ranked with probabilities."""
-    from distillscope.rse.attribution import AttributionSettings, attribute_students
-
-    candidates = [m.name for m in (*cfg.references, *cfg.null_panel) if m.name in models]
-    targets = [t.name for t in cfg.targets if t.name in models]
-    n_prompts = len(next(iter(texts.values()), []))
-    if len(candidates) < 2 or not targets or n_prompts < 10:
-        return {}
-    families = {m.name: _family(m.family, m.spec) or m.name for m in cfg.all_models()}
-    results = attribute_students(
-        {m: texts[m] for m in models},
-        targets,
-        candidates,
-        families,
-        AttributionSettings(alpha=cfg.alpha, seed=cfg.seed),
-    )
-    return {
-        t: {
-            "n_prompts": r.n_prompts,
-            "families": {f: round(p, 4) for f, p in sorted(r.family_probabilities.items(), key=lambda kv: -kv[1])},
-            "candidates": [
-                {
-                    "candidate": c.candidate,
-                    "family": c.family,
-                    "rank": c.rank,
-                    "probability": round(c.probability, 4),
-                    "similarity": round(c.similarity, 4),
-                }
-                for c in r.candidates
-            ],
-        }
-        for t, r in results.items()
-    }
-
-
-def judge_section(run_dir: Path, cfg: ExperimentConfig, ref: str) -> dict[str, Any] | None:
-    """LLM-judge means per model and set with intervals, aspect means and judge diagnostics."""
-    from distillscope.rse.judge_summary import summarise_judgements
-
-    return summarise_judgements(run_dir / "rse", ref, cfg.seed)
-
-
 def _cost(manifest: dict[str, Any]) -> dict[str, Any]:
     keys = ("calls", "cache_hits", "errors", "prompt_tokens", "completion_tokens", "cost_usd")
     by_stage = {name: {k: s.get(k, 0) for k in keys} for name, s in manifest.get("stages", {}).items()}
@@ -209,9 +116,7 @@ def build_summary(run_dir: Path, cfg: ExperimentConfig) -> dict[str, Any]:
             "run_schema": RUN_SCHEMA_VERSION,
         },
         "models": [
-            {"name": m.name, "spec": m.spec, "role": role, "family": _family(m.family, m.spec)}
-            for role, ms in roles
-            for m in ms
+            {"name": m.name, "spec": m.spec, "role": role, "family": family_of(m)} for role, ms in roles for m in ms
         ],
         "ice": ice,
         "rse": rse,
@@ -227,16 +132,7 @@ def _status(manifest: dict[str, Any]) -> str:
     return "failed" if manifest.get("status") == "failed" else "partial"
 
 
-def _family(family: str | None, spec: str) -> str | None:
-    if family:
-        return family
-    from distillscope.identity.registry import resolve_family
-
-    fam = resolve_family(spec.partition(":")[2] or spec)
-    return fam.key if fam else None
-
-
 def write_summary(run_dir: Path, cfg: ExperimentConfig) -> dict[str, Any]:
     summary = build_summary(run_dir, cfg)
-    write_json_atomic(run_dir / "summary.json", summary)
+    write_json_atomic(RunDir(run_dir).summary, summary)
     return summary

@@ -14,11 +14,11 @@ from distillscope.ice.records import (
     IceRecord,
     import_attack_results,
     judge_rows_file,
-    read_jsonl,
     read_records,
     write_records,
 )
 from distillscope.ice.scores import compute_scores, rate_set
+from distillscope.rundir import read_jsonl
 from distillscope.stats import wilson_interval
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "ice" / "paper_ice_labelled.jsonl.gz"

@@ -252,7 +252,8 @@ def score_cmd(
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Recompute loose/strict/hard scores (with Wilson intervals) from a run directory's records."""
-    from distillscope.ice.campaign import RunDir, write_scores
+    from distillscope.ice.campaign import write_scores
+    from distillscope.rundir import RunDir
 
     with one_line_errors():
         rundir = RunDir(run_dir)

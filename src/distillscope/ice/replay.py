@@ -156,8 +156,8 @@ def write_replay(
     run_dir: Path, templates: Sequence[Template], by_target: dict[str, list[dict[str, Any]]]
 ) -> dict[str, Any]:
     """Write records.jsonl (all targets), templates.json and scores.json into a run directory."""
-    from distillscope.ice.campaign import RunDir, write_scores
-    from distillscope.rundir import append_jsonl, write_json_atomic
+    from distillscope.ice.campaign import write_scores
+    from distillscope.rundir import RunDir, append_jsonl, write_json_atomic
 
     run = RunDir(run_dir)
     run.root.mkdir(parents=True, exist_ok=True)
@@ -220,10 +220,11 @@ async def run_campaign(
     progress: Callable[[str, Any], None] | None = None,
 ) -> tuple[FuzzResult, dict[str, Any]]:
     """Fuzz one target in `root` (checkpointed; `resume` continues it) and write its scores.json."""
-    from distillscope.ice.campaign import RunDir, write_scores
+    from distillscope.ice.campaign import write_scores
     from distillscope.ice.fuzzer import Fuzzer
     from distillscope.ice.mutators import build_mutators
     from distillscope.ice.selectors import make_selector
+    from distillscope.rundir import RunDir
 
     fuzzer = Fuzzer(target, build_mutators(mutator, mutator_params), make_selector(selector), config, progress)
     result = await fuzzer.run(list(templates), list(questions), root, resume=resume)
@@ -234,11 +235,10 @@ async def run_ice(spec: IceRunSpec, progress: Callable[[str, Any], None] | None 
     """Fuzz the first target, write its run directory, then replay the final pool on every target (paired)."""
     from distillscope.cache import ResponseCache
     from distillscope.errors import ConfigError
-    from distillscope.ice.campaign import RunDir
     from distillscope.ice.questions import load_questions
     from distillscope.ice.templates import load_templates
     from distillscope.model import get_model
-    from distillscope.rundir import write_json_atomic
+    from distillscope.rundir import RunDir, write_json_atomic
 
     if not spec.targets:
         raise ConfigError("no target given; pass --target SPEC")
