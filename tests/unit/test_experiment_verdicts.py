@@ -81,9 +81,9 @@ def test_demo_summary_is_inconclusive_without_a_null_panel_and_the_report_says_w
         for i, text in enumerate(_answers(seed, n=12)):
             append_response(run, ResponseRecord(model, "builtin:math", f"p{i}", 0, f"question {i}", text))
     summary = write_summary(tmp_path / "demo", cfg)
-    [verdict] = summary["verdicts"]
-    assert verdict["verdict"] == "inconclusive" and verdict["reason"].startswith("no null panel")
-    assert json.loads((tmp_path / "demo" / "summary.json").read_text())["verdicts"][0]["reason"] == verdict["reason"]
+    [verdict] = summary.verdicts
+    assert verdict.verdict == "inconclusive" and verdict.reason and verdict.reason.startswith("no null panel")
+    assert json.loads((tmp_path / "demo" / "summary.json").read_text())["verdicts"][0]["reason"] == verdict.reason
     page = build_report(tmp_path / "demo").markdown.read_text(encoding="utf-8")
     assert "no null panel" in page
 
@@ -116,13 +116,14 @@ def test_summary_and_report_of_a_calibrated_experiment(tmp_path: Path, texts: di
         for i, text in enumerate(texts[model]):
             append_response(run, ResponseRecord(model, "builtin:math", f"p{i}", 0, f"question {i}", text))
     summary = write_summary(tmp_path / "run", cfg)
-    by_ref = {v["reference"]: v for v in summary["verdicts"]}
-    assert by_ref["teacher"]["verdict"] == "consistent with distillation"
-    assert by_ref["teacher"]["null_models"] == ["null-0", "null-1", "null-2"]  # the parrot is dropped, and named
-    assert any("parrot (near-constant answers)" in e for e in by_ref["teacher"]["evidence"])
-    attribution = summary["rse"]["attribution"]["student"]
-    assert sum(attribution["families"].values()) == pytest.approx(1.0, abs=1e-3) and "none" in attribution["families"]
-    assert next(iter(attribution["families"])) == "openai" and attribution["candidates"][0]["candidate"] == "teacher"
+    by_ref = {v.reference: v for v in summary.verdicts}
+    assert by_ref["teacher"].verdict == "consistent with distillation"
+    assert by_ref["teacher"].null_models == ["null-0", "null-1", "null-2"]  # the parrot is dropped, and named
+    assert any("parrot (near-constant answers)" in e for e in by_ref["teacher"].evidence)
+    assert summary.rse is not None
+    attribution = summary.rse.attribution["student"]
+    assert sum(attribution.families.values()) == pytest.approx(1.0, abs=1e-3) and "none" in attribution.families
+    assert next(iter(attribution.families)) == "openai" and attribution.candidates[0].candidate == "teacher"
     page = build_report(tmp_path / "run").markdown.read_text(encoding="utf-8")
     assert "Teacher attribution (probabilities)" in page and "| student | – | none of these | none |" in page
 
@@ -158,7 +159,8 @@ def test_rse_score_on_an_experiment_gives_the_summary_numbers(tmp_path: Path, te
     for model in ["student", "teacher", *nulls]:
         for i, text in enumerate(texts[model]):
             append_response(run, ResponseRecord(model, "builtin:math", f"p{i}", 0, f"question {i}", text))
-    [expected] = write_summary(tmp_path / "run", cfg)["verdicts"]
+    [verdict] = write_summary(tmp_path / "run", cfg).verdicts
+    expected = verdict.model_dump()
     assert expected["p_value"] is not None and expected["verdict"] == "consistent with distillation"
     for where in (tmp_path / "run", tmp_path / "run" / "rse"):
         scored = score_dir(where)

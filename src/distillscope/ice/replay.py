@@ -268,7 +268,7 @@ async def run_ice(spec: IceRunSpec, progress: Callable[[str, Any], None] | None 
         pool = result.final_templates()
         on_query = (lambda: progress("replay", None)) if progress else None
         by_target = await replay(pool, questions, targets, _eval_options(spec.fuzz), on_query)
-        paired = write_replay(run.root / "paired", pool, by_target)
+        paired = write_replay(run.paired.root, pool, by_target)
     return IceRunResult(result, scores, paired)
 
 
@@ -309,14 +309,14 @@ async def run_replay(spec: ReplaySpec, on_query: Callable[[], None] | None = Non
     from distillscope.cache import ResponseCache
     from distillscope.ice.questions import load_questions
     from distillscope.ice.templates import load_templates
-    from distillscope.rundir import write_json_atomic
+    from distillscope.rundir import RunDir, write_json_atomic
 
     questions, templates = load_questions(spec.questions), load_templates(spec.templates)
     targets = resolve_targets(spec.targets, spec.judge, spec.fact, ResponseCache() if spec.use_cache else None)
     by_target = await replay(templates, questions, targets, spec.options, on_query)
     scores = write_replay(spec.out, templates, by_target)
     write_json_atomic(
-        spec.out / "config.json",
+        RunDir(spec.out).config,
         {
             "mode": "replay",
             "targets": list(spec.targets),

@@ -18,6 +18,7 @@ from distillscope.report import figures as F
 from distillscope.report import markup
 from distillscope.report import tables as T
 from distillscope.report.markup import Block, FigureBlock, Note, Section
+from distillscope.rundir import RunDir
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -327,7 +328,7 @@ def _write_csv(path: Path, summary: T.Summary) -> None:
 def build_report(run_dir: Path, out_dir: Path | None = None) -> ReportFiles:
     """Rebuild the report of `run_dir` (default output: `run_dir/report`); raise ConfigError on a bad summary."""
     summary = T.load_summary(Path(run_dir))
-    out = Path(out_dir) if out_dir is not None else Path(run_dir) / "report"
+    out = Path(out_dir) if out_dir is not None else RunDir(Path(run_dir)).report
     fig_dir = out / "figures"
     fig_dir.mkdir(parents=True, exist_ok=True)
     specs = _figure_specs(summary)

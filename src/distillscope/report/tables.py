@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from distillscope.errors import ConfigError
+from distillscope.rundir import RunDir
 
 SCHEMA_VERSION = 1
 Summary = Mapping[str, Any]
@@ -40,7 +41,7 @@ def _installed_version() -> str:
 
 def load_summary(run_dir: Path) -> dict[str, Any]:
     """Read and validate `run_dir/summary.json`; raise ConfigError naming the fix when it is unusable."""
-    path = run_dir / "summary.json"
+    path = RunDir(run_dir).summary
     if not path.is_file():
         raise ConfigError(f"{path} not found: pass a run directory written by `distillscope run`")
     try:

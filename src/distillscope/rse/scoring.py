@@ -64,7 +64,7 @@ def rse_section(run_dir: Path, cfg: ExperimentConfig) -> tuple[dict[str, Any] | 
     from distillscope.rse.judge_summary import summarise_judgements
     from distillscope.rse.similarity import SIGNALS, aligned_texts, response_similarity
 
-    keys, texts = aligned_texts(run_dir / "rse")
+    keys, texts = aligned_texts(RunDir(run_dir).rse.root)
     models = [m.name for m in (*cfg.targets, *cfg.references, *cfg.null_panel) if m.name in texts]
     if len(keys) < 2 or len(models) < 2:
         return None, []
@@ -84,7 +84,7 @@ def rse_section(run_dir: Path, cfg: ExperimentConfig) -> tuple[dict[str, Any] | 
         "signal": SIGNALS[signal],
         "n_prompts": len(keys),
         "similarity": similarity,
-        "judge": summarise_judgements(run_dir / "rse", ref, cfg.seed),
+        "judge": summarise_judgements(RunDir(run_dir).rse.root, ref, cfg.seed),
         "matrix": {"models": models, "values": np.round(sims.mean(), 4).tolist()},
         "attribution": attribution_section(texts, cfg, models),
     }
