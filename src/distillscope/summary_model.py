@@ -22,7 +22,7 @@ class RunInfo(_Model):
     name: str
     started: str | None = None
     finished: str | None = None
-    distillscope_version: str
+    distillscope_version: str | None = None
     config_hash: str | None = None
     status: str
     failure: str | None = None

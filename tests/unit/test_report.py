@@ -14,7 +14,7 @@ import pytest
 
 from distillscope.errors import ConfigError
 from distillscope.report import ReportFiles, build_report
-from distillscope.report.example import EXAMPLE_RUN_NAME, example_summary, write_example_run
+from report_example import EXAMPLE_RUN_NAME, example_summary, write_example_run
 
 ALL_FIGURES = {
     "distillation_map", "ice_scores", "ice_breakdown", "rse_similarity", "rse_judge", "rse_aspects",
