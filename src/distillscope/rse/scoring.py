@@ -271,7 +271,8 @@ def experiment_options(run_dir: Path) -> tuple[RunDir, ScoreOptions]:
     that experiment's reference, null panel, alpha, seed and signal, so `rse score` matches its summary."""
     from distillscope.runner import load_run_config
 
-    root = run_dir.parent if run_dir.name == "rse" and RunDir(run_dir.parent).config_yaml.exists() else run_dir
+    parent = RunDir(run_dir.parent)
+    root = run_dir.parent if parent.rse.root == run_dir and parent.config_yaml.exists() else run_dir
     if not RunDir(root).config_yaml.exists():
         return RunDir(run_dir), ScoreOptions()
     return RunDir(root).rse, options_from_config(load_run_config(root))
