@@ -9,10 +9,10 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
+from distillscope.report.plotdata import Bar, MapPoint, Series, rate_bar
 from distillscope.summary_model import (
     Attribution,
     IceRate,
@@ -93,39 +93,6 @@ def _color(i: int) -> str:
 
 def _err(rate: float, lo: float, hi: float) -> tuple[float, float]:
     return max(0.0, rate - lo), max(0.0, hi - rate)
-
-
-@dataclass(frozen=True)
-class Bar:
-    """One bar: its value (None: not measured, no bar) and, for rates, its interval."""
-
-    value: float | None
-    lo: float | None = None
-    hi: float | None = None
-
-
-NO_BAR = Bar(None)
-Series = tuple[str, str, Sequence[Bar]]  # name, colour, bars
-
-
-def rate_bar(rate: IceRate | None) -> Bar:
-    """An ICE rate with its interval; no bar when that level was not measured."""
-    return NO_BAR if rate is None else Bar(rate.rate, rate.lo, rate.hi)
-
-
-@dataclass(frozen=True)
-class MapPoint:
-    """One model on the distillation map: x (RSE) and y (ICE strict) with their intervals."""
-
-    name: str
-    role: str
-    verdict: str | None
-    x: float
-    x_lo: float
-    x_hi: float
-    y: float
-    y_lo: float
-    y_hi: float
 
 
 def _grouped_bars(ax: Axes, labels: Sequence[str], series: Sequence[Series]) -> None:

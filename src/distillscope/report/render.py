@@ -18,6 +18,7 @@ from distillscope.report import figures as F
 from distillscope.report import markup
 from distillscope.report import tables as T
 from distillscope.report.markup import Block, FigureBlock, Note, Section
+from distillscope.report.plotdata import MapPoint
 from distillscope.rundir import RunDir
 from distillscope.summary_model import IceRates, IceSection, JudgeScores, SetScores, Summary
 
@@ -57,7 +58,7 @@ def _xy(value: float | None, lo: float | None, hi: float | None) -> tuple[float,
     return v, v if lo is None else float(lo), v if hi is None else float(hi)
 
 
-def map_points(summary: Summary) -> tuple[list[F.MapPoint], str]:
+def map_points(summary: Summary) -> tuple[list[MapPoint], str]:
     """Points of the ICE x RSE map: x = RSE similarity to the reference (else degree), y = ICE strict."""
     ice, rse = summary.ice, summary.rse
     roles = T.model_roles(summary)
@@ -77,7 +78,7 @@ def map_points(summary: Summary) -> tuple[list[F.MapPoint], str]:
         x, y = xs[name], strict[name]
         if x is None or y is None:
             continue
-        points.append(F.MapPoint(name, roles.get(name, ""), verdict_of.get(name), *x, *y))
+        points.append(MapPoint(name, roles.get(name, ""), verdict_of.get(name), *x, *y))
     return points, label
 
 
