@@ -29,7 +29,7 @@ from distillscope.summary_model import (
     StageCost,
     Summary,
     TopTemplate,
-    Verdict,
+    VerdictRow,
 )
 
 SUMMARY_SCHEMA_VERSION = 1
@@ -100,7 +100,7 @@ def _cost(manifest: dict[str, Any]) -> Cost:
     return Cost(by_stage=by_stage, total_usd=round(sum(s.cost_usd for s in by_stage.values()), 6))
 
 
-def _attach_ice(verdicts: list[Verdict], ice: IceSection | None) -> None:
+def _attach_ice(verdicts: list[VerdictRow], ice: IceSection | None) -> None:
     for v in verdicts:
         m = None if ice is None else ice.by_model.get(v.target)
         s = None if m is None else m.strict  # None: no model, or strict not measured
@@ -117,7 +117,7 @@ def build_summary(run_dir: Path, cfg: ExperimentConfig) -> Summary:
     manifest = read_manifest(run_dir) or {}
     ice = ice_section(run_dir, cfg) if cfg.ice.enabled else None
     rse, rows = rse_section(run_dir, cfg) if cfg.rse.enabled else (None, [])
-    verdicts = [Verdict.model_validate(v) for v in rows]
+    verdicts = [VerdictRow.model_validate(v) for v in rows]
     _attach_ice(verdicts, ice)
     roles = [("target", cfg.targets), ("reference", cfg.references), ("null", cfg.null_panel)]
     return Summary(

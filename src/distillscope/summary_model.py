@@ -6,11 +6,11 @@ when unset (`Summary.to_json`), so the file reads exactly as before the models e
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-VerdictLabel = Literal["consistent with distillation", "inconclusive", "no evidence"]
+from distillscope.stats import Verdict as VerdictLabel
 
 
 class _Model(BaseModel):
@@ -150,7 +150,7 @@ class IceStrict(_Model):
     hi: float
 
 
-class Verdict(_Model):
+class VerdictRow(_Model):
     """The named-suspect test of one (target, reference) pair against the null panel, with its evidence."""
 
     target: str
@@ -194,7 +194,7 @@ class Summary(_Model):
     models: list[ModelInfo]
     ice: IceSection | None = None
     rse: RseSection | None = None
-    verdicts: list[Verdict] = []
+    verdicts: list[VerdictRow] = []
     cost: Cost | None = None
 
     def to_json(self) -> dict[str, Any]:

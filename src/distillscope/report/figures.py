@@ -23,7 +23,7 @@ from distillscope.summary_model import (
     Matrix,
     SetScores,
     StageCost,
-    Verdict,
+    VerdictRow,
 )
 
 if TYPE_CHECKING:
@@ -308,7 +308,7 @@ def attribution(attribution_block: Mapping[str, Attribution]) -> Figure:
     return fig
 
 
-def null_panel(verdicts: Sequence[Verdict]) -> Figure:
+def null_panel(verdicts: Sequence[VerdictRow]) -> Figure:
     """Per verdict, the null-panel distribution (histogram) with the observed degree marked."""
     usable = [v for v in verdicts if v.null_values and v.observed is not None]
     fig = new_figure(max(6.0, 3.2 * len(usable)), 3.2)

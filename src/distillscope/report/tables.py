@@ -22,7 +22,7 @@ from distillscope.summary_model import (
     JudgeSection,
     SetScores,
     Summary,
-    Verdict,
+    VerdictRow,
 )
 
 SCHEMA_VERSION = 1
@@ -148,20 +148,20 @@ def model_roles(summary: Summary) -> dict[str, str]:
 # ---------------------------------------------------------------- verdicts
 
 
-def verdicts(summary: Summary) -> list[Verdict]:
+def verdicts(summary: Summary) -> list[VerdictRow]:
     """Verdict rows sorted by target, then strength of verdict, then reference."""
     return sorted(summary.verdicts, key=lambda v: (v.target, VERDICT_ORDER.get(v.verdict, 9), v.reference))
 
 
-def headline_verdicts(summary: Summary) -> list[Verdict]:
+def headline_verdicts(summary: Summary) -> list[VerdictRow]:
     """One verdict per target: the strongest one (first after sorting)."""
-    seen: dict[str, Verdict] = {}
+    seen: dict[str, VerdictRow] = {}
     for v in verdicts(summary):
         seen.setdefault(v.target, v)
     return [seen[t] for t in sorted(seen)]
 
 
-def _ice_clause(v: Verdict) -> str:
+def _ice_clause(v: VerdictRow) -> str:
     strict = v.ice_strict
     if strict is None:
         return ""
@@ -171,7 +171,7 @@ def _ice_clause(v: Verdict) -> str:
     )
 
 
-def _degree_clause(v: Verdict) -> str:
+def _degree_clause(v: VerdictRow) -> str:
     if v.degree is None:
         reason = f" ({v.reason})" if v.reason else ""
         return f"no RSE distillation degree was measured{reason}"
@@ -182,7 +182,7 @@ def _degree_clause(v: Verdict) -> str:
     )
 
 
-def verdict_text(v: Verdict) -> str:
+def verdict_text(v: VerdictRow) -> str:
     """The verdict sentence without the leading target name (for renderers that emphasise the name)."""
     ref, label = v.reference, v.verdict
     if label == "consistent with distillation":
@@ -195,7 +195,7 @@ def verdict_text(v: Verdict) -> str:
     return f"{lead} — {_degree_clause(v)}{_ice_clause(v)}.{why}"
 
 
-def verdict_sentence(v: Verdict) -> str:
+def verdict_sentence(v: VerdictRow) -> str:
     """One plain, non-accusatory sentence: from which reference, how strongly, how sure, on what evidence."""
     return f"{v.target}: {verdict_text(v)}"
 
