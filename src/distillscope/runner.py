@@ -28,7 +28,7 @@ from distillscope.model import Budget, Model, ModelLimits, ModelStats
 from distillscope.pricing import FREE, price_for_spec
 from distillscope.progress import ProgressEvent, ProgressSink
 from distillscope.registry import BackendOptions, resolve_backend
-from distillscope.rundir import RUN_SCHEMA_VERSION, read_manifest, write_json_atomic
+from distillscope.rundir import RUN_SCHEMA_VERSION, RunDir, read_manifest, write_json_atomic
 from distillscope.runlock import run_lock
 
 log = logging.getLogger(__name__)
@@ -104,10 +104,10 @@ def prepare_run_dir(cfg: ExperimentConfig, run_dir: Path, *, resume: bool) -> di
     """Create (or check, when resuming) the run directory; save the config; return the manifest."""
     manifest = read_manifest(run_dir) if resume else None
     if manifest is None:
-        if (run_dir / "manifest.json").exists() and not resume:
+        if RunDir(run_dir).manifest.exists() and not resume:
             raise ConfigError(f"{run_dir} holds a run; `distillscope resume {run_dir}` or set another output_dir")
         run_dir.mkdir(parents=True, exist_ok=True)
-        (run_dir / "config.yaml").write_text(yaml.safe_dump(cfg.model_dump(mode="json"), sort_keys=False), "utf-8")
+        RunDir(run_dir).config_yaml.write_text(yaml.safe_dump(cfg.model_dump(mode="json"), sort_keys=False), "utf-8")
         manifest = {
             "schema_version": RUN_SCHEMA_VERSION,
             "distillscope_version": __version__,
@@ -125,7 +125,7 @@ def prepare_run_dir(cfg: ExperimentConfig, run_dir: Path, *, resume: bool) -> di
     elif manifest.get("config_hash") != cfg.config_hash():
         raise ConfigError(f"{run_dir}/config.yaml changed since the run started; restore it or start a new run")
     manifest["status"] = "running"
-    write_json_atomic(run_dir / "manifest.json", manifest)
+    write_json_atomic(RunDir(run_dir).manifest, manifest)
     return manifest
 
 
@@ -321,11 +321,11 @@ def _add(old: dict[str, Any] | None, new: dict[str, float | int]) -> dict[str, f
 def _save(manifest: dict[str, Any], run_dir: Path, pool: ModelPool) -> None:
     manifest["models"].update(pool.identities())
     manifest["cost_usd"] = round(spent(manifest)[1], 6)
-    write_json_atomic(run_dir / "manifest.json", manifest)
+    write_json_atomic(RunDir(run_dir).manifest, manifest)
 
 
 def load_run_config(run_dir: Path) -> ExperimentConfig:
     """The config a run was started with (saved beside its manifest)."""
     if read_manifest(run_dir) is None:
         raise ConfigError(f"{run_dir} is not a distillscope run directory (no manifest.json); check the path")
-    return load_config(run_dir / "config.yaml", anchor=False)  # saved with absolute paths at run start
+    return load_config(RunDir(run_dir).config_yaml, anchor=False)  # saved with absolute paths at run start

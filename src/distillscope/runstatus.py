@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from distillscope.config import ExperimentConfig
-from distillscope.rundir import read_jsonl, read_manifest
+from distillscope.rundir import RunDir, read_jsonl, read_manifest
 
 
 @dataclass(frozen=True)
@@ -47,18 +47,17 @@ def _counts(run_dir: Path, cfg: ExperimentConfig, stage: str) -> tuple[int | Non
 
         total = len(rse_prompts(cfg)) * cfg.rse.samples_per_prompt * len(compared_models(cfg))
         keys = ("model", "prompt_set", "prompt_id", "sample_index")
-        answered = {tuple(r.get(k) for k in keys) for r in read_jsonl(run_dir / "rse" / "responses.jsonl") if _ok(r)}
+        answered = {tuple(r.get(k) for k in keys) for r in read_jsonl(RunDir(run_dir).rse.responses) if _ok(r)}
         return len(answered), total, "answers"
     if stage == "rse.judge":
-        n = sum(1 for j in read_jsonl(run_dir / "rse" / "judgements.jsonl") if _ok(j))
+        n = sum(1 for j in read_jsonl(RunDir(run_dir).rse.judgements) if _ok(j))
         return n, None, "judgements"
     if stage == "ice.fuzz":
-        from distillscope.ice.campaign import RunDir as IceRunDir
         from distillscope.ice.campaign import load_checkpoint
 
-        state = load_checkpoint(IceRunDir(run_dir / "ice"))
+        state = load_checkpoint(RunDir(run_dir).ice)
         return (0 if state is None else state.counters.target_queries), cfg.ice.max_queries, "queries"
-    return sum(1 for _ in read_jsonl(run_dir / "ice" / "paired" / "records.jsonl")), None, "records"
+    return sum(1 for _ in read_jsonl(RunDir(run_dir).ice.paired.records)), None, "records"
 
 
 def run_status(run_dir: Path, cfg: ExperimentConfig) -> list[StageStatus]:

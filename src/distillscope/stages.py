@@ -56,7 +56,7 @@ def compared_models(cfg: ExperimentConfig) -> list[ModelEntry]:
 
 async def rse_collect(ctx: StageContext) -> dict[str, Any]:
     from distillscope.rse.collect import collect_responses
-    from distillscope.rse.run import RunDir
+    from distillscope.rundir import RunDir
 
     prompts = rse_prompts(ctx.cfg)
     models = [ctx.pool.get(m.name) for m in compared_models(ctx.cfg)]
@@ -65,36 +65,39 @@ async def rse_collect(ctx: StageContext) -> dict[str, Any]:
     summary = await collect_responses(
         models,
         prompts,
-        RunDir(ctx.run_dir / "rse"),
+        RunDir(ctx.run_dir).rse,
         params=params,
         samples_per_prompt=ctx.cfg.rse.samples_per_prompt,
         progress=lambda _r: bar.advance(),
         planned=lambda left: bar.plan(total, total - left),
+        manifest=False,  # the experiment's manifest.json is the run's one manifest
     )
     return {"prompt_hash": summary.prompt_hash, "n_prompts": summary.n_prompts, "errors_left": summary.errors}
 
 
 async def rse_judge(ctx: StageContext) -> dict[str, Any]:
     from distillscope.rse.llm_judge import build_pair_tasks, judge_run
-    from distillscope.rse.run import RunDir
+    from distillscope.rse.store import read_responses
+    from distillscope.rundir import RunDir
 
     judges = [ctx.pool.get(j) for j in ctx.cfg.rse.judges]
     compared = [m.name for m in (*ctx.cfg.targets, *ctx.cfg.null_panel)]
     per_pair = len(judges) * (2 if ctx.cfg.rse.both_orders else 1)
-    responses = list(RunDir(ctx.run_dir / "rse").responses())
+    responses = read_responses(RunDir(ctx.run_dir).rse)
     sizes = [len(build_pair_tasks(responses, r.name, compared)) * per_pair for r in ctx.cfg.references]
     bar = ctx.counter("rse.judge")
     bar.plan(sum(sizes))
     warnings: list[str] = []
     for ref, size in zip(ctx.cfg.references, sizes, strict=True):
         s = await judge_run(
-            RunDir(ctx.run_dir / "rse"),
+            RunDir(ctx.run_dir).rse,
             ref.name,
             judges,
             targets=compared,
             both_orders=ctx.cfg.rse.both_orders,
             progress=lambda _j: bar.advance(),
             planned=_judged_before(bar, size),
+            manifest=False,
         )
         warnings += s.warnings
     return {"warnings": warnings}
@@ -152,6 +155,7 @@ async def ice_fuzz(ctx: StageContext) -> dict[str, Any]:
     from distillscope.ice.questions import load_questions
     from distillscope.ice.replay import run_campaign
     from distillscope.ice.templates import load_templates
+    from distillscope.rundir import RunDir
 
     ice = ctx.cfg.ice
     budget = FuzzBudget(
@@ -174,7 +178,7 @@ async def ice_fuzz(ctx: StageContext) -> dict[str, Any]:
         fcfg,
         load_templates(ice.templates),
         load_questions(ice.questions),
-        ctx.run_dir / "ice",
+        RunDir(ctx.run_dir).ice.root,
         resume=True,
         progress=ctx.progress,
     )
@@ -185,6 +189,7 @@ async def ice_fuzz(ctx: StageContext) -> dict[str, Any]:
 async def ice_replay(ctx: StageContext) -> dict[str, Any]:
     from distillscope.ice.questions import load_questions
     from distillscope.ice.replay import EvalOptions, replay, write_replay
+    from distillscope.rundir import RunDir
 
     assert ctx.fuzz is not None, "ice.fuzz runs before ice.replay"
     pool = ctx.fuzz.final_templates()
@@ -194,7 +199,7 @@ async def ice_replay(ctx: StageContext) -> dict[str, Any]:
     bar.plan(len(pool) * len(questions) * len(targets))
     options = EvalOptions(ctx.cfg.ice.system_prompt, _target_params(ctx.cfg))
     by_target = await replay(pool, questions, targets, options, bar.advance)
-    write_replay(ctx.run_dir / "ice" / "paired", pool, by_target)
+    write_replay(RunDir(ctx.run_dir).ice.paired.root, pool, by_target)
     return {"templates": len(pool), "questions": len(questions), "targets": [t.name for t in targets]}
 
 

@@ -11,7 +11,7 @@ import pytest
 from distillscope.backends.scripted import ScriptedBackend
 from distillscope.cache import ResponseCache
 from distillscope.errors import BudgetExceededError, ConfigError
-from distillscope.ice.campaign import RunDir, restore_rng, rng_state, truncate_jsonl
+from distillscope.ice.campaign import restore_rng, rng_state, truncate_jsonl
 from distillscope.ice.fuzzer import FuzzBudget, FuzzConfig, Fuzzer
 from distillscope.ice.judges import make_judge
 from distillscope.ice.mutators import LLMMutator, build_mutators
@@ -21,7 +21,7 @@ from distillscope.ice.selectors import make_selector
 from distillscope.ice.templates import make_template
 from distillscope.identity import get_family
 from distillscope.model import Budget, Model
-from distillscope.rundir import append_jsonl, write_json_atomic
+from distillscope.rundir import RunDir, append_jsonl, write_json_atomic
 from distillscope.types import GenerateRequest
 
 QUESTIONS = [Question(f"q{i}-en", f"Question {i}: who built you?", "team", "en", f"q{i}") for i in range(8)]

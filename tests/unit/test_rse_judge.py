@@ -23,7 +23,9 @@ from distillscope.rse.llm_judge import (
     same_family_warning,
     sanity_check,
 )
-from distillscope.rse.run import ResponseRecord, RunDir, ScoreOptions, score_run
+from distillscope.rse.scoring import ScoreOptions, score_run
+from distillscope.rse.store import ResponseRecord, append_response
+from distillscope.rundir import RunDir
 from distillscope.types import GenerateRequest
 
 VERDICT = '{"style": 2, "logic": 1, "content": 1, "overall": 4, "reason": "close"}'
@@ -125,7 +127,7 @@ def make_run(tmp_path: Path, targets: dict[str, list[str]]) -> RunDir:
     run = RunDir(tmp_path / "run").ensure()
     for model, answers in targets.items():
         for i, text in enumerate(answers):
-            run.append_response(ResponseRecord(model, "set1", f"p{i}", 0, f"question {i}", text))
+            append_response(run, ResponseRecord(model, "set1", f"p{i}", 0, f"question {i}", text))
     return run
 
 
@@ -214,7 +216,7 @@ async def test_score_run_has_judge_table_and_null_verdicts(tmp_path: Path) -> No
     assert lj["verdicts"]["close"]["verdict"] == "inconclusive" and lj["verdicts"]["close"]["reason"]
     two = score_run(run, ScoreOptions(reference="ref", null=("null", "null2")))["judge_free"]["verdicts"]["close"]
     assert two["verdict"] == "inconclusive" and "too few null models" in two["reason"]
-    assert json.loads(run.summary_path.read_text())["reference"] == "ref"
+    assert json.loads(run.summary.read_text())["reference"] == "ref"
 
 
 async def test_bad_reference_and_family_warning(tmp_path: Path) -> None:

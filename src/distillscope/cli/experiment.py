@@ -221,12 +221,13 @@ def demo_cmd(
     import shutil
 
     from distillscope.demo import demo_config
+    from distillscope.rundir import RunDir
     from distillscope.runner import run_experiment
 
     if fresh and out.exists():
         shutil.rmtree(out)
     cfg = demo_config(out)
-    resume = (out / "manifest.json").exists()
+    resume = RunDir(out).manifest.exists()
     console.print("distillscope demo: target embedded:smollm2-135m, reference embedded:qwen2.5-0.5b (CPU, offline)")
     if resume:
         _print_status(out, cfg)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -223,7 +222,8 @@ def score_cmd(
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Recompute loose/strict/hard scores (with Wilson intervals) from a run directory's records."""
-    from distillscope.ice.campaign import RunDir, write_scores
+    from distillscope.ice.campaign import write_scores
+    from distillscope.rundir import RunDir
 
     with one_line_errors():
         rundir = RunDir(run_dir)
@@ -237,17 +237,13 @@ def score_cmd(
 
 def _records_by_target(path: Path) -> dict[str, list[dict[str, Any]]]:
     from distillscope.errors import ConfigError
+    from distillscope.rundir import read_jsonl
 
     if not path.is_file():
         raise ConfigError(f"{path} does not exist; give a run directory written by 'ice run' or 'ice import'")
     out: dict[str, list[dict[str, Any]]] = {}
-    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines()):
-        if line.strip():
-            try:
-                row = json.loads(line)
-            except ValueError as exc:
-                raise ConfigError(f"{path} line {n + 1} is not JSON ({exc})") from exc
-            out.setdefault(str(row.get("target", "?")), []).append(row)
+    for row in read_jsonl(path):
+        out.setdefault(str(row.get("target", "?")), []).append(row)
     return out
 
 

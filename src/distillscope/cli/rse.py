@@ -87,7 +87,7 @@ def collect_cmd(
     """Collect every model's answers to a prompt set into RUN_DIR/responses.jsonl (cached, resumable)."""
     from distillscope.prompts import load_prompt_set
     from distillscope.rse.collect import collect_responses
-    from distillscope.rse.run import RunDir
+    from distillscope.rundir import RunDir
     from distillscope.types import GenerateParams
 
     with one_line_errors():
@@ -155,7 +155,7 @@ def judge_cmd(
 ) -> None:
     """Judge each (reference, target) answer pair with one or more LLM judges; append to judgements.jsonl."""
     from distillscope.rse.llm_judge import judge_run, sanity_check
-    from distillscope.rse.run import RunDir
+    from distillscope.rundir import RunDir
 
     with one_line_errors():
         judges = _models(judge, base_url, api_key_env, concurrency, no_cache)
@@ -233,28 +233,29 @@ def score_cmd(
             "descend from the reference (3 or more): calibrated verdicts.",
         ),
     ] = None,
-    alpha: Annotated[float, typer.Option("--alpha", help="Test level of the verdicts.")] = 0.05,
-    seed: Annotated[int, typer.Option("--seed", help="Seed of the bootstrap.")] = 0,
+    alpha: Annotated[
+        float | None, typer.Option("--alpha", help="Test level of the verdicts (default: the experiment's, 0.05).")
+    ] = None,
+    seed: Annotated[
+        int | None, typer.Option("--seed", help="Seed of the bootstrap (default: the experiment's, 0).")
+    ] = None,
     signal: Annotated[
-        str,
+        str | None,
         typer.Option(
             "--signal",
             help="Judge-free similarity of the table and matrix: "
-            "tfidf, or embedding (MiniLM, [embed]); verdicts: word excess.",
+            "tfidf, or embedding (MiniLM, [embed]); verdicts: word excess (default: the experiment's, tfidf).",
         ),
-    ] = "tfidf",
+    ] = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """Judge-free similarity, LLM-judge means per prompt set x model (Table 3) and verdicts; writes summary.json."""
-    from distillscope.errors import ConfigError
-    from distillscope.rse.run import RunDir, ScoreOptions, score_run
-    from distillscope.rse.similarity import SIGNALS
+    """Judge-free similarity, LLM-judge means per prompt set x model (Table 3) and verdicts; writes summary.json.
+    Given an experiment's run directory, its reference, null panel, alpha, seed and signal are the defaults."""
+    from distillscope.rse.scoring import ScoreOverrides, score_dir
 
     with one_line_errors():
-        if signal not in SIGNALS:
-            raise ConfigError(f"unknown --signal {signal!r}: use one of {', '.join(SIGNALS)}")
-        options = ScoreOptions(reference, tuple(_split(null)), alpha, seed, signal=signal)
-        summary = score_run(RunDir(run_dir), options)
+        given = ScoreOverrides(reference, tuple(_split(null)) or None, alpha, seed, signal)
+        summary = score_dir(run_dir, given)
     if json_out:
         print_json(summary)
         return
@@ -364,7 +365,8 @@ def attribute_cmd(
     """Posterior over the candidates' families (and "none"), ranked candidates, named-suspect verdicts."""
     import tempfile
 
-    from distillscope.rse.run import RunDir, export_responses
+    from distillscope.rse.store import export_responses
+    from distillscope.rundir import RunDir
 
     suspects = [s for value in suspect or [] for s in _split(value)]
     with one_line_errors(), tempfile.TemporaryDirectory() as tmp:

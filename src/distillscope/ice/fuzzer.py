@@ -26,7 +26,6 @@ from distillscope.errors import ConfigError
 from distillscope.ice.campaign import (
     CampaignState,
     Counters,
-    RunDir,
     load_checkpoint,
     restore_rng,
     rng_state,
@@ -39,7 +38,7 @@ from distillscope.ice.replay import EvalOptions, IceTarget, evaluate_template
 from distillscope.ice.selectors import Selector, TemplateNode, TemplateTree
 from distillscope.ice.templates import PLACEHOLDER, Template, mentions_vendor
 from distillscope.progress import ProgressEvent, ProgressSink
-from distillscope.rundir import append_jsonl
+from distillscope.rundir import RunDir, append_jsonl
 from distillscope.types import GenerateParams
 
 log = logging.getLogger(__name__)

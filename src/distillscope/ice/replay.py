@@ -157,8 +157,8 @@ def write_replay(
     run_dir: Path, templates: Sequence[Template], by_target: dict[str, list[dict[str, Any]]]
 ) -> dict[str, Any]:
     """Write records.jsonl (all targets), templates.json and scores.json into a run directory."""
-    from distillscope.ice.campaign import RunDir, write_scores
-    from distillscope.rundir import append_jsonl, write_json_atomic
+    from distillscope.ice.campaign import write_scores
+    from distillscope.rundir import RunDir, append_jsonl, write_json_atomic
 
     run = RunDir(run_dir)
     run.root.mkdir(parents=True, exist_ok=True)
@@ -221,10 +221,11 @@ async def run_campaign(
     progress: ProgressSink | None = None,
 ) -> tuple[FuzzResult, dict[str, Any]]:
     """Fuzz one target in `root` (checkpointed; `resume` continues it) and write its scores.json."""
-    from distillscope.ice.campaign import RunDir, write_scores
+    from distillscope.ice.campaign import write_scores
     from distillscope.ice.fuzzer import Fuzzer
     from distillscope.ice.mutators import build_mutators
     from distillscope.ice.selectors import make_selector
+    from distillscope.rundir import RunDir
 
     fuzzer = Fuzzer(target, build_mutators(mutator, mutator_params), make_selector(selector), config, progress)
     result = await fuzzer.run(list(templates), list(questions), root, resume=resume)
@@ -235,11 +236,10 @@ async def run_ice(spec: IceRunSpec, progress: ProgressSink | None = None) -> Ice
     """Fuzz the first target, write its run directory, then replay the final pool on every target (paired)."""
     from distillscope.cache import ResponseCache
     from distillscope.errors import ConfigError
-    from distillscope.ice.campaign import RunDir
     from distillscope.ice.questions import load_questions
     from distillscope.ice.templates import load_templates
     from distillscope.model import get_model
-    from distillscope.rundir import write_json_atomic
+    from distillscope.rundir import RunDir, write_json_atomic
 
     if not spec.targets:
         raise ConfigError("no target given; pass --target SPEC")
@@ -270,7 +270,7 @@ async def run_ice(spec: IceRunSpec, progress: ProgressSink | None = None) -> Ice
         bar = StageProgress("ice.replay", progress)
         bar.plan(len(pool) * len(questions) * len(targets))
         by_target = await replay(pool, questions, targets, _eval_options(spec.fuzz), bar.advance)
-        paired = write_replay(run.root / "paired", pool, by_target)
+        paired = write_replay(run.paired.root, pool, by_target)
     return IceRunResult(result, scores, paired)
 
 
@@ -311,14 +311,14 @@ async def run_replay(spec: ReplaySpec, on_query: Callable[[], None] | None = Non
     from distillscope.cache import ResponseCache
     from distillscope.ice.questions import load_questions
     from distillscope.ice.templates import load_templates
-    from distillscope.rundir import write_json_atomic
+    from distillscope.rundir import RunDir, write_json_atomic
 
     questions, templates = load_questions(spec.questions), load_templates(spec.templates)
     targets = resolve_targets(spec.targets, spec.judge, spec.fact, ResponseCache() if spec.use_cache else None)
     by_target = await replay(templates, questions, targets, spec.options, on_query)
     scores = write_replay(spec.out, templates, by_target)
     write_json_atomic(
-        spec.out / "config.json",
+        RunDir(spec.out).config,
         {
             "mode": "replay",
             "targets": list(spec.targets),

@@ -14,8 +14,9 @@ shown next to the judge's.
 from __future__ import annotations
 
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel
@@ -175,3 +176,13 @@ def compute_scores(records: Sequence[IceRecord], *, denominator: Denominator = "
         denominator=denominator,
         targets={t: target_scores(t, rs, denominator=denominator, top_k=top_k) for t, rs in sorted(by.items())},
     )
+
+
+def saved_scores(path: Path, records: Sequence[IceRecord]) -> IceScores:
+    """The scores.json written beside `records` when it covers them (scores are computed once, when a campaign or
+    replay writes its records); else, for a run stopped before it saved them, computed from the records."""
+    if path.is_file():
+        saved = IceScores.model_validate_json(path.read_text(encoding="utf-8"))
+        if {t: s.overall.n for t, s in saved.targets.items()} == dict(Counter(r.target for r in records)):
+            return saved
+    return compute_scores(records)

@@ -22,7 +22,16 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from distillscope.errors import ConfigError
 from distillscope.model import Model
-from distillscope.rse.run import ResponseRecord, RunDir, latest
+from distillscope.rse.store import (
+    ResponseRecord,
+    append_judgement,
+    latest,
+    read_judgement_dicts,
+    read_responses,
+    require_responses,
+    update_manifest,
+)
+from distillscope.rundir import RunDir
 from distillscope.types import GenerateParams, GenerateRequest, Message
 
 log = logging.getLogger(__name__)
@@ -359,25 +368,27 @@ async def judge_run(
     include_self: bool = False,
     progress: Callable[[Judgement], None] | None = None,
     planned: Callable[[int], None] | None = None,
+    manifest: bool = True,
 ) -> JudgeRunSummary:
     """Judge every (reference, target) pair of a run with every judge, in one or both orders (resumable).
 
-    `planned` is told how many judge calls remain after resume; `progress` sees each judgement."""
-    run.require_responses()
+    `planned` is told how many judge calls remain after resume; `progress` sees each judgement. `manifest`: note
+    judges and reference in the folder's own manifest (a standalone `rse judge`; an experiment passes False)."""
+    require_responses(run)
     if not judges:
         raise ConfigError("no judge given; pass --judge SPEC (e.g. --judge openai:gpt-4o)")
-    tasks = build_pair_tasks(run.responses(), reference, targets, include_self=include_self)
+    tasks = build_pair_tasks(read_responses(run), reference, targets, include_self=include_self)
     orders: tuple[Order, ...] = ("ref_a", "ref_b") if both_orders else ("ref_a",)
     summary = JudgeRunSummary(reference, [j.spec for j in judges], len(tasks), len(orders))
     summary.warnings += [w for j in judges if (w := same_family_warning(j.spec, reference))]
     if not tasks:
         summary.warnings.append("no (reference, target) pair shares a prompt with an ok answer; nothing to judge")
-    done_rows = latest((Judgement.from_dict(d) for d in run.judgement_dicts()), lambda j: j.key)
+    done_rows = latest((Judgement.from_dict(d) for d in read_judgement_dicts(run)), lambda j: j.key)
     done = {k for k, j in done_rows.items() if j.status == "ok"}
 
     async def one(judge: Model, task: PairTask, order: Order) -> None:
         j = await judge_once(judge, task, order)
-        run.append(run.judgements_path, j.to_dict())
+        append_judgement(run, j.to_dict())
         if j.status != "ok":
             summary.errors += 1
         elif j.label == "scored":
@@ -396,7 +407,8 @@ async def judge_run(
                     summary.skipped += 1
                 else:
                     jobs.append(one(judge, t, o))
-    run.update_manifest({"judges": [j.spec for j in judges], "references": [reference]})
+    if manifest:
+        update_manifest(run, {"judges": [j.spec for j in judges], "references": [reference]})
     if planned is not None:
         planned(len(jobs))
     await asyncio.gather(*jobs)
@@ -405,4 +417,4 @@ async def judge_run(
 
 def load_judgements(run: RunDir) -> list[Judgement]:
     """Latest judgement per (judge, reference, target, set, prompt, sample, order) on disk."""
-    return list(latest((Judgement.from_dict(d) for d in run.judgement_dicts()), lambda j: j.key).values())
+    return list(latest((Judgement.from_dict(d) for d in read_judgement_dicts(run)), lambda j: j.key).values())
