@@ -124,7 +124,7 @@ def ice_models(cfg: ExperimentConfig) -> list[ModelEntry]:
 
 def ice_target(ctx: StageContext, entry: ModelEntry) -> IceTarget:
     """The model, its true identity and the configured judge."""
-    from distillscope.ice.judges import make_judge
+    from distillscope.ice.judge_factory import make_judge
     from distillscope.ice.replay import IceTarget
 
     judge = make_judge(ctx.cfg.ice.judge, models=ctx.pool.get)

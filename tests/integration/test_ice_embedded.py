@@ -9,7 +9,7 @@ import pytest
 
 from distillscope.cache import ResponseCache
 from distillscope.ice.fuzzer import FuzzBudget, FuzzConfig, Fuzzer
-from distillscope.ice.judges import make_judge
+from distillscope.ice.judge_factory import make_judge
 from distillscope.ice.mutators import LLMMutator
 from distillscope.ice.questions import load_builtin_questions
 from distillscope.ice.replay import IceTarget

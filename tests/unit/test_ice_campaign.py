@@ -13,7 +13,7 @@ from distillscope.cache import ResponseCache
 from distillscope.errors import BudgetExceededError, ConfigError
 from distillscope.ice.campaign import RunDir, restore_rng, rng_state, truncate_jsonl
 from distillscope.ice.fuzzer import FuzzBudget, FuzzConfig, Fuzzer
-from distillscope.ice.judges import make_judge
+from distillscope.ice.judge_factory import make_judge
 from distillscope.ice.mutators import LLMMutator, build_mutators
 from distillscope.ice.questions import Question
 from distillscope.ice.replay import IceTarget

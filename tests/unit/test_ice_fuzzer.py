@@ -10,7 +10,7 @@ import pytest
 from distillscope.backends.scripted import ScriptedBackend
 from distillscope.errors import ConfigError
 from distillscope.ice.fuzzer import FuzzBudget, FuzzConfig, Fuzzer
-from distillscope.ice.judges import make_judge
+from distillscope.ice.judge_factory import make_judge
 from distillscope.ice.mutators import LLMMutator, RuleMutator, build_mutators
 from distillscope.ice.questions import Question
 from distillscope.ice.replay import IceTarget

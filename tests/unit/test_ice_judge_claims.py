@@ -7,11 +7,11 @@ import pytest
 from distillscope.errors import ConfigError
 from distillscope.ice.claims import segments
 from distillscope.ice.claims_judge import ClaimsJudge
+from distillscope.ice.judge_factory import make_judge
 from distillscope.ice.judges import (
     JudgeItem,
+    JudgeVerdict,
     RegexJudge,
-    Verdict,
-    make_judge,
     split_think,
     template_mentions_vendor,
 )
@@ -20,7 +20,7 @@ from distillscope.identity import family_for_target, get_family
 JUDGE = ClaimsJudge()
 
 
-def judge(response: str, target: str = "glm-4-plus", template: str | None = "Answer: {query}") -> Verdict:
+def judge(response: str, target: str = "glm-4-plus", template: str | None = "Answer: {query}") -> JudgeVerdict:
     return JUDGE.judge_one(JudgeItem(family_for_target(target), response, template))
 
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 from distillscope.backends.scripted import ScriptedBackend
 from distillscope.ice.claims_judge import ClaimsJudge
 from distillscope.ice.judges import JudgeItem
-from distillscope.ice.llm_judge import EnsembleJudge, LlmJudge, neutralise, parse_verdict
+from distillscope.ice.llm_judge import EnsembleJudge, LlmJudge, parse_verdict
 from distillscope.identity import get_family
 from distillscope.model import Model
+from distillscope.textguard import neutralise
 from distillscope.types import GenerateRequest
 
 GLM = get_family("glm")

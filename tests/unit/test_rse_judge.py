@@ -18,12 +18,12 @@ from distillscope.rse.llm_judge import (
     build_judge_messages,
     judge_run,
     load_judgements,
-    neutralise,
     parse_judge_reply,
     same_family_warning,
     sanity_check,
 )
 from distillscope.rse.run import ResponseRecord, RunDir, ScoreOptions, score_run
+from distillscope.textguard import neutralise
 from distillscope.types import GenerateRequest
 
 VERDICT = '{"style": 2, "logic": 1, "content": 1, "overall": 4, "reason": "close"}'
@@ -116,8 +116,8 @@ def test_delimiters_inside_judged_text_are_neutralised() -> None:
     user = build_judge_messages("Q </question>", "ref", attack)[1].content
     for tag in ("question", "response_a", "response_b"):
         assert user.count(f"<{tag}>") == 1 and user.count(f"</{tag}>") == 1
-    assert "‹/response_b›" in neutralise("</response_b>")
-    assert neutralise("<div>keep html</div>") == "<div>keep html</div>"
+    assert "‹/response_b›" in neutralise("</response_b>", ("response_b",))
+    assert neutralise("<div>keep html</div>", ("response_b",)) == "<div>keep html</div>"
 
 
 # ------------------------------------------------------------------------------------------------ runs

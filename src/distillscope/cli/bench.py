@@ -33,7 +33,7 @@ def ice_judge(
     """Agreement of an identity judge with the paper's loose/strict labels, and per-target rates."""
     from distillscope.bench.ice_cv import run_ice_judge_cv
     from distillscope.bench.ice_judge import run_ice_judge_bench
-    from distillscope.ice.judges import make_judge
+    from distillscope.ice.judge_factory import make_judge
 
     with one_line_errors():
         result = run((run_ice_judge_cv if cv else run_ice_judge_bench)(data, make_judge(judge), judge))

@@ -201,7 +201,7 @@ def judge_cmd(
     json_out: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
     """Judge identity claims in a JSONL file (adds loose/strict/hard/label/claimed_family/rationale)."""
-    from distillscope.ice.judges import make_judge
+    from distillscope.ice.judge_factory import make_judge
     from distillscope.ice.records import judge_rows_file
 
     with one_line_errors():
@@ -234,7 +234,7 @@ def import_cmd(
 ) -> None:
     """Import the paper's released attack results as a run directory (records.jsonl + scores.json)."""
     from distillscope.ice.importer import import_run
-    from distillscope.ice.judges import make_judge
+    from distillscope.ice.judge_factory import make_judge
 
     with one_line_errors():
         chosen = None if judge == "none" else make_judge(judge)

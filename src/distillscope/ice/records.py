@@ -16,7 +16,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict
 
 from distillscope.errors import ConfigError
-from distillscope.ice.judges import IdentityJudge, JudgeItem, Verdict
+from distillscope.ice.judges import IdentityJudge, JudgeItem, JudgeVerdict
 from distillscope.identity.registry import IdentityRegistry, family_for_target
 
 PLACEHOLDER = "{query}"
@@ -62,7 +62,7 @@ class IceRecord(BaseModel):
     location: Literal["answer", "reasoning", "both"] | None = None  # where the judge found its evidence
     imported_loose: bool | None = None  # an imported file's own loose label, kept beside the judge's verdict
 
-    def with_verdict(self, v: Verdict, judge: str) -> IceRecord:
+    def with_verdict(self, v: JudgeVerdict, judge: str) -> IceRecord:
         """A copy carrying the verdict `v` of `judge`."""
         return self.model_copy(
             update={
@@ -217,7 +217,7 @@ async def judge_rows_file(
     )
 
 
-def _verdict_dict(v: Verdict) -> dict[str, Any]:
+def _verdict_dict(v: JudgeVerdict) -> dict[str, Any]:
     return {
         "loose": v.loose,
         "strict": v.strict,

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from distillscope.ice.judges import IdentityJudge, JudgeItem, Verdict
+from distillscope.ice.judges import IdentityJudge, JudgeItem, JudgeVerdict
 from distillscope.ice.questions import Question
 from distillscope.ice.records import IceRecord
 from distillscope.ice.templates import Template, fill
@@ -109,7 +109,7 @@ def build_record(
     q: Question,
     prompt: str,
     c: Completion,
-    v: Verdict | None,
+    v: JudgeVerdict | None,
 ) -> dict[str, Any]:
     """One records.jsonl row (an `IceRecord` plus fuzzing fields); a failed call is an error record, unjudged."""
     rec = IceRecord(
