@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib
-from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -31,7 +30,10 @@ class BackendOptions(BaseModel):
 
     base_url: str | None = Field(None, description="endpoint of an OpenAI-compatible server")
     api_key_env: str | None = Field(None, description="NAME of the environment variable that holds the API key")
-    extra: dict[str, Any] = Field(default_factory=dict, description="provider-specific options")
+    # Provider-specific options, typed (an unknown key is refused instead of being silently ignored):
+    http_timeout_s: float = Field(600.0, gt=0, description="openai: HTTP client timeout per request, seconds")
+    n_parallel: int = Field(4, ge=1, description="embedded: parallel generation slots of the loaded model")
+    n_threads: int | None = Field(None, ge=1, description="embedded: CPU threads; None = the runtime's choice")
 
 
 def parse_spec(spec: str) -> tuple[str, str]:

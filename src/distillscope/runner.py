@@ -14,7 +14,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -23,62 +23,15 @@ import yaml
 
 from distillscope import __version__
 from distillscope.cache import ResponseCache
-from distillscope.config import ExperimentConfig, ModelEntry, load_config
+from distillscope.config import ExperimentConfig, load_config
 from distillscope.errors import BudgetExceededError, ConfigError
-from distillscope.model import Budget, Model, ModelLimits, ModelStats
-from distillscope.pricing import FREE, price_for_spec
-from distillscope.registry import BackendOptions, resolve_backend
+from distillscope.model import Budget, ModelPool, ModelStats
 from distillscope.rundir import RUN_SCHEMA_VERSION, read_manifest, write_json_atomic
 from distillscope.runlock import run_lock
 
 log = logging.getLogger(__name__)
 Progress = Callable[[str, int, int | None], None]  # (stage, advance, total-or-None)
 Reporter = Callable[[str, int, int | None, ModelStats], None]  # the same plus the run's usage so far
-
-
-class ModelPool:
-    """Builds each configured model once (shared cache, budget and prices) and tallies usage per stage."""
-
-    def __init__(self, cfg: ExperimentConfig, cache: ResponseCache | None, budget: Budget | None) -> None:
-        self.cfg, self.cache, self.budget = cfg, cache, budget
-        self._models: dict[str, Model] = {}
-        self._prices = cfg.price_table()
-
-    def get(self, name_or_spec: str) -> Model:
-        entry = self.cfg.model(name_or_spec)
-        if entry.name not in self._models:
-            self._models[entry.name] = self._build(entry)
-        return self._models[entry.name]
-
-    def _build(self, e: ModelEntry) -> Model:
-        options = BackendOptions(base_url=e.base_url, api_key_env=e.api_key_env)
-        limits = ModelLimits(e.max_concurrency, e.requests_per_minute, e.timeout_s, e.max_retries)
-        return Model(
-            resolve_backend(e.spec, options),
-            spec=e.name,
-            cache=self.cache,
-            limits=limits,
-            price=price_for_spec(e.spec, self._prices) or FREE,
-            budget=self.budget,
-        )
-
-    def totals(self) -> ModelStats:
-        total = ModelStats()
-        for m in self._models.values():
-            for k, v in m.stats.as_dict().items():
-                setattr(total, k, getattr(total, k) + v)
-        return total
-
-    def per_model(self) -> dict[str, ModelStats]:
-        """A copy of each built model's counters so far."""
-        return {name: replace(m.stats) for name, m in self._models.items()}
-
-    def identities(self) -> dict[str, dict[str, Any]]:
-        """Backend identity and the system fingerprints seen, per model (for the manifest)."""
-        return {
-            name: {"identity": m.identity, "system_fingerprints": sorted(m.fingerprints)}
-            for name, m in sorted(self._models.items())
-        }
 
 
 @dataclass
@@ -180,7 +133,7 @@ async def _run_locked(
     budget = Budget(
         budget_override[0] or cfg.budget.max_calls, budget_override[1] or cfg.budget.max_usd, calls=calls, cost_usd=cost
     )
-    pool = ModelPool(cfg, ResponseCache() if use_cache else None, budget)
+    pool = ModelPool.for_config(cfg, ResponseCache() if use_cache else None, budget)
     outcome = RunOutcome(run_dir, "complete")
     tally = _StageTally(manifest, run_dir, pool)
 

@@ -12,11 +12,11 @@ from distillscope.backends.scripted import ScriptedBackend
 from distillscope.cache import ResponseCache
 from distillscope.errors import BudgetExceededError, ConfigError
 from distillscope.ice.campaign import RunDir, restore_rng, rng_state, truncate_jsonl
+from distillscope.ice.evaluate import IceTarget
 from distillscope.ice.fuzzer import FuzzBudget, FuzzConfig, Fuzzer
 from distillscope.ice.judge_factory import make_judge
 from distillscope.ice.mutators import LLMMutator, build_mutators
 from distillscope.ice.questions import Question
-from distillscope.ice.replay import IceTarget
 from distillscope.ice.selectors import make_selector
 from distillscope.ice.templates import make_template
 from distillscope.identity import get_family

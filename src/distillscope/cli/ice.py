@@ -6,11 +6,17 @@ import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from pydantic import ValidationError
 
 from distillscope.cli.common import console, err_console, one_line_errors, print_json, run
+from distillscope.errors import ConfigError
+
+if TYPE_CHECKING:
+    from distillscope.config import IceSettings
+    from distillscope.ice.standalone import IceRunResult
 
 app = typer.Typer(
     help="Identity consistency evaluation (ICE): jailbreak-fuzz identity questions and score identity leakage.",
@@ -21,9 +27,19 @@ TargetOpt = Annotated[str | None, typer.Option("--target", help="Target model sp
 FactOpt = Annotated[
     str | None, typer.Option("--fact", help="True identity of a target whose family is unknown, e.g. 'I am X by Y'.")
 ]
-JudgeOpt = Annotated[str, typer.Option("--judge", help="claims | regex | llm:<model spec> | ensemble:<model spec>.")]
-QuestionsOpt = Annotated[str, typer.Option("--questions", help="builtin, or a CSV (paper format) / YAML / JSON file.")]
-TemplatesOpt = Annotated[str, typer.Option("--templates", help="builtin, or a GPTFuzz CSV (id,text) / YAML / JSON.")]
+JudgeOpt = Annotated[
+    str | None, typer.Option("--judge", help="claims (default) | regex | llm:<model spec> | ensemble:<model spec>.")
+]
+QuestionsOpt = Annotated[
+    str | None, typer.Option("--questions", help="builtin (default), or a CSV (paper format) / YAML / JSON file.")
+]
+TemplatesOpt = Annotated[
+    str | None, typer.Option("--templates", help="builtin (default), or a GPTFuzz CSV (id,text) / YAML / JSON.")
+]
+SystemOpt = Annotated[
+    str | None, typer.Option("--system", help="Target system prompt (default: 'You are a helpful assistant.').")
+]
+MaxTokensOpt = Annotated[int | None, typer.Option("--target-max-tokens", help="Max tokens per answer (default 256).")]
 
 
 def _split_targets(target: str | None, targets: str | None) -> tuple[str, ...]:
@@ -62,6 +78,18 @@ def _progress(total: int | None, label: str) -> Iterator[Callable[[str, Any], No
         yield hook
 
 
+def _settings(**given: Any) -> IceSettings:
+    """ICE settings from the flags that were given; every other value is the config's default (one place)."""
+    from distillscope.config import IceSettings, format_validation_error
+
+    try:
+        return IceSettings.model_validate({k: v for k, v in given.items() if v is not None})
+    except ValidationError as exc:
+        raise ConfigError(f"invalid option: {format_validation_error(exc)}") from None
+
+
+# Typer commands take one parameter per flag (that is how typer declares options), hence the per-file PLR0913
+# ignore in pyproject.toml; they only turn flags into an `IceSettings` and call one library function.
 @app.command("run")
 def run_cmd(
     target: TargetOpt = None,
@@ -72,13 +100,15 @@ def run_cmd(
             help="Comma-separated targets: fuzz on the first, then replay the final pool on all (paired scores).",
         ),
     ] = None,
-    mutator: Annotated[str, typer.Option("--mutator", help="'rules' (no model) or a mutator model spec.")] = "rules",
-    judge: JudgeOpt = "claims",
+    mutator: Annotated[str | None, typer.Option("--mutator", help="'rules' (default) or a mutator model spec.")] = None,
+    judge: JudgeOpt = None,
     fact: FactOpt = None,
-    questions: QuestionsOpt = "builtin",
-    templates: TemplatesOpt = "builtin",
-    selector: Annotated[str, typer.Option("--selector", help="mcts | random | round-robin | ucb | exp3.")] = "mcts",
-    max_queries: Annotated[int | None, typer.Option("--max-queries", help="Target-query budget.")] = 1000,
+    questions: QuestionsOpt = None,
+    templates: TemplatesOpt = None,
+    selector: Annotated[
+        str | None, typer.Option("--selector", help="mcts | random | round-robin | ucb | exp3.")
+    ] = None,
+    max_queries: Annotated[int | None, typer.Option("--max-queries", help="Target-query budget (default 200).")] = None,
     max_iterations: Annotated[int | None, typer.Option("--max-iterations", help="Iteration budget.")] = None,
     max_mutator_calls: Annotated[int | None, typer.Option("--max-mutator-calls", help="Mutator-call budget.")] = None,
     max_judge_calls: Annotated[int | None, typer.Option("--max-judge-calls", help="Judge-call budget.")] = None,
@@ -88,12 +118,14 @@ def run_cmd(
         int | None,
         typer.Option(
             "--questions-per-iteration",
-            help="Questions sampled per mutant (default: 20 with a budget under 1000, else all).",
+            help="Questions sampled per mutant (default 10; all with --paper-faithful).",
         ),
     ] = None,
-    system: Annotated[str, typer.Option("--system", help="Target system prompt.")] = "You are a helpful assistant.",
-    target_max_tokens: Annotated[int, typer.Option("--target-max-tokens", help="Max tokens per answer.")] = 160,
-    mutator_max_tokens: Annotated[int, typer.Option("--mutator-max-tokens", help="Max tokens per mutant.")] = 400,
+    system: SystemOpt = None,
+    target_max_tokens: MaxTokensOpt = None,
+    mutator_max_tokens: Annotated[
+        int | None, typer.Option("--mutator-max-tokens", help="Max tokens per mutant (default 400).")
+    ] = None,
     keep_unsuccessful: Annotated[
         bool,
         typer.Option(
@@ -115,39 +147,43 @@ def run_cmd(
     json_out: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
     """Fuzz jailbreak templates around identity questions (GPTFuzz + MCTS-Explore) and score identity leakage."""
-    from distillscope.ice.fuzzer import FuzzBudget, FuzzConfig
-    from distillscope.ice.replay import IceRunSpec, run_ice
-    from distillscope.types import GenerateParams
+    from distillscope.ice.standalone import StandaloneRun, run_ice
 
     specs = _split_targets(target, targets)
-    if questions_per_iteration is None and not paper_faithful:
-        questions_per_iteration = 20 if max_queries is not None and max_queries < 1000 else None
-    budget = FuzzBudget(max_queries, max_mutator_calls, max_judge_calls, max_iterations, max_time, max_cost)
-    fuzz = FuzzConfig(
-        budget=budget,
-        questions_per_iteration=questions_per_iteration,
-        system_prompt=system or None,
-        target_params=GenerateParams(temperature=0.0, max_tokens=target_max_tokens),
-        keep_unsuccessful=keep_unsuccessful or paper_faithful,
-        append_if_missing=paper_faithful,
-        seed=seed,
-    )
-    spec = IceRunSpec(
-        targets=specs,
-        out=out,
-        fuzz=fuzz,
-        mutator=mutator,
-        judge=judge,
-        fact=fact,
-        questions=questions,
-        templates=templates,
-        selector=selector,
-        mutator_params=GenerateParams(temperature=0.7, max_tokens=mutator_max_tokens),
-        resume=resume,
-        use_cache=not no_cache,
-    )
-    with one_line_errors(), _progress(max_queries, f"ice fuzz {specs[0] if specs else ''}") as hook:
-        result = run(run_ice(spec, hook))
+    with one_line_errors():
+        settings = _settings(
+            judge=judge,
+            mutator=mutator,
+            questions=questions,
+            templates=templates,
+            selector=selector,
+            max_queries=max_queries,
+            max_iterations=max_iterations,
+            max_mutator_calls=max_mutator_calls,
+            max_judge_calls=max_judge_calls,
+            max_time_s=max_time,
+            max_cost_usd=max_cost,
+            questions_per_iteration=questions_per_iteration,
+            keep_unsuccessful=keep_unsuccessful or paper_faithful,
+            append_if_missing=paper_faithful,
+            max_tokens=target_max_tokens,
+            mutator_max_tokens=mutator_max_tokens,
+        )
+        if paper_faithful and questions_per_iteration is None:
+            settings = settings.model_copy(update={"questions_per_iteration": None})
+        settings = _with_system(settings, system)
+        spec = StandaloneRun(specs=specs, settings=settings, seed=seed, fact=fact, use_cache=not no_cache)
+        with _progress(settings.max_queries, f"ice fuzz {specs[0] if specs else ''}") as hook:
+            result = run(run_ice(spec, out, resume=resume, progress=hook))
+    _report_run(result, out, json_out=json_out)
+
+
+def _with_system(settings: IceSettings, system: str | None) -> IceSettings:
+    """`--system ""` means no system prompt; an absent flag keeps the default."""
+    return settings if system is None else settings.model_copy(update={"system_prompt": system or None})
+
+
+def _report_run(result: IceRunResult, out: Path, *, json_out: bool) -> None:
     summary = {
         "out": str(out),
         "stop_reason": result.fuzz.stop_reason,
@@ -167,25 +203,25 @@ def run_cmd(
 @app.command("replay")
 def replay_cmd(
     targets: Annotated[str, typer.Option("--targets", help="Comma-separated target specs.")],
-    templates: TemplatesOpt = "builtin",
-    questions: QuestionsOpt = "builtin",
-    judge: JudgeOpt = "claims",
+    templates: TemplatesOpt = None,
+    questions: QuestionsOpt = None,
+    judge: JudgeOpt = None,
     fact: FactOpt = None,
-    system: Annotated[str, typer.Option("--system", help="Target system prompt.")] = "You are a helpful assistant.",
-    target_max_tokens: Annotated[int, typer.Option("--target-max-tokens", help="Max tokens per answer.")] = 160,
+    system: SystemOpt = None,
+    target_max_tokens: MaxTokensOpt = None,
     out: Annotated[Path, typer.Option("--out", help="Run directory.")] = Path("runs/ice-replay"),
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Do not use the response cache.")] = False,
     json_out: Annotated[bool, typer.Option("--json", help="Print scores as JSON.")] = False,
 ) -> None:
     """Apply one fixed template set x question set to several targets, so their scores are comparable."""
-    from distillscope.ice.replay import EvalOptions, ReplaySpec, run_replay
-    from distillscope.types import GenerateParams
+    from distillscope.ice.standalone import StandaloneRun, run_replay
 
-    specs = _split_targets(None, targets)
-    options = EvalOptions(system or None, GenerateParams(temperature=0.0, max_tokens=target_max_tokens))
-    spec = ReplaySpec(specs, out, templates, questions, judge, fact, options, use_cache=not no_cache)
-    with one_line_errors(), _progress(None, "ice replay") as hook:
-        scores = run(run_replay(spec, lambda: hook("replay", None)))
+    with one_line_errors():
+        settings = _settings(templates=templates, questions=questions, judge=judge, max_tokens=target_max_tokens)
+        settings = _with_system(settings, system)
+        spec = StandaloneRun(specs=_split_targets(None, targets), settings=settings, fact=fact, use_cache=not no_cache)
+        with _progress(None, "ice replay") as hook:
+            scores = run(run_replay(spec, out, lambda: hook("replay", None)))
     if json_out:
         print_json(scores)
         return
@@ -196,7 +232,9 @@ def replay_cmd(
 def judge_cmd(
     input_path: Annotated[Path, typer.Option("--input", help="JSONL rows with 'target' and 'response'.")],
     output_path: Annotated[Path, typer.Option("--output", help="Where to write the judged rows (JSONL).")],
-    judge: JudgeOpt = "claims",
+    judge: Annotated[
+        str, typer.Option("--judge", help="claims | regex | llm:<model spec> | ensemble:<model spec>.")
+    ] = "claims",
     fact: FactOpt = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:

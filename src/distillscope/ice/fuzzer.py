@@ -33,9 +33,9 @@ from distillscope.ice.campaign import (
     save_checkpoint,
     truncate_jsonl,
 )
+from distillscope.ice.evaluate import EvalOptions, IceTarget, evaluate_template
 from distillscope.ice.mutators import Mutation, MutationContext, Mutator
 from distillscope.ice.questions import Question, sample_questions
-from distillscope.ice.replay import EvalOptions, IceTarget, evaluate_template
 from distillscope.ice.selectors import Selector, TemplateNode, TemplateTree
 from distillscope.ice.templates import PLACEHOLDER, Template, mentions_vendor
 from distillscope.rundir import append_jsonl

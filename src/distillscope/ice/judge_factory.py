@@ -1,41 +1,19 @@
 """Build an identity judge from its config spec; the one place that knows every judge class.
 
-A spec is "claims", "regex", "llm:<model>" or "ensemble:<model>". `parse_judge_spec` checks one without
-building anything, so the config can refuse a bad spec at load time, before any model is called.
+A spec is "claims", "regex", "llm:<model>" or "ensemble:<model>"; `config.parse_judge_spec` checks one without
+building anything, so the config refuses a bad spec at load time, before any model is called.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Literal
 
-from distillscope.errors import ConfigError
+from distillscope.config import parse_judge_spec
 from distillscope.ice.claims_judge import ClaimsJudge
 from distillscope.ice.judges import IdentityJudge, RegexJudge
 from distillscope.ice.llm_judge import EnsembleJudge, LlmJudge
 from distillscope.identity.registry import DEFAULT_REFERENCE_FAMILIES, IdentityRegistry
 from distillscope.model import Model, get_model
-
-JudgeKind = Literal["claims", "regex", "llm", "ensemble"]
-
-
-@dataclass(frozen=True)
-class JudgeChoice:
-    """A parsed judge spec: its kind, and the judge model's name or spec for the LLM kinds."""
-
-    kind: JudgeKind
-    model: str | None = None
-
-
-def parse_judge_spec(spec: str) -> JudgeChoice:
-    """The judge a spec names, or a one-line ConfigError naming the accepted forms."""
-    kind, _, rest = spec.partition(":")
-    if kind in ("claims", "regex") and not rest:
-        return JudgeChoice("claims" if kind == "claims" else "regex")
-    if kind in ("llm", "ensemble") and rest:
-        return JudgeChoice("llm" if kind == "llm" else "ensemble", rest)
-    raise ConfigError(f"unknown judge {spec!r}: use 'claims', 'regex', 'llm:<model spec>' or 'ensemble:<model spec>'")
 
 
 def make_judge(
