@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from distillscope.config_paths import anchor_paths
 from distillscope.errors import ConfigError
 from distillscope.pricing import Price, load_price_table
 from distillscope.registry import parse_spec
@@ -250,6 +251,4 @@ def load_config(path: str | Path, *, anchor: bool = True) -> ExperimentConfig:
     cfg = parse_config(data, str(p))
     if not anchor:
         return cfg
-    from distillscope.config_paths import anchor_paths
-
     return anchor_paths(cfg, p.resolve().parent)

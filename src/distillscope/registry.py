@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import importlib
 
-from pydantic import BaseModel, ConfigDict, Field
-
-from distillscope.backends.base import Backend
+from distillscope.backends.base import Backend, BackendOptions
 from distillscope.errors import ConfigError
+
+__all__ = ["PROVIDERS", "BackendOptions", "parse_spec", "resolve_backend"]
 
 # provider prefix -> (module, class, one-line description)
 PROVIDERS: dict[str, tuple[str, str, str]] = {
@@ -21,19 +21,6 @@ PROVIDERS: dict[str, tuple[str, str, str]] = {
     "hf": ("distillscope.backends.hf", "HFBackend", "a local transformers checkpoint (extra [hf])"),
     "scripted": ("distillscope.backends.scripted", "ScriptedBackend", "canned answers, for tests"),
 }
-
-
-class BackendOptions(BaseModel):
-    """Options that do not fit in a spec string. Secrets are named by env var, never given inline."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    base_url: str | None = Field(None, description="endpoint of an OpenAI-compatible server")
-    api_key_env: str | None = Field(None, description="NAME of the environment variable that holds the API key")
-    # Provider-specific options, typed (an unknown key is refused instead of being silently ignored):
-    http_timeout_s: float = Field(600.0, gt=0, description="openai: HTTP client timeout per request, seconds")
-    n_parallel: int = Field(4, ge=1, description="embedded: parallel generation slots of the loaded model")
-    n_threads: int | None = Field(None, ge=1, description="embedded: CPU threads; None = the runtime's choice")
 
 
 def parse_spec(spec: str) -> tuple[str, str]:

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from distillscope.ice.pipeline import IceJob
     from distillscope.identity.registry import Family
     from distillscope.model import ModelPool
-    from distillscope.prompts.loaders import PromptItem
+    from distillscope.prompts.items import PromptItem
     from distillscope.runner import Progress
 
 

@@ -22,9 +22,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from distillscope.backends.base import BackendOptions
 from distillscope.cache import distillscope_home
 from distillscope.errors import BackendError, ConfigError, DistillscopeError, MissingDependencyError
-from distillscope.registry import BackendOptions
 from distillscope.types import Completion, GenerateRequest, Usage
 
 log = logging.getLogger(__name__)

@@ -16,8 +16,8 @@ import time
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from distillscope.backends.base import BackendOptions
 from distillscope.errors import BackendError, ConfigError
-from distillscope.registry import BackendOptions
 from distillscope.types import Completion, GenerateRequest, Usage
 
 log = logging.getLogger(__name__)

@@ -12,7 +12,7 @@ from functools import lru_cache
 from importlib import resources
 
 from distillscope.errors import ConfigError
-from distillscope.prompts.loaders import PromptItem
+from distillscope.prompts.items import PromptItem
 
 BUILTIN_GROUPS = ("reasoning", "math", "instructions")
 

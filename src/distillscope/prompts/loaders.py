@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from distillscope.errors import ConfigError
+from distillscope.prompts.builtin import builtin_prompts
+from distillscope.prompts.items import PromptItem
 from distillscope.types import Message
 
 log = logging.getLogger(__name__)
@@ -26,35 +28,6 @@ log = logging.getLogger(__name__)
 # Fields tried, in order, when a generic file names no field.
 _TEXT_FIELDS = ("prompt", "text", "question", "instruction", "problem", "query", "input")
 _ID_FIELDS = ("id", "question_id", "uid", "idx")
-
-
-@dataclass(frozen=True, slots=True)
-class PromptItem:
-    """One prompt: `text` is the user prompt sent; `messages` the whole conversation when multi-turn.
-
-    `turns` keeps every user turn of the source (MT-Bench, ShareGPT) even when only the first is sent.
-    """
-
-    id: str
-    set: str
-    text: str
-    category: str | None = None
-    turns: tuple[str, ...] = ()
-    messages: tuple[Message, ...] = ()
-
-    def request_messages(self) -> tuple[Message, ...]:
-        """The messages to send: the stored conversation, or the single user prompt."""
-        return self.messages or (Message.user(self.text),)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "set": self.set,
-            "text": self.text,
-            "category": self.category,
-            "turns": list(self.turns),
-            "messages": [{"role": m.role, "content": m.content} for m in self.messages],
-        }
 
 
 @dataclass(frozen=True)
@@ -334,8 +307,6 @@ def load_spec_items(spec: str) -> list[PromptItem]:
     """All prompts named by one spec (see SPEC_HELP); a bare path is read as a generic file."""
     kind, sep, rest = spec.partition(":")
     if kind == "builtin":
-        from distillscope.prompts.builtin import builtin_prompts
-
         return builtin_prompts(rest.split(",") if rest else None)
     if not sep or kind not in SPEC_KINDS:
         path = Path(spec)

@@ -15,7 +15,8 @@ from dataclasses import dataclass, field, replace
 from distillscope import __version__
 from distillscope.errors import ConfigError
 from distillscope.model import Model
-from distillscope.prompts.loaders import PromptItem, prompt_set_hash
+from distillscope.prompts.items import PromptItem
+from distillscope.prompts.loaders import prompt_set_hash
 from distillscope.rse.run import ResponseRecord, RunDir
 from distillscope.types import Completion, GenerateParams, GenerateRequest
 

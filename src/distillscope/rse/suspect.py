@@ -21,9 +21,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from distillscope.ice.mutators import is_refusal
 from distillscope.rse.fingerprint import Excess
 from distillscope.stats import VERDICT_INCONCLUSIVE, Interval, Verdict, holm_adjust, verdict_from
+from distillscope.textguard import is_refusal
 
 # One signal by default (rse.fingerprint.DEFAULT_SIGNALS), so its weight only sets the units. With several
 # signals `fit_suspect_weights` learns them (the benchmark refits inside every cross-validation fold).
