@@ -84,7 +84,7 @@ _OUTPUTS_HELP = "Recorded responses (model/instruction/output JSONL[.gz] or Alpa
 
 
 @app.command("lineage")
-def lineage(
+def lineage(  # noqa: PLR0913 (a typer command: one parameter per flag)
     outputs: Annotated[list[Path], typer.Option("--outputs", help=_OUTPUTS_HELP)],
     lineage_csv: Annotated[Path, typer.Option("--lineage", help="lineage.csv: student,teacher,relation,...")],
     families_csv: Annotated[Path, typer.Option("--families", help="families.csv: model,family (the candidates).")],

@@ -88,10 +88,8 @@ def _settings(**given: Any) -> IceSettings:
         raise ConfigError(f"invalid option: {format_validation_error(exc)}") from None
 
 
-# Typer commands take one parameter per flag (that is how typer declares options), hence the per-file PLR0913
-# ignore in pyproject.toml; they only turn flags into an `IceSettings` and call one library function.
 @app.command("run")
-def run_cmd(
+def run_cmd(  # noqa: PLR0913 (a typer command: one parameter per flag)
     target: TargetOpt = None,
     targets: Annotated[
         str | None,
@@ -201,7 +199,7 @@ def _report_run(result: IceRunResult, out: Path, *, json_out: bool) -> None:
 
 
 @app.command("replay")
-def replay_cmd(
+def replay_cmd(  # noqa: PLR0913 (a typer command: one parameter per flag)
     targets: Annotated[str, typer.Option("--targets", help="Comma-separated target specs.")],
     templates: TemplatesOpt = None,
     questions: QuestionsOpt = None,

@@ -67,7 +67,7 @@ def _models(specs: list[str], base_url: str | None, key_env: str | None, concurr
 
 
 @app.command("collect")
-def collect_cmd(
+def collect_cmd(  # noqa: PLR0913 (a typer command: one parameter per flag)
     models: Annotated[str, typer.Option("--models", help="Comma-separated model specs (reference included).")],
     prompts: Annotated[
         list[str],
@@ -137,7 +137,7 @@ def _table(title: str, rows: list[dict[str, Any]]) -> None:
 
 
 @app.command("judge")
-def judge_cmd(
+def judge_cmd(  # noqa: PLR0913 (a typer command: one parameter per flag)
     run_dir: Annotated[Path, typer.Argument(help="Run directory written by `rse collect`.")],
     reference: Annotated[str, typer.Option("--reference", help="Model spec of the reference (as collected).")],
     judge: Annotated[list[str], typer.Option("--judge", help="Judge model spec (repeat for a panel).")],
@@ -329,7 +329,7 @@ CONTAMINATED_NULL_NOTE = (
 
 
 @app.command("attribute")
-def attribute_cmd(
+def attribute_cmd(  # noqa: PLR0913 (a typer command: one parameter per flag)
     responses: Annotated[
         list[Path],
         typer.Option(
