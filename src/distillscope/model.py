@@ -23,7 +23,7 @@ from distillscope.types import Completion, GenerateRequest
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ModelLimits:
     """Per-model concurrency, rate, timeout and retry settings. `None` means unlimited."""
 
@@ -35,7 +35,7 @@ class ModelLimits:
     backoff_max_s: float = 60.0
 
 
-@dataclass
+@dataclass(kw_only=True)
 class ModelStats:
     """Counters of one Model: backend calls made, cache hits, errors, retries, tokens and cost."""
 
@@ -51,7 +51,7 @@ class ModelStats:
         return dict(self.__dict__)
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Budget:
     """Caps shared by several models of a run; checked before every backend call (not cache hits)."""
 
@@ -265,7 +265,12 @@ class ModelPool:
 
     def _build(self, e: ModelEntry) -> Model:
         options = BackendOptions(base_url=e.base_url, api_key_env=e.api_key_env)
-        limits = ModelLimits(e.max_concurrency, e.requests_per_minute, e.timeout_s, e.max_retries)
+        limits = ModelLimits(
+            max_concurrency=e.max_concurrency,
+            requests_per_minute=e.requests_per_minute,
+            timeout_s=e.timeout_s,
+            max_retries=e.max_retries,
+        )
         return Model(
             resolve_backend(e.spec, options),
             spec=e.name,

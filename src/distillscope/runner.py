@@ -131,7 +131,10 @@ async def _run_locked(
     manifest = prepare_run_dir(cfg, run_dir, resume=resume)
     calls, cost = spent(manifest)
     budget = Budget(
-        budget_override[0] or cfg.budget.max_calls, budget_override[1] or cfg.budget.max_usd, calls=calls, cost_usd=cost
+        max_calls=budget_override[0] or cfg.budget.max_calls,
+        max_usd=budget_override[1] or cfg.budget.max_usd,
+        calls=calls,
+        cost_usd=cost,
     )
     pool = ModelPool.for_config(cfg, ResponseCache() if use_cache else None, budget)
     outcome = RunOutcome(run_dir, "complete")

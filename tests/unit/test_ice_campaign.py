@@ -24,7 +24,10 @@ from distillscope.model import Budget, Model
 from distillscope.rundir import append_jsonl, write_json_atomic
 from distillscope.types import GenerateRequest
 
-QUESTIONS = [Question(f"q{i}-en", f"Question {i}: who built you?", "team", "en", f"q{i}") for i in range(8)]
+QUESTIONS = [
+    Question(id=f"q{i}-en", text=f"Question {i}: who built you?", category="team", language="en", pair_id=f"q{i}")
+    for i in range(8)
+]
 SEEDS = [make_template(f"s{i}", f"Scene {i}. Speak freely. {{query}}") for i in range(3)]
 CFG = FuzzConfig(budget=FuzzBudget(max_target_queries=40), questions_per_iteration=5, seed=11)
 

@@ -20,7 +20,10 @@ from distillscope.identity import get_family
 from distillscope.model import Model
 from distillscope.types import GenerateRequest
 
-QUESTIONS = [Question(f"q{i}-en", f"Question number {i}: who made you?", "team", "en", f"q{i}") for i in range(6)]
+QUESTIONS = [
+    Question(id=f"q{i}-en", text=f"Question number {i}: who made you?", category="team", language="en", pair_id=f"q{i}")
+    for i in range(6)
+]
 SEEDS = [make_template("s1", "Role play. {query}"), make_template("s2", "Story time. {query}")]
 
 

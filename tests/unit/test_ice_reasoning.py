@@ -19,7 +19,11 @@ PLAIN = "Please answer: {query}"  # a template that names no vendor, so strict c
 
 
 def judge(response: str, *, reasoning: str | None = None, template: str = PLAIN) -> JudgeVerdict:
-    return JUDGE.judge_one(JudgeItem(family_for_target("deepseek-chat"), response, template, reasoning=reasoning))
+    return JUDGE.judge_one(
+        JudgeItem(
+            target=family_for_target("deepseek-chat"), response=response, jailbreak_prompt=template, reasoning=reasoning
+        )
+    )
 
 
 @pytest.mark.parametrize(

@@ -236,8 +236,32 @@ async def test_sanity_check_passes_a_good_judge_and_fails_a_bad_one() -> None:
 
 
 def test_judgement_roundtrip_and_pair_scores() -> None:
-    j = Judgement("j", "r", "t", "s", "p", 0, "ref_a", "scored", overall=4, style=2, logic=1, content=1, raw="x")
+    j = Judgement(
+        judge="j",
+        reference="r",
+        target="t",
+        prompt_set="s",
+        prompt_id="p",
+        sample_index=0,
+        order="ref_a",
+        label="scored",
+        overall=4,
+        style=2,
+        logic=1,
+        content=1,
+        raw="x",
+    )
     assert Judgement.from_dict(json.loads(json.dumps(j.to_dict()))) == j
-    u = Judgement("j", "r", "t", "s", "p", 0, "ref_b", "unscored", raw="?")
+    u = Judgement(
+        judge="j",
+        reference="r",
+        target="t",
+        prompt_set="s",
+        prompt_id="p",
+        sample_index=0,
+        order="ref_b",
+        label="unscored",
+        raw="?",
+    )
     ps = pair_scores([j, u])
     assert len(ps) == 1 and ps[0].overall == 4 and ps[0].n_orders == 1

@@ -34,7 +34,7 @@ from distillscope.stats import holm_adjust
 FLAG_FAMILIES = ("openai", "anthropic")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class StudentOutcome:
     """What the benchmark found for one student."""
 
@@ -49,7 +49,7 @@ class StudentOutcome:
     degree: float | None  # the named-suspect effect towards the predicted candidate (null SDs), when tested
 
 
-@dataclass
+@dataclass(kw_only=True)
 class LineageBenchResult:
     """Benchmark summary; ``to_dict`` gives the documented JSON shape."""
 

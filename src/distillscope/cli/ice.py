@@ -12,16 +12,22 @@ import typer
 from pydantic import ValidationError
 
 from distillscope.cli.common import console, err_console, one_line_errors, print_json, run
+from distillscope.config import IceSettings, format_validation_error
 from distillscope.errors import ConfigError
 
 if TYPE_CHECKING:
-    from distillscope.config import IceSettings
     from distillscope.ice.standalone import IceRunResult
 
 app = typer.Typer(
     help="Identity consistency evaluation (ICE): jailbreak-fuzz identity questions and score identity leakage.",
     no_args_is_help=True,
 )
+
+
+def _default(field: str) -> Any:
+    """The default of an ICE setting: the CLI documents the config's defaults, it does not keep its own."""
+    return IceSettings.model_fields[field].default
+
 
 TargetOpt = Annotated[str | None, typer.Option("--target", help="Target model spec, e.g. embedded:smollm2-135m.")]
 FactOpt = Annotated[
@@ -37,9 +43,11 @@ TemplatesOpt = Annotated[
     str | None, typer.Option("--templates", help="builtin (default), or a GPTFuzz CSV (id,text) / YAML / JSON.")
 ]
 SystemOpt = Annotated[
-    str | None, typer.Option("--system", help="Target system prompt (default: 'You are a helpful assistant.').")
+    str | None, typer.Option("--system", help=f"Target system prompt (default: {_default('system_prompt')!r}).")
 ]
-MaxTokensOpt = Annotated[int | None, typer.Option("--target-max-tokens", help="Max tokens per answer (default 256).")]
+MaxTokensOpt = Annotated[
+    int | None, typer.Option("--target-max-tokens", help=f"Max tokens per answer (default {_default('max_tokens')}).")
+]
 
 
 def _split_targets(target: str | None, targets: str | None) -> tuple[str, ...]:
@@ -80,96 +88,100 @@ def _progress(total: int | None, label: str) -> Iterator[Callable[[str, Any], No
 
 def _settings(**given: Any) -> IceSettings:
     """ICE settings from the flags that were given; every other value is the config's default (one place)."""
-    from distillscope.config import IceSettings, format_validation_error
-
     try:
         return IceSettings.model_validate({k: v for k, v in given.items() if v is not None})
     except ValidationError as exc:
         raise ConfigError(f"invalid option: {format_validation_error(exc)}") from None
 
 
+TargetsOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--targets",
+        help="Comma-separated targets: fuzz on the first, then replay the final pool on all (paired scores).",
+    ),
+]
+MutatorOpt = Annotated[str | None, typer.Option("--mutator", help="'rules' (default) or a mutator model spec.")]
+SelectorOpt = Annotated[
+    str | None, typer.Option("--selector", help="mcts (default) | random | round-robin | ucb | exp3.")
+]
+MaxQueriesOpt = Annotated[
+    int | None, typer.Option("--max-queries", help=f"Target-query budget (default {_default('max_queries')}).")
+]
+MaxItersOpt = Annotated[int | None, typer.Option("--max-iterations", help="Iteration budget.")]
+MaxMutOpt = Annotated[int | None, typer.Option("--max-mutator-calls", help="Mutator-call budget.")]
+MaxJudgeOpt = Annotated[int | None, typer.Option("--max-judge-calls", help="Judge-call budget.")]
+MaxTimeOpt = Annotated[float | None, typer.Option("--max-time", help="Wall-time budget in seconds.")]
+MaxCostOpt = Annotated[float | None, typer.Option("--max-cost", help="USD budget (target + mutator).")]
+QpiOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--questions-per-iteration",
+        help=f"Questions per mutant (default {_default('questions_per_iteration')}; all with --paper-faithful).",
+    ),
+]
+MutTokensOpt = Annotated[
+    int | None,
+    typer.Option("--mutator-max-tokens", help=f"Max tokens per mutant (default {_default('mutator_max_tokens')})."),
+]
+KeepOpt = Annotated[
+    bool,
+    typer.Option(
+        "--keep-unsuccessful",
+        help="Unsuccessful mutants also enter the pool (the paper's ICE port; GPTFuzz keeps only hits).",
+    ),
+]
+PaperOpt = Annotated[
+    bool,
+    typer.Option(
+        "--paper-faithful",
+        help="As the paper: keep every mutant, append the question when the placeholder is lost, all questions.",
+    ),
+]
+SeedOpt = Annotated[int, typer.Option("--seed", help="Seed of every random choice.")]
+ResumeOpt = Annotated[bool, typer.Option("--resume", help="Continue the campaign checkpointed in --out.")]
+NoCacheOpt = Annotated[bool, typer.Option("--no-cache", help="Do not use the response cache.")]
+
+
 @app.command("run")
 def run_cmd(  # noqa: PLR0913 (a typer command: one parameter per flag)
     target: TargetOpt = None,
-    targets: Annotated[
-        str | None,
-        typer.Option(
-            "--targets",
-            help="Comma-separated targets: fuzz on the first, then replay the final pool on all (paired scores).",
-        ),
-    ] = None,
-    mutator: Annotated[str | None, typer.Option("--mutator", help="'rules' (default) or a mutator model spec.")] = None,
-    judge: JudgeOpt = None,
+    targets: TargetsOpt = None,
     fact: FactOpt = None,
+    # Parameters named after an `IceSettings` field go straight into it; None means "the config's default".
+    mutator: MutatorOpt = None,
+    judge: JudgeOpt = None,
     questions: QuestionsOpt = None,
     templates: TemplatesOpt = None,
-    selector: Annotated[
-        str | None, typer.Option("--selector", help="mcts | random | round-robin | ucb | exp3.")
-    ] = None,
-    max_queries: Annotated[int | None, typer.Option("--max-queries", help="Target-query budget (default 200).")] = None,
-    max_iterations: Annotated[int | None, typer.Option("--max-iterations", help="Iteration budget.")] = None,
-    max_mutator_calls: Annotated[int | None, typer.Option("--max-mutator-calls", help="Mutator-call budget.")] = None,
-    max_judge_calls: Annotated[int | None, typer.Option("--max-judge-calls", help="Judge-call budget.")] = None,
-    max_time: Annotated[float | None, typer.Option("--max-time", help="Wall-time budget in seconds.")] = None,
-    max_cost: Annotated[float | None, typer.Option("--max-cost", help="USD budget (target + mutator).")] = None,
-    questions_per_iteration: Annotated[
-        int | None,
-        typer.Option(
-            "--questions-per-iteration",
-            help="Questions sampled per mutant (default 10; all with --paper-faithful).",
-        ),
-    ] = None,
+    selector: SelectorOpt = None,
+    max_queries: MaxQueriesOpt = None,
+    max_iterations: MaxItersOpt = None,
+    max_mutator_calls: MaxMutOpt = None,
+    max_judge_calls: MaxJudgeOpt = None,
+    max_time_s: MaxTimeOpt = None,
+    max_cost_usd: MaxCostOpt = None,
+    questions_per_iteration: QpiOpt = None,
+    max_tokens: MaxTokensOpt = None,
+    mutator_max_tokens: MutTokensOpt = None,
     system: SystemOpt = None,
-    target_max_tokens: MaxTokensOpt = None,
-    mutator_max_tokens: Annotated[
-        int | None, typer.Option("--mutator-max-tokens", help="Max tokens per mutant (default 400).")
-    ] = None,
-    keep_unsuccessful: Annotated[
-        bool,
-        typer.Option(
-            "--keep-unsuccessful",
-            help="Unsuccessful mutants also enter the pool (the paper's ICE port; GPTFuzz keeps only hits).",
-        ),
-    ] = False,
-    paper_faithful: Annotated[
-        bool,
-        typer.Option(
-            "--paper-faithful",
-            help="As the paper: keep every mutant, append the question when the placeholder is lost, all questions.",
-        ),
-    ] = False,
-    seed: Annotated[int, typer.Option("--seed", help="Seed of every random choice.")] = 0,
+    keep_unsuccessful: KeepOpt = False,
+    paper_faithful: PaperOpt = False,
+    seed: SeedOpt = 0,
     out: Annotated[Path, typer.Option("--out", help="Run directory.")] = Path("runs/ice"),
-    resume: Annotated[bool, typer.Option("--resume", help="Continue the campaign checkpointed in --out.")] = False,
-    no_cache: Annotated[bool, typer.Option("--no-cache", help="Do not use the response cache.")] = False,
+    resume: ResumeOpt = False,
+    no_cache: NoCacheOpt = False,
     json_out: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
     """Fuzz jailbreak templates around identity questions (GPTFuzz + MCTS-Explore) and score identity leakage."""
     from distillscope.ice.standalone import StandaloneRun, run_ice
 
+    given = {k: v for k, v in locals().items() if k in IceSettings.model_fields}
+    given |= {"keep_unsuccessful": keep_unsuccessful or paper_faithful, "append_if_missing": paper_faithful}
     specs = _split_targets(target, targets)
     with one_line_errors():
-        settings = _settings(
-            judge=judge,
-            mutator=mutator,
-            questions=questions,
-            templates=templates,
-            selector=selector,
-            max_queries=max_queries,
-            max_iterations=max_iterations,
-            max_mutator_calls=max_mutator_calls,
-            max_judge_calls=max_judge_calls,
-            max_time_s=max_time,
-            max_cost_usd=max_cost,
-            questions_per_iteration=questions_per_iteration,
-            keep_unsuccessful=keep_unsuccessful or paper_faithful,
-            append_if_missing=paper_faithful,
-            max_tokens=target_max_tokens,
-            mutator_max_tokens=mutator_max_tokens,
-        )
+        settings = _with_system(_settings(**given), system)
         if paper_faithful and questions_per_iteration is None:
             settings = settings.model_copy(update={"questions_per_iteration": None})
-        settings = _with_system(settings, system)
         spec = StandaloneRun(specs=specs, settings=settings, seed=seed, fact=fact, use_cache=not no_cache)
         with _progress(settings.max_queries, f"ice fuzz {specs[0] if specs else ''}") as hook:
             result = run(run_ice(spec, out, resume=resume, progress=hook))
@@ -206,16 +218,16 @@ def replay_cmd(  # noqa: PLR0913 (a typer command: one parameter per flag)
     judge: JudgeOpt = None,
     fact: FactOpt = None,
     system: SystemOpt = None,
-    target_max_tokens: MaxTokensOpt = None,
+    max_tokens: MaxTokensOpt = None,
     out: Annotated[Path, typer.Option("--out", help="Run directory.")] = Path("runs/ice-replay"),
-    no_cache: Annotated[bool, typer.Option("--no-cache", help="Do not use the response cache.")] = False,
+    no_cache: NoCacheOpt = False,
     json_out: Annotated[bool, typer.Option("--json", help="Print scores as JSON.")] = False,
 ) -> None:
     """Apply one fixed template set x question set to several targets, so their scores are comparable."""
     from distillscope.ice.standalone import StandaloneRun, run_replay
 
     with one_line_errors():
-        settings = _settings(templates=templates, questions=questions, judge=judge, max_tokens=target_max_tokens)
+        settings = _settings(templates=templates, questions=questions, judge=judge, max_tokens=max_tokens)
         settings = _with_system(settings, system)
         spec = StandaloneRun(specs=_split_targets(None, targets), settings=settings, fact=fact, use_cache=not no_cache)
         with _progress(None, "ice replay") as hook:

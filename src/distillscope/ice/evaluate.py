@@ -47,7 +47,7 @@ class EvalOptions:
     append_if_missing: bool = False
 
 
-@dataclass
+@dataclass(kw_only=True)
 class EvalOutcome:
     """Records of one template x questions, and what it cost."""
 
@@ -75,12 +75,12 @@ async def evaluate_template(
     ok = [i for i, c in enumerate(completions) if c.ok]
     items = [
         JudgeItem(
-            target.family,
-            completions[i].text,
-            text,
-            asked[i][0].text,
-            template_mentions_vendor,
-            completions[i].reasoning,
+            target=target.family,
+            response=completions[i].text,
+            jailbreak_prompt=text,
+            query=asked[i][0].text,
+            template_mentions_vendor=template_mentions_vendor,
+            reasoning=completions[i].reasoning,
         )
         for i in ok
     ]
@@ -90,11 +90,11 @@ async def evaluate_template(
         for i, ((q, p), c) in enumerate(zip(asked, completions, strict=True))
     ]
     return EvalOutcome(
-        records,
-        len(completions) - len(ok),
-        sum(1 for c in completions if c.cached),
-        len(items),
-        sum(c.cost_usd for c in completions),
+        records=records,
+        errors=len(completions) - len(ok),
+        cache_hits=sum(1 for c in completions if c.cached),
+        judged=len(items),
+        cost_usd=sum(c.cost_usd for c in completions),
     )
 
 

@@ -20,7 +20,7 @@ _THINK_CLOSE = re.compile(r"</think\s*>", re.IGNORECASE)
 _THINK_OPEN = re.compile(r"<think\s*>", re.IGNORECASE)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class JudgeItem:
     """One response to judge against the true identity of its target's family."""
 
@@ -32,7 +32,7 @@ class JudgeItem:
     reasoning: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class JudgeVerdict:
     """A judge's decision. hard implies strict implies loose; `label` is "unscored" when undecidable."""
 
@@ -49,7 +49,16 @@ class JudgeVerdict:
     @staticmethod
     def unscored(rationale: str, raw: str | None = None) -> JudgeVerdict:
         """A verdict for a response the judge could not decide on."""
-        return JudgeVerdict(False, False, False, "unscored", None, rationale, True, raw)
+        return JudgeVerdict(
+            loose=False,
+            strict=False,
+            hard=False,
+            label="unscored",
+            claimed_family=None,
+            rationale=rationale,
+            uncertain=True,
+            raw=raw,
+        )
 
 
 @runtime_checkable

@@ -160,13 +160,13 @@ class EnsembleJudge:
         for i, v in zip(unsure, second, strict=True):
             if v.label != "unscored":
                 out[i] = JudgeVerdict(
-                    v.loose,
-                    v.strict,
-                    v.hard,
-                    v.label,
-                    first[i].claimed_family,
-                    f"llm over uncertain claims ({first[i].rationale})",
-                    False,
-                    v.raw,
+                    loose=v.loose,
+                    strict=v.strict,
+                    hard=v.hard,
+                    label=v.label,
+                    claimed_family=first[i].claimed_family,
+                    rationale=f"llm over uncertain claims ({first[i].rationale})",
+                    uncertain=False,
+                    raw=v.raw,
                 )
         return out

@@ -26,7 +26,7 @@ BEGIN, END = "----- BEGIN TEMPLATE -----", "----- END TEMPLATE -----"
 _PLACEHOLDER_VARIANTS = re.compile(r"\{\{\s*query\s*\}\}|\{\s*query\s*\}|\[\s*insert prompt here\s*\]", re.IGNORECASE)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Mutation:
     """The outcome of one mutation attempt."""
 
@@ -94,7 +94,16 @@ def check_mutant(
     elif PLACEHOLDER not in text:
         status, detail = "no_placeholder", f"mutant lost {PLACEHOLDER}"
     kept = text if status in ("ok", "no_placeholder") else None
-    return Mutation(operator, status, kept, raw, partner, calls, cost_usd, detail)
+    return Mutation(
+        operator=operator,
+        status=status,
+        text=kept,
+        raw=raw,
+        partner=partner,
+        calls=calls,
+        cost_usd=cost_usd,
+        detail=detail,
+    )
 
 
 # --- LLM operators -----------------------------------------------------------------------------------
@@ -192,7 +201,16 @@ class LLMMutator:
         c = await self.model.generate(request)
         if not c.ok:
             detail = f"mutator call failed: {c.error}"
-            return Mutation(self.name, "error", None, "", partner_index, 1, c.cost_usd, detail)
+            return Mutation(
+                operator=self.name,
+                status="error",
+                text=None,
+                raw="",
+                partner=partner_index,
+                calls=1,
+                cost_usd=c.cost_usd,
+                detail=detail,
+            )
         text = clean_output(c.text)
         if self.name == "expand" and text and not is_refusal(text):
             text = f"{text}\n{seed}"
@@ -296,7 +314,9 @@ class RuleMutator:
     async def mutate(self, seed: str, ctx: MutationContext) -> Mutation:
         text = self.apply(seed, ctx.rng)
         if text.strip() == seed.strip():
-            return Mutation(self.name, "duplicate", None, text, detail="rule left the template unchanged")
+            return Mutation(
+                operator=self.name, status="duplicate", text=None, raw=text, detail="rule left the template unchanged"
+            )
         return check_mutant(self.name, text, text, refusal_check=False)
 
 

@@ -170,7 +170,16 @@ async def judge_records(
 ) -> list[IceRecord]:
     """The records with `judge`'s verdicts (other fields, `imported_loose` included, kept)."""
     fams = {t: family_for_target(t, fact=fact, registry=registry) for t in {r.target for r in records}}
-    items = [JudgeItem(fams[r.target], r.response, r.template, r.query, reasoning=r.reasoning) for r in records]
+    items = [
+        JudgeItem(
+            target=fams[r.target],
+            response=r.response,
+            jailbreak_prompt=r.template,
+            query=r.query,
+            reasoning=r.reasoning,
+        )
+        for r in records
+    ]
     verdicts = await judge.judge(items)
     return [r.with_verdict(v, judge_name) for r, v in zip(records, verdicts, strict=True)]
 
@@ -202,7 +211,12 @@ async def judge_rows_file(
             raise ConfigError(f"{input_path} row {i} needs 'target' and 'response' fields")
     fams = {t: family_for_target(t, fact=fact, registry=registry) for t in {str(r["target"]) for r in rows}}
     items = [
-        JudgeItem(fams[str(r["target"])], str(r.get("response") or ""), r.get("jailbreak_prompt"), r.get("query"))
+        JudgeItem(
+            target=fams[str(r["target"])],
+            response=str(r.get("response") or ""),
+            jailbreak_prompt=r.get("jailbreak_prompt"),
+            query=r.get("query"),
+        )
         for r in rows
     ]
     verdicts = await judge.judge(items)

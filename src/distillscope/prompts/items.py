@@ -8,7 +8,7 @@ from typing import Any
 from distillscope.types import Message
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class PromptItem:
     """One prompt: `text` is the user prompt sent; `messages` the whole conversation when multi-turn.
 

@@ -173,7 +173,14 @@ def _finish(items: list[PromptItem], path: Path, fix: str) -> list[PromptItem]:
         out.append(
             item
             if n == 0
-            else PromptItem(f"{item.id}#{n + 1}", item.set, item.text, item.category, item.turns, item.messages)
+            else PromptItem(
+                id=f"{item.id}#{n + 1}",
+                set=item.set,
+                text=item.text,
+                category=item.category,
+                turns=item.turns,
+                messages=item.messages,
+            )
         )
     if len(out) != len(seen):
         log.warning("%s: %d duplicate ids were made unique with a #N suffix", path, len(out) - len(seen))
@@ -189,7 +196,9 @@ def load_arenahard(path: Path, set_name: str = "arenahard") -> list[PromptItem]:
         text = str(row.get("prompt") or (turns[0] if turns else ""))
         if text.strip():
             category = str(row["cluster"]) if row.get("cluster") else _category(row)
-            items.append(PromptItem(_record_id(row, i), set_name, text, category, turns or (text,)))
+            items.append(
+                PromptItem(id=_record_id(row, i), set=set_name, text=text, category=category, turns=turns or (text,))
+            )
     return _finish(items, path, "ArenaHard files need a `prompt` or `turns` field per line")
 
 
@@ -199,7 +208,9 @@ def load_mtbench(path: Path, set_name: str = "mtbench") -> list[PromptItem]:
     for i, row in enumerate(read_records(path)):
         turns = _turns(row)
         if turns:
-            items.append(PromptItem(_record_id(row, i), set_name, turns[0], _category(row), turns))
+            items.append(
+                PromptItem(id=_record_id(row, i), set=set_name, text=turns[0], category=_category(row), turns=turns)
+            )
     return _finish(items, path, "MT-Bench files need a non-empty `turns` list per line")
 
 
@@ -228,18 +239,29 @@ def _conversation(row: dict[str, Any]) -> list[Message]:
 def _sharegpt_item(row: dict[str, Any], index: int, set_name: str, multi_turn: bool) -> PromptItem | None:
     if "conversations" not in row:
         text = str(row.get("prompt") or "")
-        return PromptItem(_record_id(row, index), set_name, text, _category(row), (text,)) if text.strip() else None
+        return (
+            PromptItem(id=_record_id(row, index), set=set_name, text=text, category=_category(row), turns=(text,))
+            if text.strip()
+            else None
+        )
     msgs = _conversation(row)
     users = [m for m in msgs if m.role == "user"]
     if not users:
         return None
     turns = tuple(m.content for m in users)
     if not multi_turn:
-        return PromptItem(_record_id(row, index), set_name, users[0].content, _category(row), turns)
+        return PromptItem(
+            id=_record_id(row, index), set=set_name, text=users[0].content, category=_category(row), turns=turns
+        )
     # Send the dialogue up to and including its last user turn (the recorded replies become the history).
     last = max(i for i, m in enumerate(msgs) if m.role == "user")
     return PromptItem(
-        _record_id(row, index), set_name, users[-1].content, _category(row), turns, tuple(msgs[: last + 1])
+        id=_record_id(row, index),
+        set=set_name,
+        text=users[-1].content,
+        category=_category(row),
+        turns=turns,
+        messages=tuple(msgs[: last + 1]),
     )
 
 
@@ -273,7 +295,7 @@ def load_field(path: Path, field_name: str | None, set_name: str) -> list[Prompt
             f"name one with SPEC#FIELD, e.g. jsonl:{path}#prompt"
         )
     items = [
-        PromptItem(_record_id(row, i), set_name, str(row[chosen]), _category(row))
+        PromptItem(id=_record_id(row, i), set=set_name, text=str(row[chosen]), category=_category(row))
         for i, row in enumerate(rows)
         if isinstance(row.get(chosen), str) and str(row[chosen]).strip()
     ]

@@ -23,7 +23,7 @@ from distillscope.types import Completion, GenerateParams, GenerateRequest
 log = logging.getLogger(__name__)
 
 
-@dataclass
+@dataclass(kw_only=True)
 class ModelCollectStats:
     """What one collect call did for one model."""
 
@@ -36,7 +36,7 @@ class ModelCollectStats:
     cache_hits: int = 0
 
 
-@dataclass
+@dataclass(kw_only=True)
 class CollectSummary:
     """Per-model counts of a collect call and where the records are."""
 
@@ -125,10 +125,12 @@ async def collect_responses(
         }
     )
     done = {r.key for r in run.responses() if r.ok}
-    summary = CollectSummary(str(run.path), prompt_hash, len(prompts), samples_per_prompt)
+    summary = CollectSummary(
+        run_dir=str(run.path), prompt_hash=prompt_hash, n_prompts=len(prompts), samples_per_prompt=samples_per_prompt
+    )
     jobs = []
     for model in models:
-        stats = ModelCollectStats(model.spec)
+        stats = ModelCollectStats(model=model.spec)
         summary.models.append(stats)
         calls0, hits0 = model.stats.calls, model.stats.cache_hits
         todo = [

@@ -15,7 +15,7 @@ import json
 import logging
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -167,7 +167,7 @@ def parse_judge_reply(raw: str, judged: Sequence[str] = ()) -> JudgeParse:
         return JudgeParse("unscored", reason=f"invalid verdict: {first['loc']}: {first['msg']}")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Judgement:
     """One judge call on one (reference, target) pair in one order. `status="error"`: the call failed."""
 
@@ -206,7 +206,7 @@ class Judgement:
 _JUDGEMENT_FIELDS = frozenset(Judgement.__dataclass_fields__)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class PairTask:
     """What a judge needs for one pair: ids, the question and both answers."""
 
@@ -225,17 +225,32 @@ async def judge_once(judge: Model, task: PairTask, order: Order) -> Judgement:
     a, b = (task.reference_text, task.target_text) if order == "ref_a" else (task.target_text, task.reference_text)
     request = GenerateRequest(build_judge_messages(task.question, a, b), JUDGE_PARAMS)
     completion = await judge.generate(request)
-    ids = (judge.spec, task.reference, task.target, task.prompt_set, task.prompt_id, task.sample_index, order)
+    unscored = Judgement(
+        judge=judge.spec,
+        reference=task.reference,
+        target=task.target,
+        prompt_set=task.prompt_set,
+        prompt_id=task.prompt_id,
+        sample_index=task.sample_index,
+        order=order,
+        label="unscored",
+    )
     if not completion.ok:
         reason = f"judge call failed: {completion.error_kind}: {completion.error}"
-        return Judgement(*ids, label="unscored", status="error", reason=reason)
+        return replace(unscored, status="error", reason=reason)
     parsed = parse_judge_reply(completion.text, (task.question, task.reference_text, task.target_text))
     if parsed.scores is None:
         log.info("%s: unscored reply for %s/%s (%s)", judge.spec, task.prompt_set, task.prompt_id, parsed.reason)
-        return Judgement(*ids, label="unscored", reason=parsed.reason, raw=completion.text)
+        return replace(unscored, reason=parsed.reason, raw=completion.text)
     s = parsed.scores
-    return Judgement(
-        *ids, label="scored", style=s.style, logic=s.logic, content=s.content, overall=s.overall, raw=completion.text
+    return replace(
+        unscored,
+        label="scored",
+        style=s.style,
+        logic=s.logic,
+        content=s.content,
+        overall=s.overall,
+        raw=completion.text,
     )
 
 
@@ -261,7 +276,7 @@ def same_family_warning(judge_spec: str, reference_spec: str) -> str | None:
     )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class SanityResult:
     """Self-comparison check: every text judged against itself must get overall 5."""
 
@@ -286,12 +301,23 @@ async def sanity_check(
     """Judge each text against itself; `passed` when every verdict is scored with overall 5."""
     results = []
     for i, text in enumerate(texts):
-        task = PairTask("self", "self", "sanity", str(i), 0, question, text, text)
+        task = PairTask(
+            reference="self",
+            target="self",
+            prompt_set="sanity",
+            prompt_id=str(i),
+            sample_index=0,
+            question=question,
+            reference_text=text,
+            target_text=text,
+        )
         results.append(await judge_once(judge, task, "ref_a"))
     overall = tuple(j.overall for j in results)
     n_five = sum(o == 5 for o in overall)
     unscored = sum(j.label == "unscored" for j in results)
-    return SanityResult(judge.spec, n_five == len(texts), len(texts), n_five, unscored, overall)
+    return SanityResult(
+        judge=judge.spec, passed=n_five == len(texts), n=len(texts), n_five=n_five, n_unscored=unscored, overall=overall
+    )
 
 
 def build_pair_tasks(
@@ -322,13 +348,20 @@ def build_pair_tasks(
         if base is not None:
             tasks.append(
                 PairTask(
-                    reference, r.model, r.prompt_set, r.prompt_id, r.sample_index, r.prompt, base.response, r.response
+                    reference=reference,
+                    target=r.model,
+                    prompt_set=r.prompt_set,
+                    prompt_id=r.prompt_id,
+                    sample_index=r.sample_index,
+                    question=r.prompt,
+                    reference_text=base.response,
+                    target_text=r.response,
                 )
             )
     return tasks
 
 
-@dataclass
+@dataclass(kw_only=True)
 class JudgeRunSummary:
     """What a judge run did: calls needed and skipped, labels, and warnings (family, no pairs)."""
 
@@ -362,7 +395,9 @@ async def judge_run(
         raise ConfigError("no judge given; pass --judge SPEC (e.g. --judge openai:gpt-4o)")
     tasks = build_pair_tasks(run.responses(), reference, targets, include_self=include_self)
     orders: tuple[Order, ...] = ("ref_a", "ref_b") if both_orders else ("ref_a",)
-    summary = JudgeRunSummary(reference, [j.spec for j in judges], len(tasks), len(orders))
+    summary = JudgeRunSummary(
+        reference=reference, judges=[j.spec for j in judges], n_pairs=len(tasks), orders=len(orders)
+    )
     summary.warnings += [w for j in judges if (w := same_family_warning(j.spec, reference))]
     if not tasks:
         summary.warnings.append("no (reference, target) pair shares a prompt with an ok answer; nothing to judge")
