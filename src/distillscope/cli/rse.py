@@ -12,6 +12,7 @@ from typing import Annotated, Any
 import typer
 
 from distillscope.cli.common import console, err_console, one_line_errors, print_json, run
+from distillscope.config import RseSettings
 
 app = typer.Typer(
     help="Response similarity evaluation (RSE): collect answers of several models to a prompt set, judge their "
@@ -19,6 +20,7 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 
+RSE_DEFAULTS = RseSettings()  # the experiment config's defaults are the commands' defaults too
 BaseUrlOpt = Annotated[str | None, typer.Option("--base-url", help="Endpoint of an OpenAI-compatible server.")]
 KeyEnvOpt = Annotated[str | None, typer.Option("--api-key-env", help="NAME of the env var holding the API key.")]
 NoCacheOpt = Annotated[bool, typer.Option("--no-cache", help="Do not read or write the response cache.")]
@@ -79,9 +81,15 @@ def collect_cmd(  # noqa: PLR0913 (a typer command: one parameter per flag)
     ],
     out: Annotated[Path, typer.Option("--out", help="Run directory (re-running resumes it).")],
     sample: Annotated[int | None, typer.Option("--sample", help="Prompts drawn per prompt set (seeded).")] = None,
-    samples_per_prompt: Annotated[int, typer.Option("--samples-per-prompt", help="Answers per prompt.")] = 1,
-    temperature: Annotated[float, typer.Option("--temperature", help="Sampling temperature.")] = 0.0,
-    max_tokens: Annotated[int, typer.Option("--max-tokens", help="Maximum tokens per answer.")] = 512,
+    samples_per_prompt: Annotated[
+        int, typer.Option("--samples-per-prompt", help="Answers per prompt.")
+    ] = RSE_DEFAULTS.samples_per_prompt,
+    temperature: Annotated[
+        float, typer.Option("--temperature", help="Sampling temperature.")
+    ] = RSE_DEFAULTS.temperature,
+    max_tokens: Annotated[
+        int, typer.Option("--max-tokens", help="Maximum tokens per answer.")
+    ] = RSE_DEFAULTS.max_tokens,
     seed: Annotated[int, typer.Option("--seed", help="Seed of prompt sampling and of generation.")] = 0,
     concurrency: ConcOpt = 8,
     base_url: BaseUrlOpt = None,
@@ -144,7 +152,7 @@ def judge_cmd(  # noqa: PLR0913 (a typer command: one parameter per flag)
     targets: Annotated[str | None, typer.Option("--targets", help="Comma-separated targets (default: all).")] = None,
     both_orders: Annotated[
         bool, typer.Option("--both-orders/--one-order", help="Judge each pair with the reference as A and as B.")
-    ] = True,
+    ] = RSE_DEFAULTS.both_orders,
     include_self: Annotated[
         bool,
         typer.Option(
