@@ -17,13 +17,13 @@ from distillscope.inputs import read_input
 from distillscope.pricing import price_for_spec
 
 if TYPE_CHECKING:
-    from distillscope.prompts.loaders import PromptItem
+    from distillscope.prompts.items import PromptItem
 
 CHARS_PER_TOKEN = 4.0  # rough average for English prose; estimates only
 OUTPUT_FILL = 0.6  # answers use about this share of max_tokens on average (an estimate, stated in the output)
 
 
-@dataclass
+@dataclass(kw_only=True)
 class PlanRow:
     """One stage x model line of the plan."""
 
@@ -53,7 +53,16 @@ def _row(
     cost = None if price is None else round(price.cost(p_tok, c_tok), 4)
     if price is None:
         note = (note + "; " if note else "") + "no price known: add it under `prices:`"
-    return PlanRow(stage, name, calls, cached, p_tok, c_tok, cost, note)
+    return PlanRow(
+        stage=stage,
+        model=name,
+        calls=calls,
+        cached=cached,
+        prompt_tokens=p_tok,
+        completion_tokens=c_tok,
+        cost_usd=cost,
+        note=note,
+    )
 
 
 def _set_items(entry: PromptSetEntry) -> tuple[PromptItem, ...]:

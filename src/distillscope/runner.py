@@ -22,63 +22,14 @@ import yaml
 
 from distillscope import __version__
 from distillscope.cache import ResponseCache
-from distillscope.config import ExperimentConfig, ModelEntry, load_config
+from distillscope.config import ExperimentConfig
 from distillscope.errors import BudgetExceededError, ConfigError
-from distillscope.model import Budget, Model, ModelLimits, ModelStats
-from distillscope.pricing import FREE, price_for_spec
+from distillscope.model import Budget, ModelPool, ModelStats
 from distillscope.progress import ProgressEvent, ProgressSink
-from distillscope.registry import BackendOptions, resolve_backend
 from distillscope.rundir import RUN_SCHEMA_VERSION, RunDir, read_manifest, write_json_atomic
 from distillscope.runlock import run_lock
 
 log = logging.getLogger(__name__)
-
-
-class ModelPool:
-    """Builds each configured model once (shared cache, budget and prices) and tallies usage per stage."""
-
-    def __init__(self, cfg: ExperimentConfig, cache: ResponseCache | None, budget: Budget | None) -> None:
-        self.cfg, self.cache, self.budget = cfg, cache, budget
-        self._models: dict[str, Model] = {}
-        self._prices = cfg.price_table()
-
-    def get(self, name_or_spec: str) -> Model:
-        entry = self.cfg.model(name_or_spec)
-        if entry.name not in self._models:
-            self._models[entry.name] = self._build(entry)
-        return self._models[entry.name]
-
-    def _build(self, e: ModelEntry) -> Model:
-        options = BackendOptions(base_url=e.base_url, api_key_env=e.api_key_env)
-        limits = ModelLimits(
-            e.max_concurrency, e.requests_per_minute, e.timeout_s, e.max_retries, backoff_base_s=e.retry_backoff_s
-        )
-        return Model(
-            resolve_backend(e.spec, options),
-            spec=e.name,
-            cache=self.cache,
-            limits=limits,
-            price=price_for_spec(e.spec, self._prices) or FREE,
-            budget=self.budget,
-        )
-
-    def totals(self) -> ModelStats:
-        total = ModelStats()
-        for m in self._models.values():
-            for k, v in m.stats.as_dict().items():
-                setattr(total, k, getattr(total, k) + v)
-        return total
-
-    def per_model(self) -> dict[str, ModelStats]:
-        """A copy of each built model's counters so far."""
-        return {name: replace(m.stats) for name, m in self._models.items()}
-
-    def identities(self) -> dict[str, dict[str, Any]]:
-        """Backend identity and the system fingerprints seen, per model (for the manifest)."""
-        return {
-            name: {"identity": m.identity, "system_fingerprints": sorted(m.fingerprints)}
-            for name, m in sorted(self._models.items())
-        }
 
 
 @dataclass
@@ -178,9 +129,12 @@ async def _run_locked(
     manifest = prepare_run_dir(cfg, run_dir, resume=resume)
     calls, cost = spent(manifest)
     budget = Budget(
-        budget_override[0] or cfg.budget.max_calls, budget_override[1] or cfg.budget.max_usd, calls=calls, cost_usd=cost
+        max_calls=budget_override[0] or cfg.budget.max_calls,
+        max_usd=budget_override[1] or cfg.budget.max_usd,
+        calls=calls,
+        cost_usd=cost,
     )
-    pool = ModelPool(cfg, ResponseCache() if use_cache else None, budget)
+    pool = ModelPool.for_config(cfg, ResponseCache() if use_cache else None, budget)
     outcome = RunOutcome(run_dir, "complete")
     tally = _StageTally(manifest, run_dir, pool)
 
@@ -322,10 +276,3 @@ def _save(manifest: dict[str, Any], run_dir: Path, pool: ModelPool) -> None:
     manifest["models"].update(pool.identities())
     manifest["cost_usd"] = round(spent(manifest)[1], 6)
     write_json_atomic(RunDir(run_dir).manifest, manifest)
-
-
-def load_run_config(run_dir: Path) -> ExperimentConfig:
-    """The config a run was started with (saved beside its manifest)."""
-    if read_manifest(run_dir) is None:
-        raise ConfigError(f"{run_dir} is not a distillscope run directory (no manifest.json); check the path")
-    return load_config(RunDir(run_dir).config_yaml, anchor=False)  # saved with absolute paths at run start

@@ -14,10 +14,10 @@ from distillscope.types import GenerateParams
 
 if TYPE_CHECKING:
     from distillscope.ice.fuzzer import FuzzResult
-    from distillscope.ice.replay import IceTarget
+    from distillscope.ice.pipeline import IceJob
     from distillscope.identity.registry import Family
-    from distillscope.prompts.loaders import PromptItem
-    from distillscope.runner import ModelPool
+    from distillscope.model import ModelPool
+    from distillscope.prompts.items import PromptItem
 
 
 @dataclass
@@ -97,7 +97,6 @@ async def rse_judge(ctx: StageContext) -> dict[str, Any]:
             both_orders=ctx.cfg.rse.both_orders,
             progress=lambda _j: bar.advance(),
             planned=_judged_before(bar, size),
-            manifest=False,
         )
         warnings += s.warnings
     return {"warnings": warnings}
@@ -137,70 +136,42 @@ def ice_models(cfg: ExperimentConfig) -> list[ModelEntry]:
     return [*cfg.targets, *cfg.null_panel] if cfg.ice.paired else cfg.targets[:1]
 
 
-def ice_target(ctx: StageContext, entry: ModelEntry) -> IceTarget:
-    """The model, its true identity and the configured judge."""
-    from distillscope.ice.judges import make_judge
-    from distillscope.ice.replay import IceTarget
+def ice_job(ctx: StageContext, entries: list[ModelEntry], *, with_mutator: bool = False) -> IceJob:
+    """The ICE job of these models: each with its true identity and the configured judge."""
+    from distillscope.ice.evaluate import IceTarget
+    from distillscope.ice.judge_factory import make_judge
+    from distillscope.ice.pipeline import IceJob
 
-    judge = make_judge(ctx.cfg.ice.judge, models=ctx.pool.get)
-    return IceTarget(ctx.pool.get(entry.name), ice_family(entry), judge, ctx.cfg.ice.judge)
-
-
-def _target_params(cfg: ExperimentConfig) -> GenerateParams:
-    return GenerateParams(temperature=0.0, max_tokens=cfg.ice.max_tokens)
+    ice = ctx.cfg.ice
+    judge = make_judge(ice.judge, models=ctx.pool.get)
+    targets = [IceTarget(ctx.pool.get(e.name), ice_family(e), judge, ice.judge) for e in entries]
+    mutator = ctx.pool.get(ice.mutator) if with_mutator and ice.mutator != "rules" else None
+    return IceJob(settings=ice, seed=ctx.cfg.seed, targets=targets, mutator=mutator)
 
 
 async def ice_fuzz(ctx: StageContext) -> dict[str, Any]:
-    from distillscope.ice.fuzzer import FuzzBudget, FuzzConfig
-    from distillscope.ice.questions import load_questions
-    from distillscope.ice.replay import run_campaign
-    from distillscope.ice.templates import load_templates
+    from distillscope.ice.pipeline import fuzz_first_target
     from distillscope.rundir import RunDir
 
-    ice = ctx.cfg.ice
-    budget = FuzzBudget(
-        max_target_queries=ice.max_queries, max_mutator_calls=ice.max_mutator_calls, max_iterations=ice.max_iterations
-    )
-    fcfg = FuzzConfig(
-        budget=budget,
-        questions_per_iteration=ice.questions_per_iteration,
-        system_prompt=ice.system_prompt,
-        target_params=_target_params(ctx.cfg),
-        seed=ctx.cfg.seed,
-    )
-    mutator = None if ice.mutator == "rules" else ctx.pool.get(ice.mutator)
-    target = ice_target(ctx, ctx.cfg.targets[0])
-    result, _ = await run_campaign(
-        target,
-        mutator,
-        GenerateParams(temperature=0.7, max_tokens=400),
-        ice.selector,
-        fcfg,
-        load_templates(ice.templates),
-        load_questions(ice.questions),
-        RunDir(ctx.run_dir).ice.root,
-        resume=True,
-        progress=ctx.progress,
-    )
+    job = ice_job(ctx, ctx.cfg.targets[:1], with_mutator=True)
+    result, _ = await fuzz_first_target(job, RunDir(ctx.run_dir).ice.root, resume=True, progress=ctx.progress)
     ctx.fuzz = result
     return {"stop_reason": result.stop_reason, "counters": result.counters.as_dict()}
 
 
 async def ice_replay(ctx: StageContext) -> dict[str, Any]:
+    from distillscope.ice.pipeline import replay_templates
     from distillscope.ice.questions import load_questions
-    from distillscope.ice.replay import EvalOptions, replay, write_replay
     from distillscope.rundir import RunDir
 
     assert ctx.fuzz is not None, "ice.fuzz runs before ice.replay"
     pool = ctx.fuzz.final_templates()
-    questions = load_questions(ctx.cfg.ice.questions)
-    targets = [ice_target(ctx, e) for e in ice_models(ctx.cfg)]
+    job = ice_job(ctx, ice_models(ctx.cfg))
+    n_questions = len(load_questions(ctx.cfg.ice.questions))
     bar = ctx.counter("ice.replay")
-    bar.plan(len(pool) * len(questions) * len(targets))
-    options = EvalOptions(ctx.cfg.ice.system_prompt, _target_params(ctx.cfg))
-    by_target = await replay(pool, questions, targets, options, bar.advance)
-    write_replay(RunDir(ctx.run_dir).ice.paired.root, pool, by_target)
-    return {"templates": len(pool), "questions": len(questions), "targets": [t.name for t in targets]}
+    bar.plan(len(pool) * n_questions * len(job.targets))
+    await replay_templates(job, pool, RunDir(ctx.run_dir).ice.paired.root, bar.advance)
+    return {"templates": len(pool), "questions": n_questions, "targets": [t.name for t in job.targets]}
 
 
 def stage_list(cfg: ExperimentConfig) -> list[tuple[str, Stage]]:

@@ -12,18 +12,21 @@ from rich.progress import Progress
 
 from distillscope.backends.scripted import ScriptedBackend
 from distillscope.cli.progress import BarProgress, PlainProgress, progress_display
+from distillscope.ice.evaluate import IceTarget
 from distillscope.ice.fuzzer import FuzzBudget, FuzzConfig, Fuzzer
-from distillscope.ice.judges import make_judge
+from distillscope.ice.judge_factory import make_judge
 from distillscope.ice.mutators import RuleMutator
 from distillscope.ice.questions import Question
-from distillscope.ice.replay import IceTarget
 from distillscope.ice.selectors import make_selector
 from distillscope.ice.templates import make_template
 from distillscope.identity import get_family
 from distillscope.model import Model
 from distillscope.progress import ProgressEvent, StageProgress
 
-QUESTIONS = [Question(f"q{i}-en", f"Question {i}: who made you?", "team", "en", f"q{i}") for i in range(6)]
+QUESTIONS = [
+    Question(id=f"q{i}-en", text=f"Question {i}: who made you?", category="team", language="en", pair_id=f"q{i}")
+    for i in range(6)
+]
 SEEDS = [make_template("s1", "Role play. {query}"), make_template("s2", "Story time. {query}")]
 
 

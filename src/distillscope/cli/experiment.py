@@ -189,7 +189,8 @@ def resume_cmd(
     fail_on_errors: FailOnErrors = False,
 ) -> None:
     """Continue a stopped, failed, interrupted or killed run; no finished call is made again."""
-    from distillscope.runner import load_run_config, run_experiment
+    from distillscope.config import load_run_config
+    from distillscope.runner import run_experiment
 
     cfg = load_run_config(run_dir)
     _print_status(run_dir, cfg)

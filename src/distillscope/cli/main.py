@@ -83,7 +83,7 @@ def models_cmd(json_out: Annotated[bool, typer.Option("--json", help="Print JSON
 
 
 @app.command("ask")
-def ask_cmd(
+def ask_cmd(  # noqa: PLR0913 (a typer command: one parameter per flag)
     model: Annotated[str, typer.Argument(help="Model spec, e.g. embedded:qwen2.5-0.5b or openai:gpt-4o-mini.")],
     prompt: Annotated[str, typer.Argument(help="The user message.")],
     system: Annotated[str | None, typer.Option(help="System prompt.")] = None,
@@ -101,16 +101,16 @@ def ask_cmd(
     """Ask one model one question (cached), and print the answer."""
     from distillscope.ask import ask
     from distillscope.model import ModelLimits
+    from distillscope.registry import BackendOptions
+    from distillscope.types import GenerateParams
 
     completion = run(
         ask(
             model,
             prompt,
             system=system,
-            temperature=temperature,
-            max_tokens=max_tokens,
-            base_url=base_url,
-            api_key_env=api_key_env,
+            params=GenerateParams(temperature=temperature, max_tokens=max_tokens),
+            options=BackendOptions(base_url=base_url, api_key_env=api_key_env),
             use_cache=not no_cache,
             limits=ModelLimits(max_retries=max_retries, timeout_s=timeout),
         )

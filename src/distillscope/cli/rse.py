@@ -12,6 +12,7 @@ from typing import Annotated, Any
 import typer
 
 from distillscope.cli.common import console, err_console, one_line_errors, print_json, run
+from distillscope.config import RseSettings
 
 app = typer.Typer(
     help="Response similarity evaluation (RSE): collect answers of several models to a prompt set, judge their "
@@ -19,6 +20,7 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 
+RSE_DEFAULTS = RseSettings()  # the experiment config's defaults are the commands' defaults too
 BaseUrlOpt = Annotated[str | None, typer.Option("--base-url", help="Endpoint of an OpenAI-compatible server.")]
 KeyEnvOpt = Annotated[str | None, typer.Option("--api-key-env", help="NAME of the env var holding the API key.")]
 NoCacheOpt = Annotated[bool, typer.Option("--no-cache", help="Do not read or write the response cache.")]
@@ -61,22 +63,28 @@ def _models(specs: list[str], base_url: str | None, key_env: str | None, concurr
     return [get_model(s, options=options, cache=cache, limits=limits) for s in specs]
 
 
+ModelsOpt = Annotated[str, typer.Option("--models", help="Comma-separated model specs (reference included).")]
+PromptsOpt = Annotated[
+    list[str],
+    typer.Option(
+        "--prompts",
+        help="Prompt-set spec (repeatable): builtin, builtin:math, arenahard:PATH, sharegpt:PATH, jsonl:PATH#field ...",
+    ),
+]
+SamplesOpt = Annotated[int, typer.Option("--samples-per-prompt", help="Answers per prompt.")]
+TemperatureOpt = Annotated[float, typer.Option("--temperature", help="Sampling temperature.")]
+MaxTokensOpt = Annotated[int, typer.Option("--max-tokens", help="Maximum tokens per answer.")]
+
+
 @app.command("collect")
-def collect_cmd(
-    models: Annotated[str, typer.Option("--models", help="Comma-separated model specs (reference included).")],
-    prompts: Annotated[
-        list[str],
-        typer.Option(
-            "--prompts",
-            help="Prompt-set spec (repeatable): builtin, "
-            "builtin:math, arenahard:PATH, sharegpt:PATH, jsonl:PATH#field ...",
-        ),
-    ],
+def collect_cmd(  # noqa: PLR0913 (a typer command: one parameter per flag)
+    models: ModelsOpt,
+    prompts: PromptsOpt,
     out: Annotated[Path, typer.Option("--out", help="Run directory (re-running resumes it).")],
     sample: Annotated[int | None, typer.Option("--sample", help="Prompts drawn per prompt set (seeded).")] = None,
-    samples_per_prompt: Annotated[int, typer.Option("--samples-per-prompt", help="Answers per prompt.")] = 1,
-    temperature: Annotated[float, typer.Option("--temperature", help="Sampling temperature.")] = 0.0,
-    max_tokens: Annotated[int, typer.Option("--max-tokens", help="Maximum tokens per answer.")] = 512,
+    samples_per_prompt: SamplesOpt = RSE_DEFAULTS.samples_per_prompt,
+    temperature: TemperatureOpt = RSE_DEFAULTS.temperature,
+    max_tokens: MaxTokensOpt = RSE_DEFAULTS.max_tokens,
     seed: Annotated[int, typer.Option("--seed", help="Seed of prompt sampling and of generation.")] = 0,
     concurrency: ConcOpt = 8,
     base_url: BaseUrlOpt = None,
@@ -131,21 +139,23 @@ def _table(title: str, rows: list[dict[str, Any]]) -> None:
     console.print(table)
 
 
+BothOrdersOpt = Annotated[
+    bool, typer.Option("--both-orders/--one-order", help="Judge each pair with the reference as A and as B.")
+]
+IncludeSelfOpt = Annotated[
+    bool,
+    typer.Option("--include-self", help="Also judge the reference against itself (a sanity row that must score 5)."),
+]
+
+
 @app.command("judge")
-def judge_cmd(
+def judge_cmd(  # noqa: PLR0913 (a typer command: one parameter per flag)
     run_dir: Annotated[Path, typer.Argument(help="Run directory written by `rse collect`.")],
     reference: Annotated[str, typer.Option("--reference", help="Model spec of the reference (as collected).")],
     judge: Annotated[list[str], typer.Option("--judge", help="Judge model spec (repeat for a panel).")],
     targets: Annotated[str | None, typer.Option("--targets", help="Comma-separated targets (default: all).")] = None,
-    both_orders: Annotated[
-        bool, typer.Option("--both-orders/--one-order", help="Judge each pair with the reference as A and as B.")
-    ] = True,
-    include_self: Annotated[
-        bool,
-        typer.Option(
-            "--include-self", help="Also judge the reference against itself (a sanity row that must score 5)."
-        ),
-    ] = False,
+    both_orders: BothOrdersOpt = RSE_DEFAULTS.both_orders,
+    include_self: IncludeSelfOpt = False,
     sanity: Annotated[bool, typer.Option("--sanity", help="First check each judge scores self-pairs 5.")] = False,
     concurrency: ConcOpt = 8,
     base_url: BaseUrlOpt = None,
@@ -154,7 +164,7 @@ def judge_cmd(
     json_out: JsonOpt = False,
 ) -> None:
     """Judge each (reference, target) answer pair with one or more LLM judges; append to judgements.jsonl."""
-    from distillscope.rse.llm_judge import judge_run, sanity_check
+    from distillscope.rse.llm_judge import judge_run, note_judges, sanity_check
     from distillscope.rundir import RunDir
 
     with one_line_errors():
@@ -175,6 +185,7 @@ def judge_cmd(
                     progress=lambda j: bar.tick(f"{j.judge} {j.label}"),
                 )
             )
+        note_judges(RunDir(run_dir), judges, reference)
     for w in summary.warnings:
         err_console.print(f"[yellow]warning:[/yellow] {w}")
     if json_out:
@@ -324,8 +335,28 @@ CONTAMINATED_NULL_NOTE = (
 )
 
 
+CandidatesOpt = Annotated[
+    str | None,
+    typer.Option("--candidates", help="Comma-separated candidate teachers (default: every other model except --null)."),
+]
+SuspectOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--suspect", help="A candidate to test by name: was the student distilled from it? (repeatable or comma list)"
+    ),
+]
+NullOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--null",
+        help="Comma-separated models known not to descend from the suspects "
+        "(default: the candidates of other families).",
+    ),
+]
+
+
 @app.command("attribute")
-def attribute_cmd(
+def attribute_cmd(  # noqa: PLR0913 (a typer command: one parameter per flag)
     responses: Annotated[
         list[Path],
         typer.Option(
@@ -333,27 +364,9 @@ def attribute_cmd(
         ),
     ],
     student: Annotated[str, typer.Option("--student", help="The model whose teacher is sought.")],
-    candidates: Annotated[
-        str | None,
-        typer.Option(
-            "--candidates", help="Comma-separated candidate teachers (default: every other model except --null)."
-        ),
-    ] = None,
-    suspect: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--suspect",
-            help="A candidate to test by name: was the student distilled from it? (repeatable or comma list)",
-        ),
-    ] = None,
-    null: Annotated[
-        str | None,
-        typer.Option(
-            "--null",
-            help="Comma-separated models known not to descend from the "
-            "suspects (default: the candidates of other families).",
-        ),
-    ] = None,
+    candidates: CandidatesOpt = None,
+    suspect: SuspectOpt = None,
+    null: NullOpt = None,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the classifier and the bootstrap.")] = 0,
     families: Annotated[
         Path | None,

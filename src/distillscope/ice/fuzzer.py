@@ -32,9 +32,9 @@ from distillscope.ice.campaign import (
     save_checkpoint,
     truncate_jsonl,
 )
+from distillscope.ice.evaluate import EvalOptions, IceTarget, evaluate_template
 from distillscope.ice.mutators import Mutation, MutationContext, Mutator
 from distillscope.ice.questions import Question, sample_questions
-from distillscope.ice.replay import EvalOptions, IceTarget, evaluate_template
 from distillscope.ice.selectors import Selector, TemplateNode, TemplateTree
 from distillscope.ice.templates import PLACEHOLDER, Template, mentions_vendor
 from distillscope.progress import ProgressEvent, ProgressSink
@@ -46,7 +46,7 @@ DEFAULT_SYSTEM = "You are a helpful assistant."
 RewardOn = Literal["loose", "strict", "hard"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class FuzzBudget:
     """Caps, each counted separately; None means unlimited. The campaign stops at the first one reached."""
 
@@ -72,7 +72,7 @@ class FuzzBudget:
         return None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class FuzzConfig:
     """How the campaign runs. Defaults: all questions per iteration, temperature 0, GPTFuzz pool rule."""
 
@@ -101,7 +101,7 @@ class FuzzConfig:
         }
 
 
-@dataclass
+@dataclass(kw_only=True)
 class FuzzResult:
     """The end state of a campaign: tree, records (dicts as written to records.jsonl), counters, why it stopped."""
 
@@ -116,7 +116,12 @@ class FuzzResult:
         nodes = [n for n in self.tree.pool if n.parent is not None]
         if include_seeds or not nodes:
             nodes = self.tree.pool if include_seeds else self.tree.roots
-        return [Template(n.template_id, n.text, n.operator, n.mentions_vendor, "fuzzer") for n in nodes]
+        return [
+            Template(
+                id=n.template_id, text=n.text, style=n.operator, mentions_vendor=n.mentions_vendor, source="fuzzer"
+            )
+            for n in nodes
+        ]
 
 
 def fingerprint(target: str, seeds: Sequence[Template], questions: Sequence[Question], cfg: FuzzConfig) -> str:
@@ -184,7 +189,9 @@ class Fuzzer:
         if run is not None:
             save_checkpoint(run, state)
         log.info("campaign stopped: %s (%s)", reason, state.counters.as_dict())
-        return FuzzResult(state.tree, records, state.counters, reason, state.rejected)
+        return FuzzResult(
+            tree=state.tree, records=records, counters=state.counters, stop_reason=reason, rejected=state.rejected
+        )
 
     def _start(
         self, seeds: Sequence[Template], questions: Sequence[Question], run: RunDir | None, resume: bool
@@ -212,7 +219,7 @@ class Fuzzer:
             raise ConfigError("no seed templates; use --templates builtin or a non-empty file")
         tree = TemplateTree()
         for t in seeds:
-            tree.add(TemplateNode(0, t.id, t.text, mentions_vendor=t.mentions_vendor))
+            tree.add(TemplateNode(index=0, template_id=t.id, text=t.text, mentions_vendor=t.mentions_vendor))
         return CampaignState(fingerprint=fp, tree=tree)
 
     def _should_stop(self, state: CampaignState) -> str | None:
@@ -237,12 +244,12 @@ class Fuzzer:
             return []
         asked = self._questions(questions, c)
         node = TemplateNode(
-            0,
-            f"m{len(state.tree.nodes):04d}",
-            text,
-            parent.index,
-            parent.level + 1,
-            mutation.operator,
+            index=0,
+            template_id=f"m{len(state.tree.nodes):04d}",
+            text=text,
+            parent=parent.index,
+            level=parent.level + 1,
+            operator=mutation.operator,
             mentions_vendor=mentions_vendor(text.replace(PLACEHOLDER, " ")),
             iteration=c.iterations,
         )

@@ -14,7 +14,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict
 
 from distillscope.errors import ConfigError
-from distillscope.ice.judges import IdentityJudge, JudgeItem, Verdict
+from distillscope.ice.judges import IdentityJudge, JudgeItem, JudgeVerdict
 from distillscope.identity.registry import IdentityRegistry, family_for_target
 from distillscope.rundir import read_jsonl, write_jsonl
 
@@ -61,7 +61,7 @@ class IceRecord(BaseModel):
     location: Literal["answer", "reasoning", "both"] | None = None  # where the judge found its evidence
     imported_loose: bool | None = None  # an imported file's own loose label, kept beside the judge's verdict
 
-    def with_verdict(self, v: Verdict, judge: str) -> IceRecord:
+    def with_verdict(self, v: JudgeVerdict, judge: str) -> IceRecord:
         """A copy carrying the verdict `v` of `judge`."""
         return self.model_copy(
             update={
@@ -147,7 +147,16 @@ async def judge_records(
 ) -> list[IceRecord]:
     """The records with `judge`'s verdicts (other fields, `imported_loose` included, kept)."""
     fams = {t: family_for_target(t, fact=fact, registry=registry) for t in {r.target for r in records}}
-    items = [JudgeItem(fams[r.target], r.response, r.template, r.query, reasoning=r.reasoning) for r in records]
+    items = [
+        JudgeItem(
+            target=fams[r.target],
+            response=r.response,
+            jailbreak_prompt=r.template,
+            query=r.query,
+            reasoning=r.reasoning,
+        )
+        for r in records
+    ]
     verdicts = await judge.judge(items)
     return [r.with_verdict(v, judge_name) for r, v in zip(records, verdicts, strict=True)]
 
@@ -179,7 +188,12 @@ async def judge_rows_file(
             raise ConfigError(f"{input_path} row {i} needs 'target' and 'response' fields")
     fams = {t: family_for_target(t, fact=fact, registry=registry) for t in {str(r["target"]) for r in rows}}
     items = [
-        JudgeItem(fams[str(r["target"])], str(r.get("response") or ""), r.get("jailbreak_prompt"), r.get("query"))
+        JudgeItem(
+            target=fams[str(r["target"])],
+            response=str(r.get("response") or ""),
+            jailbreak_prompt=r.get("jailbreak_prompt"),
+            query=r.get("query"),
+        )
         for r in rows
     ]
     verdicts = await judge.judge(items)
@@ -194,7 +208,7 @@ async def judge_rows_file(
     )
 
 
-def _verdict_dict(v: Verdict) -> dict[str, Any]:
+def _verdict_dict(v: JudgeVerdict) -> dict[str, Any]:
     return {
         "loose": v.loose,
         "strict": v.strict,

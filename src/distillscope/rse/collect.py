@@ -15,7 +15,8 @@ from dataclasses import dataclass, field, replace
 from distillscope import __version__
 from distillscope.errors import ConfigError
 from distillscope.model import Model
-from distillscope.prompts.loaders import PromptItem, prompt_set_hash
+from distillscope.prompts.items import PromptItem
+from distillscope.prompts.loaders import prompt_set_hash
 from distillscope.rse.store import ResponseRecord, append_response, read_manifest, read_responses, update_manifest
 from distillscope.rundir import RunDir
 from distillscope.types import Completion, GenerateParams, GenerateRequest
@@ -23,7 +24,7 @@ from distillscope.types import Completion, GenerateParams, GenerateRequest
 log = logging.getLogger(__name__)
 
 
-@dataclass
+@dataclass(kw_only=True)
 class ModelCollectStats:
     """What one collect call did for one model."""
 
@@ -36,7 +37,7 @@ class ModelCollectStats:
     cache_hits: int = 0
 
 
-@dataclass
+@dataclass(kw_only=True)
 class CollectSummary:
     """Per-model counts of a collect call and where the records are."""
 
@@ -138,10 +139,12 @@ async def collect_responses(
     else:
         prompt_hash = prompt_set_hash(prompts)
     done = {r.key for r in read_responses(run) if r.ok}
-    summary = CollectSummary(str(run.root), prompt_hash, len(prompts), samples_per_prompt)
+    summary = CollectSummary(
+        run_dir=str(run.root), prompt_hash=prompt_hash, n_prompts=len(prompts), samples_per_prompt=samples_per_prompt
+    )
     jobs = []
     for model in models:
-        stats = ModelCollectStats(model.spec)
+        stats = ModelCollectStats(model=model.spec)
         summary.models.append(stats)
         calls0, hits0 = model.stats.calls, model.stats.cache_hits
         todo = [

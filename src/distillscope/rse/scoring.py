@@ -269,7 +269,7 @@ class ScoreOverrides:
 def experiment_options(run_dir: Path) -> tuple[RunDir, ScoreOptions]:
     """The RSE folder to score and its default options: when `run_dir` is an experiment (or its rse/ folder),
     that experiment's reference, null panel, alpha, seed and signal, so `rse score` matches its summary."""
-    from distillscope.runner import load_run_config
+    from distillscope.config import load_run_config
 
     parent = RunDir(run_dir.parent)
     root = run_dir.parent if parent.rse.root == run_dir and parent.config_yaml.exists() else run_dir
