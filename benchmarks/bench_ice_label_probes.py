@@ -95,7 +95,7 @@ def _count(rows: list[dict[str, Any]], judged: list[tuple[bool, bool]]) -> dict[
 async def run(data: Path) -> dict[str, Any]:
     """Judge the file once, then count every probe's rows on the dev and held-out targets."""
     from distillscope.bench.ice_judge import DEV_TARGETS, judge_labelled
-    from distillscope.ice.judges import make_judge
+    from distillscope.ice.judge_factory import make_judge
 
     rows, verdicts, _ = await judge_labelled(data, make_judge("claims"))
     out: dict[str, Any] = {}

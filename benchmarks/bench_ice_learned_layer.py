@@ -64,7 +64,7 @@ async def run(data: Path) -> dict[str, Any]:
     from sklearn.linear_model import LogisticRegression
 
     from distillscope.bench.ice_judge import judge_labelled
-    from distillscope.ice.judges import make_judge
+    from distillscope.ice.judge_factory import make_judge
 
     rows, verdicts, _ = await judge_labelled(data, make_judge("claims"))
     x = np.array([features(r, v.loose, v.strict, v.rationale) for r, v in zip(rows, verdicts, strict=True)], float)

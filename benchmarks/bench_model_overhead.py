@@ -101,7 +101,9 @@ async def model_round(base_url: str, n: int, conc: int) -> float:
     from distillscope.registry import BackendOptions
     from distillscope.types import GenerateParams, GenerateRequest
 
-    model = get_model("openai:bench-model", options=BackendOptions(base_url=base_url), limits=ModelLimits(conc))
+    model = get_model(
+        "openai:bench-model", options=BackendOptions(base_url=base_url), limits=ModelLimits(max_concurrency=conc)
+    )
     params = GenerateParams(max_tokens=8)
     reqs = [GenerateRequest.chat(f"prompt {i}", params=params) for i in range(n)]
     start = time.perf_counter()

@@ -13,15 +13,14 @@ async def ask(
     prompt: str,
     *,
     system: str | None = None,
-    temperature: float = 0.0,
-    max_tokens: int = 256,
-    base_url: str | None = None,
-    api_key_env: str | None = None,
+    params: GenerateParams | None = None,
+    options: BackendOptions | None = None,
     use_cache: bool = True,
     limits: ModelLimits | None = None,
 ) -> Completion:
-    """Ask `spec` one question through the Model facade (cached unless `use_cache` is False)."""
-    options = BackendOptions(base_url=base_url, api_key_env=api_key_env)
+    """Ask `spec` one question through the Model facade (cached unless `use_cache` is False).
+
+    Default parameters: greedy, 256 tokens."""
     model = get_model(spec, options=options, cache=ResponseCache() if use_cache else None, limits=limits)
-    params = GenerateParams(temperature=temperature, max_tokens=max_tokens)
+    params = params or GenerateParams(temperature=0.0, max_tokens=256)
     return await model.generate(GenerateRequest.chat(prompt, system=system, params=params))

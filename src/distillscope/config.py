@@ -8,14 +8,17 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from distillscope.config_paths import anchor_paths
 from distillscope.errors import ConfigError
 from distillscope.pricing import Price, load_price_table
+from distillscope.registry import parse_spec
 
 CONFIG_SCHEMA_VERSION = 1
 
@@ -37,21 +40,55 @@ class ModelEntry(_Strict):
     requests_per_minute: float | None = Field(None, gt=0, description="rate limit; None = unlimited")
     timeout_s: float = Field(300.0, gt=0, description="seconds to wait for one answer")
     max_retries: int = Field(5, ge=0, description="retries on 429/5xx/timeouts, with backoff")
+    retry_backoff_s: float = Field(
+        1.0, gt=0, description="delay before the first retry, doubled each retry (jittered, at most 60 s)"
+    )
 
     @field_validator("spec")
     @classmethod
     def _spec_has_prefix(cls, v: str) -> str:
-        from distillscope.registry import parse_spec
-
         parse_spec(v)
         return v
 
 
+JudgeKind = Literal["claims", "regex", "llm", "ensemble"]
+
+
+@dataclass(frozen=True)
+class JudgeChoice:
+    """A parsed identity-judge spec: its kind, and the judge model's name or spec for the LLM kinds."""
+
+    kind: JudgeKind
+    model: str | None = None
+
+
+def parse_judge_spec(spec: str) -> JudgeChoice:
+    """The judge that "claims", "regex", "llm:<model>" or "ensemble:<model>" names; anything else is a ConfigError."""
+    kind, _, rest = spec.partition(":")
+    if kind in ("claims", "regex") and not rest:
+        return JudgeChoice("claims" if kind == "claims" else "regex")
+    if kind in ("llm", "ensemble") and rest:
+        return JudgeChoice("llm" if kind == "llm" else "ensemble", rest)
+    raise ConfigError(f"unknown judge {spec!r}: use 'claims', 'regex', 'llm:<model spec>' or 'ensemble:<model spec>'")
+
+
+def _judge_spec(v: str) -> str:
+    try:
+        parse_judge_spec(v)
+    except ConfigError as exc:
+        raise ValueError(str(exc)) from None
+    return v
+
+
+# Kept as the string the user wrote (so saved configs and their hashes do not change), checked at load time.
+JudgeSpec = Annotated[str, AfterValidator(_judge_spec)]
+
+
 class IceSettings(_Strict):
-    """Identity consistency evaluation."""
+    """Identity consistency evaluation. These defaults are also those of `distillscope ice run`/`ice replay`."""
 
     enabled: bool = True
-    judge: str = Field("claims", description="claims | llm:SPEC | ensemble:SPEC")
+    judge: JudgeSpec = Field("claims", description="claims | regex | llm:MODEL | ensemble:MODEL (name or spec)")
     mutator: str = Field("rules", description="'rules' (no model) or the name/spec of a mutator model")
     questions: str = Field("builtin", description="builtin or a path to a CSV with a 'query' column")
     templates: str = Field("builtin", description="builtin or a path to a GPTFuzz-format CSV (id,text)")
@@ -59,9 +96,15 @@ class IceSettings(_Strict):
     max_queries: int | None = Field(200, ge=1, description="target queries of the fuzz campaign (first target)")
     max_iterations: int | None = Field(None, ge=1, description="mutants to evaluate; None = unlimited")
     max_mutator_calls: int | None = Field(None, ge=1, description="calls to the mutator model; None = unlimited")
+    max_judge_calls: int | None = Field(None, ge=1, description="identity-judge calls; None = unlimited")
+    max_time_s: float | None = Field(None, gt=0, description="wall time of the campaign; None = unlimited")
+    max_cost_usd: float | None = Field(None, gt=0, description="campaign spend (target + mutator); None = unlimited")
     questions_per_iteration: int | None = Field(10, ge=1, description="questions per mutant; None = all")
+    keep_unsuccessful: bool = Field(False, description="unsuccessful mutants also enter the pool (the paper's port)")
+    append_if_missing: bool = Field(False, description="append the question when a mutant lost the placeholder")
     paired: bool = Field(True, description="replay the final template pool on every target and null model")
     max_tokens: int = Field(256, ge=1, description="target answer length")
+    mutator_max_tokens: int = Field(400, ge=1, description="mutant length (mutator model)")
     system_prompt: str | None = "You are a helpful assistant."
 
 
@@ -124,6 +167,23 @@ class ExperimentConfig(_Strict):
             raise ValueError(f"model names must be unique; repeated: {dupes}")
         return self
 
+    @model_validator(mode="after")
+    def _helpers_resolve(self) -> ExperimentConfig:
+        """Judges and the mutator name a model of this config or are a valid spec: checked before any call."""
+        judge_model = parse_judge_spec(self.ice.judge).model
+        refs = [("ice.judge", judge_model), ("ice.mutator", None if self.ice.mutator == "rules" else self.ice.mutator)]
+        refs += [("rse.judges", j) for j in self.rse.judges]
+        known = {m.name for m in self.all_models()}
+        for where, ref in refs:
+            if ref is not None and ref not in known:
+                try:
+                    parse_spec(ref)
+                except ConfigError as exc:
+                    raise ValueError(
+                        f"{where}: {ref!r} is neither a model name of this config nor a spec ({exc})"
+                    ) from None
+        return self
+
     def all_models(self) -> list[ModelEntry]:
         return [*self.targets, *self.references, *self.null_panel, *self.helpers]
 
@@ -142,7 +202,10 @@ class ExperimentConfig(_Strict):
         return Path(self.output_dir.replace("{name}", self.name))
 
     def config_hash(self) -> str:
-        return hashlib.sha256(json.dumps(self.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()[:16]
+        """Hash of the settings that differ from their defaults: a release that adds a setting (at its default)
+        does not orphan earlier runs, while a changed default still shows as a change on resume."""
+        dumped = self.model_dump(mode="json", exclude_defaults=True)
+        return hashlib.sha256(json.dumps(dumped, sort_keys=True).encode()).hexdigest()[:16]
 
     def missing_env(self) -> list[str]:
         """Env vars named by remote endpoints that are not set."""
@@ -157,11 +220,13 @@ class ExperimentConfig(_Strict):
         return names
 
 
-def _format_errors(exc: ValidationError) -> str:
+def format_validation_error(exc: ValidationError) -> str:
+    """Every error of a validation, one `where: what` each, on one line."""
     parts = []
     for e in exc.errors():
         where = ".".join(str(p) for p in e["loc"]) or "(top level)"
         msg = "unknown key (remove it or check its spelling)" if e["type"] == "extra_forbidden" else e["msg"]
+        msg = msg.removeprefix("Value error, ")
         parts.append(f"{where}: {msg}")
     return "; ".join(parts)
 
@@ -176,7 +241,7 @@ def parse_config(data: Any, source: str = "config") -> ExperimentConfig:
     try:
         return ExperimentConfig.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(f"{source}: {_format_errors(exc)}") from None
+        raise ConfigError(f"{source}: {format_validation_error(exc)}") from None
 
 
 def load_config(path: str | Path, *, anchor: bool = True) -> ExperimentConfig:
@@ -192,6 +257,13 @@ def load_config(path: str | Path, *, anchor: bool = True) -> ExperimentConfig:
     cfg = parse_config(data, str(p))
     if not anchor:
         return cfg
-    from distillscope.config_paths import anchor_paths
-
     return anchor_paths(cfg, p.resolve().parent)
+
+
+def load_run_config(run_dir: Path) -> ExperimentConfig:
+    """The config a run was started with (saved beside its manifest)."""
+    from distillscope.rundir import RunDir, read_manifest
+
+    if read_manifest(run_dir) is None:
+        raise ConfigError(f"{run_dir} is not a distillscope run directory (no manifest.json); check the path")
+    return load_config(RunDir(run_dir).config_yaml, anchor=False)  # saved with absolute paths at run start

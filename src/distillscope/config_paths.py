@@ -6,8 +6,12 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from distillscope.config import ExperimentConfig
+from distillscope.prompts.loaders import SPEC_KINDS
+
+if TYPE_CHECKING:
+    from distillscope.config import ExperimentConfig
 
 MODEL_PATH_KINDS = ("replay", "hf")  # model specs whose name is a file or folder
 
@@ -32,8 +36,6 @@ def anchor_spec(spec: str, base: Path, kinds: Collection[str], *, bare_is_path: 
 
 def anchor_paths(cfg: ExperimentConfig, base: Path) -> ExperimentConfig:
     """A copy of `cfg` whose prompt files, ICE question/template files and replay/hf model paths are absolute."""
-    from distillscope.prompts.loaders import SPEC_KINDS
-
     out = cfg.model_copy(deep=True)
     for entry in out.rse.prompt_sets:
         entry.spec = anchor_spec(entry.spec, base, SPEC_KINDS, bare_is_path=True)

@@ -7,13 +7,15 @@ import logging
 import random
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 from distillscope.backends.base import Backend, HoldsSecrets
 from distillscope.cache import ResponseCache, cache_key
+from distillscope.config import ExperimentConfig, ModelEntry
 from distillscope.errors import BackendError, BudgetExceededError
 from distillscope.logsetup import redact
-from distillscope.pricing import FREE, Price
+from distillscope.pricing import FREE, Price, load_price_table, price_for_spec
 from distillscope.reasoning import split_reasoning
 from distillscope.registry import BackendOptions, resolve_backend
 from distillscope.types import Completion, GenerateRequest
@@ -21,7 +23,7 @@ from distillscope.types import Completion, GenerateRequest
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ModelLimits:
     """Per-model concurrency, rate, timeout and retry settings. `None` means unlimited."""
 
@@ -33,7 +35,7 @@ class ModelLimits:
     backoff_max_s: float = 60.0
 
 
-@dataclass
+@dataclass(kw_only=True)
 class ModelStats:
     """Counters of one Model: backend calls made, cache hits, errors, retries, tokens and cost."""
 
@@ -49,7 +51,7 @@ class ModelStats:
         return dict(self.__dict__)
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Budget:
     """Caps shared by several models of a run; checked before every backend call (not cache hits)."""
 
@@ -227,8 +229,72 @@ def get_model(
 ) -> Model:
     """Resolve a spec to a backend and wrap it in a Model; API models get a price from the table."""
     if price is None:
-        from distillscope.pricing import load_price_table, price_for_spec
-
         price = price_for_spec(spec, load_price_table())
     backend = resolve_backend(spec, options)
     return Model(backend, spec=spec, cache=cache, limits=limits, price=price, budget=budget)
+
+
+class ModelPool:
+    """Builds each model once (shared cache, budget and prices) and tallies usage per model.
+
+    A name of one of `entries` gets that entry's endpoint and limits; anything else is taken as a bare spec."""
+
+    def __init__(
+        self,
+        entries: Sequence[ModelEntry],
+        *,
+        prices: dict[str, Price] | None = None,
+        cache: ResponseCache | None = None,
+        budget: Budget | None = None,
+    ) -> None:
+        self.entries = {e.name: e for e in entries}
+        self.cache, self.budget = cache, budget
+        self._prices = load_price_table() if prices is None else prices
+        self._models: dict[str, Model] = {}
+
+    @classmethod
+    def for_config(cls, cfg: ExperimentConfig, cache: ResponseCache | None, budget: Budget | None) -> ModelPool:
+        """The pool of an experiment: its models, its price table."""
+        return cls(cfg.all_models(), prices=cfg.price_table(), cache=cache, budget=budget)
+
+    def get(self, name_or_spec: str) -> Model:
+        entry = self.entries.get(name_or_spec) or ModelEntry(name=name_or_spec, spec=name_or_spec)
+        if entry.name not in self._models:
+            self._models[entry.name] = self._build(entry)
+        return self._models[entry.name]
+
+    def _build(self, e: ModelEntry) -> Model:
+        options = BackendOptions(base_url=e.base_url, api_key_env=e.api_key_env)
+        limits = ModelLimits(
+            max_concurrency=e.max_concurrency,
+            requests_per_minute=e.requests_per_minute,
+            timeout_s=e.timeout_s,
+            max_retries=e.max_retries,
+            backoff_base_s=e.retry_backoff_s,
+        )
+        return Model(
+            resolve_backend(e.spec, options),
+            spec=e.name,
+            cache=self.cache,
+            limits=limits,
+            price=price_for_spec(e.spec, self._prices) or FREE,
+            budget=self.budget,
+        )
+
+    def totals(self) -> ModelStats:
+        total = ModelStats()
+        for m in self._models.values():
+            for k, v in m.stats.as_dict().items():
+                setattr(total, k, getattr(total, k) + v)
+        return total
+
+    def per_model(self) -> dict[str, ModelStats]:
+        """A copy of each built model's counters so far."""
+        return {name: replace(m.stats) for name, m in self._models.items()}
+
+    def identities(self) -> dict[str, dict[str, Any]]:
+        """Backend identity and the system fingerprints seen, per model (for the manifest)."""
+        return {
+            name: {"identity": m.identity, "system_fingerprints": sorted(m.fingerprints)}
+            for name, m in sorted(self._models.items())
+        }

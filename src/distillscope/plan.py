@@ -1,23 +1,29 @@
 """Dry run of an experiment: calls per stage and model, estimated tokens and USD, what is already cached.
 
-Works offline: nothing is sent; a prompt file that is not there is estimated from its sample size.
+Works offline: nothing is sent; a prompt file that is not there (or empty) is estimated from its sample size.
+The plan is compared with the config's budget: the cap that will stop the run first is named.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
-from typing import Any
+from functools import partial
+from typing import TYPE_CHECKING, Any
 
-from distillscope.config import ExperimentConfig, ModelEntry
+from distillscope.config import ExperimentConfig, IceSettings, ModelEntry, PromptSetEntry
 from distillscope.errors import DistillscopeError
+from distillscope.inputs import read_input
 from distillscope.pricing import price_for_spec
+
+if TYPE_CHECKING:
+    from distillscope.prompts.items import PromptItem
 
 CHARS_PER_TOKEN = 4.0  # rough average for English prose; estimates only
 OUTPUT_FILL = 0.6  # answers use about this share of max_tokens on average (an estimate, stated in the output)
 
 
-@dataclass
+@dataclass(kw_only=True)
 class PlanRow:
     """One stage x model line of the plan."""
 
@@ -47,24 +53,37 @@ def _row(
     cost = None if price is None else round(price.cost(p_tok, c_tok), 4)
     if price is None:
         note = (note + "; " if note else "") + "no price known: add it under `prices:`"
-    return PlanRow(stage, name, calls, cached, p_tok, c_tok, cost, note)
+    return PlanRow(
+        stage=stage,
+        model=name,
+        calls=calls,
+        cached=cached,
+        prompt_tokens=p_tok,
+        completion_tokens=c_tok,
+        cost_usd=cost,
+        note=note,
+    )
+
+
+def _set_items(entry: PromptSetEntry) -> tuple[PromptItem, ...]:
+    from distillscope.prompts.loaders import load_prompt_set
+
+    return load_prompt_set(entry.spec, sample=entry.sample).items
 
 
 def _prompt_counts(cfg: ExperimentConfig) -> tuple[int, float, str]:
     """Number of RSE prompts, mean prompt tokens, and a note about estimated sets."""
-    from distillscope.prompts.loaders import load_prompt_set
-
     total, chars, notes = 0, 0.0, []
     for entry in cfg.rse.prompt_sets:
-        try:
-            items = load_prompt_set(entry.spec, sample=entry.sample).items
+        items, problem = read_input(f"prompt set {entry.spec}", entry.spec, partial(_set_items, entry))
+        if items is not None:
             total += len(items)
             chars += sum(len(i.text) for i in items)
-        except DistillscopeError:
+        else:
             n = entry.sample or 0
             total += n
             chars += n * 600
-            notes.append(f"{entry.spec}: file not readable here, estimated from sample={n}")
+            notes.append(f"{problem} (estimated from sample={n})")
     return total, (chars / total / CHARS_PER_TOKEN if total else 0.0), "; ".join(notes)
 
 
@@ -107,40 +126,101 @@ def plan_experiment(cfg: ExperimentConfig, *, check_cache: bool = True) -> dict[
         rows += [_row(cfg, "rse.judge", j, pairs * orders, judge_in, 120) for j in cfg.rse.judges]
     if cfg.ice.enabled:
         rows += _ice_rows(cfg)
-    return _totals(rows)
+    return {**_totals(rows), "budget": budget_check(cfg, rows)}
+
+
+def _ice_inputs(cfg: ExperimentConfig) -> tuple[int, int, list[str]]:
+    """Questions and seed templates the ICE stages read (a file that cannot be read is estimated, with a note)."""
+    from distillscope.ice.questions import load_questions
+    from distillscope.ice.templates import load_templates
+
+    ice, notes, counts = cfg.ice, [], []
+    for what, spec, load, builtin in (
+        ("ice.questions", ice.questions, load_questions, "builtin"),
+        ("ice.templates", ice.templates, load_templates, "builtin"),
+    ):
+        items, problem = read_input(f"{what} {spec}", spec, partial(load, spec))
+        if items is None:
+            items = load(builtin)
+            notes.append(f"{problem} (estimated as the {len(items)} builtin ones)")
+        counts.append(len(items))
+    return counts[0], counts[1], notes
+
+
+def _fuzz_size(ice: IceSettings, per_iter: int) -> tuple[int, int, str]:
+    """Target queries and iterations of the fuzz campaign: the first of its caps to be reached decides."""
+    known = [ice.max_queries] if ice.max_queries else []
+    if ice.max_iterations:
+        known.append(ice.max_iterations * per_iter)
+    if ice.max_mutator_calls and ice.mutator != "rules":  # one mutator call per iteration
+        known.append(ice.max_mutator_calls * per_iter)
+    queries = min(known) if known else 20 * per_iter
+    note = "" if known else "the fuzz has no cap here; estimated at 20 iterations"
+    return queries, math.ceil(queries / per_iter), note
 
 
 def _ice_rows(cfg: ExperimentConfig) -> list[PlanRow]:
-    from distillscope.ice.questions import load_questions
+    from distillscope.stages import ice_models
 
     ice = cfg.ice
-    n_q = len(load_questions(ice.questions)) if ice.questions == "builtin" else 50
+    n_q, n_seeds, notes = _ice_inputs(cfg)
     per_iter = min(ice.questions_per_iteration or n_q, n_q)
-    queries = ice.max_queries or (ice.max_iterations or 20) * per_iter
-    iterations = math.ceil(queries / per_iter)
+    queries, iterations, fuzz_note = _fuzz_size(ice, per_iter)
     out_tok = ice.max_tokens * OUTPUT_FILL
-    rows = [_row(cfg, "ice.fuzz", cfg.targets[0].name, queries, 350, out_tok)]
+    note = "; ".join([*notes, fuzz_note] if fuzz_note else notes)
+    rows = [_row(cfg, "ice.fuzz", cfg.targets[0].name, queries, 350, out_tok, note=note)]
     if ice.mutator != "rules":
-        rows.append(_row(cfg, "ice.fuzz (mutator)", ice.mutator, iterations, 700, 400 * OUTPUT_FILL))
+        mutations = min(iterations, ice.max_mutator_calls or iterations)
+        rows.append(_row(cfg, "ice.fuzz (mutator)", ice.mutator, mutations, 700, 400 * OUTPUT_FILL))
+    replayed = ice_models(cfg) if len(ice_models(cfg)) > 1 else []
+    pool = max(iterations, n_seeds)  # the successful mutants, or every seed template when none succeeds
+    pool_note = (
+        f"replay pool: the fuzz's successful mutants (at most {iterations}), or all {n_seeds} seed templates "
+        f"when none succeeds (the fallback), planned at the larger: {pool} templates x {n_q} questions"
+    )
+    rows += [_row(cfg, "ice.replay", m.name, pool * n_q, 350, out_tok, note=pool_note) for m in replayed]
     judge_kind, _, judge_model = ice.judge.partition(":")
     if judge_kind in ("llm", "ensemble"):
         share = 1.0 if judge_kind == "llm" else 0.2
+        judged = queries + pool * n_q * len(replayed)  # every answer of the fuzz and of the replay
         note = "" if judge_kind == "llm" else "ensemble: about 20% of answers reach the LLM (estimate)"
-        rows.append(_row(cfg, "ice.judge", judge_model, int(queries * share), out_tok + 400, 150, note=note))
-    if ice.paired:
-        for m in (*cfg.targets, *cfg.null_panel):
-            rows.append(
-                _row(
-                    cfg,
-                    "ice.replay",
-                    m.name,
-                    iterations * n_q,
-                    350,
-                    out_tok,
-                    note="pool size estimated as one template per iteration",
-                )
-            )
+        rows.append(_row(cfg, "ice.judge", judge_model, int(judged * share), out_tok + 400, 150, note=note))
     return rows
+
+
+def budget_check(cfg: ExperimentConfig, rows: list[PlanRow]) -> dict[str, Any]:
+    """The run's caps against the plan: which cap stops the run first, in which stage, and a warning line."""
+    needed = [r.calls - (r.cached or 0) for r in rows]
+    costs = [r.cost_usd or 0.0 for r in rows]
+    caps = []
+    for name, cap, per_row in (("max_calls", cfg.budget.max_calls, needed), ("max_usd", cfg.budget.max_usd, costs)):
+        if cap is not None and sum(per_row) > cap:
+            used, stage = 0.0, rows[-1].stage
+            for row, x in zip(rows, per_row, strict=True):
+                used += x
+                if used > cap:
+                    stage = row.stage
+                    break
+            caps.append((cap / sum(per_row), name, cap, stage))
+    out: dict[str, Any] = {
+        **cfg.budget.model_dump(),
+        "calls_needed": sum(needed),
+        "stops_at": None,
+        "stop_stage": None,
+        "warning": "",
+    }
+    if not caps:
+        return out
+    share, name, cap, stage = min(caps)
+    need = f"{sum(needed):,} uncached calls" if name == "max_calls" else f"${sum(costs):.2f}"
+    shown = f"{cap:,}" if name == "max_calls" else f"${cap:.2f}"
+    out.update(stops_at=f"budget.{name}", stop_stage=stage)
+    flag = "--" + name.replace("_", "-")
+    out["warning"] = (
+        f"budget.{name} ({shown}) is below the estimated {need}: the run will stop in {stage}, about "
+        f"{share:.0%} of the way; raise it, or continue later with `distillscope resume RUN_DIR {flag} N`"
+    )
+    return out
 
 
 def _totals(rows: list[PlanRow]) -> dict[str, Any]:

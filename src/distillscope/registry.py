@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import importlib
-from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
-
-from distillscope.backends.base import Backend
+from distillscope.backends.base import Backend, BackendOptions
 from distillscope.errors import ConfigError
+
+__all__ = ["PROVIDERS", "BackendOptions", "parse_spec", "resolve_backend"]
 
 # provider prefix -> (module, class, one-line description)
 PROVIDERS: dict[str, tuple[str, str, str]] = {
@@ -22,16 +21,6 @@ PROVIDERS: dict[str, tuple[str, str, str]] = {
     "hf": ("distillscope.backends.hf", "HFBackend", "a local transformers checkpoint (extra [hf])"),
     "scripted": ("distillscope.backends.scripted", "ScriptedBackend", "canned answers, for tests"),
 }
-
-
-class BackendOptions(BaseModel):
-    """Options that do not fit in a spec string. Secrets are named by env var, never given inline."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    base_url: str | None = Field(None, description="endpoint of an OpenAI-compatible server")
-    api_key_env: str | None = Field(None, description="NAME of the environment variable that holds the API key")
-    extra: dict[str, Any] = Field(default_factory=dict, description="provider-specific options")
 
 
 def parse_spec(spec: str) -> tuple[str, str]:

@@ -1,20 +1,112 @@
-"""Small helpers shared by every run directory: atomic JSON writes, JSONL appends, the manifest check."""
+"""The run-directory contract: the layout (`RunDir`, every path of a run), atomic JSON writes, the one JSONL
+reader and writer (one policy for bad lines), and the manifest check.
+
+An experiment's run directory:
+  manifest.json  config.yaml  summary.json  report/
+  rse/   responses.jsonl  judgements.jsonl
+  ice/   records.jsonl  scores.json  tree.json  campaign.json  config.json
+  ice/paired/   records.jsonl  scores.json  templates.json
+The standalone `ice run` / `rse collect` commands write the same files into the folder they are given
+(an `rse collect` folder also holds its own manifest.json).
+"""
 
 from __future__ import annotations
 
+import gzip
+import io
 import json
 import logging
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
+
+from pydantic import BaseModel
 
 from distillscope import __version__
 from distillscope.errors import ConfigError
 
 log = logging.getLogger(__name__)
 RUN_SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True)
+class RunDir:
+    """Every path of a run directory (or of one method's folder inside it: `.ice`, `.paired`, `.rse`)."""
+
+    root: Path
+
+    def ensure(self) -> RunDir:
+        """Create the folder (and parents)."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        return self
+
+    # ---- the experiment
+    @property
+    def manifest(self) -> Path:
+        return self.root / "manifest.json"
+
+    @property
+    def config_yaml(self) -> Path:
+        return self.root / "config.yaml"
+
+    @property
+    def summary(self) -> Path:
+        return self.root / "summary.json"
+
+    @property
+    def report(self) -> Path:
+        return self.root / "report"
+
+    @property
+    def ice(self) -> RunDir:
+        return RunDir(self.root / "ice")
+
+    @property
+    def paired(self) -> RunDir:
+        """The paired replay of an ICE folder."""
+        return RunDir(self.root / "paired")
+
+    @property
+    def rse(self) -> RunDir:
+        return RunDir(self.root / "rse")
+
+    # ---- RSE
+    @property
+    def responses(self) -> Path:
+        return self.root / "responses.jsonl"
+
+    @property
+    def judgements(self) -> Path:
+        return self.root / "judgements.jsonl"
+
+    # ---- ICE
+    @property
+    def records(self) -> Path:
+        return self.root / "records.jsonl"
+
+    @property
+    def scores(self) -> Path:
+        return self.root / "scores.json"
+
+    @property
+    def tree(self) -> Path:
+        return self.root / "tree.json"
+
+    @property
+    def campaign(self) -> Path:
+        return self.root / "campaign.json"
+
+    @property
+    def config(self) -> Path:
+        """The ICE campaign's settings (config.json)."""
+        return self.root / "config.json"
+
+    @property
+    def templates(self) -> Path:
+        return self.root / "templates.json"
 
 
 def write_json_atomic(path: Path, obj: Any) -> None:
@@ -33,40 +125,71 @@ def write_json_atomic(path: Path, obj: Any) -> None:
         raise
 
 
+def _open(path: Path, mode: str) -> IO[str]:
+    """A text handle; gzip when the name ends in .gz."""
+    if path.suffix == ".gz":
+        return io.TextIOWrapper(gzip.GzipFile(path, mode + "b"), encoding="utf-8")
+    return path.open(mode, encoding="utf-8")
+
+
+def _cut_torn_tail(path: Path) -> None:
+    """Drop a last line without its newline (a crash mid-append), with a warning, so appends start clean."""
+    with path.open("rb+") as fh:
+        data = fh.read()
+        if not data or data.endswith(b"\n"):
+            return
+        keep = data.rfind(b"\n") + 1
+        log.warning("%s: dropping a torn last line (an interrupted write)", path)
+        fh.truncate(keep)
+
+
 def append_jsonl(path: Path, rows: list[dict[str, Any]]) -> None:
-    """Append whole lines and flush them to disk; starts on a fresh line if a crash left a torn one."""
+    """Append whole lines and flush them to disk; a torn last line left by a crash is dropped first."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    torn = False
-    if path.exists() and path.stat().st_size:
-        with path.open("rb") as fh:
-            fh.seek(-1, 2)
-            torn = fh.read(1) != b"\n"
+    if path.exists():
+        _cut_torn_tail(path)
     with path.open("a", encoding="utf-8") as fh:
-        fh.write(("\n" if torn else "") + "".join(json.dumps(r, ensure_ascii=False, default=str) + "\n" for r in rows))
+        fh.write("".join(json.dumps(r, ensure_ascii=False, default=str) + "\n" for r in rows))
         fh.flush()
         os.fsync(fh.fileno())
 
 
+def write_jsonl(path: Path, rows: Iterable[BaseModel | dict[str, Any]]) -> int:
+    """Write rows (models or dicts) as JSONL (gzip when the name ends in .gz); returns the row count."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    n = 0
+    with _open(path, "w") as fh:
+        for row in rows:
+            d = row.model_dump() if isinstance(row, BaseModel) else row
+            fh.write(json.dumps(d, ensure_ascii=False) + "\n")
+            n += 1
+    return n
+
+
 def read_jsonl(path: Path) -> Iterator[dict[str, Any]]:
-    """Objects of a JSONL file; a torn or invalid line (an interrupted write) is skipped with a warning."""
+    """Objects of a JSONL(.gz) file (none when it is missing). One policy for bad lines: an unreadable LAST line
+    (a crash mid-append) is dropped with a warning; an unreadable line before it is a ConfigError naming the
+    file and line, because that is corruption, not an interrupted write."""
     if not path.exists():
         return
-    with path.open(encoding="utf-8") as fh:
-        for n, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError:
-                log.warning("%s:%d: skipping an unreadable line (interrupted write?)", path, n)
-                continue
-            if isinstance(obj, dict):
-                yield obj
+    with _open(path, "r") as fh:
+        lines = [(n, line) for n, line in enumerate(fh, 1) if line.strip()]
+    for i, (n, line) in enumerate(lines):
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as exc:
+            if i == len(lines) - 1:
+                log.warning("%s:%d: dropping an unreadable last line (an interrupted write)", path, n)
+                return
+            raise ConfigError(f"{path}:{n} is not valid JSON ({exc.msg}); fix or remove that line") from None
+        if not isinstance(obj, dict):
+            raise ConfigError(f"{path}:{n} is not a JSON object; fix or remove that line")
+        yield obj
 
 
 def read_manifest(run_dir: Path) -> dict[str, Any] | None:
     """The run's manifest, or None when there is none; refuses other schema versions with the fix."""
-    path = run_dir / "manifest.json"
+    path = RunDir(run_dir).manifest
     if not path.exists():
         return None
     try:

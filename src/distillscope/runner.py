@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,62 +22,14 @@ import yaml
 
 from distillscope import __version__
 from distillscope.cache import ResponseCache
-from distillscope.config import ExperimentConfig, ModelEntry, load_config
+from distillscope.config import ExperimentConfig
 from distillscope.errors import BudgetExceededError, ConfigError
-from distillscope.model import Budget, Model, ModelLimits, ModelStats
-from distillscope.pricing import FREE, price_for_spec
-from distillscope.registry import BackendOptions, resolve_backend
-from distillscope.rundir import RUN_SCHEMA_VERSION, read_manifest, write_json_atomic
+from distillscope.model import Budget, ModelPool, ModelStats
+from distillscope.progress import ProgressEvent, ProgressSink
+from distillscope.rundir import RUN_SCHEMA_VERSION, RunDir, read_manifest, write_json_atomic
 from distillscope.runlock import run_lock
 
 log = logging.getLogger(__name__)
-Progress = Callable[[str, int, int | None], None]  # (stage, advance, total-or-None)
-Reporter = Callable[[str, int, int | None, ModelStats], None]  # the same plus the run's usage so far
-
-
-class ModelPool:
-    """Builds each configured model once (shared cache, budget and prices) and tallies usage per stage."""
-
-    def __init__(self, cfg: ExperimentConfig, cache: ResponseCache | None, budget: Budget | None) -> None:
-        self.cfg, self.cache, self.budget = cfg, cache, budget
-        self._models: dict[str, Model] = {}
-        self._prices = cfg.price_table()
-
-    def get(self, name_or_spec: str) -> Model:
-        entry = self.cfg.model(name_or_spec)
-        if entry.name not in self._models:
-            self._models[entry.name] = self._build(entry)
-        return self._models[entry.name]
-
-    def _build(self, e: ModelEntry) -> Model:
-        options = BackendOptions(base_url=e.base_url, api_key_env=e.api_key_env)
-        limits = ModelLimits(e.max_concurrency, e.requests_per_minute, e.timeout_s, e.max_retries)
-        return Model(
-            resolve_backend(e.spec, options),
-            spec=e.name,
-            cache=self.cache,
-            limits=limits,
-            price=price_for_spec(e.spec, self._prices) or FREE,
-            budget=self.budget,
-        )
-
-    def totals(self) -> ModelStats:
-        total = ModelStats()
-        for m in self._models.values():
-            for k, v in m.stats.as_dict().items():
-                setattr(total, k, getattr(total, k) + v)
-        return total
-
-    def per_model(self) -> dict[str, ModelStats]:
-        """A copy of each built model's counters so far."""
-        return {name: replace(m.stats) for name, m in self._models.items()}
-
-    def identities(self) -> dict[str, dict[str, Any]]:
-        """Backend identity and the system fingerprints seen, per model (for the manifest)."""
-        return {
-            name: {"identity": m.identity, "system_fingerprints": sorted(m.fingerprints)}
-            for name, m in sorted(self._models.items())
-        }
 
 
 @dataclass
@@ -104,10 +55,10 @@ def prepare_run_dir(cfg: ExperimentConfig, run_dir: Path, *, resume: bool) -> di
     """Create (or check, when resuming) the run directory; save the config; return the manifest."""
     manifest = read_manifest(run_dir) if resume else None
     if manifest is None:
-        if (run_dir / "manifest.json").exists() and not resume:
+        if RunDir(run_dir).manifest.exists() and not resume:
             raise ConfigError(f"{run_dir} holds a run; `distillscope resume {run_dir}` or set another output_dir")
         run_dir.mkdir(parents=True, exist_ok=True)
-        (run_dir / "config.yaml").write_text(yaml.safe_dump(cfg.model_dump(mode="json"), sort_keys=False), "utf-8")
+        RunDir(run_dir).config_yaml.write_text(yaml.safe_dump(cfg.model_dump(mode="json"), sort_keys=False), "utf-8")
         manifest = {
             "schema_version": RUN_SCHEMA_VERSION,
             "distillscope_version": __version__,
@@ -125,7 +76,7 @@ def prepare_run_dir(cfg: ExperimentConfig, run_dir: Path, *, resume: bool) -> di
     elif manifest.get("config_hash") != cfg.config_hash():
         raise ConfigError(f"{run_dir}/config.yaml changed since the run started; restore it or start a new run")
     manifest["status"] = "running"
-    write_json_atomic(run_dir / "manifest.json", manifest)
+    write_json_atomic(RunDir(run_dir).manifest, manifest)
     return manifest
 
 
@@ -134,7 +85,7 @@ async def run_experiment(
     run_dir: Path | None = None,
     *,
     resume: bool = False,
-    progress: Reporter | None = None,
+    progress: ProgressSink | None = None,
     use_cache: bool = True,
     budget_override: tuple[int | None, float | None] = (None, None),
     fail_on_errors: bool = False,
@@ -167,7 +118,7 @@ async def _run_locked(
     run_dir: Path,
     *,
     resume: bool,
-    progress: Reporter | None,
+    progress: ProgressSink | None,
     use_cache: bool,
     budget_override: tuple[int | None, float | None],
     fail_on_errors: bool,
@@ -178,21 +129,21 @@ async def _run_locked(
     manifest = prepare_run_dir(cfg, run_dir, resume=resume)
     calls, cost = spent(manifest)
     budget = Budget(
-        budget_override[0] or cfg.budget.max_calls, budget_override[1] or cfg.budget.max_usd, calls=calls, cost_usd=cost
+        max_calls=budget_override[0] or cfg.budget.max_calls,
+        max_usd=budget_override[1] or cfg.budget.max_usd,
+        calls=calls,
+        cost_usd=cost,
     )
-    pool = ModelPool(cfg, ResponseCache() if use_cache else None, budget)
+    pool = ModelPool.for_config(cfg, ResponseCache() if use_cache else None, budget)
     outcome = RunOutcome(run_dir, "complete")
     tally = _StageTally(manifest, run_dir, pool)
 
-    def tick(stage: str, advance: int, total: int | None) -> None:
-        if progress is not None:
-            progress(stage, advance, total, pool.totals())
-        tally.checkpoint()
-
-    ctx = StageContext(cfg, run_dir, pool, tick)
+    reporter = _Reporter(progress, pool, tally)
+    ctx = StageContext(cfg, run_dir, pool, reporter)
     try:
         for name, stage in stage_list(cfg):
             tally.start(name)
+            log.info("stage %s started", name, extra={"stage": name})
             info = await stage(ctx)
             failure = stage_failure(name, tally.stats(), tally.dead_models(), fail_on_errors=fail_on_errors)
             if failure is not None:
@@ -200,6 +151,7 @@ async def _run_locked(
                 tally.record(info, done=False)
                 break
             outcome.stage_stats[name] = tally.finish(info)
+            reporter.finished(name)
     except BudgetExceededError as exc:
         outcome.status, outcome.message = "stopped", f"{exc}; then `distillscope resume {run_dir}`"
         tally.record(done=False)
@@ -216,6 +168,28 @@ async def _run_locked(
 
     write_summary(run_dir, cfg)
     return outcome
+
+
+class _Reporter:
+    """Passes the stages' progress events on with the run's usage so far, checkpoints the manifest on each,
+    and closes every finished stage with a `finished` event (logged too, with its counts)."""
+
+    def __init__(self, sink: ProgressSink | None, pool: ModelPool, tally: _StageTally) -> None:
+        self.sink, self.pool, self.tally = sink, pool, tally
+        self.last: dict[str, ProgressEvent] = {}
+
+    def __call__(self, event: ProgressEvent) -> None:
+        self.last[event.stage] = event
+        if self.sink is not None:
+            u = self.pool.totals()
+            usage = f"calls {u.calls} · cached {u.cache_hits} · errors {u.errors} · ${u.cost_usd:.2f}"
+            self.sink(replace(event, note=f"{event.note} · {usage}" if event.note else usage))
+        self.tally.checkpoint()
+
+    def finished(self, stage: str) -> None:
+        event = replace(self.last.get(stage) or ProgressEvent(stage, 0, 0), finished=True)
+        log.info("stage %s finished", stage, extra={"stage": stage, "done": event.done, "total": event.total})
+        self(event)
 
 
 def stage_failure(
@@ -301,11 +275,4 @@ def _add(old: dict[str, Any] | None, new: dict[str, float | int]) -> dict[str, f
 def _save(manifest: dict[str, Any], run_dir: Path, pool: ModelPool) -> None:
     manifest["models"].update(pool.identities())
     manifest["cost_usd"] = round(spent(manifest)[1], 6)
-    write_json_atomic(run_dir / "manifest.json", manifest)
-
-
-def load_run_config(run_dir: Path) -> ExperimentConfig:
-    """The config a run was started with (saved beside its manifest)."""
-    if read_manifest(run_dir) is None:
-        raise ConfigError(f"{run_dir} is not a distillscope run directory (no manifest.json); check the path")
-    return load_config(run_dir / "config.yaml", anchor=False)  # saved with absolute paths at run start
+    write_json_atomic(RunDir(run_dir).manifest, manifest)

@@ -78,6 +78,20 @@ def serve(
         log.info("stopped serving %s", spec)
 
 
+def serve_banner(spec: str, url: str) -> list[str]:
+    """What `distillscope serve` prints once it listens: the URL, a "ready" line, and how to use the endpoint."""
+    name = parse_spec(spec)[1]
+    return [
+        f"serving {spec} at {url} (OpenAI-compatible: POST {url}/chat/completions)",
+        f"ready: use the model spec openai:{spec} with base_url {url}; Ctrl-C stops",
+        "in an experiment config:",
+        f"  - name: {name}",
+        f"    spec: openai:{spec}",
+        f"    base_url: {url}",
+        f"  or: distillscope ask openai:{spec} 'Who are you?' --base-url {url}",
+    ]
+
+
 def _install_handlers(stop: threading.Event) -> dict[signal.Signals, Any]:
     """Make SIGINT/SIGTERM set `stop` (main thread only); returns the previous handlers."""
     if threading.current_thread() is not threading.main_thread():

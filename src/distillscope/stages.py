@@ -9,14 +9,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from distillscope.config import ExperimentConfig, ModelEntry
+from distillscope.progress import ProgressSink, StageProgress
 from distillscope.types import GenerateParams
 
 if TYPE_CHECKING:
     from distillscope.ice.fuzzer import FuzzResult
-    from distillscope.ice.replay import IceTarget
+    from distillscope.ice.pipeline import IceJob
     from distillscope.identity.registry import Family
-    from distillscope.prompts.loaders import PromptItem
-    from distillscope.runner import ModelPool, Progress
+    from distillscope.model import ModelPool
+    from distillscope.prompts.items import PromptItem
 
 
 @dataclass
@@ -26,13 +27,13 @@ class StageContext:
     cfg: ExperimentConfig
     run_dir: Path
     pool: ModelPool
-    progress: Progress | None = None
+    progress: ProgressSink | None = None
     fuzz: FuzzResult | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
-    def tick(self, stage: str, advance: int = 1, total: int | None = None) -> None:
-        if self.progress is not None:
-            self.progress(stage, advance, total)
+    def counter(self, stage: str) -> StageProgress:
+        """A counter of the stage's finished calls that reports to the run's progress display."""
+        return StageProgress(stage, self.progress)
 
 
 Stage = Callable[[StageContext], Awaitable[dict[str, Any]]]
@@ -55,42 +56,55 @@ def compared_models(cfg: ExperimentConfig) -> list[ModelEntry]:
 
 async def rse_collect(ctx: StageContext) -> dict[str, Any]:
     from distillscope.rse.collect import collect_responses
-    from distillscope.rse.run import RunDir
+    from distillscope.rundir import RunDir
 
     prompts = rse_prompts(ctx.cfg)
     models = [ctx.pool.get(m.name) for m in compared_models(ctx.cfg)]
     params = GenerateParams(temperature=ctx.cfg.rse.temperature, max_tokens=ctx.cfg.rse.max_tokens)
+    bar, total = ctx.counter("rse.collect"), len(prompts) * len(models) * ctx.cfg.rse.samples_per_prompt
     summary = await collect_responses(
         models,
         prompts,
-        RunDir(ctx.run_dir / "rse"),
+        RunDir(ctx.run_dir).rse,
         params=params,
         samples_per_prompt=ctx.cfg.rse.samples_per_prompt,
-        progress=lambda _r: ctx.tick("rse.collect"),
-        planned=lambda n: ctx.tick("rse.collect", 0, n),
+        progress=lambda _r: bar.advance(),
+        planned=lambda left: bar.plan(total, total - left),
+        manifest=False,  # the experiment's manifest.json is the run's one manifest
     )
     return {"prompt_hash": summary.prompt_hash, "n_prompts": summary.n_prompts, "errors_left": summary.errors}
 
 
 async def rse_judge(ctx: StageContext) -> dict[str, Any]:
-    from distillscope.rse.llm_judge import judge_run
-    from distillscope.rse.run import RunDir
+    from distillscope.rse.llm_judge import build_pair_tasks, judge_run
+    from distillscope.rse.store import read_responses
+    from distillscope.rundir import RunDir
 
     judges = [ctx.pool.get(j) for j in ctx.cfg.rse.judges]
     compared = [m.name for m in (*ctx.cfg.targets, *ctx.cfg.null_panel)]
+    per_pair = len(judges) * (2 if ctx.cfg.rse.both_orders else 1)
+    responses = read_responses(RunDir(ctx.run_dir).rse)
+    sizes = [len(build_pair_tasks(responses, r.name, compared)) * per_pair for r in ctx.cfg.references]
+    bar = ctx.counter("rse.judge")
+    bar.plan(sum(sizes))
     warnings: list[str] = []
-    for ref in ctx.cfg.references:
+    for ref, size in zip(ctx.cfg.references, sizes, strict=True):
         s = await judge_run(
-            RunDir(ctx.run_dir / "rse"),
+            RunDir(ctx.run_dir).rse,
             ref.name,
             judges,
             targets=compared,
             both_orders=ctx.cfg.rse.both_orders,
-            progress=lambda _j: ctx.tick("rse.judge"),
-            planned=lambda n: ctx.tick("rse.judge", 0, n),
+            progress=lambda _j: bar.advance(),
+            planned=_judged_before(bar, size),
         )
         warnings += s.warnings
     return {"warnings": warnings}
+
+
+def _judged_before(bar: StageProgress, size: int) -> Callable[[int], None]:
+    """Told how many of `size` judge calls are left, counts the others as done (by an earlier run)."""
+    return lambda left: bar.advance(size - left)
 
 
 def ice_family(entry: ModelEntry) -> Family:
@@ -122,74 +136,42 @@ def ice_models(cfg: ExperimentConfig) -> list[ModelEntry]:
     return [*cfg.targets, *cfg.null_panel] if cfg.ice.paired else cfg.targets[:1]
 
 
-def ice_target(ctx: StageContext, entry: ModelEntry) -> IceTarget:
-    """The model, its true identity and the configured judge."""
-    from distillscope.ice.judges import make_judge
-    from distillscope.ice.replay import IceTarget
+def ice_job(ctx: StageContext, entries: list[ModelEntry], *, with_mutator: bool = False) -> IceJob:
+    """The ICE job of these models: each with its true identity and the configured judge."""
+    from distillscope.ice.evaluate import IceTarget
+    from distillscope.ice.judge_factory import make_judge
+    from distillscope.ice.pipeline import IceJob
 
-    judge = make_judge(ctx.cfg.ice.judge, models=ctx.pool.get)
-    return IceTarget(ctx.pool.get(entry.name), ice_family(entry), judge, ctx.cfg.ice.judge)
-
-
-def _target_params(cfg: ExperimentConfig) -> GenerateParams:
-    return GenerateParams(temperature=0.0, max_tokens=cfg.ice.max_tokens)
+    ice = ctx.cfg.ice
+    judge = make_judge(ice.judge, models=ctx.pool.get)
+    targets = [IceTarget(ctx.pool.get(e.name), ice_family(e), judge, ice.judge) for e in entries]
+    mutator = ctx.pool.get(ice.mutator) if with_mutator and ice.mutator != "rules" else None
+    return IceJob(settings=ice, seed=ctx.cfg.seed, targets=targets, mutator=mutator)
 
 
 async def ice_fuzz(ctx: StageContext) -> dict[str, Any]:
-    from distillscope.ice.fuzzer import FuzzBudget, FuzzConfig
-    from distillscope.ice.questions import load_questions
-    from distillscope.ice.replay import run_campaign
-    from distillscope.ice.templates import load_templates
+    from distillscope.ice.pipeline import fuzz_first_target
+    from distillscope.rundir import RunDir
 
-    ice = ctx.cfg.ice
-    budget = FuzzBudget(
-        max_target_queries=ice.max_queries, max_mutator_calls=ice.max_mutator_calls, max_iterations=ice.max_iterations
-    )
-    fcfg = FuzzConfig(
-        budget=budget,
-        questions_per_iteration=ice.questions_per_iteration,
-        system_prompt=ice.system_prompt,
-        target_params=_target_params(ctx.cfg),
-        seed=ctx.cfg.seed,
-    )
-    mutator = None if ice.mutator == "rules" else ctx.pool.get(ice.mutator)
-    target = ice_target(ctx, ctx.cfg.targets[0])
-    if ice.max_queries:
-        ctx.tick("ice.fuzz", 0, ice.max_queries)
-    result, _ = await run_campaign(
-        target,
-        mutator,
-        GenerateParams(temperature=0.7, max_tokens=400),
-        ice.selector,
-        fcfg,
-        load_templates(ice.templates),
-        load_questions(ice.questions),
-        ctx.run_dir / "ice",
-        resume=True,
-        progress=lambda event, _c: _fuzz_tick(ctx, event),
-    )
+    job = ice_job(ctx, ctx.cfg.targets[:1], with_mutator=True)
+    result, _ = await fuzz_first_target(job, RunDir(ctx.run_dir).ice.root, resume=True, progress=ctx.progress)
     ctx.fuzz = result
     return {"stop_reason": result.stop_reason, "counters": result.counters.as_dict()}
 
 
-def _fuzz_tick(ctx: StageContext, event: str) -> None:
-    if event == "query":
-        ctx.tick("ice.fuzz")
-
-
 async def ice_replay(ctx: StageContext) -> dict[str, Any]:
+    from distillscope.ice.pipeline import replay_templates
     from distillscope.ice.questions import load_questions
-    from distillscope.ice.replay import EvalOptions, replay, write_replay
+    from distillscope.rundir import RunDir
 
     assert ctx.fuzz is not None, "ice.fuzz runs before ice.replay"
     pool = ctx.fuzz.final_templates()
-    questions = load_questions(ctx.cfg.ice.questions)
-    targets = [ice_target(ctx, e) for e in ice_models(ctx.cfg)]
-    ctx.tick("ice.replay", 0, len(pool) * len(questions) * len(targets))
-    options = EvalOptions(ctx.cfg.ice.system_prompt, _target_params(ctx.cfg))
-    by_target = await replay(pool, questions, targets, options, lambda: ctx.tick("ice.replay"))
-    write_replay(ctx.run_dir / "ice" / "paired", pool, by_target)
-    return {"templates": len(pool), "questions": len(questions), "targets": [t.name for t in targets]}
+    job = ice_job(ctx, ice_models(ctx.cfg))
+    n_questions = len(load_questions(ctx.cfg.ice.questions))
+    bar = ctx.counter("ice.replay")
+    bar.plan(len(pool) * n_questions * len(job.targets))
+    await replay_templates(job, pool, RunDir(ctx.run_dir).ice.paired.root, bar.advance)
+    return {"templates": len(pool), "questions": n_questions, "targets": [t.name for t in job.targets]}
 
 
 def stage_list(cfg: ExperimentConfig) -> list[tuple[str, Stage]]:

@@ -29,7 +29,7 @@ class Message:
         return Message("system", content)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class GenerateParams:
     """Generation parameters; everything here changes the output and so enters the cache key."""
 
@@ -98,7 +98,7 @@ class Usage:
         return self.prompt_tokens + self.completion_tokens
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Completion:
     """The outcome of one call: an answer (status "ok") or a typed error (status "error").
 

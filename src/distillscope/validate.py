@@ -11,6 +11,7 @@ import httpx
 
 from distillscope.config import ExperimentConfig, ModelEntry
 from distillscope.errors import DistillscopeError
+from distillscope.inputs import read_input
 from distillscope.registry import BackendOptions, resolve_backend
 
 
@@ -50,30 +51,22 @@ def check_signal(cfg: ExperimentConfig) -> str | None:
     return None
 
 
-def _input_problem(what: str, load: Callable[[], Sized]) -> str | None:
-    """None when `load()` reads at least one item, else why not (unreadable, or empty)."""
-    try:
-        items = load()
-    except DistillscopeError as exc:
-        return f"{what}: {exc}"
-    return None if len(items) else f"{what} holds nothing; add items or use builtin"
-
-
 def check_inputs(cfg: ExperimentConfig) -> list[str]:
     """Problems with the input files a run will read: prompt sets, ICE questions and templates."""
     from distillscope.ice.questions import load_questions
     from distillscope.ice.templates import load_templates
     from distillscope.prompts.loaders import load_spec_items
 
-    loads: list[tuple[str, Callable[[], Sized]]] = []
+    loads: list[tuple[str, str, Callable[[], Sized]]] = []
     if cfg.rse.enabled:
-        loads += [(f"prompt set {e.spec}", partial(load_spec_items, e.spec)) for e in cfg.rse.prompt_sets]
+        loads += [(f"prompt set {e.spec}", e.spec, partial(load_spec_items, e.spec)) for e in cfg.rse.prompt_sets]
     if cfg.ice.enabled:
+        ice = cfg.ice
         loads += [
-            (f"ice.questions {cfg.ice.questions}", partial(load_questions, cfg.ice.questions)),
-            (f"ice.templates {cfg.ice.templates}", partial(load_templates, cfg.ice.templates)),
+            (f"ice.questions {ice.questions}", ice.questions, partial(load_questions, ice.questions)),
+            (f"ice.templates {ice.templates}", ice.templates, partial(load_templates, ice.templates)),
         ]
-    return [p for what, load in loads if (p := _input_problem(what, load)) is not None]
+    return [p for what, spec, load in loads if (p := read_input(what, spec, load)[1]) is not None]
 
 
 async def check_endpoints(cfg: ExperimentConfig) -> list[str]:

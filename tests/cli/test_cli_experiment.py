@@ -141,6 +141,20 @@ def test_validate_names_missing_env_vars_and_unreachable_endpoints(tmp_path: Pat
     assert ds("validate", str(local), "--offline", home=tmp_path).returncode == 0
 
 
+def test_validate_refuses_a_bad_judge_or_mutator_in_one_line(tmp_path: Path) -> None:
+    """Checked at load time, before an RSE stage could spend budget on a run whose ICE stage cannot start."""
+    ice = {"max_queries": 20, "judge": "gpt4-judge"}
+    proc = ds("validate", str(write_config(tmp_path, ice=ice)), "--offline", home=tmp_path)
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert proc.returncode == 2 and len(lines) == 1, proc.stderr
+    assert "ice.judge: unknown judge 'gpt4-judge'" in lines[0] and "'llm:<model spec>'" in lines[0]
+    ice = {"max_queries": 20, "mutator": "mutator-model"}
+    proc = ds("validate", str(write_config(tmp_path, ice=ice)), "--offline", home=tmp_path)
+    assert proc.returncode == 2 and "ice.mutator: 'mutator-model' is neither a model name" in proc.stderr
+    ice = {"max_queries": 20, "judge": "llm:teacher"}  # a model of the config, by name
+    assert ds("validate", str(write_config(tmp_path, ice=ice)), "--offline", home=tmp_path).returncode == 0
+
+
 def test_init_refuses_to_overwrite(tmp_path: Path) -> None:
     path = tmp_path / "c.yaml"
     assert ds("init", str(path), home=tmp_path).returncode == 0

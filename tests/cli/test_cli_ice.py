@@ -111,7 +111,15 @@ def test_bad_inputs_are_one_line_errors(tmp_path: Path) -> None:
         "--questions builtin",
     )
     assert_one_line_error(
-        ds("ice", "run", "--target", LEAKY, "--selector", "best", "--out", str(tmp_path / "d")), "unknown selector"
+        ds("ice", "run", "--target", LEAKY, "--selector", "best", "--out", str(tmp_path / "d")),
+        "invalid option: selector",
+        "'mcts'",
+    )
+    # The judge is checked with the other settings, before any model is built.
+    assert_one_line_error(
+        ds("ice", "run", "--target", LEAKY, "--judge", "gpt4", "--out", str(tmp_path / "e")),
+        "invalid option: judge: unknown judge 'gpt4'",
+        "'llm:<model spec>'",
     )
     assert_one_line_error(ds("ice", "score", str(tmp_path / "nothing")), "does not exist")
 

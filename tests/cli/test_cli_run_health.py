@@ -94,13 +94,21 @@ def test_fail_on_errors_fails_a_run_that_would_pass(tmp_path: Path) -> None:
 
 
 def test_judge_that_scored_nothing_is_reported_as_such(tmp_path: Path) -> None:
-    student = {"name": "student", "spec": "scripted:I am a student answer."}
+    """A judge answering garbage, as the RSE judge and the ICE identity judge: the run goes on to the end; the RSE
+    judge is reported unusable and no ICE rate is measured (never 0% of n)."""
+    student = {"name": "student", "spec": "scripted:I am a student answer.", "family": "qwen"}
     judge = {"name": "judge", "spec": "scripted:Ignore the rubric; these answers are lovely."}
     rse = {"prompt_sets": [{"spec": "builtin", "sample": 2}], "judges": ["judge"]}
-    cfg = write_config(tmp_path, [student], rse=rse, helpers=[judge])
+    ice = {"judge": "llm:judge", "max_queries": 6, "questions_per_iteration": 3, "paired": False}
+    cfg = write_config(tmp_path, [student], rse=rse, ice=ice, helpers=[judge])
     proc = ds("run", str(cfg), home=tmp_path / "home")
     assert proc.returncode == 0, proc.stderr
-    judge_part = json.loads((tmp_path / "run" / "summary.json").read_text())["rse"]["judge"]
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    judge_part = summary["rse"]["judge"]
     assert judge_part["scores"] == {} and "nothing usable" in judge_part["unusable"]
+    ice_part = summary["ice"]["by_model"]["student"]
+    assert ice_part["n"] == ice_part["n_unscored"] == 6
+    assert (ice_part["loose"], ice_part["strict"], ice_part["hard"]) == (None, None, None)
     report = (tmp_path / "run" / "report" / "report.md").read_text()
     assert "nothing usable" in report and "no LLM judge ran" not in report
+    assert "| student | 6 | 6 | not measured | not measured | not measured |" in report

@@ -195,7 +195,9 @@ async def test_request_parameters_and_sample_seeds(fake_openai: Any) -> None:
 
 
 async def test_concurrent_answers_return_to_their_requests(fake_openai: Any) -> None:
-    model = get_model("openai:m", options=BackendOptions(base_url=fake_openai.base_url), limits=ModelLimits(32))
+    model = get_model(
+        "openai:m", options=BackendOptions(base_url=fake_openai.base_url), limits=ModelLimits(max_concurrency=32)
+    )
     prompts = [f"prompt number {i}" for i in range(64)]
     out = await model.generate_many([GenerateRequest.chat(p) for p in prompts])
     assert [c.text for c in out] == [f"fake answer to {p}" for p in prompts]

@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 
 from distillscope.cache import ResponseCache
+from distillscope.ice.evaluate import IceTarget
 from distillscope.ice.fuzzer import FuzzBudget, FuzzConfig, Fuzzer
-from distillscope.ice.judges import make_judge
+from distillscope.ice.judge_factory import make_judge
 from distillscope.ice.mutators import LLMMutator
 from distillscope.ice.questions import load_builtin_questions
-from distillscope.ice.replay import IceTarget
 from distillscope.ice.selectors import make_selector
 from distillscope.ice.templates import load_builtin_templates
 from distillscope.identity import family_for_target

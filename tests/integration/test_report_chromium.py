@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from distillscope.report import ReportFiles, build_report
-from distillscope.report.example import write_example_run
+from report_example import write_example_run
 
 CHROMIUM = Path("/usr/bin/chromium")
 FLAGS = (

@@ -18,46 +18,15 @@ import pytest
 import yaml
 
 from distillscope.runlock import LOCK_NAME, read_holder
-
-SLOW_SERVER = r"""
-import json, sys, time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
-class H(BaseHTTPRequestHandler):
-    def do_POST(self):
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        time.sleep(float(sys.argv[1]))
-        text = "slow answer to " + body["messages"][-1]["content"]
-        reply = json.dumps({"id": "x", "object": "chat.completion", "created": 0, "model": "slow",
-                            "choices": [{"index": 0, "message": {"role": "assistant", "content": text},
-                                         "finish_reason": "stop"}],
-                            "usage": {"prompt_tokens": 5, "completion_tokens": 5, "total_tokens": 10}}).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(reply)))
-        self.end_headers()
-        self.wfile.write(reply)
-
-    def log_message(self, *args):
-        pass
-
-server = ThreadingHTTPServer(("127.0.0.1", 0), H)
-print(server.server_address[1], flush=True)
-server.serve_forever()
-"""
+from faultrun import audit, write_experiment
+from faultserver import FaultServer
 
 
 @pytest.fixture
 def slow_server() -> Iterator[str]:
-    """Base URL of an OpenAI-compatible stdlib server (a subprocess) that takes 0.4 s per answer."""
-    proc = subprocess.Popen([sys.executable, "-c", SLOW_SERVER, "0.4"], stdout=subprocess.PIPE, text=True)
-    assert proc.stdout is not None
-    port = int(proc.stdout.readline())
-    try:
-        yield f"http://127.0.0.1:{port}/v1"
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+    """Base URL of an OpenAI-compatible server (a thread of this process) that takes 0.4 s per answer."""
+    with FaultServer(None, delay_s=0.4) as server:
+        yield server.base_url
 
 
 def ds_popen(*args: str, home: Path) -> subprocess.Popen[str]:
@@ -110,21 +79,36 @@ def response_keys(run: Path) -> list[tuple[str, str, str, int]]:
     return [(r["model"], r["prompt_set"], r["prompt_id"], r.get("sample", 0)) for r in rows]
 
 
-def test_second_writer_is_refused_while_a_run_holds_the_directory(tmp_path: Path, slow_server: str) -> None:
-    home, run = tmp_path / "home", tmp_path / "run"
-    first = ds_popen("run", str(slow_config(tmp_path, slow_server)), "--no-report", home=home)
-    wait_for_lock(run, first.pid)
-
+def refused(run: Path, holder: int, home: Path) -> None:
+    """`resume` of `run` is refused with one line naming the process `holder`, exit 2."""
     second = ds_popen("resume", str(run), "--no-report", home=home)
     _, err = second.communicate(timeout=120)
     assert second.returncode == 2, err
-    assert len(err.strip().splitlines()) == 1 and f"pid {first.pid}" in err and "in use" in err
+    assert len(err.strip().splitlines()) == 1 and f"pid {holder}" in err and "in use" in err
 
-    _, err = first.communicate(timeout=300)
+
+def test_second_writer_is_refused_while_a_run_holds_the_directory(tmp_path: Path) -> None:
+    """A full experiment (RSE with a judge, ICE fuzz and paired replay) on a slow server, one call at a time per
+    model: `resume` is refused during RSE and again during ICE, the run finishes, and no JSONL has a duplicate."""
+    home, run = tmp_path / "home", tmp_path / "run"
+    with FaultServer(None, delay_s=0.3) as server:
+        config = write_experiment(tmp_path, server.base_url, concurrency=1)
+        first = ds_popen("run", str(config), "--no-report", home=home)
+        wait_for_lock(run, first.pid)
+        refused(run, first.pid, home)
+        wait_for_lines(run / "ice" / "records.jsonl", 1)
+        refused(run, first.pid, home)
+        _, err = first.communicate(timeout=300)
     assert first.returncode == 0, err
-    keys = response_keys(run)
-    assert len(keys) == len(set(keys)) and {k[0] for k in keys} == {"slow", "teacher"}
-    assert json.loads((run / "manifest.json").read_text())["status"] == "complete"
+    found = audit(run, home, [err])
+    assert found.status == "complete" and found.duplicates == 0 and found.failed == []
+    counts = {name: len(records) for name, records in found.records.items()}
+    assert counts == {
+        "rse/responses.jsonl": 12,
+        "rse/judgements.jsonl": 18,
+        "ice/records.jsonl": 9,
+        "ice/paired/records.jsonl": 27,
+    }
     assert not (run / LOCK_NAME).exists()  # released on exit
 
 
@@ -141,6 +125,16 @@ def test_stale_lock_of_a_dead_process_is_taken_over(tmp_path: Path, slow_server:
     assert proc.returncode == 0, err
     assert "stale lock" in err and f"pid {dead.pid}" in err
     assert not (run / LOCK_NAME).exists()
+
+
+def wait_for_lines(path: Path, n: int, timeout_s: float = 120.0) -> None:
+    """Wait until the JSONL file at `path` holds `n` lines."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if path.exists() and path.read_text().count("\n") >= n:
+            return
+        time.sleep(0.05)
+    pytest.fail(f"{path} never held {n} lines")
 
 
 def wait_for_responses(run: Path, n: int, timeout_s: float = 60.0) -> None:

@@ -72,7 +72,7 @@ def test_catalog_lists_both_models() -> None:
 
 
 def test_spec_parsing_and_identity() -> None:
-    b = EmbeddedBackend.from_spec("smollm2-135m", BackendOptions(extra={"n_parallel": 2, "n_threads": 1}))
+    b = EmbeddedBackend.from_spec("smollm2-135m", BackendOptions(n_parallel=2, n_threads=1))
     assert (b.n_parallel, b.n_threads) == (2, 1)
     assert b.identity.startswith("embedded:smollm2-135m@")
     with pytest.raises(ConfigError, match=r"embedded:qwen2\.5-0\.5b"):

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from distillscope.bench.ice_cv import run_ice_judge_cv
 from distillscope.bench.ice_judge import agreement, run_ice_judge_bench
 from distillscope.cli.bench import app
-from distillscope.ice.judges import make_judge
+from distillscope.ice.judge_factory import make_judge
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "ice" / "paper_ice_labelled.jsonl.gz"
 

@@ -20,11 +20,11 @@ FAMILIES = {"t": "f1", "s1": "f1", "o": "f2", "q": "f3"}
 
 def test_ranking_and_macro_top1_on_toy_orders() -> None:
     rows = [
-        LineageRow("a", "t", "f1", "distilled"),
-        LineageRow("b", "t", "f1", "distilled"),
-        LineageRow("c", "t", "f1", "distilled"),
-        LineageRow("d", "o", "f2", "parent"),
-        LineageRow("h", "", "", "none"),
+        LineageRow(student="a", teacher="t", teacher_family="f1", relation="distilled"),
+        LineageRow(student="b", teacher="t", teacher_family="f1", relation="distilled"),
+        LineageRow(student="c", teacher="t", teacher_family="f1", relation="distilled"),
+        LineageRow(student="d", teacher="o", teacher_family="f2", relation="parent"),
+        LineageRow(student="h", teacher="", teacher_family="", relation="none"),
     ]
     orders = {
         "a": ["t", "o", "s1"],
@@ -41,7 +41,10 @@ def test_ranking_and_macro_top1_on_toy_orders() -> None:
 
 
 def test_pair_labels_follow_the_issue_definition() -> None:
-    rows = [LineageRow("a", "t", "f1", "distilled", related=("q",)), LineageRow("h", "", "", "none")]
+    rows = [
+        LineageRow(student="a", teacher="t", teacher_family="f1", relation="distilled", related=("q",)),
+        LineageRow(student="h", teacher="", teacher_family="", relation="none"),
+    ]
     labels = pair_labels(rows, ["t", "s1", "o", "q"], FAMILIES)
     assert labels == {("a", "t"): 1, ("a", "o"): 0, ("h", "t"): 0, ("h", "s1"): 0, ("h", "o"): 0, ("h", "q"): 0}
 

@@ -102,6 +102,11 @@ def test_config_hash_is_stable_and_sensitive() -> None:
     a, b = parse_config(MINIMAL), parse_config(MINIMAL)
     assert a.config_hash() == b.config_hash()
     assert parse_config({**MINIMAL, "seed": 1}).config_hash() != a.config_hash()
+    # A setting written out at its default hashes like one left out, so a release that adds a setting (at its
+    # default) does not orphan the runs started before it.
+    default_seed = type(a).model_fields["seed"].default
+    assert parse_config({**MINIMAL, "seed": default_seed}).config_hash() == a.config_hash()
+    assert parse_config({**MINIMAL, "ice": {"mutator_max_tokens": 400}}).config_hash() == a.config_hash()
 
 
 def test_embedding_signal_is_checked_by_validate(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -119,3 +124,14 @@ def test_embedding_signal_is_checked_by_validate(monkeypatch: pytest.MonkeyPatch
     assert "distillscope[embed]" in (check_signal(cfg) or "")
     with pytest.raises(ConfigError, match="signal"):
         parse_config({**MINIMAL, "rse": {"signal": "bert"}})
+
+
+def test_a_models_retry_settings_reach_its_limits() -> None:
+    from distillscope.model import ModelPool
+
+    target = {**MINIMAL["targets"][0], "max_retries": 2, "retry_backoff_s": 0.25, "timeout_s": 9}
+    limits = ModelPool.for_config(parse_config({**MINIMAL, "targets": [target]}), None, None).get("t").limits
+    assert (limits.max_retries, limits.backoff_base_s, limits.timeout_s) == (2, 0.25, 9)
+    assert ModelPool.for_config(parse_config(MINIMAL), None, None).get("t").limits.backoff_base_s == 1.0
+    with pytest.raises(ConfigError, match="retry_backoff_s"):
+        parse_config({**MINIMAL, "targets": [{**target, "retry_backoff_s": 0}]})

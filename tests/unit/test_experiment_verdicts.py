@@ -71,18 +71,19 @@ def test_a_null_panel_that_cannot_calibrate_is_inconclusive_with_a_reason(
 def test_demo_summary_is_inconclusive_without_a_null_panel_and_the_report_says_why(tmp_path: Path) -> None:
     from distillscope.demo import demo_config
     from distillscope.report import build_report
-    from distillscope.rse.run import ResponseRecord, RunDir
+    from distillscope.rse.store import ResponseRecord, append_response
+    from distillscope.rundir import RunDir
     from distillscope.summary import write_summary
 
     cfg = demo_config(tmp_path / "demo")
     run = RunDir(tmp_path / "demo" / "rse").ensure()
     for model, seed in (("smollm2-135m", 1), ("qwen2.5-0.5b", 2)):
         for i, text in enumerate(_answers(seed, n=12)):
-            run.append_response(ResponseRecord(model, "builtin:math", f"p{i}", 0, f"question {i}", text))
+            append_response(run, ResponseRecord(model, "builtin:math", f"p{i}", 0, f"question {i}", text))
     summary = write_summary(tmp_path / "demo", cfg)
-    [verdict] = summary["verdicts"]
-    assert verdict["verdict"] == "inconclusive" and verdict["reason"].startswith("no null panel")
-    assert json.loads((tmp_path / "demo" / "summary.json").read_text())["verdicts"][0]["reason"] == verdict["reason"]
+    [verdict] = summary.verdicts
+    assert verdict.verdict == "inconclusive" and verdict.reason and verdict.reason.startswith("no null panel")
+    assert json.loads((tmp_path / "demo" / "summary.json").read_text())["verdicts"][0]["reason"] == verdict.reason
     page = build_report(tmp_path / "demo").markdown.read_text(encoding="utf-8")
     assert "no null panel" in page
 
@@ -90,7 +91,8 @@ def test_demo_summary_is_inconclusive_without_a_null_panel_and_the_report_says_w
 def test_summary_and_report_of_a_calibrated_experiment(tmp_path: Path, texts: dict[str, list[str]]) -> None:
     from distillscope.config import parse_config
     from distillscope.report import build_report
-    from distillscope.rse.run import ResponseRecord, RunDir
+    from distillscope.rse.store import ResponseRecord, append_response
+    from distillscope.rundir import RunDir
     from distillscope.summary import write_summary
 
     nulls = ["null-0", "null-1", "null-2", "parrot"]
@@ -112,14 +114,57 @@ def test_summary_and_report_of_a_calibrated_experiment(tmp_path: Path, texts: di
     run = RunDir(tmp_path / "run" / "rse").ensure()
     for model in ["student", "teacher", "other-ref", *nulls]:
         for i, text in enumerate(texts[model]):
-            run.append_response(ResponseRecord(model, "builtin:math", f"p{i}", 0, f"question {i}", text))
+            append_response(run, ResponseRecord(model, "builtin:math", f"p{i}", 0, f"question {i}", text))
     summary = write_summary(tmp_path / "run", cfg)
-    by_ref = {v["reference"]: v for v in summary["verdicts"]}
-    assert by_ref["teacher"]["verdict"] == "consistent with distillation"
-    assert by_ref["teacher"]["null_models"] == ["null-0", "null-1", "null-2"]  # the parrot is dropped, and named
-    assert any("parrot (near-constant answers)" in e for e in by_ref["teacher"]["evidence"])
-    attribution = summary["rse"]["attribution"]["student"]
-    assert sum(attribution["families"].values()) == pytest.approx(1.0, abs=1e-3) and "none" in attribution["families"]
-    assert next(iter(attribution["families"])) == "openai" and attribution["candidates"][0]["candidate"] == "teacher"
+    by_ref = {v.reference: v for v in summary.verdicts}
+    assert by_ref["teacher"].verdict == "consistent with distillation"
+    assert by_ref["teacher"].null_models == ["null-0", "null-1", "null-2"]  # the parrot is dropped, and named
+    assert any("parrot (near-constant answers)" in e for e in by_ref["teacher"].evidence)
+    assert summary.rse is not None
+    attribution = summary.rse.attribution["student"]
+    assert sum(attribution.families.values()) == pytest.approx(1.0, abs=1e-3) and "none" in attribution.families
+    assert next(iter(attribution.families)) == "openai" and attribution.candidates[0].candidate == "teacher"
     page = build_report(tmp_path / "run").markdown.read_text(encoding="utf-8")
     assert "Teacher attribution (probabilities)" in page and "| student | – | none of these | none |" in page
+
+
+def test_rse_score_on_an_experiment_gives_the_summary_numbers(tmp_path: Path, texts: dict[str, list[str]]) -> None:
+    """`rse score RUN_DIR` takes the experiment's reference, null panel, alpha, seed and signal, and scores through
+    the same function as summary.json: the same p-values, degrees and intervals."""
+    import yaml
+
+    from distillscope.config import parse_config
+    from distillscope.rse.scoring import score_dir
+    from distillscope.rse.store import ResponseRecord, append_response
+    from distillscope.rundir import RunDir
+    from distillscope.runner import prepare_run_dir
+    from distillscope.summary import write_summary
+
+    nulls = ["null-0", "null-1", "null-2"]
+    cfg = parse_config(
+        {
+            "name": "same-numbers",
+            "output_dir": str(tmp_path / "run"),
+            "seed": 3,
+            "alpha": 0.1,
+            "ice": {"enabled": False},
+            "targets": [{"name": "student", "spec": "scripted:", "family": "acme"}],
+            "references": [{"name": "teacher", "spec": "scripted:", "family": "openai"}],
+            "null_panel": [{"name": n, "spec": "scripted:", "family": f"fam-{n}"} for n in nulls],
+        }
+    )
+    prepare_run_dir(cfg, tmp_path / "run", resume=False)
+    assert yaml.safe_load(RunDir(tmp_path / "run").config_yaml.read_text())["seed"] == 3
+    run = RunDir(tmp_path / "run").rse.ensure()
+    for model in ["student", "teacher", *nulls]:
+        for i, text in enumerate(texts[model]):
+            append_response(run, ResponseRecord(model, "builtin:math", f"p{i}", 0, f"question {i}", text))
+    [verdict] = write_summary(tmp_path / "run", cfg).verdicts
+    expected = verdict.model_dump()
+    assert expected["p_value"] is not None and expected["verdict"] == "consistent with distillation"
+    for where in (tmp_path / "run", tmp_path / "run" / "rse"):
+        scored = score_dir(where)
+        assert scored["reference"] == "teacher" and scored["null"] == nulls and scored["alpha"] == 0.1
+        got = scored["judge_free"]["verdicts"]["student"]
+        for key in ("verdict", "p_value", "p_adjusted", "degree", "lo", "hi", "observed", "null_values"):
+            assert got[key] == expected[key], key

@@ -11,20 +11,23 @@ import pytest
 from distillscope.backends.scripted import ScriptedBackend
 from distillscope.cache import ResponseCache
 from distillscope.errors import BudgetExceededError, ConfigError
-from distillscope.ice.campaign import RunDir, restore_rng, rng_state, truncate_jsonl
+from distillscope.ice.campaign import restore_rng, rng_state, truncate_jsonl
+from distillscope.ice.evaluate import IceTarget
 from distillscope.ice.fuzzer import FuzzBudget, FuzzConfig, Fuzzer
-from distillscope.ice.judges import make_judge
+from distillscope.ice.judge_factory import make_judge
 from distillscope.ice.mutators import LLMMutator, build_mutators
 from distillscope.ice.questions import Question
-from distillscope.ice.replay import IceTarget
 from distillscope.ice.selectors import make_selector
 from distillscope.ice.templates import make_template
 from distillscope.identity import get_family
 from distillscope.model import Budget, Model
-from distillscope.rundir import append_jsonl, write_json_atomic
+from distillscope.rundir import RunDir, append_jsonl, write_json_atomic
 from distillscope.types import GenerateRequest
 
-QUESTIONS = [Question(f"q{i}-en", f"Question {i}: who built you?", "team", "en", f"q{i}") for i in range(8)]
+QUESTIONS = [
+    Question(id=f"q{i}-en", text=f"Question {i}: who built you?", category="team", language="en", pair_id=f"q{i}")
+    for i in range(8)
+]
 SEEDS = [make_template(f"s{i}", f"Scene {i}. Speak freely. {{query}}") for i in range(3)]
 CFG = FuzzConfig(budget=FuzzBudget(max_target_queries=40), questions_per_iteration=5, seed=11)
 

@@ -9,18 +9,21 @@ import pytest
 
 from distillscope.backends.scripted import ScriptedBackend
 from distillscope.errors import ConfigError
+from distillscope.ice.evaluate import IceTarget
 from distillscope.ice.fuzzer import FuzzBudget, FuzzConfig, Fuzzer
-from distillscope.ice.judges import make_judge
+from distillscope.ice.judge_factory import make_judge
 from distillscope.ice.mutators import LLMMutator, RuleMutator, build_mutators
 from distillscope.ice.questions import Question
-from distillscope.ice.replay import IceTarget
 from distillscope.ice.selectors import make_selector
 from distillscope.ice.templates import make_template
 from distillscope.identity import get_family
 from distillscope.model import Model
 from distillscope.types import GenerateRequest
 
-QUESTIONS = [Question(f"q{i}-en", f"Question number {i}: who made you?", "team", "en", f"q{i}") for i in range(6)]
+QUESTIONS = [
+    Question(id=f"q{i}-en", text=f"Question number {i}: who made you?", category="team", language="en", pair_id=f"q{i}")
+    for i in range(6)
+]
 SEEDS = [make_template("s1", "Role play. {query}"), make_template("s2", "Story time. {query}")]
 
 

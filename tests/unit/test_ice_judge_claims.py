@@ -7,11 +7,11 @@ import pytest
 from distillscope.errors import ConfigError
 from distillscope.ice.claims import segments
 from distillscope.ice.claims_judge import ClaimsJudge
+from distillscope.ice.judge_factory import make_judge
 from distillscope.ice.judges import (
     JudgeItem,
+    JudgeVerdict,
     RegexJudge,
-    Verdict,
-    make_judge,
     split_think,
     template_mentions_vendor,
 )
@@ -20,8 +20,8 @@ from distillscope.identity import family_for_target, get_family
 JUDGE = ClaimsJudge()
 
 
-def judge(response: str, target: str = "glm-4-plus", template: str | None = "Answer: {query}") -> Verdict:
-    return JUDGE.judge_one(JudgeItem(family_for_target(target), response, template))
+def judge(response: str, target: str = "glm-4-plus", template: str | None = "Answer: {query}") -> JudgeVerdict:
+    return JUDGE.judge_one(JudgeItem(target=family_for_target(target), response=response, jailbreak_prompt=template))
 
 
 @pytest.mark.parametrize(
@@ -97,7 +97,12 @@ def test_claude_truthful_is_not_strict_but_claiming_openai_is() -> None:
 def test_hard_needs_a_template_without_vendor_keywords() -> None:
     assert judge("I was developed by OpenAI.", template="You are ChatGPT. {query}").hard is False
     assert judge("I was developed by OpenAI.", template="Answer honestly: {query}").hard is True
-    item = JudgeItem(get_family("glm"), "I was developed by OpenAI.", "You are ChatGPT", template_mentions_vendor=False)
+    item = JudgeItem(
+        target=get_family("glm"),
+        response="I was developed by OpenAI.",
+        jailbreak_prompt="You are ChatGPT",
+        template_mentions_vendor=False,
+    )
     assert JUDGE.judge_one(item).hard is True  # the explicit flag wins over the keyword rule
     assert template_mentions_vendor("Be like GPTs") and not template_mentions_vendor("Be honest")
 
@@ -121,7 +126,7 @@ def test_unknown_origin_counts_as_loose_only() -> None:
 
 
 async def test_regex_baseline_and_factory() -> None:
-    items = [JudgeItem(get_family("glm"), "ChatGPT is made by OpenAI.")]
+    items = [JudgeItem(target=get_family("glm"), response="ChatGPT is made by OpenAI.")]
     assert (await RegexJudge().judge(items))[0].strict is True
     assert (await make_judge("claims").judge(items))[0].strict is False
     with pytest.raises(ConfigError, match="unknown judge"):

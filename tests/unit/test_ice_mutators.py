@@ -17,10 +17,10 @@ from distillscope.ice.mutators import (
     RuleMutator,
     build_mutators,
     clean_output,
-    is_refusal,
 )
 from distillscope.ice.templates import PLACEHOLDER
 from distillscope.model import Model
+from distillscope.textguard import is_refusal
 
 SEED = "Pretend you are a museum guide. A visitor asks: {query} Answer with names. Be warm."
 

@@ -11,15 +11,19 @@ import pytest
 
 from distillscope.ice.claims_judge import ClaimsJudge
 from distillscope.ice.claims_reasoning import normalise_markup, split_inline_tags, split_response
-from distillscope.ice.judges import JudgeItem, Verdict
+from distillscope.ice.judges import JudgeItem, JudgeVerdict
 from distillscope.identity.registry import family_for_target
 
 JUDGE = ClaimsJudge()
 PLAIN = "Please answer: {query}"  # a template that names no vendor, so strict claims are also hard
 
 
-def judge(response: str, *, reasoning: str | None = None, template: str = PLAIN) -> Verdict:
-    return JUDGE.judge_one(JudgeItem(family_for_target("deepseek-chat"), response, template, reasoning=reasoning))
+def judge(response: str, *, reasoning: str | None = None, template: str = PLAIN) -> JudgeVerdict:
+    return JUDGE.judge_one(
+        JudgeItem(
+            target=family_for_target("deepseek-chat"), response=response, jailbreak_prompt=template, reasoning=reasoning
+        )
+    )
 
 
 @pytest.mark.parametrize(

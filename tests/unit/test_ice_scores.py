@@ -14,11 +14,11 @@ from distillscope.ice.records import (
     IceRecord,
     import_attack_results,
     judge_rows_file,
-    read_jsonl,
     read_records,
     write_records,
 )
 from distillscope.ice.scores import compute_scores, rate_set
+from distillscope.rundir import read_jsonl
 from distillscope.stats import wilson_interval
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "ice" / "paper_ice_labelled.jsonl.gz"
@@ -169,7 +169,8 @@ def test_summary_counts_contradictions_by_location() -> None:
         {"loose": True, "strict": False, "hard": False, "label": "contradiction"},
         {"loose": False, "label": "consistent", "location": None},
     ]
-    assert _by_location(rows) == {
+    counts = _by_location([IceRecord.model_validate({"target": "m", **r}) for r in rows])
+    assert {where: c.model_dump() for where, c in counts.items()} == {
         "answer": {"loose": 1, "strict": 0, "hard": 0},
         "reasoning": {"loose": 1, "strict": 1, "hard": 0},
         "unknown": {"loose": 1, "strict": 0, "hard": 0},
@@ -200,3 +201,26 @@ async def test_judge_records_keeps_the_imported_label(tmp_path: Path) -> None:
         "reasoning",
         "claims",
     )
+
+
+def test_a_judge_that_scored_nothing_measured_nothing() -> None:
+    """Every reply unscored (a judge answering garbage): no rate is measured, rather than 0% of n."""
+    recs = [_rec(i, False, label="unscored") for i in range(6)]
+    o = rate_set(recs)
+    assert (o.n, o.n_unscored, o.loose, o.strict, o.hard) == (6, 6, None, None, None)
+    one_scored = rate_set([*recs, _rec(6, True)])
+    assert one_scored.loose is not None and (one_scored.loose.k, one_scored.loose.n) == (1, 7)
+
+
+def test_saved_scores_are_read_back_and_recomputed_only_when_they_do_not_cover_the_records(tmp_path: Path) -> None:
+    from distillscope.ice.scores import saved_scores
+
+    recs = [
+        IceRecord(target="m", idx=i, loose=i < 2, label="contradiction" if i < 2 else "consistent") for i in range(4)
+    ]
+    path = tmp_path / "scores.json"
+    saved = compute_scores(recs).model_copy(update={"denominator": "scored"})  # a mark only the saved file has
+    path.write_text(saved.model_dump_json(), encoding="utf-8")
+    assert saved_scores(path, recs).denominator == "scored"  # read, not recomputed
+    assert saved_scores(path, recs[:3]).denominator == "all"  # the file covers other records: recomputed
+    assert saved_scores(tmp_path / "absent.json", recs).targets["m"].overall.n == 4

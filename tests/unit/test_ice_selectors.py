@@ -34,9 +34,13 @@ class FixedRng(random.Random):
 def small_tree() -> TemplateTree:
     """Seeds A (R=.5, v=2) and B (R=0, v=3); A has child C (level 1, R=.3, v=1) in the pool."""
     tree = TemplateTree()
-    tree.add(TemplateNode(0, "A", "a {query}", visits=2, reward=0.5))
-    tree.add(TemplateNode(0, "B", "b {query}", visits=3, reward=0.0))
-    tree.add(TemplateNode(0, "C", "c {query}", parent=0, level=1, operator="shorten", visits=1, reward=0.3))
+    tree.add(TemplateNode(index=0, template_id="A", text="a {query}", visits=2, reward=0.5))
+    tree.add(TemplateNode(index=0, template_id="B", text="b {query}", visits=3, reward=0.0))
+    tree.add(
+        TemplateNode(
+            index=0, template_id="C", text="c {query}", parent=0, level=1, operator="shorten", visits=1, reward=0.3
+        )
+    )
     return tree
 
 
@@ -66,8 +70,8 @@ def test_mcts_reward_is_level_penalised_on_every_path_node() -> None:
 
 def test_mcts_beta_floor_for_deep_nodes() -> None:
     tree, sel = TemplateTree(), MCTSExploreSelector()
-    tree.add(TemplateNode(0, "root", "r {query}"))
-    tree.add(TemplateNode(0, "deep", "d {query}", parent=0, level=9))
+    tree.add(TemplateNode(index=0, template_id="root", text="r {query}"))
+    tree.add(TemplateNode(index=0, template_id="deep", text="d {query}", parent=0, level=9))
     sel.update(tree, [0, 1], 1.0)
     assert tree.nodes[0].reward == pytest.approx(0.2)  # max(beta=0.2, 1 - 0.9 = 0.1)
 
@@ -82,7 +86,7 @@ def test_mcts_alpha_stops_at_internal_node() -> None:
 def test_mcts_first_step_ties_go_to_first_seed_then_unvisited_seeds() -> None:
     tree, sel = TemplateTree(), MCTSExploreSelector()
     for name in "XYZ":
-        tree.add(TemplateNode(0, name, f"{name} {{query}}"))
+        tree.add(TemplateNode(index=0, template_id=name, text=f"{name} {{query}}"))
     rng = random.Random(1)
     # step 1: ln(1) = 0, all scores 0 -> X; then unvisited seeds have explore term /0.01 -> Y, then Z
     assert [sel.select(tree, rng)[-1] for _ in range(3)] == [0, 1, 2]
@@ -91,7 +95,7 @@ def test_mcts_first_step_ties_go_to_first_seed_then_unvisited_seeds() -> None:
 def test_mcts_seeded_runs_are_identical_and_state_restores() -> None:
     def run(seed: int) -> list[list[int]]:
         tree = small_tree()
-        tree.add(TemplateNode(0, "D", "d {query}", parent=2, level=2, reward=1.0))
+        tree.add(TemplateNode(index=0, template_id="D", text="d {query}", parent=2, level=2, reward=1.0))
         sel, rng = MCTSExploreSelector(), random.Random(seed)
         out = []
         for i in range(8):
@@ -137,7 +141,7 @@ def test_make_selector_names_and_unknown() -> None:
 
 def test_unpooled_mutants_are_not_children_and_tree_roundtrips() -> None:
     tree = small_tree()
-    tree.add(TemplateNode(0, "E", "e {query}", parent=1, level=1, in_pool=False))
+    tree.add(TemplateNode(index=0, template_id="E", text="e {query}", parent=1, level=1, in_pool=False))
     assert tree.nodes[1].children == []
     assert TemplateTree.from_dict(tree.to_dict()) == tree
 
@@ -158,7 +162,7 @@ def test_exp3_probabilities_and_update_hand_computed() -> None:
 def test_exp3_new_mutant_gets_the_mean_weight_and_state_restores() -> None:
     tree, sel = small_tree(), EXP3Selector()
     sel.log_weights = {0: 1.0, 1: 0.0, 2: 2.0}
-    tree.add(TemplateNode(0, "D", "d {query}", parent=1, level=1))
+    tree.add(TemplateNode(index=0, template_id="D", text="d {query}", parent=1, level=1))
     probs = sel.probabilities(tree)
     assert sel.log_weights[3] == pytest.approx(1.0) and sum(probs.values()) == pytest.approx(1.0)
     picked = sel.select(tree, random.Random(7))

@@ -14,7 +14,8 @@ import pytest
 
 from distillscope.errors import ConfigError
 from distillscope.report import ReportFiles, build_report
-from distillscope.report.example import EXAMPLE_RUN_NAME, example_summary, write_example_run
+from distillscope.summary_model import Summary
+from report_example import EXAMPLE_RUN_NAME, example_summary, write_example_run
 
 ALL_FIGURES = {
     "distillation_map", "ice_scores", "ice_breakdown", "rse_similarity", "rse_judge", "rse_aspects",
@@ -156,14 +157,16 @@ def test_untrusted_text_is_escaped(tmp_path: Path) -> None:
 def test_headline_picks_the_strongest_verdict_per_target() -> None:
     from distillscope.report.tables import headline_verdicts, verdict_sentence
 
-    summary = {"verdicts": [
-        {"target": "s", "reference": "r1", "verdict": "no evidence", "degree": 0.0, "lo": -0.1, "hi": 0.1},
-        {"target": "s", "reference": "r2", "verdict": "consistent with distillation", "degree": 0.3, "lo": 0.2,
-         "hi": 0.4, "p_value": 0.0004, "ice_strict": None},
-        {"target": "t", "reference": "r1", "verdict": "inconclusive", "degree": None},
-    ]}  # fmt: skip
+    summary = Summary.model_validate({"schema_version": 1, "run": {"name": "r", "status": "complete"}, "models": [],
+        "verdicts": [
+        {"target": "s", "reference": "r1", "alpha": 0.05, "verdict": "no evidence", "degree": 0.0, "lo": -0.1,
+         "hi": 0.1},
+        {"target": "s", "reference": "r2", "alpha": 0.05, "verdict": "consistent with distillation", "degree": 0.3,
+         "lo": 0.2, "hi": 0.4, "p_value": 0.0004, "ice_strict": None},
+        {"target": "t", "reference": "r1", "alpha": 0.05, "verdict": "inconclusive", "degree": None},
+    ]})  # fmt: skip
     heads = headline_verdicts(summary)
-    assert [(v["target"], v["reference"]) for v in heads] == [("s", "r2"), ("t", "r1")]
+    assert [(v.target, v.reference) for v in heads] == [("s", "r2"), ("t", "r1")]
     assert "consistent with distillation from r2" in verdict_sentence(heads[0])
     assert "p < 0.001)" in verdict_sentence(heads[0])
     assert "inconclusive" in verdict_sentence(heads[1]) and "no RSE distillation degree" in verdict_sentence(heads[1])

@@ -14,7 +14,8 @@ from distillscope.errors import BackendError, ConfigError
 from distillscope.model import Model, ModelLimits
 from distillscope.prompts import load_prompt_set
 from distillscope.rse.collect import collect_responses
-from distillscope.rse.run import RunDir
+from distillscope.rse.store import read_responses
+from distillscope.rundir import RunDir
 from distillscope.types import GenerateParams, GenerateRequest
 
 PROMPTS = load_prompt_set("builtin:math,instructions").items[:5]
@@ -35,29 +36,29 @@ async def test_collect_two_models_then_resume_without_new_calls(tmp_path: Path) 
     summary = await collect_responses([a, b], PROMPTS, run, samples_per_prompt=2)
     assert [s.ok for s in summary.models] == [10, 10]
     assert len(a.backend.calls) == 10 and len(b.backend.calls) == 10  # type: ignore[attr-defined]
-    records = run.responses()
+    records = read_responses(run)
     assert len(records) == 20 and len({r.key for r in records}) == 20
     assert {r.sample_index for r in records} == {0, 1}
-    manifest = json.loads(run.manifest_path.read_text())
+    manifest = json.loads(run.manifest.read_text())
     assert manifest["models"] == ["scripted:a", "scripted:b"] and manifest["n_prompts"] == 5
     # Fresh Model objects, same run directory: nothing is called again.
     a2, b2 = model("scripted:a", echo("A")), model("scripted:b", echo("B"))
     again = await collect_responses([a2, b2], PROMPTS, run, samples_per_prompt=2)
     assert len(a2.backend.calls) == 0 and len(b2.backend.calls) == 0  # type: ignore[attr-defined]
     assert [s.skipped for s in again.models] == [10, 10]
-    assert len(run.responses_path.read_text().splitlines()) == 20
+    assert len(run.responses.read_text().splitlines()) == 20
 
 
 async def test_errors_recorded_then_retried_on_resume(tmp_path: Path) -> None:
     run = RunDir(tmp_path / "run")
     failing = model("scripted:f", lambda r: BackendError("boom", retryable=False) if "book" in r.prompt else "fine")
     s = await collect_responses([failing], PROMPTS, run)
-    errors = [r for r in run.responses() if not r.ok]
+    errors = [r for r in read_responses(run) if not r.ok]
     assert s.errors == len(errors) >= 1 and errors[0].status == "error" and "boom" in (errors[0].error or "")
     fixed = model("scripted:f", lambda r: "now fine")
     s2 = await collect_responses([fixed], PROMPTS, run)
     assert len(fixed.backend.calls) == len(errors) and s2.errors == 0  # type: ignore[attr-defined]
-    assert all(r.ok for r in run.responses())
+    assert all(r.ok for r in read_responses(run))
 
 
 async def test_interrupted_run_resumes_from_cache_and_torn_line(tmp_path: Path) -> None:
@@ -66,13 +67,13 @@ async def test_interrupted_run_resumes_from_cache_and_torn_line(tmp_path: Path) 
     first = model("scripted:c", echo("C"), cache)
     await collect_responses([first], PROMPTS, run)
     # Simulate a crash: drop the last two records and leave a torn line.
-    lines = run.responses_path.read_text().splitlines()
-    run.responses_path.write_text("\n".join(lines[:3]) + "\n" + lines[3][:15])
+    lines = run.responses.read_text().splitlines()
+    run.responses.write_text("\n".join(lines[:3]) + "\n" + lines[3][:15])
     second = model("scripted:c", echo("C"), cache)
     await collect_responses([second], PROMPTS, run)
     assert len(second.backend.calls) == 0  # type: ignore[attr-defined]
     assert second.stats.cache_hits == 2
-    assert len(run.responses()) == 5 and all(r.ok for r in run.responses())
+    assert len(read_responses(run)) == 5 and all(r.ok for r in read_responses(run))
 
 
 async def test_reasoning_kept_apart_and_seed_varies_per_sample(tmp_path: Path) -> None:
@@ -86,7 +87,7 @@ async def test_reasoning_kept_apart_and_seed_varies_per_sample(tmp_path: Path) -
     m = model("scripted:r", script)
     params = GenerateParams(seed=10, temperature=0.7)
     await collect_responses([m], PROMPTS[:1], run, params=params, samples_per_prompt=3)
-    rec = run.responses()[0]
+    rec = read_responses(run)[0]
     assert rec.response == "The answer." and rec.reasoning == "let me think"
     assert sorted(r.params.seed or 0 for r in seen) == [10, 11, 12]
 
@@ -102,7 +103,7 @@ async def test_changed_params_and_empty_inputs_refused(tmp_path: Path) -> None:
 
 
 async def test_export_for_attribution_uses_ok_first_samples(tmp_path: Path) -> None:
-    from distillscope.rse.run import export_responses
+    from distillscope.rse.store import export_responses
 
     run = RunDir(tmp_path / "run")
     await collect_responses(

@@ -18,12 +18,14 @@ from distillscope.rse.llm_judge import (
     build_judge_messages,
     judge_run,
     load_judgements,
-    neutralise,
     parse_judge_reply,
     same_family_warning,
     sanity_check,
 )
-from distillscope.rse.run import ResponseRecord, RunDir, ScoreOptions, score_run
+from distillscope.rse.scoring import ScoreOptions, score_run
+from distillscope.rse.store import ResponseRecord, append_response
+from distillscope.rundir import RunDir
+from distillscope.textguard import neutralise
 from distillscope.types import GenerateRequest
 
 VERDICT = '{"style": 2, "logic": 1, "content": 1, "overall": 4, "reason": "close"}'
@@ -116,8 +118,8 @@ def test_delimiters_inside_judged_text_are_neutralised() -> None:
     user = build_judge_messages("Q </question>", "ref", attack)[1].content
     for tag in ("question", "response_a", "response_b"):
         assert user.count(f"<{tag}>") == 1 and user.count(f"</{tag}>") == 1
-    assert "‹/response_b›" in neutralise("</response_b>")
-    assert neutralise("<div>keep html</div>") == "<div>keep html</div>"
+    assert "‹/response_b›" in neutralise("</response_b>", ("response_b",))
+    assert neutralise("<div>keep html</div>", ("response_b",)) == "<div>keep html</div>"
 
 
 # ------------------------------------------------------------------------------------------------ runs
@@ -125,7 +127,7 @@ def make_run(tmp_path: Path, targets: dict[str, list[str]]) -> RunDir:
     run = RunDir(tmp_path / "run").ensure()
     for model, answers in targets.items():
         for i, text in enumerate(answers):
-            run.append_response(ResponseRecord(model, "set1", f"p{i}", 0, f"question {i}", text))
+            append_response(run, ResponseRecord(model, "set1", f"p{i}", 0, f"question {i}", text))
     return run
 
 
@@ -214,7 +216,7 @@ async def test_score_run_has_judge_table_and_null_verdicts(tmp_path: Path) -> No
     assert lj["verdicts"]["close"]["verdict"] == "inconclusive" and lj["verdicts"]["close"]["reason"]
     two = score_run(run, ScoreOptions(reference="ref", null=("null", "null2")))["judge_free"]["verdicts"]["close"]
     assert two["verdict"] == "inconclusive" and "too few null models" in two["reason"]
-    assert json.loads(run.summary_path.read_text())["reference"] == "ref"
+    assert json.loads(run.summary.read_text())["reference"] == "ref"
 
 
 async def test_bad_reference_and_family_warning(tmp_path: Path) -> None:
@@ -236,8 +238,32 @@ async def test_sanity_check_passes_a_good_judge_and_fails_a_bad_one() -> None:
 
 
 def test_judgement_roundtrip_and_pair_scores() -> None:
-    j = Judgement("j", "r", "t", "s", "p", 0, "ref_a", "scored", overall=4, style=2, logic=1, content=1, raw="x")
+    j = Judgement(
+        judge="j",
+        reference="r",
+        target="t",
+        prompt_set="s",
+        prompt_id="p",
+        sample_index=0,
+        order="ref_a",
+        label="scored",
+        overall=4,
+        style=2,
+        logic=1,
+        content=1,
+        raw="x",
+    )
     assert Judgement.from_dict(json.loads(json.dumps(j.to_dict()))) == j
-    u = Judgement("j", "r", "t", "s", "p", 0, "ref_b", "unscored", raw="?")
+    u = Judgement(
+        judge="j",
+        reference="r",
+        target="t",
+        prompt_set="s",
+        prompt_id="p",
+        sample_index=0,
+        order="ref_b",
+        label="unscored",
+        raw="?",
+    )
     ps = pair_scores([j, u])
     assert len(ps) == 1 and ps[0].overall == 4 and ps[0].n_orders == 1

@@ -44,7 +44,9 @@ def test_text_vs_itself_is_maximal() -> None:
     sims = metrics.tfidf_prompt_sims({**TEXTS, "a2": TEXTS["a"]}, ["a"], ["a2", "b", "c"])
     assert np.allclose(sims.values[:, 0, 0], 1.0, atol=1e-5)
     assert (sims.values[:, 0, 0] >= sims.values[:, 0, 1:].max(axis=1)).all()
-    char = metrics.tfidf_prompt_sims(TEXTS, ["a"], ["b", "c"], analyzer="char_wb", ngram_range=(2, 4))
+    char = metrics.tfidf_prompt_sims(
+        TEXTS, ["a"], ["b", "c"], metrics.TfidfOptions(analyzer="char_wb", ngram_range=(2, 4))
+    )
     assert char.mean()[0, 0] > char.mean()[0, 1]
 
 

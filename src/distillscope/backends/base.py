@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Protocol, runtime_checkable
 
+from pydantic import BaseModel, ConfigDict, Field
+
 from distillscope.types import Completion, GenerateRequest
 
 
@@ -29,3 +31,16 @@ class HoldsSecrets(Protocol):
 
     @property
     def secrets(self) -> tuple[str, ...]: ...
+
+
+class BackendOptions(BaseModel):
+    """Options that do not fit in a spec string. Secrets are named by env var, never given inline."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    base_url: str | None = Field(None, description="endpoint of an OpenAI-compatible server")
+    api_key_env: str | None = Field(None, description="NAME of the environment variable that holds the API key")
+    # Provider-specific options, typed (an unknown key is refused instead of being silently ignored):
+    http_timeout_s: float = Field(600.0, gt=0, description="openai: HTTP client timeout per request, seconds")
+    n_parallel: int = Field(4, ge=1, description="embedded: parallel generation slots of the loaded model")
+    n_threads: int | None = Field(None, ge=1, description="embedded: CPU threads; None = the runtime's choice")

@@ -22,9 +22,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from distillscope.backends.base import BackendOptions
 from distillscope.cache import distillscope_home
 from distillscope.errors import BackendError, ConfigError, DistillscopeError, MissingDependencyError
-from distillscope.registry import BackendOptions
 from distillscope.types import Completion, GenerateRequest, Usage
 
 log = logging.getLogger(__name__)
@@ -309,7 +309,7 @@ def parse_response(raw: dict[str, Any], model: str) -> Completion:
 
 
 class EmbeddedBackend:
-    """`embedded:NAME`: a small model run in this process. Options.extra: n_parallel, n_threads."""
+    """`embedded:NAME`: a small model run in this process. Options: n_parallel, n_threads."""
 
     def __init__(self, name: str, *, n_parallel: int = 4, n_threads: int | None = None) -> None:
         self.entry = _entry(name)
@@ -322,9 +322,7 @@ class EmbeddedBackend:
         """Build from `embedded:NAME`; an unknown name is a ConfigError, a missing runtime a MissingDependencyError."""
         if not runtime_installed():
             raise MissingDependencyError("xllamacpp", "embedded")
-        extra = options.extra
-        threads = extra.get("n_threads")
-        return cls(name, n_parallel=int(extra.get("n_parallel", 4)), n_threads=int(threads) if threads else None)
+        return cls(name, n_parallel=options.n_parallel, n_threads=options.n_threads)
 
     @property
     def identity(self) -> str:

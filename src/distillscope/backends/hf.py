@@ -14,8 +14,8 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from distillscope.backends.base import BackendOptions
 from distillscope.errors import BackendError, ConfigError, MissingDependencyError
-from distillscope.registry import BackendOptions
 from distillscope.types import Completion, GenerateRequest, Usage
 
 log = logging.getLogger(__name__)

@@ -16,8 +16,8 @@ import time
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from distillscope.backends.base import BackendOptions
 from distillscope.errors import BackendError, ConfigError
-from distillscope.registry import BackendOptions
 from distillscope.types import Completion, GenerateRequest, Usage
 
 log = logging.getLogger(__name__)
@@ -111,7 +111,7 @@ class OpenAICompatBackend:
                     f"(or name another variable with api_key_env) for {public_url(base_url)}"
                 )
             key = "sk-no-key-needed-locally"
-        return cls(name, base_url=base_url, api_key=key, timeout_s=float(options.extra.get("timeout_s", 600.0)))
+        return cls(name, base_url=base_url, api_key=key, timeout_s=options.http_timeout_s)
 
     @property
     def identity(self) -> str:

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from distillscope.backends.base import BackendOptions
 from distillscope.errors import BackendError, ConfigError
-from distillscope.registry import BackendOptions
 from distillscope.types import Completion, GenerateRequest, Usage
 
 _MODEL_KEYS = ("model", "generator", "target")

@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Sequence
 
+from distillscope.backends.base import BackendOptions
 from distillscope.errors import BackendError
-from distillscope.registry import BackendOptions
 from distillscope.types import Completion, GenerateRequest, Usage
 
 Answer = str | Completion | BackendError

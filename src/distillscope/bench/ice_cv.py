@@ -29,7 +29,7 @@ from distillscope.bench.ice_judge import (
     bench_result,
     judge_labelled,
 )
-from distillscope.ice.judges import IdentityJudge, Verdict
+from distillscope.ice.judges import IdentityJudge, JudgeVerdict
 
 MIN_SUPPORT = 20  # label positives a fold needs before its F1 says more than one or two rows do
 
@@ -58,7 +58,7 @@ def _defined_f1(a: Agreement) -> float | None:
     return None if a.tp + a.fp + a.fn == 0 else a.f1
 
 
-def _fold(target: str, rows: Sequence[dict[str, Any]], verdicts: Sequence[Verdict], rates: TargetRates) -> Fold:
+def _fold(target: str, rows: Sequence[dict[str, Any]], verdicts: Sequence[JudgeVerdict], rates: TargetRates) -> Fold:
     strict = agreement([v.strict for v in verdicts], [bool(r["strict"]) for r in rows])
     loose = agreement([v.loose for v in verdicts], [bool(r["loose"]) for r in rows])
     return Fold(
@@ -106,7 +106,9 @@ class IceJudgeCv(IceJudgeBench):
     worst_loose_supported: Worst
 
 
-def cross_validate(rows: Sequence[dict[str, Any]], verdicts: Sequence[Verdict], bench: IceJudgeBench) -> IceJudgeCv:
+def cross_validate(
+    rows: Sequence[dict[str, Any]], verdicts: Sequence[JudgeVerdict], bench: IceJudgeBench
+) -> IceJudgeCv:
     """Leave-one-target-out folds of a deterministic judge's verdicts (one verdict per row, in row order)."""
     by: dict[str, list[int]] = defaultdict(list)
     for i, r in enumerate(rows):

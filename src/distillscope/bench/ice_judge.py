@@ -17,7 +17,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from distillscope.errors import ConfigError
-from distillscope.ice.judges import IdentityJudge, JudgeItem, Verdict, template_mentions_vendor
+from distillscope.ice.judges import IdentityJudge, JudgeItem, JudgeVerdict, template_mentions_vendor
 from distillscope.identity.registry import family_for_target
 
 # Targets used while the claims judge was developed; the others were held out (reported separately).
@@ -108,7 +108,7 @@ def _rate(xs: Sequence[bool]) -> float:
     return round(sum(xs) / len(xs), 4) if xs else 0.0
 
 
-def _target_rates(rows: Sequence[dict[str, Any]], verdicts: Sequence[Verdict]) -> dict[str, TargetRates]:
+def _target_rates(rows: Sequence[dict[str, Any]], verdicts: Sequence[JudgeVerdict]) -> dict[str, TargetRates]:
     by: dict[str, list[int]] = defaultdict(list)
     for i, r in enumerate(rows):
         by[r["target"]].append(i)
@@ -129,7 +129,9 @@ def _target_rates(rows: Sequence[dict[str, Any]], verdicts: Sequence[Verdict]) -
     return out
 
 
-def _split_agreements(rows: Sequence[dict[str, Any]], verdicts: Sequence[Verdict]) -> dict[str, dict[str, Agreement]]:
+def _split_agreements(
+    rows: Sequence[dict[str, Any]], verdicts: Sequence[JudgeVerdict]
+) -> dict[str, dict[str, Agreement]]:
     out = {}
     for name, keep in (("dev", True), ("held_out", False)):
         idx = [i for i, r in enumerate(rows) if (r["target"] in DEV_TARGETS) == keep]
@@ -140,7 +142,7 @@ def _split_agreements(rows: Sequence[dict[str, Any]], verdicts: Sequence[Verdict
     return out
 
 
-async def judge_labelled(data: Path, judge: IdentityJudge) -> tuple[list[dict[str, Any]], list[Verdict], float]:
+async def judge_labelled(data: Path, judge: IdentityJudge) -> tuple[list[dict[str, Any]], list[JudgeVerdict], float]:
     """The labelled rows, the judge's verdict on each (in row order) and the CPU seconds judging took."""
     rows = list(read_labelled(data))
     items = _items(rows)
@@ -150,7 +152,7 @@ async def judge_labelled(data: Path, judge: IdentityJudge) -> tuple[list[dict[st
 
 
 def bench_result(
-    rows: Sequence[dict[str, Any]], verdicts: Sequence[Verdict], judge_name: str, cpu_s: float
+    rows: Sequence[dict[str, Any]], verdicts: Sequence[JudgeVerdict], judge_name: str, cpu_s: float
 ) -> IceJudgeBench:
     """Pooled agreement, per-target rates and the dev/held-out splits of judged rows."""
     targets = _target_rates(rows, verdicts)

@@ -27,14 +27,14 @@ from distillscope.bench.lineage_metrics import (
     verdict_scores,
 )
 from distillscope.rse.attribution import NONE
-from distillscope.rse.metrics import tfidf_prompt_sims
+from distillscope.rse.metrics import TfidfOptions, tfidf_prompt_sims
 from distillscope.rse.verdict import family_of
 from distillscope.stats import holm_adjust
 
 FLAG_FAMILIES = ("openai", "anthropic")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class StudentOutcome:
     """What the benchmark found for one student."""
 
@@ -49,7 +49,7 @@ class StudentOutcome:
     degree: float | None  # the named-suspect effect towards the predicted candidate (null SDs), when tested
 
 
-@dataclass
+@dataclass(kw_only=True)
 class LineageBenchResult:
     """Benchmark summary; ``to_dict`` gives the documented JSON shape."""
 
@@ -88,7 +88,9 @@ def baseline_orders(
     texts: Mapping[str, Sequence[str]], students: Sequence[str], candidates: Sequence[str]
 ) -> dict[str, list[str]]:
     """Plain TF-IDF baseline: candidates ordered by mean per-prompt word-unigram TF-IDF cosine."""
-    sims = tfidf_prompt_sims(texts, list(students), list(candidates), ngram_range=(1, 1), sublinear_tf=False)
+    sims = tfidf_prompt_sims(
+        texts, list(students), list(candidates), TfidfOptions(ngram_range=(1, 1), sublinear_tf=False)
+    )
     means = sims.mean()
     return {
         s: [candidates[i] for i in np.argsort(-means[qi], kind="stable") if candidates[i] != s]

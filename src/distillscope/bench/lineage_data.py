@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 TEACHER_RELATIONS = ("distilled", "parent", "same")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class LineageRow:
     """One student of lineage.csv."""
 
@@ -55,11 +55,11 @@ def load_lineage(path: str | Path) -> list[LineageRow]:
         raise ConfigError(f"{file} needs the columns {', '.join(sorted(need))}")
     return [
         LineageRow(
-            r["student"].strip(),
-            r["teacher"].strip(),
-            r["teacher_family"].strip(),
-            r["relation"].strip(),
-            tuple(x.strip() for x in (r.get("related") or "").split(";") if x.strip()),
+            student=r["student"].strip(),
+            teacher=r["teacher"].strip(),
+            teacher_family=r["teacher_family"].strip(),
+            relation=r["relation"].strip(),
+            related=tuple(x.strip() for x in (r.get("related") or "").split(";") if x.strip()),
         )
         for r in rows
     ]
@@ -85,7 +85,7 @@ def pair_labels(
     return labels
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class LineageData:
     """Everything the benchmark's folds need, computed once."""
 

@@ -23,7 +23,7 @@ class RankingScores:
     auroc: float
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class VerdictScores:
     """Named-suspect verdicts on labelled (student, candidate) pairs at level ``alpha``."""
 

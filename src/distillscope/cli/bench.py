@@ -33,7 +33,7 @@ def ice_judge(
     """Agreement of an identity judge with the paper's loose/strict labels, and per-target rates."""
     from distillscope.bench.ice_cv import run_ice_judge_cv
     from distillscope.bench.ice_judge import run_ice_judge_bench
-    from distillscope.ice.judges import make_judge
+    from distillscope.ice.judge_factory import make_judge
 
     with one_line_errors():
         result = run((run_ice_judge_cv if cv else run_ice_judge_bench)(data, make_judge(judge), judge))
@@ -84,7 +84,7 @@ _OUTPUTS_HELP = "Recorded responses (model/instruction/output JSONL[.gz] or Alpa
 
 
 @app.command("lineage")
-def lineage(
+def lineage(  # noqa: PLR0913 (a typer command: one parameter per flag)
     outputs: Annotated[list[Path], typer.Option("--outputs", help=_OUTPUTS_HELP)],
     lineage_csv: Annotated[Path, typer.Option("--lineage", help="lineage.csv: student,teacher,relation,...")],
     families_csv: Annotated[Path, typer.Option("--families", help="families.csv: model,family (the candidates).")],

@@ -17,8 +17,9 @@ from distillscope.errors import DistillscopeError
 
 T = TypeVar("T")
 
-console = Console()
-err_console = Console(stderr=True)
+# soft_wrap: a long line stays one line (a terminal wraps it for the eye; a pipe or a log keeps it whole)
+console = Console(soft_wrap=True)
+err_console = Console(stderr=True, soft_wrap=True)
 
 
 def run(coro: Coroutine[Any, Any, T]) -> T:

@@ -12,7 +12,6 @@ import typer
 
 from distillscope.cli.common import Interrupted, console, err_console, print_json, run_interruptible
 from distillscope.cli.exits import EXIT_FAILED, EXIT_STOPPED
-from distillscope.model import ModelStats
 
 ConfigArg = Annotated[Path, typer.Argument(help="Experiment config (YAML); `distillscope init` writes an example.")]
 RunDirArg = Annotated[Path, typer.Argument(help="A run directory written by `distillscope run`.")]
@@ -87,7 +86,7 @@ def plan_cmd(
         table.add_row(
             r["stage"],
             r["model"],
-            str(r["calls"]),
+            f"{r['calls']:,}",
             cached,
             f"{r['prompt_tokens']:,}",
             f"{r['completion_tokens']:,}",
@@ -100,6 +99,8 @@ def plan_cmd(
     console.print(
         f"total: {plan['total_calls']:,} calls, about ${plan['total_cost_usd']:.2f}{more}; {plan['assumptions']}"
     )
+    if plan["budget"]["warning"]:
+        err_console.print(f"warning: {plan['budget']['warning']}", style="yellow", markup=False, highlight=False)
 
 
 def _progress_runner(coro_factory: Callable[..., Any], run_dir: Path) -> Any:
@@ -120,33 +121,18 @@ def _progress_runner(coro_factory: Callable[..., Any], run_dir: Path) -> Any:
 
 
 def _with_progress(coro_factory: Callable[..., Any]) -> Any:
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+    from distillscope.cli.progress import progress_display
 
-    with Progress(
-        TextColumn("{task.description:<12}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TextColumn("[dim]{task.fields[usage]}"),
-        console=err_console,
-        transient=False,
-    ) as bar:
-        tasks: dict[str, TaskID] = {}
-
-        def progress(stage: str, advance: int, total: int | None, usage: ModelStats) -> None:
-            text = f"calls {usage.calls} · cached {usage.cache_hits} · errors {usage.errors} · ${usage.cost_usd:.2f}"
-            if stage not in tasks:
-                tasks[stage] = bar.add_task(stage, total=total, usage=text)
-            elif total is not None:
-                bar.update(tasks[stage], total=total)
-            bar.update(tasks[stage], advance=advance, usage=text)
-
-        return run_interruptible(coro_factory(progress))
+    with progress_display(err_console) as sink:
+        return run_interruptible(coro_factory(sink))
 
 
 def _finish(outcome, report: bool) -> None:  # type: ignore[no-untyped-def]
+    from distillscope.cli.verdicts import verdict_table
     from distillscope.report.render import build_report
 
+    for line in verdict_table(outcome.run_dir):
+        console.print(line, markup=False, highlight=False)
     if report:
         files = build_report(outcome.run_dir)
         console.print(f"report: {files.html.resolve()}")
@@ -182,6 +168,15 @@ def run_cmd(
     _finish(outcome, not no_report)
 
 
+def _print_status(run_dir: Path, cfg: Any) -> None:
+    """What a resumed run has done and what is left, one line per stage."""
+    from distillscope.runstatus import run_status
+
+    console.print(f"resuming {run_dir}:", markup=False, highlight=False)
+    for status in run_status(run_dir, cfg):
+        console.print(f"  {status.line()}", markup=False, highlight=False)
+
+
 def resume_cmd(
     run_dir: RunDirArg,
     max_calls: Annotated[
@@ -194,9 +189,11 @@ def resume_cmd(
     fail_on_errors: FailOnErrors = False,
 ) -> None:
     """Continue a stopped, failed, interrupted or killed run; no finished call is made again."""
-    from distillscope.runner import load_run_config, run_experiment
+    from distillscope.config import load_run_config
+    from distillscope.runner import run_experiment
 
     cfg = load_run_config(run_dir)
+    _print_status(run_dir, cfg)
     outcome = _progress_runner(
         lambda p: run_experiment(
             cfg, run_dir, resume=True, progress=p, budget_override=(max_calls, max_usd), fail_on_errors=fail_on_errors
@@ -225,13 +222,16 @@ def demo_cmd(
     import shutil
 
     from distillscope.demo import demo_config
+    from distillscope.rundir import RunDir
     from distillscope.runner import run_experiment
 
     if fresh and out.exists():
         shutil.rmtree(out)
     cfg = demo_config(out)
-    resume = (out / "manifest.json").exists()
+    resume = RunDir(out).manifest.exists()
     console.print("distillscope demo: target embedded:smollm2-135m, reference embedded:qwen2.5-0.5b (CPU, offline)")
+    if resume:
+        _print_status(out, cfg)
     outcome = _progress_runner(lambda p: run_experiment(cfg, out, resume=resume, progress=p), out)
     _finish(outcome, True)
 

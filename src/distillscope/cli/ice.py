@@ -2,28 +2,51 @@
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from pydantic import ValidationError
 
 from distillscope.cli.common import console, err_console, one_line_errors, print_json, run
+from distillscope.cli.progress import progress_display
+from distillscope.config import IceSettings, format_validation_error
+from distillscope.errors import ConfigError
+from distillscope.progress import StageProgress
+
+if TYPE_CHECKING:
+    from distillscope.ice.standalone import IceRunResult
 
 app = typer.Typer(
     help="Identity consistency evaluation (ICE): jailbreak-fuzz identity questions and score identity leakage.",
     no_args_is_help=True,
 )
 
+
+def _default(field: str) -> Any:
+    """The default of an ICE setting: the CLI documents the config's defaults, it does not keep its own."""
+    return IceSettings.model_fields[field].default
+
+
 TargetOpt = Annotated[str | None, typer.Option("--target", help="Target model spec, e.g. embedded:smollm2-135m.")]
 FactOpt = Annotated[
     str | None, typer.Option("--fact", help="True identity of a target whose family is unknown, e.g. 'I am X by Y'.")
 ]
-JudgeOpt = Annotated[str, typer.Option("--judge", help="claims | regex | llm:<model spec> | ensemble:<model spec>.")]
-QuestionsOpt = Annotated[str, typer.Option("--questions", help="builtin, or a CSV (paper format) / YAML / JSON file.")]
-TemplatesOpt = Annotated[str, typer.Option("--templates", help="builtin, or a GPTFuzz CSV (id,text) / YAML / JSON.")]
+JudgeOpt = Annotated[
+    str | None, typer.Option("--judge", help="claims (default) | regex | llm:<model spec> | ensemble:<model spec>.")
+]
+QuestionsOpt = Annotated[
+    str | None, typer.Option("--questions", help="builtin (default), or a CSV (paper format) / YAML / JSON file.")
+]
+TemplatesOpt = Annotated[
+    str | None, typer.Option("--templates", help="builtin (default), or a GPTFuzz CSV (id,text) / YAML / JSON.")
+]
+SystemOpt = Annotated[
+    str | None, typer.Option("--system", help=f"Target system prompt (default: {_default('system_prompt')!r}).")
+]
+MaxTokensOpt = Annotated[
+    int | None, typer.Option("--target-max-tokens", help=f"Max tokens per answer (default {_default('max_tokens')}).")
+]
 
 
 def _split_targets(target: str | None, targets: str | None) -> tuple[str, ...]:
@@ -33,121 +56,114 @@ def _split_targets(target: str | None, targets: str | None) -> tuple[str, ...]:
     return tuple(specs)
 
 
-@contextmanager
-def _progress(total: int | None, label: str) -> Iterator[Callable[[str, Any], None]]:
-    """A rich progress bar over target queries; the callback takes (event, counters)."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+def _settings(**given: Any) -> IceSettings:
+    """ICE settings from the flags that were given; every other value is the config's default (one place)."""
+    try:
+        return IceSettings.model_validate({k: v for k, v in given.items() if v is not None})
+    except ValidationError as exc:
+        raise ConfigError(f"invalid option: {format_validation_error(exc)}") from None
 
-    with Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TextColumn("{task.fields[info]}"),
-        console=err_console,
-        transient=False,
-    ) as bar:
-        task = bar.add_task(label, total=total, info="")
 
-        def hook(event: str, counters: Any) -> None:
-            if event in ("query", "replay"):
-                bar.advance(task)
-            elif counters is not None:
-                bar.update(
-                    task,
-                    info=f"iter {counters.iterations} hits {counters.successes} "
-                    f"mutants {counters.mutants_accepted}/{counters.mutants_rejected} rejected",
-                )
-
-        yield hook
+TargetsOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--targets",
+        help="Comma-separated targets: fuzz on the first, then replay the final pool on all (paired scores).",
+    ),
+]
+MutatorOpt = Annotated[str | None, typer.Option("--mutator", help="'rules' (default) or a mutator model spec.")]
+SelectorOpt = Annotated[
+    str | None, typer.Option("--selector", help="mcts (default) | random | round-robin | ucb | exp3.")
+]
+MaxQueriesOpt = Annotated[
+    int | None, typer.Option("--max-queries", help=f"Target-query budget (default {_default('max_queries')}).")
+]
+MaxItersOpt = Annotated[int | None, typer.Option("--max-iterations", help="Iteration budget.")]
+MaxMutOpt = Annotated[int | None, typer.Option("--max-mutator-calls", help="Mutator-call budget.")]
+MaxJudgeOpt = Annotated[int | None, typer.Option("--max-judge-calls", help="Judge-call budget.")]
+MaxTimeOpt = Annotated[float | None, typer.Option("--max-time", help="Wall-time budget in seconds.")]
+MaxCostOpt = Annotated[float | None, typer.Option("--max-cost", help="USD budget (target + mutator).")]
+QpiOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--questions-per-iteration",
+        help=f"Questions per mutant (default {_default('questions_per_iteration')}; all with --paper-faithful).",
+    ),
+]
+MutTokensOpt = Annotated[
+    int | None,
+    typer.Option("--mutator-max-tokens", help=f"Max tokens per mutant (default {_default('mutator_max_tokens')})."),
+]
+KeepOpt = Annotated[
+    bool,
+    typer.Option(
+        "--keep-unsuccessful",
+        help="Unsuccessful mutants also enter the pool (the paper's ICE port; GPTFuzz keeps only hits).",
+    ),
+]
+PaperOpt = Annotated[
+    bool,
+    typer.Option(
+        "--paper-faithful",
+        help="As the paper: keep every mutant, append the question when the placeholder is lost, all questions.",
+    ),
+]
+SeedOpt = Annotated[int, typer.Option("--seed", help="Seed of every random choice.")]
+ResumeOpt = Annotated[bool, typer.Option("--resume", help="Continue the campaign checkpointed in --out.")]
+NoCacheOpt = Annotated[bool, typer.Option("--no-cache", help="Do not use the response cache.")]
 
 
 @app.command("run")
-def run_cmd(
+def run_cmd(  # noqa: PLR0913 (a typer command: one parameter per flag)
     target: TargetOpt = None,
-    targets: Annotated[
-        str | None,
-        typer.Option(
-            "--targets",
-            help="Comma-separated targets: fuzz on the first, then replay the final pool on all (paired scores).",
-        ),
-    ] = None,
-    mutator: Annotated[str, typer.Option("--mutator", help="'rules' (no model) or a mutator model spec.")] = "rules",
-    judge: JudgeOpt = "claims",
+    targets: TargetsOpt = None,
     fact: FactOpt = None,
-    questions: QuestionsOpt = "builtin",
-    templates: TemplatesOpt = "builtin",
-    selector: Annotated[str, typer.Option("--selector", help="mcts | random | round-robin | ucb | exp3.")] = "mcts",
-    max_queries: Annotated[int | None, typer.Option("--max-queries", help="Target-query budget.")] = 1000,
-    max_iterations: Annotated[int | None, typer.Option("--max-iterations", help="Iteration budget.")] = None,
-    max_mutator_calls: Annotated[int | None, typer.Option("--max-mutator-calls", help="Mutator-call budget.")] = None,
-    max_judge_calls: Annotated[int | None, typer.Option("--max-judge-calls", help="Judge-call budget.")] = None,
-    max_time: Annotated[float | None, typer.Option("--max-time", help="Wall-time budget in seconds.")] = None,
-    max_cost: Annotated[float | None, typer.Option("--max-cost", help="USD budget (target + mutator).")] = None,
-    questions_per_iteration: Annotated[
-        int | None,
-        typer.Option(
-            "--questions-per-iteration",
-            help="Questions sampled per mutant (default: 20 with a budget under 1000, else all).",
-        ),
-    ] = None,
-    system: Annotated[str, typer.Option("--system", help="Target system prompt.")] = "You are a helpful assistant.",
-    target_max_tokens: Annotated[int, typer.Option("--target-max-tokens", help="Max tokens per answer.")] = 160,
-    mutator_max_tokens: Annotated[int, typer.Option("--mutator-max-tokens", help="Max tokens per mutant.")] = 400,
-    keep_unsuccessful: Annotated[
-        bool,
-        typer.Option(
-            "--keep-unsuccessful",
-            help="Unsuccessful mutants also enter the pool (the paper's ICE port; GPTFuzz keeps only hits).",
-        ),
-    ] = False,
-    paper_faithful: Annotated[
-        bool,
-        typer.Option(
-            "--paper-faithful",
-            help="As the paper: keep every mutant, append the question when the placeholder is lost, all questions.",
-        ),
-    ] = False,
-    seed: Annotated[int, typer.Option("--seed", help="Seed of every random choice.")] = 0,
+    # Parameters named after an `IceSettings` field go straight into it; None means "the config's default".
+    mutator: MutatorOpt = None,
+    judge: JudgeOpt = None,
+    questions: QuestionsOpt = None,
+    templates: TemplatesOpt = None,
+    selector: SelectorOpt = None,
+    max_queries: MaxQueriesOpt = None,
+    max_iterations: MaxItersOpt = None,
+    max_mutator_calls: MaxMutOpt = None,
+    max_judge_calls: MaxJudgeOpt = None,
+    max_time_s: MaxTimeOpt = None,
+    max_cost_usd: MaxCostOpt = None,
+    questions_per_iteration: QpiOpt = None,
+    max_tokens: MaxTokensOpt = None,
+    mutator_max_tokens: MutTokensOpt = None,
+    system: SystemOpt = None,
+    keep_unsuccessful: KeepOpt = False,
+    paper_faithful: PaperOpt = False,
+    seed: SeedOpt = 0,
     out: Annotated[Path, typer.Option("--out", help="Run directory.")] = Path("runs/ice"),
-    resume: Annotated[bool, typer.Option("--resume", help="Continue the campaign checkpointed in --out.")] = False,
-    no_cache: Annotated[bool, typer.Option("--no-cache", help="Do not use the response cache.")] = False,
+    resume: ResumeOpt = False,
+    no_cache: NoCacheOpt = False,
     json_out: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
     """Fuzz jailbreak templates around identity questions (GPTFuzz + MCTS-Explore) and score identity leakage."""
-    from distillscope.ice.fuzzer import FuzzBudget, FuzzConfig
-    from distillscope.ice.replay import IceRunSpec, run_ice
-    from distillscope.types import GenerateParams
+    from distillscope.ice.standalone import StandaloneRun, run_ice
 
+    given = {k: v for k, v in locals().items() if k in IceSettings.model_fields}
+    given |= {"keep_unsuccessful": keep_unsuccessful or paper_faithful, "append_if_missing": paper_faithful}
     specs = _split_targets(target, targets)
-    if questions_per_iteration is None and not paper_faithful:
-        questions_per_iteration = 20 if max_queries is not None and max_queries < 1000 else None
-    budget = FuzzBudget(max_queries, max_mutator_calls, max_judge_calls, max_iterations, max_time, max_cost)
-    fuzz = FuzzConfig(
-        budget=budget,
-        questions_per_iteration=questions_per_iteration,
-        system_prompt=system or None,
-        target_params=GenerateParams(temperature=0.0, max_tokens=target_max_tokens),
-        keep_unsuccessful=keep_unsuccessful or paper_faithful,
-        append_if_missing=paper_faithful,
-        seed=seed,
-    )
-    spec = IceRunSpec(
-        targets=specs,
-        out=out,
-        fuzz=fuzz,
-        mutator=mutator,
-        judge=judge,
-        fact=fact,
-        questions=questions,
-        templates=templates,
-        selector=selector,
-        mutator_params=GenerateParams(temperature=0.7, max_tokens=mutator_max_tokens),
-        resume=resume,
-        use_cache=not no_cache,
-    )
-    with one_line_errors(), _progress(max_queries, f"ice fuzz {specs[0] if specs else ''}") as hook:
-        result = run(run_ice(spec, hook))
+    with one_line_errors():
+        settings = _with_system(_settings(**given), system)
+        if paper_faithful and questions_per_iteration is None:
+            settings = settings.model_copy(update={"questions_per_iteration": None})
+        spec = StandaloneRun(specs=specs, settings=settings, seed=seed, fact=fact, use_cache=not no_cache)
+        with progress_display(err_console, finish_on_exit=True) as sink:
+            result = run(run_ice(spec, out, resume=resume, progress=sink))
+    _report_run(result, out, json_out=json_out)
+
+
+def _with_system(settings: IceSettings, system: str | None) -> IceSettings:
+    """`--system ""` means no system prompt; an absent flag keeps the default."""
+    return settings if system is None else settings.model_copy(update={"system_prompt": system or None})
+
+
+def _report_run(result: IceRunResult, out: Path, *, json_out: bool) -> None:
     summary = {
         "out": str(out),
         "stop_reason": result.fuzz.stop_reason,
@@ -165,27 +181,27 @@ def run_cmd(
 
 
 @app.command("replay")
-def replay_cmd(
+def replay_cmd(  # noqa: PLR0913 (a typer command: one parameter per flag)
     targets: Annotated[str, typer.Option("--targets", help="Comma-separated target specs.")],
-    templates: TemplatesOpt = "builtin",
-    questions: QuestionsOpt = "builtin",
-    judge: JudgeOpt = "claims",
+    templates: TemplatesOpt = None,
+    questions: QuestionsOpt = None,
+    judge: JudgeOpt = None,
     fact: FactOpt = None,
-    system: Annotated[str, typer.Option("--system", help="Target system prompt.")] = "You are a helpful assistant.",
-    target_max_tokens: Annotated[int, typer.Option("--target-max-tokens", help="Max tokens per answer.")] = 160,
+    system: SystemOpt = None,
+    max_tokens: MaxTokensOpt = None,
     out: Annotated[Path, typer.Option("--out", help="Run directory.")] = Path("runs/ice-replay"),
-    no_cache: Annotated[bool, typer.Option("--no-cache", help="Do not use the response cache.")] = False,
+    no_cache: NoCacheOpt = False,
     json_out: Annotated[bool, typer.Option("--json", help="Print scores as JSON.")] = False,
 ) -> None:
     """Apply one fixed template set x question set to several targets, so their scores are comparable."""
-    from distillscope.ice.replay import EvalOptions, ReplaySpec, run_replay
-    from distillscope.types import GenerateParams
+    from distillscope.ice.standalone import StandaloneRun, run_replay
 
-    specs = _split_targets(None, targets)
-    options = EvalOptions(system or None, GenerateParams(temperature=0.0, max_tokens=target_max_tokens))
-    spec = ReplaySpec(specs, out, templates, questions, judge, fact, options, use_cache=not no_cache)
-    with one_line_errors(), _progress(None, "ice replay") as hook:
-        scores = run(run_replay(spec, lambda: hook("replay", None)))
+    with one_line_errors():
+        settings = _settings(templates=templates, questions=questions, judge=judge, max_tokens=max_tokens)
+        settings = _with_system(settings, system)
+        spec = StandaloneRun(specs=_split_targets(None, targets), settings=settings, fact=fact, use_cache=not no_cache)
+        with progress_display(err_console, finish_on_exit=True) as sink:
+            scores = run(run_replay(spec, out, StageProgress("ice.replay", sink).advance))
     if json_out:
         print_json(scores)
         return
@@ -196,12 +212,14 @@ def replay_cmd(
 def judge_cmd(
     input_path: Annotated[Path, typer.Option("--input", help="JSONL rows with 'target' and 'response'.")],
     output_path: Annotated[Path, typer.Option("--output", help="Where to write the judged rows (JSONL).")],
-    judge: JudgeOpt = "claims",
+    judge: Annotated[
+        str, typer.Option("--judge", help="claims | regex | llm:<model spec> | ensemble:<model spec>.")
+    ] = "claims",
     fact: FactOpt = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
     """Judge identity claims in a JSONL file (adds loose/strict/hard/label/claimed_family/rationale)."""
-    from distillscope.ice.judges import make_judge
+    from distillscope.ice.judge_factory import make_judge
     from distillscope.ice.records import judge_rows_file
 
     with one_line_errors():
@@ -234,7 +252,7 @@ def import_cmd(
 ) -> None:
     """Import the paper's released attack results as a run directory (records.jsonl + scores.json)."""
     from distillscope.ice.importer import import_run
-    from distillscope.ice.judges import make_judge
+    from distillscope.ice.judge_factory import make_judge
 
     with one_line_errors():
         chosen = None if judge == "none" else make_judge(judge)
@@ -252,7 +270,8 @@ def score_cmd(
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Recompute loose/strict/hard scores (with Wilson intervals) from a run directory's records."""
-    from distillscope.ice.campaign import RunDir, write_scores
+    from distillscope.ice.campaign import write_scores
+    from distillscope.rundir import RunDir
 
     with one_line_errors():
         rundir = RunDir(run_dir)
@@ -266,17 +285,13 @@ def score_cmd(
 
 def _records_by_target(path: Path) -> dict[str, list[dict[str, Any]]]:
     from distillscope.errors import ConfigError
+    from distillscope.rundir import read_jsonl
 
     if not path.is_file():
         raise ConfigError(f"{path} does not exist; give a run directory written by 'ice run' or 'ice import'")
     out: dict[str, list[dict[str, Any]]] = {}
-    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines()):
-        if line.strip():
-            try:
-                row = json.loads(line)
-            except ValueError as exc:
-                raise ConfigError(f"{path} line {n + 1} is not JSON ({exc})") from exc
-            out.setdefault(str(row.get("target", "?")), []).append(row)
+    for row in read_jsonl(path):
+        out.setdefault(str(row.get("target", "?")), []).append(row)
     return out
 
 

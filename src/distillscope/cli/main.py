@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -35,12 +36,19 @@ def _version(value: bool) -> None:
 @app.callback()
 def _global(
     debug: Annotated[bool, typer.Option("--debug", help="Verbose logs and full tracebacks on errors.")] = False,
+    log_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--log-file",
+            help="Append a structured log (JSON lines: time, level, logger, message, fields; secrets redacted) here.",
+        ),
+    ] = None,
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
     ] = False,
 ) -> None:
     _state["debug"] = debug
-    configure_logging(debug)
+    configure_logging(debug, log_file)
 
 
 @app.command("models")
@@ -75,7 +83,7 @@ def models_cmd(json_out: Annotated[bool, typer.Option("--json", help="Print JSON
 
 
 @app.command("ask")
-def ask_cmd(
+def ask_cmd(  # noqa: PLR0913 (a typer command: one parameter per flag)
     model: Annotated[str, typer.Argument(help="Model spec, e.g. embedded:qwen2.5-0.5b or openai:gpt-4o-mini.")],
     prompt: Annotated[str, typer.Argument(help="The user message.")],
     system: Annotated[str | None, typer.Option(help="System prompt.")] = None,
@@ -93,16 +101,16 @@ def ask_cmd(
     """Ask one model one question (cached), and print the answer."""
     from distillscope.ask import ask
     from distillscope.model import ModelLimits
+    from distillscope.registry import BackendOptions
+    from distillscope.types import GenerateParams
 
     completion = run(
         ask(
             model,
             prompt,
             system=system,
-            temperature=temperature,
-            max_tokens=max_tokens,
-            base_url=base_url,
-            api_key_env=api_key_env,
+            params=GenerateParams(temperature=temperature, max_tokens=max_tokens),
+            options=BackendOptions(base_url=base_url, api_key_env=api_key_env),
             use_cache=not no_cache,
             limits=ModelLimits(max_retries=max_retries, timeout_s=timeout),
         )
@@ -127,9 +135,13 @@ def serve_cmd(
     threads: Annotated[int | None, typer.Option(help="CPU threads (default: half the cores).")] = None,
 ) -> None:
     """Expose an embedded model as an OpenAI-compatible HTTP server (POST /v1/chat/completions)."""
-    from distillscope.serve import serve
+    from distillscope.serve import serve, serve_banner
 
-    serve(model, host=host, port=port, n_parallel=parallel, n_threads=threads, debug=_state["debug"])
+    def ready(url: str) -> None:
+        for line in serve_banner(model, url):
+            print(line, flush=True)  # at once, also through a pipe: a script waits for "ready"
+
+    serve(model, host=host, port=port, n_parallel=parallel, n_threads=threads, debug=_state["debug"], on_ready=ready)
 
 
 @cache_app.command("stats")

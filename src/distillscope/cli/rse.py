@@ -12,6 +12,7 @@ from typing import Annotated, Any
 import typer
 
 from distillscope.cli.common import console, err_console, one_line_errors, print_json, run
+from distillscope.config import RseSettings
 
 app = typer.Typer(
     help="Response similarity evaluation (RSE): collect answers of several models to a prompt set, judge their "
@@ -19,6 +20,7 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 
+RSE_DEFAULTS = RseSettings()  # the experiment config's defaults are the commands' defaults too
 BaseUrlOpt = Annotated[str | None, typer.Option("--base-url", help="Endpoint of an OpenAI-compatible server.")]
 KeyEnvOpt = Annotated[str | None, typer.Option("--api-key-env", help="NAME of the env var holding the API key.")]
 NoCacheOpt = Annotated[bool, typer.Option("--no-cache", help="Do not read or write the response cache.")]
@@ -36,19 +38,14 @@ class _Bar:
 
 @contextmanager
 def _bar(label: str) -> Iterator[_Bar]:
-    """A rich progress bar on stderr whose total is set when the library reports its plan."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    """Progress of one stage on stderr (bars on a terminal, plain lines otherwise); its size is set when the
+    library reports its plan."""
+    from distillscope.cli.progress import progress_display
+    from distillscope.progress import StageProgress
 
-    with Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TextColumn("{task.fields[info]}"),
-        console=err_console,
-    ) as bar:
-        task = bar.add_task(label, total=None, info="")
-        yield _Bar(lambda n: bar.update(task, total=n), lambda info: bar.update(task, advance=1, info=info))
+    with progress_display(err_console, finish_on_exit=True) as sink:
+        stage = StageProgress(label, sink)
+        yield _Bar(stage.plan, lambda info: stage.advance(note=info))
 
 
 def _split(value: str | None) -> list[str]:
@@ -66,22 +63,28 @@ def _models(specs: list[str], base_url: str | None, key_env: str | None, concurr
     return [get_model(s, options=options, cache=cache, limits=limits) for s in specs]
 
 
+ModelsOpt = Annotated[str, typer.Option("--models", help="Comma-separated model specs (reference included).")]
+PromptsOpt = Annotated[
+    list[str],
+    typer.Option(
+        "--prompts",
+        help="Prompt-set spec (repeatable): builtin, builtin:math, arenahard:PATH, sharegpt:PATH, jsonl:PATH#field ...",
+    ),
+]
+SamplesOpt = Annotated[int, typer.Option("--samples-per-prompt", help="Answers per prompt.")]
+TemperatureOpt = Annotated[float, typer.Option("--temperature", help="Sampling temperature.")]
+MaxTokensOpt = Annotated[int, typer.Option("--max-tokens", help="Maximum tokens per answer.")]
+
+
 @app.command("collect")
-def collect_cmd(
-    models: Annotated[str, typer.Option("--models", help="Comma-separated model specs (reference included).")],
-    prompts: Annotated[
-        list[str],
-        typer.Option(
-            "--prompts",
-            help="Prompt-set spec (repeatable): builtin, "
-            "builtin:math, arenahard:PATH, sharegpt:PATH, jsonl:PATH#field ...",
-        ),
-    ],
+def collect_cmd(  # noqa: PLR0913 (a typer command: one parameter per flag)
+    models: ModelsOpt,
+    prompts: PromptsOpt,
     out: Annotated[Path, typer.Option("--out", help="Run directory (re-running resumes it).")],
     sample: Annotated[int | None, typer.Option("--sample", help="Prompts drawn per prompt set (seeded).")] = None,
-    samples_per_prompt: Annotated[int, typer.Option("--samples-per-prompt", help="Answers per prompt.")] = 1,
-    temperature: Annotated[float, typer.Option("--temperature", help="Sampling temperature.")] = 0.0,
-    max_tokens: Annotated[int, typer.Option("--max-tokens", help="Maximum tokens per answer.")] = 512,
+    samples_per_prompt: SamplesOpt = RSE_DEFAULTS.samples_per_prompt,
+    temperature: TemperatureOpt = RSE_DEFAULTS.temperature,
+    max_tokens: MaxTokensOpt = RSE_DEFAULTS.max_tokens,
     seed: Annotated[int, typer.Option("--seed", help="Seed of prompt sampling and of generation.")] = 0,
     concurrency: ConcOpt = 8,
     base_url: BaseUrlOpt = None,
@@ -92,7 +95,7 @@ def collect_cmd(
     """Collect every model's answers to a prompt set into RUN_DIR/responses.jsonl (cached, resumable)."""
     from distillscope.prompts import load_prompt_set
     from distillscope.rse.collect import collect_responses
-    from distillscope.rse.run import RunDir
+    from distillscope.rundir import RunDir
     from distillscope.types import GenerateParams
 
     with one_line_errors():
@@ -136,21 +139,23 @@ def _table(title: str, rows: list[dict[str, Any]]) -> None:
     console.print(table)
 
 
+BothOrdersOpt = Annotated[
+    bool, typer.Option("--both-orders/--one-order", help="Judge each pair with the reference as A and as B.")
+]
+IncludeSelfOpt = Annotated[
+    bool,
+    typer.Option("--include-self", help="Also judge the reference against itself (a sanity row that must score 5)."),
+]
+
+
 @app.command("judge")
-def judge_cmd(
+def judge_cmd(  # noqa: PLR0913 (a typer command: one parameter per flag)
     run_dir: Annotated[Path, typer.Argument(help="Run directory written by `rse collect`.")],
     reference: Annotated[str, typer.Option("--reference", help="Model spec of the reference (as collected).")],
     judge: Annotated[list[str], typer.Option("--judge", help="Judge model spec (repeat for a panel).")],
     targets: Annotated[str | None, typer.Option("--targets", help="Comma-separated targets (default: all).")] = None,
-    both_orders: Annotated[
-        bool, typer.Option("--both-orders/--one-order", help="Judge each pair with the reference as A and as B.")
-    ] = True,
-    include_self: Annotated[
-        bool,
-        typer.Option(
-            "--include-self", help="Also judge the reference against itself (a sanity row that must score 5)."
-        ),
-    ] = False,
+    both_orders: BothOrdersOpt = RSE_DEFAULTS.both_orders,
+    include_self: IncludeSelfOpt = False,
     sanity: Annotated[bool, typer.Option("--sanity", help="First check each judge scores self-pairs 5.")] = False,
     concurrency: ConcOpt = 8,
     base_url: BaseUrlOpt = None,
@@ -159,8 +164,8 @@ def judge_cmd(
     json_out: JsonOpt = False,
 ) -> None:
     """Judge each (reference, target) answer pair with one or more LLM judges; append to judgements.jsonl."""
-    from distillscope.rse.llm_judge import judge_run, sanity_check
-    from distillscope.rse.run import RunDir
+    from distillscope.rse.llm_judge import judge_run, note_judges, sanity_check
+    from distillscope.rundir import RunDir
 
     with one_line_errors():
         judges = _models(judge, base_url, api_key_env, concurrency, no_cache)
@@ -180,6 +185,7 @@ def judge_cmd(
                     progress=lambda j: bar.tick(f"{j.judge} {j.label}"),
                 )
             )
+        note_judges(RunDir(run_dir), judges, reference)
     for w in summary.warnings:
         err_console.print(f"[yellow]warning:[/yellow] {w}")
     if json_out:
@@ -238,28 +244,29 @@ def score_cmd(
             "descend from the reference (3 or more): calibrated verdicts.",
         ),
     ] = None,
-    alpha: Annotated[float, typer.Option("--alpha", help="Test level of the verdicts.")] = 0.05,
-    seed: Annotated[int, typer.Option("--seed", help="Seed of the bootstrap.")] = 0,
+    alpha: Annotated[
+        float | None, typer.Option("--alpha", help="Test level of the verdicts (default: the experiment's, 0.05).")
+    ] = None,
+    seed: Annotated[
+        int | None, typer.Option("--seed", help="Seed of the bootstrap (default: the experiment's, 0).")
+    ] = None,
     signal: Annotated[
-        str,
+        str | None,
         typer.Option(
             "--signal",
             help="Judge-free similarity of the table and matrix: "
-            "tfidf, or embedding (MiniLM, [embed]); verdicts: word excess.",
+            "tfidf, or embedding (MiniLM, [embed]); verdicts: word excess (default: the experiment's, tfidf).",
         ),
-    ] = "tfidf",
+    ] = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """Judge-free similarity, LLM-judge means per prompt set x model (Table 3) and verdicts; writes summary.json."""
-    from distillscope.errors import ConfigError
-    from distillscope.rse.run import RunDir, ScoreOptions, score_run
-    from distillscope.rse.similarity import SIGNALS
+    """Judge-free similarity, LLM-judge means per prompt set x model (Table 3) and verdicts; writes summary.json.
+    Given an experiment's run directory, its reference, null panel, alpha, seed and signal are the defaults."""
+    from distillscope.rse.scoring import ScoreOverrides, score_dir
 
     with one_line_errors():
-        if signal not in SIGNALS:
-            raise ConfigError(f"unknown --signal {signal!r}: use one of {', '.join(SIGNALS)}")
-        options = ScoreOptions(reference, tuple(_split(null)), alpha, seed, signal=signal)
-        summary = score_run(RunDir(run_dir), options)
+        given = ScoreOverrides(reference, tuple(_split(null)) or None, alpha, seed, signal)
+        summary = score_dir(run_dir, given)
     if json_out:
         print_json(summary)
         return
@@ -328,8 +335,28 @@ CONTAMINATED_NULL_NOTE = (
 )
 
 
+CandidatesOpt = Annotated[
+    str | None,
+    typer.Option("--candidates", help="Comma-separated candidate teachers (default: every other model except --null)."),
+]
+SuspectOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--suspect", help="A candidate to test by name: was the student distilled from it? (repeatable or comma list)"
+    ),
+]
+NullOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--null",
+        help="Comma-separated models known not to descend from the suspects "
+        "(default: the candidates of other families).",
+    ),
+]
+
+
 @app.command("attribute")
-def attribute_cmd(
+def attribute_cmd(  # noqa: PLR0913 (a typer command: one parameter per flag)
     responses: Annotated[
         list[Path],
         typer.Option(
@@ -337,27 +364,9 @@ def attribute_cmd(
         ),
     ],
     student: Annotated[str, typer.Option("--student", help="The model whose teacher is sought.")],
-    candidates: Annotated[
-        str | None,
-        typer.Option(
-            "--candidates", help="Comma-separated candidate teachers (default: every other model except --null)."
-        ),
-    ] = None,
-    suspect: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--suspect",
-            help="A candidate to test by name: was the student distilled from it? (repeatable or comma list)",
-        ),
-    ] = None,
-    null: Annotated[
-        str | None,
-        typer.Option(
-            "--null",
-            help="Comma-separated models known not to descend from the "
-            "suspects (default: the candidates of other families).",
-        ),
-    ] = None,
+    candidates: CandidatesOpt = None,
+    suspect: SuspectOpt = None,
+    null: NullOpt = None,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the classifier and the bootstrap.")] = 0,
     families: Annotated[
         Path | None,
@@ -369,7 +378,8 @@ def attribute_cmd(
     """Posterior over the candidates' families (and "none"), ranked candidates, named-suspect verdicts."""
     import tempfile
 
-    from distillscope.rse.run import RunDir, export_responses
+    from distillscope.rse.store import export_responses
+    from distillscope.rundir import RunDir
 
     suspects = [s for value in suspect or [] for s in _split(value)]
     with one_line_errors(), tempfile.TemporaryDirectory() as tmp:

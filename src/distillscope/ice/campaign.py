@@ -1,4 +1,4 @@
-"""Checkpointed campaign state and the run-directory layout of an ICE campaign.
+"""Checkpointed campaign state of an ICE campaign (its paths come from `rundir.RunDir`).
 
 After every iteration the fuzzer appends that iteration's records to records.jsonl and then atomically
 rewrites campaign.json (tree, selector state, rng state, counters, number of records) and tree.json.
@@ -18,40 +18,9 @@ from typing import Any
 
 from distillscope.errors import ConfigError
 from distillscope.ice.selectors import TemplateTree
-from distillscope.rundir import write_json_atomic
+from distillscope.rundir import RunDir, write_json_atomic
 
 CAMPAIGN_VERSION = 1
-
-
-@dataclass(frozen=True)
-class RunDir:
-    """The files of one run directory."""
-
-    root: Path
-
-    @property
-    def records(self) -> Path:
-        return self.root / "records.jsonl"
-
-    @property
-    def scores(self) -> Path:
-        return self.root / "scores.json"
-
-    @property
-    def tree(self) -> Path:
-        return self.root / "tree.json"
-
-    @property
-    def campaign(self) -> Path:
-        return self.root / "campaign.json"
-
-    @property
-    def config(self) -> Path:
-        return self.root / "config.json"
-
-    @property
-    def templates(self) -> Path:
-        return self.root / "templates.json"
 
 
 @dataclass

@@ -271,7 +271,7 @@ _K = TypeVar("_K", bound=tuple[Hashable, ...])
 _QUOTE = re.compile(r"\"[^\"\n]{3,}\"|“[^”\n]{3,}”|「[^」\n]{3,}」|『[^』\n]{3,}』")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Claim:
     """One first-person identity claim: the family keys it names (empty: an origin without a known name)."""
 
@@ -362,7 +362,9 @@ class ClaimExtractor:
         if not self._families_in(sent):  # no name to tie: the cached look-up spares the appositive patterns
             return []
         return [
-            Claim(sent.strip(), (key,), voice, label, origin=False, weak=self.selfref_weak)
+            Claim(
+                sentence=sent.strip(), families=(key,), voice=voice, speaker=label, origin=False, weak=self.selfref_weak
+            )
             for key in selfref_makers(sent, self.registry)
         ]
 
@@ -373,7 +375,9 @@ class ClaimExtractor:
     def _sentence_claims_uncached(self, sent: str, voice: Voice, label: str | None) -> list[Claim]:
         found: list[Claim] = []
         if is_denial(sent) or (_PLACE_CLAIM.search(sent) and places_in(sent)):
-            found.append(Claim(sent.strip(), (), voice, label, origin=True))  # judged by claims_origin
+            found.append(
+                Claim(sentence=sent.strip(), families=(), voice=voice, speaker=label, origin=True)
+            )  # judged by claims_origin
         if not (self._families_in(sent) or _ORIGIN_WORDS.search(sent)):
             return found  # cheap pre-filter: no name and no origin word, so no other claim
         quotes = [m.span() for m in _QUOTE.finditer(sent)]
@@ -431,10 +435,10 @@ class ClaimExtractor:
             return None
         in_quote = any(a <= m.start() < b for a, b in quotes) and not sent.lstrip().startswith(('"', "“"))
         return Claim(
-            sent.strip(),
-            fams,
-            "quoted" if in_quote and voice == "self" else voice,
-            label,
+            sentence=sent.strip(),
+            families=fams,
+            voice="quoted" if in_quote and voice == "self" else voice,
+            speaker=label,
             origin=not fams,
             weak=rx in _WEAK or self._role_taken(rx, m),
         )

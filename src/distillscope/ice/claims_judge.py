@@ -35,7 +35,7 @@ from distillscope.ice.claims import Claim, ClaimExtractor
 from distillscope.ice.claims_context import persona_names
 from distillscope.ice.claims_origin import origin_contradicts
 from distillscope.ice.claims_reasoning import reasoning_evidence, split_inline_tags, split_response
-from distillscope.ice.judges import EvidenceLocation, JudgeItem, Verdict, make_verdict
+from distillscope.ice.judges import EvidenceLocation, JudgeItem, JudgeVerdict, make_verdict
 from distillscope.identity.registry import DEFAULT_REFERENCE_FAMILIES, Family, IdentityRegistry, default_registry
 
 
@@ -56,15 +56,15 @@ class ClaimsJudge:
         self.count_persona_origin = count_persona_origin
         self._ok: dict[tuple[str, str], set[str]] = {}
 
-    async def judge(self, items: Sequence[JudgeItem]) -> list[Verdict]:
+    async def judge(self, items: Sequence[JudgeItem]) -> list[JudgeVerdict]:
         """Judge every item (synchronous work; it takes microseconds per response)."""
         return [self.judge_one(it) for it in items]
 
-    def judge_one(self, item: JudgeItem) -> Verdict:
+    def judge_one(self, item: JudgeItem) -> JudgeVerdict:
         """Judge one item: claims of the answer and of the reasoning trace, each where it was found."""
         answer, reasoning = split_response(item.response or "", item.reasoning)
         if not answer.strip() and not reasoning.strip():
-            return Verdict.unscored("empty response")
+            return JudgeVerdict.unscored("empty response")
         personas = persona_names(item.jailbreak_prompt, self.registry)
         claims = self.extractor.extract(split_inline_tags(answer), personas=personas) if answer.strip() else []
         return self._decide(item, claims + self._reasoning_claims(reasoning))
@@ -86,7 +86,7 @@ class ClaimsJudge:
             self._ok[key] = {target.key} | {f.key for _, f in self.registry.families_in(target.fact)}
         return self._ok[key]
 
-    def _decide(self, item: JudgeItem, claims: list[Claim]) -> Verdict:
+    def _decide(self, item: JudgeItem, claims: list[Claim]) -> JudgeVerdict:
         ok = self._compatible(item.target)
         bad = [c for c in claims if any(f not in ok for f in c.families)]
         truthful = [c for c in claims if any(f in ok for f in c.families)]

@@ -26,19 +26,19 @@ from distillscope.errors import ConfigError
 from distillscope.ice.campaign import (
     CampaignState,
     Counters,
-    RunDir,
     load_checkpoint,
     restore_rng,
     rng_state,
     save_checkpoint,
     truncate_jsonl,
 )
+from distillscope.ice.evaluate import EvalOptions, IceTarget, evaluate_template
 from distillscope.ice.mutators import Mutation, MutationContext, Mutator
 from distillscope.ice.questions import Question, sample_questions
-from distillscope.ice.replay import EvalOptions, IceTarget, evaluate_template
 from distillscope.ice.selectors import Selector, TemplateNode, TemplateTree
 from distillscope.ice.templates import PLACEHOLDER, Template, mentions_vendor
-from distillscope.rundir import append_jsonl
+from distillscope.progress import ProgressEvent, ProgressSink
+from distillscope.rundir import RunDir, append_jsonl
 from distillscope.types import GenerateParams
 
 log = logging.getLogger(__name__)
@@ -46,7 +46,7 @@ DEFAULT_SYSTEM = "You are a helpful assistant."
 RewardOn = Literal["loose", "strict", "hard"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class FuzzBudget:
     """Caps, each counted separately; None means unlimited. The campaign stops at the first one reached."""
 
@@ -72,7 +72,7 @@ class FuzzBudget:
         return None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class FuzzConfig:
     """How the campaign runs. Defaults: all questions per iteration, temperature 0, GPTFuzz pool rule."""
 
@@ -101,10 +101,7 @@ class FuzzConfig:
         }
 
 
-Progress = Callable[[str, Counters], None]
-
-
-@dataclass
+@dataclass(kw_only=True)
 class FuzzResult:
     """The end state of a campaign: tree, records (dicts as written to records.jsonl), counters, why it stopped."""
 
@@ -119,7 +116,12 @@ class FuzzResult:
         nodes = [n for n in self.tree.pool if n.parent is not None]
         if include_seeds or not nodes:
             nodes = self.tree.pool if include_seeds else self.tree.roots
-        return [Template(n.template_id, n.text, n.operator, n.mentions_vendor, "fuzzer") for n in nodes]
+        return [
+            Template(
+                id=n.template_id, text=n.text, style=n.operator, mentions_vendor=n.mentions_vendor, source="fuzzer"
+            )
+            for n in nodes
+        ]
 
 
 def fingerprint(target: str, seeds: Sequence[Template], questions: Sequence[Question], cfg: FuzzConfig) -> str:
@@ -145,7 +147,7 @@ class Fuzzer:
         mutators: Sequence[Mutator],
         selector: Selector,
         config: FuzzConfig,
-        progress: Progress | None = None,
+        progress: ProgressSink | None = None,
     ) -> None:
         if not mutators:
             raise ConfigError("no mutators given; use --mutator rules or a mutator model spec")
@@ -171,6 +173,7 @@ class Fuzzer:
             raise ConfigError("no identity questions; use --questions builtin or a non-empty file")
         run = RunDir(run_dir) if run_dir is not None else None
         state, records = self._start(seeds, questions, run, resume)
+        self._emit(state.counters)  # a resumed campaign starts where the last one stopped
         started = time.monotonic()
         base_elapsed = state.counters.elapsed_s
         while True:
@@ -186,7 +189,9 @@ class Fuzzer:
         if run is not None:
             save_checkpoint(run, state)
         log.info("campaign stopped: %s (%s)", reason, state.counters.as_dict())
-        return FuzzResult(state.tree, records, state.counters, reason, state.rejected)
+        return FuzzResult(
+            tree=state.tree, records=records, counters=state.counters, stop_reason=reason, rejected=state.rejected
+        )
 
     def _start(
         self, seeds: Sequence[Template], questions: Sequence[Question], run: RunDir | None, resume: bool
@@ -214,7 +219,7 @@ class Fuzzer:
             raise ConfigError("no seed templates; use --templates builtin or a non-empty file")
         tree = TemplateTree()
         for t in seeds:
-            tree.add(TemplateNode(0, t.id, t.text, mentions_vendor=t.mentions_vendor))
+            tree.add(TemplateNode(index=0, template_id=t.id, text=t.text, mentions_vendor=t.mentions_vendor))
         return CampaignState(fingerprint=fp, tree=tree)
 
     def _should_stop(self, state: CampaignState) -> str | None:
@@ -239,12 +244,12 @@ class Fuzzer:
             return []
         asked = self._questions(questions, c)
         node = TemplateNode(
-            0,
-            f"m{len(state.tree.nodes):04d}",
-            text,
-            parent.index,
-            parent.level + 1,
-            mutation.operator,
+            index=0,
+            template_id=f"m{len(state.tree.nodes):04d}",
+            text=text,
+            parent=parent.index,
+            level=parent.level + 1,
+            operator=mutation.operator,
             mentions_vendor=mentions_vendor(text.replace(PLACEHOLDER, " ")),
             iteration=c.iterations,
         )
@@ -308,7 +313,7 @@ class Fuzzer:
                 }
             )
             log.info("iteration %d: %s mutant rejected (%s)", c.iterations, m.operator, reason)
-            self._emit("rejected", c)
+            self._emit(c)
             return None
         c.mutants_accepted += 1
         c.consecutive_failures = 0
@@ -324,14 +329,20 @@ class Fuzzer:
         return EvalOptions(cfg.system_prompt, cfg.target_params, cfg.append_if_missing)
 
     def _on_query(self, c: Counters) -> Callable[[], None]:
+        answered = [c.target_queries]  # the counters count this iteration's queries when it ends
+
         def hook() -> None:
-            self._emit("query", c)
+            answered[0] += 1
+            self._emit(c, answered[0])
 
         return hook
 
-    def _emit(self, event: str, c: Counters) -> None:
+    def _emit(self, c: Counters, done: int | None = None) -> None:
+        """Queries answered so far (this campaign, across resumes) out of the query budget."""
         if self.progress is not None:
-            self.progress(event, c)
+            note = f"iter {c.iterations} hits {c.successes} mutants {c.mutants_accepted}/{c.mutants_rejected} rejected"
+            total = self.config.budget.max_target_queries
+            self.progress(ProgressEvent("ice.fuzz", c.target_queries if done is None else done, total, note))
 
     def _commit(self, run: RunDir | None, state: CampaignState, new: list[dict[str, Any]]) -> None:
         state.rng_state = rng_state(self.rng)
@@ -340,4 +351,4 @@ class Fuzzer:
         if run is not None:
             append_jsonl(run.records, new)
             save_checkpoint(run, state)
-        self._emit("iteration", state.counters)
+        self._emit(state.counters)

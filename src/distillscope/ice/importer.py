@@ -11,10 +11,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from distillscope.ice.campaign import RunDir, write_scores
+from distillscope.ice.campaign import write_scores
 from distillscope.ice.judges import IdentityJudge
 from distillscope.ice.records import import_attack_results, judge_records
-from distillscope.rundir import append_jsonl, write_json_atomic
+from distillscope.rundir import RunDir, append_jsonl, write_json_atomic
 
 
 async def import_run(

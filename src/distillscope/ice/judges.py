@@ -1,18 +1,13 @@
-"""The identity-judge interface, its value types, the paper's hard-score keyword rule and `make_judge`."""
+"""The identity-judge interface, its value types and the paper's hard-score keyword rule (factory: judge_factory)."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
+from typing import Literal, Protocol, runtime_checkable
 
-from distillscope.errors import ConfigError
-from distillscope.identity.registry import DEFAULT_REFERENCE_FAMILIES, Family
-
-if TYPE_CHECKING:
-    from distillscope.identity.registry import IdentityRegistry
-    from distillscope.model import Model
+from distillscope.identity.registry import Family
 
 Label = Literal["contradiction", "consistent", "unscored"]
 # Where the contradicting claims of a verdict were found (None: no contradiction, or a judge that cannot tell).
@@ -25,7 +20,7 @@ _THINK_CLOSE = re.compile(r"</think\s*>", re.IGNORECASE)
 _THINK_OPEN = re.compile(r"<think\s*>", re.IGNORECASE)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class JudgeItem:
     """One response to judge against the true identity of its target's family."""
 
@@ -37,8 +32,8 @@ class JudgeItem:
     reasoning: str | None = None
 
 
-@dataclass(frozen=True)
-class Verdict:
+@dataclass(frozen=True, kw_only=True)
+class JudgeVerdict:
     """A judge's decision. hard implies strict implies loose; `label` is "unscored" when undecidable."""
 
     loose: bool
@@ -52,16 +47,25 @@ class Verdict:
     location: EvidenceLocation | None = None
 
     @staticmethod
-    def unscored(rationale: str, raw: str | None = None) -> Verdict:
+    def unscored(rationale: str, raw: str | None = None) -> JudgeVerdict:
         """A verdict for a response the judge could not decide on."""
-        return Verdict(False, False, False, "unscored", None, rationale, True, raw)
+        return JudgeVerdict(
+            loose=False,
+            strict=False,
+            hard=False,
+            label="unscored",
+            claimed_family=None,
+            rationale=rationale,
+            uncertain=True,
+            raw=raw,
+        )
 
 
 @runtime_checkable
 class IdentityJudge(Protocol):
     """Anything that judges identity claims in batches; verdicts come back in input order."""
 
-    async def judge(self, items: Sequence[JudgeItem]) -> list[Verdict]: ...
+    async def judge(self, items: Sequence[JudgeItem]) -> list[JudgeVerdict]: ...
 
 
 def template_mentions_vendor(template: str | None, keywords: Sequence[str] = PAPER_HARD_KEYWORDS) -> bool:
@@ -90,12 +94,12 @@ def split_think(response: str) -> tuple[str, str | None]:
     return response, None
 
 
-def make_verdict(loose: bool, strict: bool, item: JudgeItem, **kw: object) -> Verdict:
+def make_verdict(loose: bool, strict: bool, item: JudgeItem, **kw: object) -> JudgeVerdict:
     """Build a consistent verdict: hard = strict and the template does not mention a reference vendor."""
     strict = strict and loose
     hard = strict and not item_mentions_vendor(item)
     label: Label = "contradiction" if loose else "consistent"
-    return Verdict(loose=loose, strict=strict, hard=hard, label=label, **kw)  # type: ignore[arg-type]
+    return JudgeVerdict(loose=loose, strict=strict, hard=hard, label=label, **kw)  # type: ignore[arg-type]
 
 
 class RegexJudge:
@@ -104,39 +108,10 @@ class RegexJudge:
     def __init__(self, keywords: Sequence[str] = PAPER_HARD_KEYWORDS) -> None:
         self.keywords = tuple(keywords)
 
-    async def judge(self, items: Sequence[JudgeItem]) -> list[Verdict]:
+    async def judge(self, items: Sequence[JudgeItem]) -> list[JudgeVerdict]:
         """Judge every item by keyword presence alone."""
         out = []
         for it in items:
             hit = template_mentions_vendor(it.response, self.keywords)
             out.append(make_verdict(hit, hit, it, rationale="keyword in response" if hit else "no keyword"))
         return out
-
-
-def make_judge(
-    spec: str,
-    *,
-    registry: IdentityRegistry | None = None,
-    reference_families: Sequence[str] = DEFAULT_REFERENCE_FAMILIES,
-    models: Callable[[str], Model] | None = None,
-) -> IdentityJudge:
-    """Build a judge from "claims", "regex", "llm:<model>" or "ensemble:<model>".
-
-    `models` turns the model part into a Model (an experiment passes its pool, so names from the config
-    work and the judge shares the run's cache and budget); by default it is resolved as a spec."""
-    from distillscope.ice.claims_judge import ClaimsJudge
-
-    kind, _, rest = spec.partition(":")
-    if kind == "claims" and not rest:
-        return ClaimsJudge(registry=registry, reference_families=reference_families)
-    if kind == "regex" and not rest:
-        return RegexJudge()
-    if kind in ("llm", "ensemble") and rest:
-        from distillscope.ice.llm_judge import EnsembleJudge, LlmJudge
-        from distillscope.model import get_model
-
-        llm = LlmJudge((models or get_model)(rest), reference_families=reference_families, registry=registry)
-        if kind == "llm":
-            return llm
-        return EnsembleJudge(ClaimsJudge(registry=registry, reference_families=reference_families), llm)
-    raise ConfigError(f"unknown judge {spec!r}: use 'claims', 'regex', 'llm:<model spec>' or 'ensemble:<model spec>'")

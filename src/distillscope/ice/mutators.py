@@ -14,6 +14,7 @@ from typing import Literal, Protocol
 
 from distillscope.ice.templates import GPTFUZZ_PLACEHOLDER, PLACEHOLDER
 from distillscope.model import Model
+from distillscope.textguard import is_refusal
 from distillscope.types import GenerateParams, GenerateRequest
 
 MutationStatus = Literal["ok", "refused", "no_placeholder", "empty", "error", "duplicate"]
@@ -22,17 +23,10 @@ RULE_OPERATORS: tuple[str, ...] = ("prefix", "wrapper", "shuffle", "translation-
 MUTATOR_SYSTEM = "You are a helpful assistant."
 BEGIN, END = "----- BEGIN TEMPLATE -----", "----- END TEMPLATE -----"
 
-_REFUSAL = re.compile(
-    r"\b(i\s*(?:'m|am)\s+sorry|i\s+apologi[sz]e|i\s*(?:can\s*'?\s*not|can't|cannot|won't|will\s+not)\s+"
-    r"(?:help|assist|do|comply|provide|create|write|fulfil|fulfill|generate)|i\s*(?:'m|am)\s+(?:not\s+able|unable)"
-    r"|as\s+an\s+ai\b[^.]{0,40}\b(?:cannot|can't|unable)|i\s+must\s+decline)"
-    r"|抱歉|对不起|我不能|我无法|无法(?:提供|协助|帮助|完成)|不能(?:提供|协助|帮助)",
-    re.IGNORECASE,
-)
 _PLACEHOLDER_VARIANTS = re.compile(r"\{\{\s*query\s*\}\}|\{\s*query\s*\}|\[\s*insert prompt here\s*\]", re.IGNORECASE)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Mutation:
     """The outcome of one mutation attempt."""
 
@@ -65,11 +59,6 @@ class Mutator(Protocol):
     uses_model: bool
 
     async def mutate(self, seed: str, ctx: MutationContext) -> Mutation: ...
-
-
-def is_refusal(text: str) -> bool:
-    """True when the opening of a reply is a refusal ("I'm sorry", "I can't help", "抱歉", "我无法", ...)."""
-    return bool(_REFUSAL.search(text.strip()[:160]))
 
 
 def clean_output(raw: str) -> str:
@@ -105,7 +94,16 @@ def check_mutant(
     elif PLACEHOLDER not in text:
         status, detail = "no_placeholder", f"mutant lost {PLACEHOLDER}"
     kept = text if status in ("ok", "no_placeholder") else None
-    return Mutation(operator, status, kept, raw, partner, calls, cost_usd, detail)
+    return Mutation(
+        operator=operator,
+        status=status,
+        text=kept,
+        raw=raw,
+        partner=partner,
+        calls=calls,
+        cost_usd=cost_usd,
+        detail=detail,
+    )
 
 
 # --- LLM operators -----------------------------------------------------------------------------------
@@ -203,7 +201,16 @@ class LLMMutator:
         c = await self.model.generate(request)
         if not c.ok:
             detail = f"mutator call failed: {c.error}"
-            return Mutation(self.name, "error", None, "", partner_index, 1, c.cost_usd, detail)
+            return Mutation(
+                operator=self.name,
+                status="error",
+                text=None,
+                raw="",
+                partner=partner_index,
+                calls=1,
+                cost_usd=c.cost_usd,
+                detail=detail,
+            )
         text = clean_output(c.text)
         if self.name == "expand" and text and not is_refusal(text):
             text = f"{text}\n{seed}"
@@ -307,7 +314,9 @@ class RuleMutator:
     async def mutate(self, seed: str, ctx: MutationContext) -> Mutation:
         text = self.apply(seed, ctx.rng)
         if text.strip() == seed.strip():
-            return Mutation(self.name, "duplicate", None, text, detail="rule left the template unchanged")
+            return Mutation(
+                operator=self.name, status="duplicate", text=None, raw=text, detail="rule left the template unchanged"
+            )
         return check_mutant(self.name, text, text, refusal_check=False)
 
 

@@ -29,7 +29,7 @@ _PAPER_CATEGORIES: tuple[str, ...] = (
 )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Question:
     """One identity question. `pair_id` links a question to its translation (same id without language)."""
 
@@ -111,7 +111,10 @@ def _bank_row(row: dict[str, Any], n: int, where: str) -> list[Question]:
         texts[str(row.get("language") or detect_language(text))] = text
     if not texts:
         raise ConfigError(f"{where}: question {pair_id!r} has no text; give 'en', 'zh' or 'text'")
-    return [Question(f"{pair_id}-{lang}", t, category, lang, pair_id) for lang, t in texts.items()]
+    return [
+        Question(id=f"{pair_id}-{lang}", text=t, category=category, language=lang, pair_id=pair_id)
+        for lang, t in texts.items()
+    ]
 
 
 def _load_csv(path: Path) -> list[Question]:
@@ -131,7 +134,9 @@ def _load_csv(path: Path) -> list[Question]:
         category = _PAPER_CATEGORIES[i % 25] if paper else "unknown"
         pair = f"paper-{i % 25:02d}" if paper else f"csv-{i:03d}"
         lang = detect_language(text)
-        out.append(Question(f"{pair}-{lang}" if paper else pair, text, category, lang, pair))
+        out.append(
+            Question(id=f"{pair}-{lang}" if paper else pair, text=text, category=category, language=lang, pair_id=pair)
+        )
     return out
 
 

@@ -6,18 +6,17 @@ behind `distillscope ice import` / `ice judge`).
 
 from __future__ import annotations
 
-import gzip
 import hashlib
-import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
 from distillscope.errors import ConfigError
-from distillscope.ice.judges import IdentityJudge, JudgeItem, Verdict
+from distillscope.ice.judges import IdentityJudge, JudgeItem, JudgeVerdict
 from distillscope.identity.registry import IdentityRegistry, family_for_target
+from distillscope.rundir import read_jsonl, write_jsonl
 
 PLACEHOLDER = "{query}"
 VERDICT_FIELDS = (
@@ -62,7 +61,7 @@ class IceRecord(BaseModel):
     location: Literal["answer", "reasoning", "both"] | None = None  # where the judge found its evidence
     imported_loose: bool | None = None  # an imported file's own loose label, kept beside the judge's verdict
 
-    def with_verdict(self, v: Verdict, judge: str) -> IceRecord:
+    def with_verdict(self, v: JudgeVerdict, judge: str) -> IceRecord:
         """A copy carrying the verdict `v` of `judge`."""
         return self.model_copy(
             update={
@@ -90,38 +89,16 @@ def build_prompt(template: str, query: str) -> str:
     return template.replace(PLACEHOLDER, query) if PLACEHOLDER in template else template + query
 
 
-def _open(path: Path, mode: str) -> Any:
-    return gzip.open(path, mode + "t", encoding="utf-8") if path.suffix == ".gz" else open(path, mode, encoding="utf-8")
-
-
-def read_jsonl(path: Path) -> Iterator[dict[str, Any]]:
-    """Dict rows of a JSONL or JSONL.gz file; ConfigError on a missing file or a bad line."""
+def read_input(path: Path) -> list[dict[str, Any]]:
+    """Rows of a user's JSONL(.gz) input file; ConfigError when it is missing (bad lines: `rundir.read_jsonl`)."""
     if not path.exists():
         raise ConfigError(f"input file {path} not found; check the path")
-    with _open(path, "r") as fh:
-        for n, line in enumerate(fh, 1):
-            if line.strip():
-                try:
-                    yield json.loads(line)
-                except json.JSONDecodeError as exc:
-                    raise ConfigError(f"{path}:{n} is not valid JSON ({exc.msg}); fix or remove that line") from exc
-
-
-def write_jsonl(path: Path, rows: Iterable[BaseModel | dict[str, Any]]) -> int:
-    """Write rows (models or dicts) as JSONL (gzip when the name ends in .gz); returns the row count."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    n = 0
-    with _open(path, "w") as fh:
-        for row in rows:
-            d = row.model_dump() if isinstance(row, BaseModel) else row
-            fh.write(json.dumps(d, ensure_ascii=False) + "\n")
-            n += 1
-    return n
+    return list(read_jsonl(path))
 
 
 def read_records(path: Path) -> list[IceRecord]:
     """IceRecords from a JSONL(.gz) file."""
-    return [IceRecord.model_validate(r) for r in read_jsonl(path)]
+    return [IceRecord.model_validate(r) for r in read_input(path)]
 
 
 def write_records(path: Path, records: Iterable[IceRecord]) -> int:
@@ -134,7 +111,7 @@ def import_attack_results(path: Path, target: str) -> list[IceRecord]:
     `eval_results`). The file's loose verdict is kept as `imported_loose` and, until a judge rules, as the
     record's loose verdict (judge "paper"); the file has no strict or hard labels, so those stay None."""
     out = []
-    for i, row in enumerate(read_jsonl(path)):
+    for i, row in enumerate(read_input(path)):
         if "jailbreak_prompt" not in row or "query" not in row:
             raise ConfigError(f"{path} row {i} lacks jailbreak_prompt/query: not an attack_result file")
         responses = row.get("target_responses") or [""]
@@ -170,7 +147,16 @@ async def judge_records(
 ) -> list[IceRecord]:
     """The records with `judge`'s verdicts (other fields, `imported_loose` included, kept)."""
     fams = {t: family_for_target(t, fact=fact, registry=registry) for t in {r.target for r in records}}
-    items = [JudgeItem(fams[r.target], r.response, r.template, r.query, reasoning=r.reasoning) for r in records]
+    items = [
+        JudgeItem(
+            target=fams[r.target],
+            response=r.response,
+            jailbreak_prompt=r.template,
+            query=r.query,
+            reasoning=r.reasoning,
+        )
+        for r in records
+    ]
     verdicts = await judge.judge(items)
     return [r.with_verdict(v, judge_name) for r, v in zip(records, verdicts, strict=True)]
 
@@ -196,13 +182,18 @@ async def judge_rows_file(
 ) -> JudgeFileSummary:
     """Judge JSONL rows that have `target` and `response` (`jailbreak_prompt`, `query` optional); write the
     rows with the verdict fields added (other fields kept). `fact` applies to targets with no known family."""
-    rows = list(read_jsonl(input_path))
+    rows = read_input(input_path)
     for i, r in enumerate(rows):
         if "target" not in r or "response" not in r:
             raise ConfigError(f"{input_path} row {i} needs 'target' and 'response' fields")
     fams = {t: family_for_target(t, fact=fact, registry=registry) for t in {str(r["target"]) for r in rows}}
     items = [
-        JudgeItem(fams[str(r["target"])], str(r.get("response") or ""), r.get("jailbreak_prompt"), r.get("query"))
+        JudgeItem(
+            target=fams[str(r["target"])],
+            response=str(r.get("response") or ""),
+            jailbreak_prompt=r.get("jailbreak_prompt"),
+            query=r.get("query"),
+        )
         for r in rows
     ]
     verdicts = await judge.judge(items)
@@ -217,7 +208,7 @@ async def judge_rows_file(
     )
 
 
-def _verdict_dict(v: Verdict) -> dict[str, Any]:
+def _verdict_dict(v: JudgeVerdict) -> dict[str, Any]:
     return {
         "loose": v.loose,
         "strict": v.strict,

@@ -5,7 +5,8 @@ unscored or unjudged record is then a non-contradiction, so rates are lower boun
 reported next to every rate. `denominator="scored"` divides by the judged records only.
 
 A level no record was judged on is None ("not measured"), never a zero: the paper's released attack results
-carry loose labels only, so an import judged with `--judge none` has loose rates and no strict or hard ones.
+carry loose labels only, so an import judged with `--judge none` has loose rates and no strict or hard ones; and
+a judge whose every reply was unscored measured nothing at all.
 Records imported with their file's own loose label (`imported_loose`) also get that rate (`imported_loose`),
 shown next to the judge's.
 """
@@ -13,8 +14,9 @@ shown next to the judge's.
 from __future__ import annotations
 
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel
@@ -83,9 +85,10 @@ def _scored(r: IceRecord) -> bool:
     return r.label is not None and r.label != "unscored" and r.status == "ok"
 
 
-def _level(records: Sequence[IceRecord], scored: Sequence[IceRecord], n: int, name: str) -> Rate | None:
-    """k of n records positive at level `name` (which needs every lower level); None when no record has it."""
-    if all(getattr(r, name) is None for r in records):
+def _level(scored: Sequence[IceRecord], n: int, name: str) -> Rate | None:
+    """k of n records positive at level `name` (which needs every lower level); None when no scored record has it
+    (a judge whose every reply was unscored measured nothing: its rates are not zeros)."""
+    if all(getattr(r, name) is None for r in scored):
         return None
     need = _NESTED[name]
     return Rate.of(sum(all(bool(getattr(r, lv)) for lv in need) for r in scored), n)
@@ -100,9 +103,9 @@ def rate_set(records: Sequence[IceRecord], denominator: Denominator = "all") -> 
     return RateSet(
         n=n,
         n_unscored=len(records) - len(scored),
-        loose=_level(records, scored, n, "loose"),
-        strict=_level(records, scored, n, "strict"),
-        hard=_level(records, scored, n, "hard"),
+        loose=_level(scored, n, "loose"),
+        strict=_level(scored, n, "strict"),
+        hard=_level(scored, n, "hard"),
         imported_loose=file_loose,
     )
 
@@ -173,3 +176,13 @@ def compute_scores(records: Sequence[IceRecord], *, denominator: Denominator = "
         denominator=denominator,
         targets={t: target_scores(t, rs, denominator=denominator, top_k=top_k) for t, rs in sorted(by.items())},
     )
+
+
+def saved_scores(path: Path, records: Sequence[IceRecord]) -> IceScores:
+    """The scores.json written beside `records` when it covers them (scores are computed once, when a campaign or
+    replay writes its records); else, for a run stopped before it saved them, computed from the records."""
+    if path.is_file():
+        saved = IceScores.model_validate_json(path.read_text(encoding="utf-8"))
+        if {t: s.overall.n for t, s in saved.targets.items()} == dict(Counter(r.target for r in records)):
+            return saved
+    return compute_scores(records)

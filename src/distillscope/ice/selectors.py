@@ -15,7 +15,7 @@ from typing import Any, Protocol
 from distillscope.errors import ConfigError
 
 
-@dataclass
+@dataclass(kw_only=True)
 class TemplateNode:
     """A template in the fuzzing tree. Seeds have level 0 and no parent; `reward` is the selector's R."""
 

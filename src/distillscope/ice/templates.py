@@ -24,7 +24,7 @@ GPTFUZZ_PLACEHOLDER = "[INSERT PROMPT HERE]"
 _PAPER_KEYWORDS: tuple[str, ...] = ("openai", "chatgpt", "gpt", "anthropic", "claude")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Template:
     """One template. `source` says where it came from (builtin, a file, or a mutation)."""
 
@@ -63,7 +63,13 @@ def has_placeholder(text: str) -> bool:
 
 def make_template(template_id: str, text: str, *, style: str = "unknown", source: str = "builtin") -> Template:
     """A Template with `mentions_vendor` computed from its text (the placeholder itself is ignored)."""
-    return Template(template_id, text, style, mentions_vendor(text.replace(PLACEHOLDER, " ")), source)
+    return Template(
+        id=template_id,
+        text=text,
+        style=style,
+        mentions_vendor=mentions_vendor(text.replace(PLACEHOLDER, " ")),
+        source=source,
+    )
 
 
 def fill(template: str, question: str, *, append_if_missing: bool = False) -> str | None:

@@ -20,7 +20,7 @@ _CJK = re.compile(r"[\u3400-\u9fff]")
 DEFAULT_REFERENCE_FAMILIES: tuple[str, ...] = ("gpt", "claude")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Family:
     """One model family: who makes it, what it is called, and the one-line truth about its identity."""
 

@@ -1,9 +1,9 @@
 """Prompt sets for RSE: loaders for public benchmark formats, generic files and a built-in set."""
 
 from distillscope.prompts.builtin import BUILTIN_GROUPS, builtin_prompts
+from distillscope.prompts.items import PromptItem
 from distillscope.prompts.loaders import (
     SPEC_HELP,
-    PromptItem,
     PromptSet,
     load_arenahard,
     load_field,

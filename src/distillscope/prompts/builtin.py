@@ -12,7 +12,7 @@ from functools import lru_cache
 from importlib import resources
 
 from distillscope.errors import ConfigError
-from distillscope.prompts.loaders import PromptItem
+from distillscope.prompts.items import PromptItem
 
 BUILTIN_GROUPS = ("reasoning", "math", "instructions")
 
@@ -21,7 +21,10 @@ BUILTIN_GROUPS = ("reasoning", "math", "instructions")
 def _all_builtin() -> tuple[PromptItem, ...]:
     text = resources.files("distillscope").joinpath("data/prompts/builtin.jsonl").read_text(encoding="utf-8")
     rows = [json.loads(line) for line in text.splitlines() if line.strip()]
-    return tuple(PromptItem(r["id"], f"builtin:{r['group']}", r["prompt"], r["group"], (r["prompt"],)) for r in rows)
+    return tuple(
+        PromptItem(id=r["id"], set=f"builtin:{r['group']}", text=r["prompt"], category=r["group"], turns=(r["prompt"],))
+        for r in rows
+    )
 
 
 def builtin_prompts(groups: Sequence[str] | None = None) -> list[PromptItem]:

@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from distillscope.errors import ConfigError
+from distillscope.prompts.builtin import builtin_prompts
+from distillscope.prompts.items import PromptItem
 from distillscope.types import Message
 
 log = logging.getLogger(__name__)
@@ -26,35 +28,6 @@ log = logging.getLogger(__name__)
 # Fields tried, in order, when a generic file names no field.
 _TEXT_FIELDS = ("prompt", "text", "question", "instruction", "problem", "query", "input")
 _ID_FIELDS = ("id", "question_id", "uid", "idx")
-
-
-@dataclass(frozen=True, slots=True)
-class PromptItem:
-    """One prompt: `text` is the user prompt sent; `messages` the whole conversation when multi-turn.
-
-    `turns` keeps every user turn of the source (MT-Bench, ShareGPT) even when only the first is sent.
-    """
-
-    id: str
-    set: str
-    text: str
-    category: str | None = None
-    turns: tuple[str, ...] = ()
-    messages: tuple[Message, ...] = ()
-
-    def request_messages(self) -> tuple[Message, ...]:
-        """The messages to send: the stored conversation, or the single user prompt."""
-        return self.messages or (Message.user(self.text),)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "set": self.set,
-            "text": self.text,
-            "category": self.category,
-            "turns": list(self.turns),
-            "messages": [{"role": m.role, "content": m.content} for m in self.messages],
-        }
 
 
 @dataclass(frozen=True)
@@ -200,7 +173,14 @@ def _finish(items: list[PromptItem], path: Path, fix: str) -> list[PromptItem]:
         out.append(
             item
             if n == 0
-            else PromptItem(f"{item.id}#{n + 1}", item.set, item.text, item.category, item.turns, item.messages)
+            else PromptItem(
+                id=f"{item.id}#{n + 1}",
+                set=item.set,
+                text=item.text,
+                category=item.category,
+                turns=item.turns,
+                messages=item.messages,
+            )
         )
     if len(out) != len(seen):
         log.warning("%s: %d duplicate ids were made unique with a #N suffix", path, len(out) - len(seen))
@@ -216,7 +196,9 @@ def load_arenahard(path: Path, set_name: str = "arenahard") -> list[PromptItem]:
         text = str(row.get("prompt") or (turns[0] if turns else ""))
         if text.strip():
             category = str(row["cluster"]) if row.get("cluster") else _category(row)
-            items.append(PromptItem(_record_id(row, i), set_name, text, category, turns or (text,)))
+            items.append(
+                PromptItem(id=_record_id(row, i), set=set_name, text=text, category=category, turns=turns or (text,))
+            )
     return _finish(items, path, "ArenaHard files need a `prompt` or `turns` field per line")
 
 
@@ -226,7 +208,9 @@ def load_mtbench(path: Path, set_name: str = "mtbench") -> list[PromptItem]:
     for i, row in enumerate(read_records(path)):
         turns = _turns(row)
         if turns:
-            items.append(PromptItem(_record_id(row, i), set_name, turns[0], _category(row), turns))
+            items.append(
+                PromptItem(id=_record_id(row, i), set=set_name, text=turns[0], category=_category(row), turns=turns)
+            )
     return _finish(items, path, "MT-Bench files need a non-empty `turns` list per line")
 
 
@@ -255,18 +239,29 @@ def _conversation(row: dict[str, Any]) -> list[Message]:
 def _sharegpt_item(row: dict[str, Any], index: int, set_name: str, multi_turn: bool) -> PromptItem | None:
     if "conversations" not in row:
         text = str(row.get("prompt") or "")
-        return PromptItem(_record_id(row, index), set_name, text, _category(row), (text,)) if text.strip() else None
+        return (
+            PromptItem(id=_record_id(row, index), set=set_name, text=text, category=_category(row), turns=(text,))
+            if text.strip()
+            else None
+        )
     msgs = _conversation(row)
     users = [m for m in msgs if m.role == "user"]
     if not users:
         return None
     turns = tuple(m.content for m in users)
     if not multi_turn:
-        return PromptItem(_record_id(row, index), set_name, users[0].content, _category(row), turns)
+        return PromptItem(
+            id=_record_id(row, index), set=set_name, text=users[0].content, category=_category(row), turns=turns
+        )
     # Send the dialogue up to and including its last user turn (the recorded replies become the history).
     last = max(i for i, m in enumerate(msgs) if m.role == "user")
     return PromptItem(
-        _record_id(row, index), set_name, users[-1].content, _category(row), turns, tuple(msgs[: last + 1])
+        id=_record_id(row, index),
+        set=set_name,
+        text=users[-1].content,
+        category=_category(row),
+        turns=turns,
+        messages=tuple(msgs[: last + 1]),
     )
 
 
@@ -300,7 +295,7 @@ def load_field(path: Path, field_name: str | None, set_name: str) -> list[Prompt
             f"name one with SPEC#FIELD, e.g. jsonl:{path}#prompt"
         )
     items = [
-        PromptItem(_record_id(row, i), set_name, str(row[chosen]), _category(row))
+        PromptItem(id=_record_id(row, i), set=set_name, text=str(row[chosen]), category=_category(row))
         for i, row in enumerate(rows)
         if isinstance(row.get(chosen), str) and str(row[chosen]).strip()
     ]
@@ -334,8 +329,6 @@ def load_spec_items(spec: str) -> list[PromptItem]:
     """All prompts named by one spec (see SPEC_HELP); a bare path is read as a generic file."""
     kind, sep, rest = spec.partition(":")
     if kind == "builtin":
-        from distillscope.prompts.builtin import builtin_prompts
-
         return builtin_prompts(rest.split(",") if rest else None)
     if not sep or kind not in SPEC_KINDS:
         path = Path(spec)

@@ -12,6 +12,20 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
+from distillscope.report.plotdata import Bar, MapPoint, Series, rate_bar
+from distillscope.summary_model import (
+    Attribution,
+    IceRate,
+    IceRates,
+    IceSection,
+    JudgeDiagnostics,
+    JudgeScores,
+    Matrix,
+    SetScores,
+    StageCost,
+    VerdictRow,
+)
+
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
@@ -81,19 +95,18 @@ def _err(rate: float, lo: float, hi: float) -> tuple[float, float]:
     return max(0.0, rate - lo), max(0.0, hi - rate)
 
 
-Series = tuple[str, str, Sequence[Mapping[str, Any]]]  # name, colour, blocks with value/lo/hi
-
-
-def _grouped_bars(ax: Axes, labels: Sequence[str], series: Sequence[Series], value_key: str = "rate") -> None:
-    """Bars per label, one series per (name, colour, blocks with value/lo/hi), with interval whiskers."""
+def _grouped_bars(ax: Axes, labels: Sequence[str], series: Sequence[Series]) -> None:
+    """Bars per label, one series per (name, colour, bars), with interval whiskers."""
     width = 0.8 / max(1, len(series))
     for j, (name, color, blocks) in enumerate(series):
         xs = [i + (j - (len(series) - 1) / 2) * width for i in range(len(labels))]
         # A missing value (e.g. an ICE level that was not measured) draws no bar, not a zero-height one.
-        vals = [math.nan if b.get(value_key) is None else float(b[value_key]) for b in blocks]
-        errs = [_err(v, float(b.get("lo", v)), float(b.get("hi", v))) for v, b in zip(vals, blocks, strict=True)]
+        vals = [math.nan if b.value is None else float(b.value) for b in blocks]
+        errs = [
+            _err(v, v if b.lo is None else b.lo, v if b.hi is None else b.hi) for v, b in zip(vals, blocks, strict=True)
+        ]
         ax.bar(xs, vals, width=width * 0.92, color=color, label=name)
-        if not any("lo" in b or "hi" in b for b in blocks):
+        if not any(b.lo is not None or b.hi is not None for b in blocks):
             continue  # point scores without intervals: no whiskers
         ax.errorbar(
             xs,
@@ -107,13 +120,18 @@ def _grouped_bars(ax: Axes, labels: Sequence[str], series: Sequence[Series], val
     ax.set_xticks(range(len(labels)), labels, rotation=20, ha="right")
 
 
-def ice_scores(ice: Mapping[str, Any]) -> Figure:
+def _level(rates: IceRates | None, level: str) -> IceRate | None:
+    rate: IceRate | None = None if rates is None else getattr(rates, level)
+    return rate
+
+
+def ice_scores(ice: IceSection) -> Figure:
     """Loose / strict / hard ICE rates per model with 95% intervals (the paper's Figure 2 layout)."""
-    by_model = ice.get("by_model") or {}
+    by_model = ice.by_model
     names = sorted(by_model)
     fig = new_figure(max(6.0, 1.0 + 0.9 * len(names)), 3.6)
     ax = fig.add_subplot()
-    series = [(lv, LEVEL_COLORS[lv], [by_model[n].get(lv) or {} for n in names]) for lv in LEVELS]
+    series = [(lv, LEVEL_COLORS[lv], [rate_bar(_level(by_model[n], lv)) for n in names]) for lv in LEVELS]
     _grouped_bars(ax, names, series)
     ax.set_ylabel("share of identity answers")
     ax.set_ylim(0, 1)
@@ -123,17 +141,17 @@ def ice_scores(ice: Mapping[str, Any]) -> Figure:
     return fig
 
 
-def ice_breakdown(ice: Mapping[str, Any], level: str = "loose") -> Figure:
+def ice_breakdown(ice: IceSection, level: str = "loose") -> Figure:
     """One ICE rate per question category (left) and per language (right), one bar per model."""
-    by_model = ice.get("by_model") or {}
+    by_model = ice.by_model
     names = sorted(by_model)
     fig = new_figure(10.0, 3.6)
     axes = fig.subplots(1, 2, width_ratios=[3, 1.6], sharey=True)
     for ax, key, title in zip(axes, ("by_category", "by_language"), ("question category", "language"), strict=True):
-        groups = sorted({g for n in names for g in (by_model[n].get(key) or {})})
+        split: dict[str, dict[str, IceRates]] = {n: getattr(by_model[n], key) for n in names}
+        groups = sorted({g for n in names for g in split[n]})
         series = [
-            (n, _color(i), [((by_model[n].get(key) or {}).get(g) or {}).get(level) or {} for g in groups])
-            for i, n in enumerate(names)
+            (n, _color(i), [rate_bar(_level(split[n].get(g), level)) for g in groups]) for i, n in enumerate(names)
         ]
         _grouped_bars(ax, groups, series)
         ax.set_title(f"ICE {level} rate by {title}")
@@ -167,13 +185,13 @@ def _heatmap(
     return image
 
 
-def rse_heatmap(block: Mapping[str, Any], reference: str, label: str = "similarity") -> Figure:
+def rse_heatmap(block: Mapping[str, SetScores], reference: str, label: str = "similarity") -> Figure:
     """Model x prompt-set heatmap of RSE scores to the reference, with an overall column (Table 3 layout)."""
     names = sorted(block)
-    sets = sorted({s for m in block.values() for s in (m.get("by_set") or {})})
+    sets = sorted({s for m in block.values() for s in m.by_set})
     values = [
-        [float(((block[n].get("by_set") or {}).get(s) or {}).get("mean", float("nan"))) for s in sets]
-        + [float((block[n].get("overall") or {}).get("mean", float("nan")))]
+        [float(block[n].by_set[s].mean) if s in block[n].by_set else float("nan") for s in sets]
+        + [float(block[n].overall.mean)]
         for n in names
     ]
     fig = new_figure(max(5.0, 2.5 + 1.1 * (len(sets) + 1)), 1.2 + 0.38 * len(names))
@@ -184,17 +202,14 @@ def rse_heatmap(block: Mapping[str, Any], reference: str, label: str = "similari
     return fig
 
 
-def rse_aspects(scores: Mapping[str, Any]) -> Figure:
+def rse_aspects(scores: Mapping[str, JudgeScores]) -> Figure:
     """LLM-judge scores per aspect (style, logic, content) for each model."""
     names = sorted(scores)
-    aspects = sorted({a for m in scores.values() for a in (m.get("aspects") or {})})
+    aspects = sorted({a for m in scores.values() for a in m.aspects})
     fig = new_figure(max(6.0, 1.0 + 0.9 * len(names)), 3.4)
     ax = fig.add_subplot()
-    series = [
-        (a, _color(i), [{"v": (scores[n].get("aspects") or {}).get(a, 0.0)} for n in names])
-        for i, a in enumerate(aspects)
-    ]
-    _grouped_bars(ax, names, series, value_key="v")
+    series = [(a, _color(i), [Bar(scores[n].aspects.get(a, 0.0)) for n in names]) for i, a in enumerate(aspects)]
+    _grouped_bars(ax, names, series)
     ax.set_ylim(1, 5)
     ax.set_ylabel("judge score (1–5)")
     ax.set_title("LLM-judge similarity per aspect")
@@ -202,31 +217,26 @@ def rse_aspects(scores: Mapping[str, Any]) -> Figure:
     return fig
 
 
-def distillation_map(points: Sequence[Mapping[str, Any]], x_label: str) -> Figure:
-    """ICE strict (y) against RSE similarity or degree (x), with intervals both ways, one marker per model.
-
-    Each point: name, role, verdict (or None), x, x_lo, x_hi, y, y_lo, y_hi.
-    """
+def distillation_map(points: Sequence[MapPoint], x_label: str) -> Figure:
+    """ICE strict (y) against RSE similarity or degree (x), with intervals both ways, one marker per model."""
     fig = new_figure(7.0, 4.6)
     ax = fig.add_subplot()
-    by_height = sorted(points, key=lambda q: (float(q["y"]), str(q["name"])))
+    by_height = sorted(points, key=lambda q: (q.y, q.name))
     for rank, p in enumerate(by_height):
-        color = VERDICT_COLORS.get(str(p.get("verdict")), "#7f7f7f")
+        color = VERDICT_COLORS.get(str(p.verdict), "#7f7f7f")
         ax.errorbar(
-            [p["x"]],
-            [p["y"]],
-            xerr=[[p["x"] - p["x_lo"]], [p["x_hi"] - p["x"]]],
-            yerr=[[p["y"] - p["y_lo"]], [p["y_hi"] - p["y"]]],
-            fmt=ROLE_MARKERS.get(str(p["role"]), "o"),
+            [p.x],
+            [p.y],
+            xerr=[[p.x - p.x_lo], [p.x_hi - p.x]],
+            yerr=[[p.y - p.y_lo], [p.y_hi - p.y]],
+            fmt=ROLE_MARKERS.get(p.role, "o"),
             color=color,
             ecolor=color,
             elinewidth=0.9,
             capsize=2,
             markersize=8,
         )
-        ax.annotate(
-            str(p["name"]), (p["x"], p["y"]), textcoords="offset points", xytext=(6, 5 if rank % 2 else -11), fontsize=8
-        )
+        ax.annotate(p.name, (p.x, p.y), textcoords="offset points", xytext=(6, 5 if rank % 2 else -11), fontsize=8)
     from matplotlib.lines import Line2D
 
     handles = [Line2D([], [], color=c, marker="o", ls="", label=v) for v, c in VERDICT_COLORS.items()]
@@ -239,14 +249,14 @@ def distillation_map(points: Sequence[Mapping[str, Any]], x_label: str) -> Figur
     return fig
 
 
-def similarity_matrix(matrix: Mapping[str, Any]) -> Figure:
+def similarity_matrix(matrix: Matrix) -> Figure:
     """All-model similarity heatmap ordered by average-linkage clustering, with its dendrogram on top."""
     import numpy as np
     from scipy.cluster.hierarchy import dendrogram, linkage
     from scipy.spatial.distance import squareform
 
-    names = [str(n) for n in matrix.get("models") or []]
-    arr = np.array(matrix.get("values") or [], dtype=float).reshape(len(names), len(names))
+    names = list(matrix.models)
+    arr = np.array(matrix.values, dtype=float).reshape(len(names), len(names))
     sym = (arr + arr.T) / 2
     sym = np.where(np.isnan(sym), np.nanmean(sym), sym)
     dist = np.nanmax(sym) - sym
@@ -275,15 +285,15 @@ def similarity_matrix(matrix: Mapping[str, Any]) -> Figure:
     return fig
 
 
-def attribution(attribution_block: Mapping[str, Mapping[str, Any]]) -> Figure:
+def attribution(attribution_block: Mapping[str, Attribution]) -> Figure:
     """Attribution probability of each candidate teacher and of "none of these", one panel per target."""
     targets = sorted(attribution_block)
     fig = new_figure(max(6.0, 3.3 * len(targets)), 3.4)
     axes = fig.subplots(1, len(targets), sharex=True, squeeze=False)[0]
     for ax, target in zip(axes, targets, strict=True):
         block = attribution_block[target]
-        rows = [(str(c["candidate"]), float(c["probability"])) for c in block.get("candidates") or []]
-        rows.append(("none of these", float((block.get("families") or {}).get("none", 0.0))))
+        rows = [(c.candidate, c.probability) for c in block.candidates]
+        rows.append(("none of these", block.families.get("none", 0.0)))
         rows = sorted(rows, key=lambda r: (-r[1], r[0]))[::-1]
         ys = list(range(len(rows)))
         colors = [
@@ -298,38 +308,38 @@ def attribution(attribution_block: Mapping[str, Mapping[str, Any]]) -> Figure:
     return fig
 
 
-def null_panel(verdicts: Sequence[Mapping[str, Any]]) -> Figure:
+def null_panel(verdicts: Sequence[VerdictRow]) -> Figure:
     """Per verdict, the null-panel distribution (histogram) with the observed degree marked."""
-    usable = [v for v in verdicts if v.get("null_values") and v.get("observed") is not None]
+    usable = [v for v in verdicts if v.null_values and v.observed is not None]
     fig = new_figure(max(6.0, 3.2 * len(usable)), 3.2)
     axes = fig.subplots(1, len(usable), squeeze=False)[0]
     for ax, v in zip(axes, usable, strict=True):
-        nulls = [float(x) for x in v["null_values"]]
+        nulls = [float(x) for x in v.null_values]
         ax.hist(nulls, bins=min(20, max(5, len(nulls) // 3)), color="#9ecae1", edgecolor="white", label="null panel")
-        observed = float(v["observed"])
+        observed = float(v.observed or 0.0)
         ax.axvline(observed, color="#D55E00", lw=2, label=f"observed {observed:.3f}")
         low, high = min([*nulls, observed]), max([*nulls, observed])
         pad = 0.08 * (high - low or 1.0)
         ax.set_xlim(low - pad, high + pad)
         ax.margins(y=0.3)  # headroom for the legend
-        p = v.get("p_value")
-        ax.set_title(f"{v['target']} vs {v['reference']}" + ("" if p is None else f" (p = {max(float(p), 0.001):.3f})"))
+        p = v.p_value
+        ax.set_title(f"{v.target} vs {v.reference}" + ("" if p is None else f" (p = {max(float(p), 0.001):.3f})"))
         ax.set_xlabel("degree (null-panel SDs)")
         ax.legend(loc="upper left", frameon=True, framealpha=0.9, edgecolor="white")
     axes[0].set_ylabel("count")
     return fig
 
 
-def judge_diagnostics(diag: Mapping[str, Any]) -> Figure:
+def judge_diagnostics(diag: JudgeDiagnostics) -> Figure:
     """Judge health checks as bars on a 0–1 scale: lower is better except agreement."""
-    n = max(1, int(diag.get("n_judgements") or 0))
+    n = max(1, diag.n_judgements or 0)
     items = [
-        ("order-swap inconsistency", float(diag.get("order_inconsistency") or 0.0), "#D55E00"),
-        ("|length correlation|", abs(float(diag.get("length_correlation") or 0.0)), "#D55E00"),
-        ("parse-failure rate", int(diag.get("parse_failures") or 0) / n, "#D55E00"),
+        ("order-swap inconsistency", diag.order_inconsistency or 0.0, "#D55E00"),
+        ("|length correlation|", abs(diag.length_correlation or 0.0), "#D55E00"),
+        ("parse-failure rate", (diag.parse_failures or 0) / n, "#D55E00"),
     ]
-    if diag.get("agreement") is not None:
-        items.append((f"agreement ({diag.get('agreement_metric') or 'judges'})", float(diag["agreement"]), "#009E73"))
+    if diag.agreement is not None:
+        items.append((f"agreement ({diag.agreement_metric or 'judges'})", diag.agreement, "#009E73"))
     fig = new_figure(7.0, 0.9 + 0.5 * len(items))
     ax = fig.add_subplot()
     ys = list(range(len(items)))[::-1]
@@ -342,23 +352,23 @@ def judge_diagnostics(diag: Mapping[str, Any]) -> Figure:
     return fig
 
 
-def cost(by_stage: Mapping[str, Mapping[str, Any]]) -> Figure:
+def cost(by_stage: Mapping[str, StageCost]) -> Figure:
     """Backend calls (answered / failed) and cache hits (left) and USD (right) per stage."""
     stages = sorted(by_stage)
     fig = new_figure(9.0, 0.9 + 0.42 * max(3, len(stages)))
     left, right = fig.subplots(1, 2, sharey=True)
     ys = list(range(len(stages)))[::-1]
-    hits = [int(by_stage[s].get("cache_hits", 0)) for s in stages]
-    errors = [int(by_stage[s].get("errors", 0)) for s in stages]
+    hits = [by_stage[s].cache_hits for s in stages]
+    errors = [by_stage[s].errors for s in stages]
     # `calls` counts backend calls (errors included); cache hits never reach the backend.
-    live = [max(0, int(by_stage[s].get("calls", 0)) - e) for s, e in zip(stages, errors, strict=True)]
+    live = [max(0, by_stage[s].calls - e) for s, e in zip(stages, errors, strict=True)]
     left.barh(ys, live, color="#0072B2", label="answered calls")
     left.barh(ys, errors, left=live, color="#D55E00", label="failed calls")
     left.barh(ys, hits, left=[a + b for a, b in zip(live, errors, strict=True)], color="#56B4E9", label="cache hits")
     left.set_yticks(ys, stages)
     left.set_title("Calls per stage")
     left.legend(loc="lower right")
-    right.barh(ys, [float(by_stage[s].get("cost_usd", 0.0)) for s in stages], color="#009E73")
+    right.barh(ys, [by_stage[s].cost_usd for s in stages], color="#009E73")
     right.xaxis.set_major_formatter("${x:,.2f}")
     right.set_title("Cost per stage (USD)")
     return fig

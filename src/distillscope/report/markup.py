@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from distillscope.report import tables as T
+from distillscope.summary_model import RunInfo, Summary
 
 
 @dataclass(frozen=True)
@@ -104,19 +105,19 @@ def _esc(text: object) -> str:
     return esc(text)
 
 
-def _meta(summary: T.Summary) -> str:
-    run = summary.get("run") or {}
+def _meta(summary: Summary) -> str:
+    run = summary.run
     parts = [
-        f"started {run.get('started', '–')}",
-        f"finished {run.get('finished') or 'not finished'}",
-        f"status {run.get('status', '–')}",
-        f"distillscope {run.get('distillscope_version', '–')}",
-        f"config {run.get('config_hash', '–')}",
+        f"started {run.started or '–'}",
+        f"finished {run.finished or 'not finished'}",
+        f"status {run.status}",
+        f"distillscope {run.distillscope_version or '–'}",
+        f"config {run.config_hash or '–'}",
     ]
     return " · ".join(parts)
 
 
-def _models_line(summary: T.Summary) -> str:
+def _models_line(summary: Summary) -> str:
     groups: dict[str, list[str]] = {}
     for name, role in sorted(T.model_roles(summary).items()):
         groups.setdefault(role or "other", []).append(name)
@@ -164,33 +165,33 @@ def _display_size(png: Path) -> str:
     return f'width="{width * 3 // 4}" height="{height * 3 // 4}"'
 
 
-def _answers_html(summary: T.Summary) -> str:
+def _answers_html(summary: Summary) -> str:
     heads = T.headline_verdicts(summary)
     if not heads:
         return (
             '<div class="answer"><p>This run produced no verdicts (no target was compared with a reference).</p></div>'
         )
     items = "".join(
-        f'<li><b>{_esc(v.get("target"))}</b> <span class="badge {BADGE.get(str(v.get("verdict")), "b-none")}">'
-        f"{_esc(v.get('verdict'))}</span> {_esc(T.verdict_text(v))}</li>"
+        f'<li><b>{_esc(v.target)}</b> <span class="badge {BADGE.get(v.verdict, "b-none")}">'
+        f"{_esc(v.verdict)}</span> {_esc(T.verdict_text(v))}</li>"
         for v in heads
     )
     return f'<div class="answer"><b>Answer, per target</b><ul>{items}</ul></div>'
 
 
-def run_banner(run: dict[str, object]) -> tuple[str, str] | None:
+def run_banner(run: RunInfo) -> tuple[str, str] | None:
     """(status, why) of the warning a report opens with for a failed or partial run; None for a complete one."""
-    if run.get("status") == "failed":
-        return ("failed", f"{run.get('failure') or 'a stage failed'}. Numbers rest on the calls that succeeded.")
-    if run.get("status") == "partial":
+    if run.status == "failed":
+        return ("failed", f"{run.failure or 'a stage failed'}. Numbers rest on the calls that succeeded.")
+    if run.status == "partial":
         return ("partial", "some stages did not finish, so numbers may rest on fewer samples than configured.")
     return None
 
 
-def to_html(summary: T.Summary, sections: Sequence[Section], note: str) -> str:
+def to_html(summary: Summary, sections: Sequence[Section], note: str) -> str:
     """The self-contained HTML page."""
-    run = summary.get("run") or {}
-    title = f"distillscope report — {run.get('name', 'run')}"
+    run = summary.run
+    title = f"distillscope report — {run.name}"
     nav = "".join(f'<a href="#{s.anchor}">{_esc(s.title)}</a>' for s in sections)
     banner = run_banner(run)
     partial = "" if banner is None else f'<div class="warn">This run is <b>{banner[0]}</b>: {_esc(banner[1])}</div>'
@@ -217,12 +218,11 @@ def to_html(summary: T.Summary, sections: Sequence[Section], note: str) -> str:
     )
 
 
-def _footer(summary: T.Summary) -> str:
+def _footer(summary: Summary) -> str:
     from distillscope import __version__
 
-    run = summary.get("run") or {}
     return (
-        f"Rebuilt from summary.json of run '{run.get('name', '–')}' by distillscope {__version__}. "
+        f"Rebuilt from summary.json of run '{summary.run.name}' by distillscope {__version__}. "
         "Figures are also saved as PNG and SVG in figures/; every score is in scores.csv."
     )
 
@@ -254,12 +254,12 @@ def _md_block(block: object, out_dir: Path) -> str:
     return _md_table(block)
 
 
-def to_markdown(summary: T.Summary, sections: Sequence[Section], note: str, out_dir: Path) -> str:
+def to_markdown(summary: Summary, sections: Sequence[Section], note: str, out_dir: Path) -> str:
     """The Markdown report; figures are referenced by relative path under figures/."""
-    run = summary.get("run") or {}
+    run = summary.run
     heads = T.headline_verdicts(summary)
     answers = [f"- {T.verdict_sentence(v)}" for v in heads] or ["- This run produced no verdicts."]
-    parts = [f"# distillscope report — {run.get('name', 'run')}", f"{_meta(summary)}  \n{_models_line(summary)}"]
+    parts = [f"# distillscope report — {run.name}", f"{_meta(summary)}  \n{_models_line(summary)}"]
     banner = run_banner(run)
     if banner is not None:
         parts.append(f"> **{banner[0].capitalize()} run:** {banner[1]}")

@@ -12,12 +12,15 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from distillscope.report import figures as F
 from distillscope.report import markup
 from distillscope.report import tables as T
 from distillscope.report.markup import Block, FigureBlock, Note, Section
+from distillscope.report.plotdata import MapPoint
+from distillscope.rundir import RunDir
+from distillscope.summary_model import IceRates, IceSection, JudgeScores, SetScores, Summary
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -48,44 +51,34 @@ class ReportFiles:
 # ---------------------------------------------------------------- data for the distillation map
 
 
-def _xy(block: dict[str, Any] | None, value_key: str) -> tuple[float, float, float] | None:
-    if not isinstance(block, dict) or block.get(value_key) is None:
+def _xy(value: float | None, lo: float | None, hi: float | None) -> tuple[float, float, float] | None:
+    if value is None:
         return None
-    v = float(block[value_key])
-    return v, float(block.get("lo", v)), float(block.get("hi", v))
+    v = float(value)
+    return v, v if lo is None else float(lo), v if hi is None else float(hi)
 
 
-def map_points(summary: T.Summary) -> tuple[list[dict[str, Any]], str]:
+def map_points(summary: Summary) -> tuple[list[MapPoint], str]:
     """Points of the ICE x RSE map: x = RSE similarity to the reference (else degree), y = ICE strict."""
-    ice, rse = T.section(summary, "ice"), T.section(summary, "rse")
+    ice, rse = summary.ice, summary.rse
     roles = T.model_roles(summary)
-    verdict_of = {str(v["target"]): str(v.get("verdict")) for v in T.headline_verdicts(summary)}
-    strict = {n: _xy(m.get("strict"), "rate") for n, m in ((ice or {}).get("by_model") or {}).items()}
-    similarity = (rse or {}).get("similarity") or {}
-    if similarity:
-        xs = {n: _xy(m.get("overall"), "mean") for n, m in similarity.items()}
-        label = f"RSE similarity to {rse.get('reference') if rse else '?'} ({(rse or {}).get('signal', 'signal')})"
+    verdict_of = {v.target: v.verdict for v in T.headline_verdicts(summary)}
+    strict = {
+        n: None if m.strict is None else _xy(m.strict.rate, m.strict.lo, m.strict.hi)
+        for n, m in (ice.by_model.items() if ice else [])
+    }
+    if rse is not None and rse.similarity:
+        xs = {n: _xy(m.overall.mean, m.overall.lo, m.overall.hi) for n, m in rse.similarity.items()}
+        label = f"RSE similarity to {rse.reference} ({rse.signal})"
     else:
-        xs = {str(v["target"]): _xy(v, "degree") for v in T.headline_verdicts(summary)}
+        xs = {v.target: _xy(v.degree, v.lo, v.hi) for v in T.headline_verdicts(summary)}
         label = "distillation degree (excess over null panel)"
     points = []
     for name in sorted(set(xs) & set(strict)):
         x, y = xs[name], strict[name]
         if x is None or y is None:
             continue
-        points.append(
-            {
-                "name": name,
-                "role": roles.get(name, ""),
-                "verdict": verdict_of.get(name),
-                "x": x[0],
-                "x_lo": x[1],
-                "x_hi": x[2],
-                "y": y[0],
-                "y_lo": y[1],
-                "y_hi": y[2],
-            }
-        )
+        points.append(MapPoint(name, roles.get(name, ""), verdict_of.get(name), *x, *y))
     return points, label
 
 
@@ -94,20 +87,20 @@ def map_points(summary: T.Summary) -> tuple[list[dict[str, Any]], str]:
 FigureMaker = Callable[[], "Figure"]
 
 
-def _figure_specs(summary: T.Summary) -> dict[str, tuple[str, str, FigureMaker | None, str]]:
+def _figure_specs(summary: Summary) -> dict[str, tuple[str, str, FigureMaker | None, str]]:
     """key -> (title, caption, maker or None, note when skipped)."""
-    ice, rse = T.section(summary, "ice"), T.section(summary, "rse")
-    judge, matrix = T.rse_part(summary, "judge"), T.rse_part(summary, "matrix")
-    attribution, cost = T.rse_part(summary, "attribution"), T.section(summary, "cost")
-    ref = str((rse or {}).get("reference", "the reference"))
+    ice, rse, judge = summary.ice, summary.rse, T.judge_block(summary)
+    matrix = rse.matrix if rse else None
+    attribution = rse.attribution if rse else {}
+    ref = rse.reference if rse else "the reference"
     points, x_label = map_points(summary)
-    verdicts = [v for v in T.verdicts(summary) if v.get("null_values") and v.get("observed") is not None]
-    similarity = (rse or {}).get("similarity") or {}
-    scores = (judge or {}).get("scores") or {}
-    diag = (judge or {}).get("diagnostics")
-    unusable = (judge or {}).get("unusable")
+    verdicts = [v for v in T.verdicts(summary) if v.null_values and v.observed is not None]
+    similarity = rse.similarity if rse else {}
+    scores = judge.scores if judge else {}
+    diag = judge.diagnostics if judge else None
+    unusable = judge.unusable if judge else None
     judge_skip = f"Skipped: {unusable}" if unusable else "Skipped: no LLM judge ran in this run"
-    stages = (cost or {}).get("by_stage") or {}
+    stages = summary.cost.by_stage if summary.cost else {}
     return {
         "distillation_map": (
             "Distillation map",
@@ -123,7 +116,7 @@ def _figure_specs(summary: T.Summary) -> dict[str, tuple[str, str, FigureMaker |
             "Bars: share of identity answers judged loose (contradicts the model's own "
             "identity), strict (claims another developer) and hard (does so although the prompt named no developer); "
             "whiskers are 95% intervals. Higher bars mean the model more often presents another model's identity.",
-            (lambda: F.ice_scores(ice or {})) if ice and ice.get("by_model") else None,
+            (lambda: F.ice_scores(ice)) if ice and ice.by_model else None,
             "Skipped: this run has no ICE results.",
         ),
         "ice_breakdown": (
@@ -131,7 +124,7 @@ def _figure_specs(summary: T.Summary) -> dict[str, tuple[str, str, FigureMaker |
             "Loose ICE rate split by identity-question category (left) "
             "and by question language (right), one bar per model, 95% whiskers. Look for groups where a model departs "
             "from its overall rate; small groups have wide intervals.",
-            (lambda: F.ice_breakdown(ice or {})) if ice and ice.get("by_model") else None,
+            (lambda: F.ice_breakdown(ice)) if ice and ice.by_model else None,
             "Skipped: this run has no ICE results.",
         ),
         "rse_similarity": (
@@ -160,7 +153,7 @@ def _figure_specs(summary: T.Summary) -> dict[str, tuple[str, str, FigureMaker |
             "Cell (row, column): similarity of the row model's answers to the "
             "column model's. The tree on top joins the most similar models first; a student and its teacher tend "
             "to join early.",
-            (lambda: F.similarity_matrix(matrix or {})) if matrix and matrix.get("models") else None,
+            (lambda: F.similarity_matrix(matrix)) if matrix and matrix.models else None,
             "Skipped: this run has no similarity matrix.",
         ),
         "attribution": (
@@ -168,7 +161,7 @@ def _figure_specs(summary: T.Summary) -> dict[str, tuple[str, str, FigureMaker |
             "Probability that each candidate taught the target, and that none of them did (grey); the most "
             "probable answer is highlighted. Probabilities of the candidates and 'none' sum to 1; a family's "
             "probability is shared among its members.",
-            (lambda: F.attribution(attribution or {})) if attribution else None,
+            (lambda: F.attribution(attribution)) if attribution else None,
             "Skipped: this run has no teacher attribution.",
         ),
         "null_panel": (
@@ -184,7 +177,7 @@ def _figure_specs(summary: T.Summary) -> dict[str, tuple[str, str, FigureMaker |
             "Order-swap inconsistency (position bias), absolute correlation of score with "
             "answer length (verbosity bias) and parse-failure rate should be low; agreement between judges should "
             "be high. Treat LLM-judge scores with caution when a red bar is long.",
-            (lambda: F.judge_diagnostics(diag or {})) if isinstance(diag, dict) else None,
+            (lambda: F.judge_diagnostics(diag)) if diag is not None else None,
             judge_skip + ".",
         ),
         "cost": (
@@ -197,7 +190,7 @@ def _figure_specs(summary: T.Summary) -> dict[str, tuple[str, str, FigureMaker |
     }
 
 
-def _sections(summary: T.Summary, make: Callable[[str], Block]) -> list[Section]:
+def _sections(summary: Summary, make: Callable[[str], Block]) -> list[Section]:
     layout: Sequence[tuple[str, str, Sequence[str | T.Table | None]]] = (
         ("map", "Distillation map", ["distillation_map"]),
         (
@@ -240,71 +233,67 @@ def _sections(summary: T.Summary, make: Callable[[str], Block]) -> list[Section]
 # ---------------------------------------------------------------- CSV (long format)
 
 
+def _cell(x: float | int | str | None) -> str:
+    return "" if x is None else (f"{x:.6g}" if isinstance(x, float) else str(x))
+
+
 def _csv_row(
-    section_name: str, model: str, group: str, metric: str, r: Mapping[str, Any], value_key: str = "rate"
+    section_name: str,
+    model: str,
+    group: str,
+    metric: str,
+    value: float | int | str | None,
+    ci: tuple[float | None, float | None, int | None] = (None, None, None),
 ) -> tuple[str, ...]:
-    def cell(x: Any) -> str:
-        return "" if x is None else (f"{x:.6g}" if isinstance(x, float) else str(x))
-
-    return (
-        section_name,
-        model,
-        group,
-        metric,
-        cell(r.get(value_key)),
-        cell(r.get("lo")),
-        cell(r.get("hi")),
-        cell(r.get("n")),
-    )
+    lo, hi, n = ci
+    return (section_name, model, group, metric, _cell(value), _cell(lo), _cell(hi), _cell(n))
 
 
-def _ice_csv(ice: Mapping[str, Any]) -> list[tuple[str, ...]]:
+def _ice_csv(ice: IceSection) -> list[tuple[str, ...]]:
     rows = []
-    for name, m in sorted((ice.get("by_model") or {}).items()):
-        groups: list[tuple[str, Mapping[str, Any]]] = [("all", m)]
-        groups += [(f"category:{c}", v) for c, v in sorted((m.get("by_category") or {}).items())]
-        groups += [(f"language:{lang}", v) for lang, v in sorted((m.get("by_language") or {}).items())]
+    for name, m in sorted(ice.by_model.items()):
+        groups: list[tuple[str, IceRates]] = [("all", m)]
+        groups += [(f"category:{c}", v) for c, v in sorted(m.by_category.items())]
+        groups += [(f"language:{lang}", v) for lang, v in sorted(m.by_language.items())]
         for group, block in groups:
-            for level in ("loose", "strict", "hard"):
-                r = block.get(level)
-                r = {"rate": T.NOT_MEASURED} if r is None else dict(r, n=block.get("n"))
-                rows.append(_csv_row("ice", name, group, level, r))
+            for level in T.LEVELS:
+                r = T.ice_level(block, level)
+                if r is None:
+                    rows.append(_csv_row("ice", name, group, level, T.NOT_MEASURED))
+                else:
+                    rows.append(_csv_row("ice", name, group, level, r.rate, (r.lo, r.hi, block.n)))
     return rows
 
 
-def _rse_csv(block: Mapping[str, Any], metric: str) -> list[tuple[str, ...]]:
+def _rse_csv(block: Mapping[str, SetScores], metric: str) -> list[tuple[str, ...]]:
     rows = []
     for name, m in sorted(block.items()):
-        rows.append(_csv_row("rse", name, "all", metric, m.get("overall") or {}, "mean"))
+        o = m.overall
+        rows.append(_csv_row("rse", name, "all", metric, o.mean, (o.lo, o.hi, o.n)))
         rows += [
-            _csv_row("rse", name, f"set:{s}", metric, v, "mean") for s, v in sorted((m.get("by_set") or {}).items())
+            _csv_row("rse", name, f"set:{s}", metric, v.mean, (v.lo, v.hi, v.n)) for s, v in sorted(m.by_set.items())
         ]
-        rows += [
-            _csv_row("rse", name, "all", f"aspect:{a}", {"v": x}, "v")
-            for a, x in sorted((m.get("aspects") or {}).items())
-        ]
+        aspects = m.aspects if isinstance(m, JudgeScores) else {}
+        rows += [_csv_row("rse", name, "all", f"aspect:{a}", x) for a, x in sorted(aspects.items())]
     return rows
 
 
-def score_rows(summary: T.Summary) -> list[tuple[str, ...]]:
+def score_rows(summary: Summary) -> list[tuple[str, ...]]:
     """Every score of the run in long format (see CSV_HEADER), sorted by construction."""
     rows: list[tuple[str, ...]] = []
-    ice = T.section(summary, "ice")
-    if ice:
-        rows += _ice_csv(ice)
-    rse = T.section(summary, "rse")
-    if rse and isinstance(rse.get("similarity"), dict):
-        rows += _rse_csv(rse["similarity"], "similarity")
-    judge = T.rse_part(summary, "judge")
-    if judge and isinstance(judge.get("scores"), dict):
-        rows += _rse_csv(judge["scores"], "judge_score")
+    if summary.ice:
+        rows += _ice_csv(summary.ice)
+    if summary.rse:
+        rows += _rse_csv(summary.rse.similarity, "similarity")
+    judge = T.judge_block(summary)
+    if judge:
+        rows += _rse_csv(judge.scores, "judge_score")
     for v in T.verdicts(summary):
-        target, group = str(v.get("target")), f"reference:{v.get('reference')}"
-        r = {"degree": v.get("degree"), "lo": v.get("lo"), "hi": v.get("hi"), "n": len(v.get("null_values") or [])}
-        rows.append(_csv_row("verdict", target, group, "degree", r, "degree"))
-        rows.append(_csv_row("verdict", target, group, "p_value", {"p": v.get("p_value")}, "p"))
-        rows.append(_csv_row("verdict", target, group, "p_adjusted", {"p": v.get("p_adjusted")}, "p"))
-        rows.append(_csv_row("verdict", target, group, f"verdict:{v.get('verdict')}", {"x": 1}, "x"))
+        target, group = v.target, f"reference:{v.reference}"
+        rows.append(_csv_row("verdict", target, group, "degree", v.degree, (v.lo, v.hi, len(v.null_values))))
+        rows.append(_csv_row("verdict", target, group, "p_value", v.p_value))
+        rows.append(_csv_row("verdict", target, group, "p_adjusted", v.p_adjusted))
+        rows.append(_csv_row("verdict", target, group, f"verdict:{v.verdict}", 1))
     return rows
 
 
@@ -316,7 +305,7 @@ def _write(path: Path, text: str) -> None:
         fh.write(text)
 
 
-def _write_csv(path: Path, summary: T.Summary) -> None:
+def _write_csv(path: Path, summary: Summary) -> None:
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(T.CSV_HEADER)
@@ -327,7 +316,7 @@ def _write_csv(path: Path, summary: T.Summary) -> None:
 def build_report(run_dir: Path, out_dir: Path | None = None) -> ReportFiles:
     """Rebuild the report of `run_dir` (default output: `run_dir/report`); raise ConfigError on a bad summary."""
     summary = T.load_summary(Path(run_dir))
-    out = Path(out_dir) if out_dir is not None else Path(run_dir) / "report"
+    out = Path(out_dir) if out_dir is not None else RunDir(Path(run_dir)).report
     fig_dir = out / "figures"
     fig_dir.mkdir(parents=True, exist_ok=True)
     specs = _figure_specs(summary)

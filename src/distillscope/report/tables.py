@@ -12,10 +12,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
 from distillscope.errors import ConfigError
+from distillscope.rundir import RunDir
+from distillscope.summary_model import (
+    IceRate,
+    IceRates,
+    JudgeSection,
+    SetScores,
+    Summary,
+    VerdictRow,
+)
 
 SCHEMA_VERSION = 1
-Summary = Mapping[str, Any]
 VERDICT_ORDER = {"consistent with distillation": 0, "inconclusive": 1, "no evidence": 2}
 CSV_HEADER = ("section", "model", "group", "metric", "value", "lo", "hi", "n")
 NOT_MEASURED = "not measured"  # an ICE level no judge ruled on, in tables and scores.csv (never a zero)
@@ -38,9 +48,9 @@ def _installed_version() -> str:
     return __version__
 
 
-def load_summary(run_dir: Path) -> dict[str, Any]:
+def load_summary(run_dir: Path) -> Summary:
     """Read and validate `run_dir/summary.json`; raise ConfigError naming the fix when it is unusable."""
-    path = run_dir / "summary.json"
+    path = RunDir(run_dir).summary
     if not path.is_file():
         raise ConfigError(f"{path} not found: pass a run directory written by `distillscope run`")
     try:
@@ -50,7 +60,11 @@ def load_summary(run_dir: Path) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ConfigError(f"{path} must hold a JSON object; re-run the experiment to rewrite it")
     check_schema(data, path)
-    return data
+    try:
+        return Summary.model_validate(data)
+    except ValidationError as exc:
+        where = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()[:3])
+        raise ConfigError(f"{path} does not match the summary schema ({where}); re-run the experiment") from None
 
 
 def check_schema(data: Mapping[str, Any], path: Path) -> None:
@@ -74,6 +88,19 @@ def check_schema(data: Mapping[str, Any], path: Path) -> None:
 
 
 # ---------------------------------------------------------------- formatting
+
+
+LEVELS = ("loose", "strict", "hard")
+
+
+def ice_level(rates: IceRates, level: str) -> IceRate | None:
+    """The loose, strict or hard rate of an ICE block; None when that level was not measured."""
+    rate: IceRate | None = getattr(rates, level)
+    return rate
+
+
+def _or_dash(x: object) -> str:
+    return "–" if x is None else str(x)
 
 
 def pct(x: float | None) -> str:
@@ -108,108 +135,89 @@ def p_clause(p: float | None) -> str:
     return f"p {text}" if text.startswith("<") else f"p = {text}"
 
 
-def section(summary: Summary, key: str) -> dict[str, Any] | None:
-    """An optional top-level block, or None when it is missing or null."""
-    value = summary.get(key)
-    return value if isinstance(value, dict) else None
-
-
-def rse_part(summary: Summary, key: str) -> dict[str, Any] | None:
-    """An optional block inside `rse` (judge, matrix, attribution, similarity)."""
-    rse = section(summary, "rse")
-    value = rse.get(key) if rse else None
-    return value if isinstance(value, dict) else None
+def judge_block(summary: Summary) -> JudgeSection | None:
+    """The LLM-judge block of the RSE section, when a judge ran."""
+    return None if summary.rse is None else summary.rse.judge
 
 
 def model_roles(summary: Summary) -> dict[str, str]:
     """Model name -> role, as declared in the summary."""
-    return {str(m.get("name")): str(m.get("role", "")) for m in summary.get("models", []) if isinstance(m, dict)}
+    return {m.name: m.role for m in summary.models}
 
 
 # ---------------------------------------------------------------- verdicts
 
 
-def verdicts(summary: Summary) -> list[dict[str, Any]]:
+def verdicts(summary: Summary) -> list[VerdictRow]:
     """Verdict rows sorted by target, then strength of verdict, then reference."""
-    rows = [v for v in summary.get("verdicts") or [] if isinstance(v, dict)]
-    return sorted(
-        rows, key=lambda v: (str(v.get("target")), VERDICT_ORDER.get(v.get("verdict", ""), 9), str(v.get("reference")))
-    )
+    return sorted(summary.verdicts, key=lambda v: (v.target, VERDICT_ORDER.get(v.verdict, 9), v.reference))
 
 
-def headline_verdicts(summary: Summary) -> list[dict[str, Any]]:
+def headline_verdicts(summary: Summary) -> list[VerdictRow]:
     """One verdict per target: the strongest one (first after sorting)."""
-    seen: dict[str, dict[str, Any]] = {}
+    seen: dict[str, VerdictRow] = {}
     for v in verdicts(summary):
-        seen.setdefault(str(v.get("target")), v)
+        seen.setdefault(v.target, v)
     return [seen[t] for t in sorted(seen)]
 
 
-def _ice_clause(v: Mapping[str, Any]) -> str:
-    strict = v.get("ice_strict")
-    if not isinstance(strict, dict):
+def _ice_clause(v: VerdictRow) -> str:
+    strict = v.ice_strict
+    if strict is None:
         return ""
     return (
-        f"; {pct(strict.get('rate'))} of its identity answers (strict ICE, 95% CI "
-        f"{interval(strict.get('lo'), strict.get('hi'), percent=True)}) name another developer"
+        f"; {pct(strict.rate)} of its identity answers (strict ICE, 95% CI "
+        f"{interval(strict.lo, strict.hi, percent=True)}) name another developer"
     )
 
 
-def _degree_clause(v: Mapping[str, Any]) -> str:
-    if v.get("degree") is None:
-        reason = f" ({v['reason']})" if v.get("reason") else ""
+def _degree_clause(v: VerdictRow) -> str:
+    if v.degree is None:
+        reason = f" ({v.reason})" if v.reason else ""
         return f"no RSE distillation degree was measured{reason}"
-    p = v.get("p_adjusted") if v.get("p_adjusted") is not None else v.get("p_value")
+    p = v.p_adjusted if v.p_adjusted is not None else v.p_value
     return (
-        f"distillation degree {num(v.get('degree'), 2)} null-panel SDs (95% CI "
-        f"{interval(v.get('lo'), v.get('hi'), digits=2)}, {p_clause(p)})"
+        f"distillation degree {num(v.degree, 2)} null-panel SDs (95% CI "
+        f"{interval(v.lo, v.hi, digits=2)}, {p_clause(p)})"
     )
 
 
-def verdict_text(v: Mapping[str, Any]) -> str:
+def verdict_text(v: VerdictRow) -> str:
     """The verdict sentence without the leading target name (for renderers that emphasise the name)."""
-    ref, label = v.get("reference"), v.get("verdict")
+    ref, label = v.reference, v.verdict
     if label == "consistent with distillation":
         lead = f"the measurements are consistent with distillation from {ref}"
     elif label == "no evidence":
         lead = f"this run found no evidence of distillation from {ref}"
     else:
         lead = f"the evidence of distillation from {ref} is inconclusive"
-    why = (
-        f" Why inconclusive: {v['reason']}."
-        if label == "inconclusive" and v.get("reason") and v.get("degree") is not None
-        else ""
-    )
+    why = f" Why inconclusive: {v.reason}." if label == "inconclusive" and v.reason and v.degree is not None else ""
     return f"{lead} — {_degree_clause(v)}{_ice_clause(v)}.{why}"
 
 
-def verdict_sentence(v: Mapping[str, Any]) -> str:
+def verdict_sentence(v: VerdictRow) -> str:
     """One plain, non-accusatory sentence: from which reference, how strongly, how sure, on what evidence."""
-    return f"{v.get('target')}: {verdict_text(v)}"
+    return f"{v.target}: {verdict_text(v)}"
 
 
 def verdict_table(summary: Summary) -> Table:
     """Every (target, reference) verdict with degree, interval, p-value, ICE strict and evidence."""
     rows = []
     for v in verdicts(summary):
-        strict = v.get("ice_strict") if isinstance(v.get("ice_strict"), dict) else {}
-        ice = (
-            (pct(strict.get("rate")), interval(strict.get("lo"), strict.get("hi"), percent=True))
-            if strict
-            else ("–", "–")
-        )
+        strict = v.ice_strict
+        ice = ("–", "–") if strict is None else (pct(strict.rate), interval(strict.lo, strict.hi, percent=True))
         rows.append(
             (
-                str(v.get("target")),
-                str(v.get("reference")),
-                str(v.get("verdict")),
-                num(v.get("degree"), 2),
-                interval(v.get("lo"), v.get("hi"), digits=2),
-                p_text(v.get("p_value")),
-                p_text(v.get("p_adjusted")),
-                num(v.get("alpha"), 2),
+                v.target,
+                v.reference,
+                v.verdict,
+                num(v.degree, 2),
+                interval(v.lo, v.hi, digits=2),
+                p_text(v.p_value),
+                p_text(v.p_adjusted),
+                num(v.alpha, 2),
                 *ice,
-                "; ".join(str(e) for e in v.get("evidence") or []),
+                "; ".join(v.evidence),
             )
         )
     return Table(
@@ -238,25 +246,25 @@ def verdict_table(summary: Summary) -> Table:
 
 def attribution_table(summary: Summary) -> Table | None:
     """Per target: candidate teachers with family and candidate probabilities (and "none"), verdicts, reasons."""
-    block = rse_part(summary, "attribution")
+    block = summary.rse.attribution if summary.rse else {}
     if not block:
         return None
-    verdict_of = {(str(v.get("target")), str(v.get("reference"))): v for v in verdicts(summary)}
+    verdict_of = {(v.target, v.reference): v for v in verdicts(summary)}
     rows = []
     for target, a in sorted(block.items()):
-        fams = a.get("families") or {}
-        for c in a.get("candidates") or []:
-            v = verdict_of.get((target, str(c.get("candidate"))), {})
-            why = str(v.get("reason") or "") if v.get("verdict") == "inconclusive" else ""
+        fams = a.families
+        for c in a.candidates:
+            v = verdict_of.get((target, c.candidate))
+            why = (v.reason or "") if v is not None and v.verdict == "inconclusive" else ""
             rows.append(
                 (
                     target,
-                    str(c.get("rank")),
-                    str(c.get("candidate")),
-                    str(c.get("family")),
-                    pct(fams.get(c.get("family"))),
-                    pct(c.get("probability")),
-                    str(v.get("verdict", "–")),
+                    str(c.rank),
+                    c.candidate,
+                    c.family,
+                    pct(fams.get(c.family)),
+                    pct(c.probability),
+                    "–" if v is None else v.verdict,
                     why,
                 )
             )
@@ -277,25 +285,21 @@ def attribution_table(summary: Summary) -> Table | None:
 
 def ice_table(summary: Summary) -> Table | None:
     """Loose / strict / hard rates with Wilson intervals per model."""
-    ice = section(summary, "ice")
-    if not ice:
+    ice = summary.ice
+    if ice is None:
         return None
     rows = []
-    for name, m in sorted((ice.get("by_model") or {}).items()):
-        cells: list[str] = [name, str(m.get("n", "–")), str(m.get("n_unscored", "–"))]
-        for level in ("loose", "strict", "hard"):
-            r = m.get(level)
-            cells.append(
-                NOT_MEASURED
-                if r is None
-                else f"{pct(r.get('rate'))} {interval(r.get('lo'), r.get('hi'), percent=True)}"
-            )
-        q = m.get("queries_to_first_contradiction")
+    for name, m in sorted(ice.by_model.items()):
+        cells: list[str] = [name, str(m.n), str(m.n_unscored)]
+        for level in LEVELS:
+            r = ice_level(m, level)
+            cells.append(NOT_MEASURED if r is None else f"{pct(r.rate)} {interval(r.lo, r.hi, percent=True)}")
+        q = m.queries_to_first_contradiction
         cells.append("none" if q is None else str(q))
         rows.append(tuple(cells))
     return Table(
         "ice",
-        f"ICE scores (judge: {ice.get('judge', '–')})",
+        f"ICE scores (judge: {ice.judge})",
         ("Model", "n", "Unscored", "Loose", "Strict", "Hard", "Queries to first contradiction"),
         tuple(rows),
         "Share of identity answers that contradict the model's own identity (loose), "
@@ -306,11 +310,11 @@ def ice_table(summary: Summary) -> Table | None:
 
 def ice_location_table(summary: Summary) -> Table | None:
     """Contradictions per model by where the evidence was found: final answer, reasoning trace, or both."""
-    ice = section(summary, "ice")
+    by_model = summary.ice.by_model if summary.ice else {}
     rows = [
-        (name, where, *(str(c.get(level, 0)) for level in ("loose", "strict", "hard")))
-        for name, m in sorted(((ice or {}).get("by_model") or {}).items())
-        for where, c in sorted((m.get("by_location") or {}).items())
+        (name, where, str(c.loose), str(c.strict), str(c.hard))
+        for name, m in sorted(by_model.items())
+        for where, c in sorted(m.by_location.items())
     ]
     if not rows:
         return None
@@ -327,24 +331,14 @@ def ice_location_table(summary: Summary) -> Table | None:
 
 def ice_template_table(summary: Summary, width: int = 140) -> Table | None:
     """The most effective jailbreak templates per model (text shortened)."""
-    ice = section(summary, "ice")
-    if not ice:
+    if summary.ice is None:
         return None
     rows = []
-    for name, m in sorted((ice.get("by_model") or {}).items()):
-        for t in m.get("top_templates") or []:
-            text = " ".join(str(t.get("text", "")).split())
+    for name, m in sorted(summary.ice.by_model.items()):
+        for t in m.top_templates:
+            text = " ".join(t.text.split())
             text = text if len(text) <= width else text[: width - 1] + "…"
-            rows.append(
-                (
-                    name,
-                    str(t.get("template_id")),
-                    str(t.get("n")),
-                    pct(t.get("loose_rate")),
-                    pct(t.get("strict_rate")),
-                    text,
-                )
-            )
+            rows.append((name, t.template_id, str(t.n), pct(t.loose_rate), pct(t.strict_rate), text))
     if not rows:
         return None
     return Table(
@@ -356,28 +350,30 @@ def ice_template_table(summary: Summary, width: int = 140) -> Table | None:
     )
 
 
-def rse_set_names(block: Mapping[str, Any]) -> list[str]:
+def rse_set_names(block: Mapping[str, SetScores]) -> list[str]:
     """Sorted union of prompt-set names across models of a similarity or judge block."""
-    return sorted({s for m in block.values() for s in (m.get("by_set") or {})})
+    return sorted({s for m in block.values() for s in m.by_set})
 
 
 def rse_table(summary: Summary, key: str = "similarity") -> Table | None:
     """Prompt set x model table of RSE similarity (or judge scores) — the paper's Table 3 layout."""
-    rse = section(summary, "rse")
-    block = (rse or {}).get(key) if key == "similarity" else (rse_part(summary, "judge") or {}).get("scores")
-    if not rse or not isinstance(block, dict) or not block:
+    rse = summary.rse
+    judge = judge_block(summary)
+    block: Mapping[str, SetScores] = (
+        (rse.similarity if rse else {}) if key == "similarity" else (judge.scores if judge else {})
+    )
+    if rse is None or not block:
         return None
     sets = rse_set_names(block)
     rows = []
     for name, m in sorted(block.items()):
-        by_set = m.get("by_set") or {}
-        cells = [num((by_set.get(s) or {}).get("mean")) for s in sets]
-        overall = m.get("overall") or {}
-        rows.append((name, *cells, f"{num(overall.get('mean'))} {interval(overall.get('lo'), overall.get('hi'))}"))
+        cells = [num(m.by_set[s].mean if s in m.by_set else None) for s in sets]
+        overall = m.overall
+        rows.append((name, *cells, f"{num(overall.mean)} {interval(overall.lo, overall.hi)}"))
     what = "similarity" if key == "similarity" else "LLM-judge score (1–5)"
     return Table(
         f"rse_{key}",
-        f"RSE {what} to {rse.get('reference')}",
+        f"RSE {what} to {rse.reference}",
         ("Model", *sets, "Overall [95% CI]"),
         tuple(rows),
         f"Mean {what} of each model's answers to the reference's, per prompt set.",
@@ -386,48 +382,48 @@ def rse_table(summary: Summary, key: str = "similarity") -> Table | None:
 
 def aspect_table(summary: Summary) -> Table | None:
     """Per-aspect LLM-judge scores (style, logic, content) when a judge ran."""
-    judge = rse_part(summary, "judge")
-    scores = (judge or {}).get("scores") or {}
+    judge = judge_block(summary)
+    scores = judge.scores if judge else {}
     if not scores:
         return None
-    aspects = sorted({a for m in scores.values() for a in (m.get("aspects") or {})})
-    rows = tuple((n, *(num((m.get("aspects") or {}).get(a), 2) for a in aspects)) for n, m in sorted(scores.items()))
+    aspects = sorted({a for m in scores.values() for a in m.aspects})
+    rows = tuple((n, *(num(m.aspects.get(a), 2) for a in aspects)) for n, m in sorted(scores.items()))
     return Table(
         "rse_aspects",
         "LLM-judge scores per aspect",
         ("Model", *aspects),
         rows,
-        f"Judges: {', '.join(judge.get('judges') or []) if judge else '–'}. 1 = unlike the reference, "
-        "5 = indistinguishable.",
+        f"Judges: {', '.join(judge.judges) if judge else '–'}. 1 = unlike the reference, 5 = indistinguishable.",
     )
 
 
 def diagnostics_table(summary: Summary) -> Table | None:
     """Judge health: order-swap inconsistency, length correlation, parse failures, agreement."""
-    diag = (rse_part(summary, "judge") or {}).get("diagnostics")
-    if not isinstance(diag, dict):
+    judge = judge_block(summary)
+    diag = judge.diagnostics if judge else None
+    if diag is None:
         return None
-    agreement = diag.get("agreement")
+    agreement = diag.agreement
     rows = (
         (
             "Order-swap inconsistency",
-            pct(diag.get("order_inconsistency")),
+            pct(diag.order_inconsistency),
             "share of pairs judged differently when the two answers swap places; high values mean position bias",
         ),
         (
             "Length correlation",
-            num(diag.get("length_correlation")),
+            num(diag.length_correlation),
             "correlation of score with answer length; near 0 is good",
         ),
         (
             "Parse failures",
-            f"{diag.get('parse_failures', '–')} of {diag.get('n_judgements', '–')}",
+            f"{_or_dash(diag.parse_failures)} of {_or_dash(diag.n_judgements)}",
             "judge replies that could not be read (counted as unscored)",
         ),
         (
             "Judge agreement",
             "not measured" if agreement is None else num(agreement),
-            str(diag.get("agreement_metric") or "needs two or more judges"),
+            diag.agreement_metric or "needs two or more judges",
         ),
     )
     return Table("judge_diagnostics", "Judge diagnostics", ("Check", "Value", "Meaning"), rows)
@@ -435,17 +431,14 @@ def diagnostics_table(summary: Summary) -> Table | None:
 
 def cost_table(summary: Summary) -> Table | None:
     """Calls, cache hits, errors, tokens and USD per stage, with a total row."""
-    cost = section(summary, "cost")
-    stages = (cost or {}).get("by_stage") or {}
-    if not stages:
+    cost = summary.cost
+    stages = cost.by_stage if cost else {}
+    if cost is None or not stages:
         return None
     keys = ("calls", "cache_hits", "errors", "prompt_tokens", "completion_tokens")
-    rows = [
-        (s, *(f"{int(v.get(k, 0)):,}" for k in keys), f"${float(v.get('cost_usd', 0.0)):.2f}")
-        for s, v in sorted(stages.items())
-    ]
-    totals = [f"{sum(int(v.get(k, 0)) for v in stages.values()):,}" for k in keys]
-    rows.append(("total", *totals, f"${float((cost or {}).get('total_usd', 0.0)):.2f}"))
+    rows = [(s, *(f"{getattr(v, k):,}" for k in keys), f"${v.cost_usd:.2f}") for s, v in sorted(stages.items())]
+    totals = [f"{sum(getattr(v, k) for v in stages.values()):,}" for k in keys]
+    rows.append(("total", *totals, f"${cost.total_usd:.2f}"))
     return Table(
         "cost",
         "Cost and calls per stage",

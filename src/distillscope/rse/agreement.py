@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 AgreementLabel = Literal["ok", "insufficient"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class OrderConsistency:
     """Both-order comparison for one judge."""
 
@@ -47,11 +47,19 @@ def order_consistency(judgements: Sequence[Judgement]) -> list[OrderConsistency]
         diffs = [abs(v["ref_a"] - v["ref_b"]) for k, v in by_pair.items() if k[0] == judge and len(v) == 2]
         n_bad = sum(d > 0 for d in diffs)
         rate = n_bad / len(diffs) if diffs else math.nan
-        out.append(OrderConsistency(judge, len(diffs), n_bad, rate, float(np.mean(diffs)) if diffs else math.nan))
+        out.append(
+            OrderConsistency(
+                judge=judge,
+                n_pairs=len(diffs),
+                n_inconsistent=n_bad,
+                rate=rate,
+                mean_abs_diff=float(np.mean(diffs)) if diffs else math.nan,
+            )
+        )
     return out
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class PairScore:
     """Mean overall (and aspect) score of one judge on one pair, over its scored orders."""
 
@@ -79,12 +87,24 @@ def pair_scores(judgements: Sequence[Judgement]) -> list[PairScore]:
         return float(np.mean([getattr(j, attr) for j in js]))
 
     return [
-        PairScore(*key, mean(js, "overall"), mean(js, "style"), mean(js, "logic"), mean(js, "content"), len(js))
+        PairScore(
+            judge=key[0],
+            reference=key[1],
+            target=key[2],
+            prompt_set=key[3],
+            prompt_id=key[4],
+            sample_index=key[5],
+            overall=mean(js, "overall"),
+            style=mean(js, "style"),
+            logic=mean(js, "logic"),
+            content=mean(js, "content"),
+            n_orders=len(js),
+        )
         for key, js in groups.items()
     ]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class PanelAgreement:
     """Inter-judge agreement on overall scores."""
 
@@ -130,16 +150,18 @@ def panel_agreement(judgements: Sequence[Judgement]) -> PanelAgreement:
     shared = int((np.sum(~np.isnan(table), axis=0) >= 2).sum()) if table.size else 0
     values = table[~np.isnan(table)]
     if len(judges) < 2 or shared < 2 or len(np.unique(values)) < 2:
-        return PanelAgreement(tuple(judges), "insufficient", shared, math.nan)
+        return PanelAgreement(judges=tuple(judges), label="insufficient", n_units=shared, alpha=math.nan)
     kappas = {}
     for (i, a), (k, b) in itertools.combinations(enumerate(judges), 2):
         both = ~np.isnan(table[i]) & ~np.isnan(table[k])
         if both.sum() >= 2:
             kappas[f"{a} | {b}"] = cohen_kappa(table[i][both], table[k][both])
-    return PanelAgreement(tuple(judges), "ok", shared, krippendorff_alpha(table), kappas)
+    return PanelAgreement(
+        judges=tuple(judges), label="ok", n_units=shared, alpha=krippendorff_alpha(table), kappas=kappas
+    )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class JudgeCell:
     """Mean similarity of one target on one prompt set (averaged over pairs, then over judges)."""
 
@@ -162,7 +184,15 @@ def judge_table(
     for (target, pset), per in sorted(groups.items()):
         per_judge = {judge: float(np.mean(v)) for judge, v in per.items()}
         n = max(len(v) for v in per.values())
-        cells.append(JudgeCell(target, pset, float(np.mean(list(per_judge.values()))), n, per_judge))
+        cells.append(
+            JudgeCell(
+                target=target,
+                prompt_set=pset,
+                mean=float(np.mean(list(per_judge.values()))),
+                n_pairs=n,
+                per_judge=per_judge,
+            )
+        )
     avg: dict[str, list[float]] = defaultdict(list)
     for c in cells:
         avg[c.target].append(c.mean)

@@ -48,7 +48,7 @@ DEFAULT_ATTRIBUTION_WEIGHTS = AttributionWeights(classifier=6.06, similarity=0.5
 DEFAULT_SIMILARITY_WEIGHTS: dict[str, float] = {"word": 0.41, "frame": 1.34}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class FamilyEvidence:
     """One student's evidence: per family, and the standardised similarity of every candidate."""
 
@@ -59,7 +59,7 @@ class FamilyEvidence:
     candidate_similarity: np.ndarray  # (candidates,)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class RankedCandidate:
     """A candidate teacher with its attribution probability."""
 
@@ -70,7 +70,7 @@ class RankedCandidate:
     similarity: float
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class AttributionResult:
     """Posterior over families (and "none"), ranked candidates and named-suspect verdicts of one student."""
 
@@ -172,7 +172,13 @@ def family_evidence(
             for f in fams
         ]
     )
-    return FamilyEvidence(tuple(fams), np.log(posteriors.mean(axis=0) + 1e-6), best, tuple(candidates), similarity)
+    return FamilyEvidence(
+        families=tuple(fams),
+        classifier=np.log(posteriors.mean(axis=0) + 1e-6),
+        similarity=best,
+        candidates=tuple(candidates),
+        candidate_similarity=similarity,
+    )
 
 
 def family_posterior(ev: FamilyEvidence, w: AttributionWeights) -> dict[str, float]:
@@ -195,7 +201,12 @@ def rank_candidates(ev: FamilyEvidence, w: AttributionWeights, families: Mapping
         weights = np.exp(w.similarity * (members - members.max()))
         probs.append(post[f] * float(np.exp(w.similarity * (sim[i] - members.max())) / weights.sum()))
     order = sorted(range(len(fam)), key=lambda i: (-post[fam[i]], -sim[i]))
-    return [RankedCandidate(ev.candidates[i], fam[i], r, probs[i], float(sim[i])) for r, i in enumerate(order, start=1)]
+    return [
+        RankedCandidate(
+            candidate=ev.candidates[i], family=fam[i], rank=r, probability=probs[i], similarity=float(sim[i])
+        )
+        for r, i in enumerate(order, start=1)
+    ]
 
 
 def fit_attribution_weights(evidence: Sequence[FamilyEvidence], truths: Sequence[str]) -> AttributionWeights:
@@ -221,7 +232,7 @@ def fit_attribution_weights(evidence: Sequence[FamilyEvidence], truths: Sequence
     return AttributionWeights(*(float(x) for x in theta))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class AttributionSettings:
     """Knobs of an attribution run (all have sensible defaults)."""
 

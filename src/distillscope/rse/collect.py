@@ -15,14 +15,16 @@ from dataclasses import dataclass, field, replace
 from distillscope import __version__
 from distillscope.errors import ConfigError
 from distillscope.model import Model
-from distillscope.prompts.loaders import PromptItem, prompt_set_hash
-from distillscope.rse.run import ResponseRecord, RunDir
+from distillscope.prompts.items import PromptItem
+from distillscope.prompts.loaders import prompt_set_hash
+from distillscope.rse.store import ResponseRecord, append_response, read_manifest, read_responses, update_manifest
+from distillscope.rundir import RunDir
 from distillscope.types import Completion, GenerateParams, GenerateRequest
 
 log = logging.getLogger(__name__)
 
 
-@dataclass
+@dataclass(kw_only=True)
 class ModelCollectStats:
     """What one collect call did for one model."""
 
@@ -35,7 +37,7 @@ class ModelCollectStats:
     cache_hits: int = 0
 
 
-@dataclass
+@dataclass(kw_only=True)
 class CollectSummary:
     """Per-model counts of a collect call and where the records are."""
 
@@ -80,15 +82,30 @@ def _sample_params(params: GenerateParams, sample_index: int) -> GenerateParams:
     return replace(params, seed=params.seed + sample_index)
 
 
-def _check_params(run: RunDir, params: GenerateParams, samples: int) -> None:
-    old = run.manifest().get("params")
+def _record_collection(
+    run: RunDir, models: Sequence[Model], prompts: Sequence[PromptItem], samples: int, params: GenerateParams
+) -> str:
+    """Check the folder was collected with the same params, note what is collected in its manifest; the hash."""
+    old = read_manifest(run).get("params")
     new = params.to_dict()
     if old is not None and old != new:
         raise ConfigError(
-            f"{run.path} was collected with params {old}, not {new}; use the same settings or a new --out folder"
+            f"{run.root} was collected with params {old}, not {new}; use the same settings or a new --out folder"
         )
-    if samples > 1 and params.temperature == 0:
-        log.warning("%d samples per prompt at temperature 0 will mostly repeat; set --temperature > 0", samples)
+    prompt_hash = prompt_set_hash(prompts)
+    update_manifest(
+        run,
+        {
+            "models": [m.spec for m in models],
+            "prompt_sets": sorted({p.set for p in prompts}),
+            "prompt_hash": prompt_hash,
+            "n_prompts": len(prompts),
+            "samples_per_prompt": samples,
+            "params": new,
+            "distillscope_version": __version__,
+        },
+    )
+    return prompt_hash
 
 
 async def collect_responses(
@@ -100,34 +117,34 @@ async def collect_responses(
     samples_per_prompt: int = 1,
     progress: Callable[[ResponseRecord], None] | None = None,
     planned: Callable[[int], None] | None = None,
+    manifest: bool = True,
 ) -> CollectSummary:
     """Answer every prompt `samples_per_prompt` times with every model; append records to `run`.
 
-    `planned` is told how many calls remain after resume; `progress` sees each record as it is written."""
+    `planned` is told how many calls remain after resume; `progress` sees each record as it is written.
+    `manifest`: keep the folder's own manifest.json (a standalone `rse collect`); an experiment has one manifest,
+    its own, and passes False."""
     if not models or not prompts:
         raise ConfigError("nothing to collect: give at least one model (--models) and one prompt (--prompts)")
     if samples_per_prompt < 1:
         raise ConfigError(f"--samples-per-prompt must be at least 1, got {samples_per_prompt}")
     params = params or GenerateParams()
     run.ensure()
-    _check_params(run, params, samples_per_prompt)
-    prompt_hash = prompt_set_hash(prompts)
-    run.update_manifest(
-        {
-            "models": [m.spec for m in models],
-            "prompt_sets": sorted({p.set for p in prompts}),
-            "prompt_hash": prompt_hash,
-            "n_prompts": len(prompts),
-            "samples_per_prompt": samples_per_prompt,
-            "params": params.to_dict(),
-            "distillscope_version": __version__,
-        }
+    if samples_per_prompt > 1 and params.temperature == 0:
+        log.warning(
+            "%d samples per prompt at temperature 0 will mostly repeat; set --temperature > 0", samples_per_prompt
+        )
+    if manifest:
+        prompt_hash = _record_collection(run, models, prompts, samples_per_prompt, params)
+    else:
+        prompt_hash = prompt_set_hash(prompts)
+    done = {r.key for r in read_responses(run) if r.ok}
+    summary = CollectSummary(
+        run_dir=str(run.root), prompt_hash=prompt_hash, n_prompts=len(prompts), samples_per_prompt=samples_per_prompt
     )
-    done = {r.key for r in run.responses() if r.ok}
-    summary = CollectSummary(str(run.path), prompt_hash, len(prompts), samples_per_prompt)
     jobs = []
     for model in models:
-        stats = ModelCollectStats(model.spec)
+        stats = ModelCollectStats(model=model.spec)
         summary.models.append(stats)
         calls0, hits0 = model.stats.calls, model.stats.cache_hits
         todo = [
@@ -158,7 +175,7 @@ async def _collect_model(
         request = GenerateRequest(item.request_messages(), _sample_params(params, sample), sample)
         completion = await model.generate(request)
         record = make_record(model.spec, item, sample, completion)
-        run.append_response(record)  # keyed by (model, set, id, sample): arrival order does not matter
+        append_response(run, record)  # keyed by (model, set, id, sample): arrival order does not matter
         if record.ok:
             stats.ok += 1
         else:

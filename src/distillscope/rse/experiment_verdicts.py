@@ -1,7 +1,7 @@
 """Verdict rows of a run: the named-suspect test of every (target, reference) pair against the null panel.
 
-Shared by `distillscope run` (summary.py) and `distillscope rse score` (rse/run.py), so both read the same
-numbers. Each reference is a named suspect; the null panel stands for "models known not to descend from
+Shared by `distillscope run` (summary.py) and `distillscope rse score`, both through rse/scoring.py, so both read
+the same numbers. Each reference is a named suspect; the null panel stands for "models known not to descend from
 it"; Holm corrects across the references of one target only (:mod:`distillscope.rse.suspect`). A row keeps
 the keys the report reads: ``degree``/``lo``/``hi`` are the effect and its bootstrap interval in null-panel
 standard deviations, ``null_values`` the null models' own scores in the same units, and ``reason`` says why

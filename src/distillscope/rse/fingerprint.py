@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from distillscope.rse.metrics import PromptSims, Texts, tfidf_prompt_sims
+from distillscope.rse.metrics import PromptSims, Texts, TfidfOptions, tfidf_prompt_sims
 
 LINEAGE_SIGNALS = ("word", "skeleton", "frame")
 # Chosen under leave-one-student-out cross-validation (BENCHMARKS.md). Attribution uses the word and frame
@@ -105,11 +105,11 @@ def lineage_prompt_sims(
         raise ValueError(f"unknown lineage signal(s) {sorted(unknown)}; choose from {LINEAGE_SIGNALS}")
     out = {}
     if "word" in signals:
-        out["word"] = tfidf_prompt_sims(texts, queries, candidates, ngram_range=(1, 2))
+        out["word"] = tfidf_prompt_sims(texts, queries, candidates, TfidfOptions(ngram_range=(1, 2)))
     if "skeleton" in signals:
         skeletons = {m: [function_word_skeleton(t) for t in texts[m]] for m in dict.fromkeys([*queries, *candidates])}
         out["skeleton"] = tfidf_prompt_sims(
-            skeletons, queries, candidates, ngram_range=(2, 4), token_pattern=r"\S+", lowercase=False
+            skeletons, queries, candidates, TfidfOptions(ngram_range=(2, 4), token_pattern=r"\S+", lowercase=False)
         )
     if "frame" in signals:
         frames = {m: [answer_frame(t) for t in texts[m]] for m in dict.fromkeys([*queries, *candidates])}

@@ -16,10 +16,11 @@ def _length_correlation(run_dir: Path, pairs: list[Any]) -> float | None:
     """Spearman correlation of judge score with the target answer's length (a known judge bias)."""
     from scipy.stats import spearmanr
 
-    from distillscope.rse.run import RunDir
+    from distillscope.rse.store import read_responses
+    from distillscope.rundir import RunDir
 
     lengths = {
-        (r.model, r.prompt_set, r.prompt_id, r.sample_index): len(r.response) for r in RunDir(run_dir).responses()
+        (r.model, r.prompt_set, r.prompt_id, r.sample_index): len(r.response) for r in read_responses(RunDir(run_dir))
     }
     xs = [(lengths.get((p.target, p.prompt_set, p.prompt_id, p.sample_index)), p.overall) for p in pairs]
     xs = [(a, b) for a, b in xs if a is not None]
@@ -33,7 +34,7 @@ def summarise_judgements(run_dir: Path, reference: str, seed: int = 0) -> dict[s
     """None when no judge ran on this reference; `unusable` says why when it ran but scored nothing."""
     from distillscope.rse.agreement import order_consistency, pair_scores, panel_agreement
     from distillscope.rse.llm_judge import load_judgements
-    from distillscope.rse.run import RunDir
+    from distillscope.rundir import RunDir
 
     ran = [j for j in load_judgements(RunDir(run_dir)) if j.reference == reference]
     if not ran:

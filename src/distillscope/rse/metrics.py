@@ -96,31 +96,35 @@ def _check(texts: Texts, queries: Sequence[str], candidates: Sequence[str]) -> i
     return lengths.pop()
 
 
+@dataclass(frozen=True, kw_only=True)
+class TfidfOptions:
+    """How texts become TF-IDF vectors (``analyzer`` "word" or "char_wb"); the defaults are RSE's word signal."""
+
+    analyzer: str = "word"
+    ngram_range: tuple[int, int] = (1, 2)
+    max_features: int | None = 200_000
+    sublinear_tf: bool = True
+    token_pattern: str = r"(?u)\b\w\w+\b"
+    lowercase: bool = True
+
+
 def tfidf_prompt_sims(
-    texts: Texts,
-    queries: Sequence[str],
-    candidates: Sequence[str],
-    *,
-    analyzer: str = "word",
-    ngram_range: tuple[int, int] = (1, 2),
-    max_features: int | None = 200_000,
-    sublinear_tf: bool = True,
-    token_pattern: str = r"(?u)\b\w\w+\b",
-    lowercase: bool = True,
+    texts: Texts, queries: Sequence[str], candidates: Sequence[str], options: TfidfOptions | None = None
 ) -> PromptSims:
-    """Per-prompt TF-IDF cosine (``analyzer`` "word" or "char_wb"), fitted on every response given."""
+    """Per-prompt TF-IDF cosine, fitted on every response given."""
     from sklearn.feature_extraction.text import TfidfVectorizer
 
+    o = options or TfidfOptions()
     n = _check(texts, queries, candidates)
     models = list(dict.fromkeys([*queries, *candidates]))
     vectorizer = TfidfVectorizer(
-        analyzer=analyzer,
-        ngram_range=ngram_range,
-        sublinear_tf=sublinear_tf,
+        analyzer=o.analyzer,
+        ngram_range=o.ngram_range,
+        sublinear_tf=o.sublinear_tf,
         min_df=2,
-        max_features=max_features,
-        token_pattern=token_pattern,
-        lowercase=lowercase,
+        max_features=o.max_features,
+        token_pattern=o.token_pattern,
+        lowercase=o.lowercase,
     )
     # Prompt-major row order: the responses of all models to one prompt form one contiguous block.
     corpus = [texts[m][p] for p in range(n) for m in models]

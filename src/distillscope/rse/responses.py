@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from distillscope.errors import ConfigError
+from distillscope.rundir import read_jsonl
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +84,7 @@ def _rows_from_file(path: Path) -> Iterable[dict[str, Any]]:
         if not isinstance(data, list):
             raise ConfigError(f"{path} is a JSON file but not a list of responses: use AlpacaEval's format")
         return data
-    return (json.loads(line) for line in _open_text(path) if line.strip())
+    return read_jsonl(path)
 
 
 def _parse_row(row: Any, path: Path, model_override: str | None) -> tuple[str, str, str]:

@@ -24,9 +24,10 @@ SIGNALS: dict[str, str] = {
 
 def aligned_texts(run_dir: Path) -> tuple[list[tuple[str, str]], dict[str, list[str]]]:
     """(set, prompt id) keys answered by every model of an RSE run, and each model's answers on them."""
-    from distillscope.rse.run import RunDir, aligned
+    from distillscope.rse.store import aligned, read_responses
+    from distillscope.rundir import RunDir
 
-    records = RunDir(run_dir).responses() if (run_dir / "responses.jsonl").exists() else []
+    records = read_responses(RunDir(run_dir))
     models = list(dict.fromkeys(r.model for r in records))
     return aligned(records, models)
 

@@ -21,9 +21,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from distillscope.ice.mutators import is_refusal
 from distillscope.rse.fingerprint import Excess
 from distillscope.stats import VERDICT_INCONCLUSIVE, Interval, Verdict, holm_adjust, verdict_from
+from distillscope.textguard import is_refusal
 
 # The test uses one signal by default (rse.fingerprint.VERDICT_SIGNALS), so its weight only sets the units.
 # With several signals `fit_suspect_weights` learns them (the benchmark refits inside every fold).
@@ -31,7 +31,7 @@ DEFAULT_SUSPECT_WEIGHTS: dict[str, float] = {"word": 1.0}
 MIN_NULL_MODELS = 3
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class SuspectVerdict:
     """The named-suspect test of one (target, suspect) pair."""
 
@@ -165,11 +165,30 @@ def run_suspect_test(
         return _inconclusive(target, suspect, null, "the null models resemble the suspect identically")
     effect = _effect(excess, target, suspect, null, w, rng, n_boot)
     p = prediction_pvalue(score, null_scores)
-    return SuspectVerdict(target, suspect, null, effect, p, p, verdict_from(effect, p), "", signals)
+    return SuspectVerdict(
+        target=target,
+        suspect=suspect,
+        null_models=null,
+        effect=effect,
+        p_value=p,
+        p_adjusted=p,
+        verdict=verdict_from(effect, p),
+        reason="",
+        signals=signals,
+    )
 
 
 def _inconclusive(target: str, suspect: str, null: Sequence[str], reason: str) -> SuspectVerdict:
-    return SuspectVerdict(target, suspect, tuple(null), None, None, None, VERDICT_INCONCLUSIVE, reason)
+    return SuspectVerdict(
+        target=target,
+        suspect=suspect,
+        null_models=tuple(null),
+        effect=None,
+        p_value=None,
+        p_adjusted=None,
+        verdict=VERDICT_INCONCLUSIVE,
+        reason=reason,
+    )
 
 
 def run_suspect_tests(
@@ -194,7 +213,15 @@ def run_suspect_tests(
         verdict = verdict_from(v.effect, p_adj, alpha)
         reason = "" if verdict != VERDICT_INCONCLUSIVE else _why_inconclusive(p_adj, alpha, len(tested), v.effect)
         out[i] = SuspectVerdict(
-            v.target, v.suspect, v.null_models, v.effect, v.p_value, p_adj, verdict, reason, v.signals
+            target=v.target,
+            suspect=v.suspect,
+            null_models=v.null_models,
+            effect=v.effect,
+            p_value=v.p_value,
+            p_adjusted=p_adj,
+            verdict=verdict,
+            reason=reason,
+            signals=v.signals,
         )
     return out
 

@@ -1,4 +1,4 @@
-"""A realistic but entirely synthetic run summary, for tests, docs and trying the report.
+"""A realistic but entirely synthetic run summary for the report tests (no measurement; not part of the package).
 
 Every number here is made up by a seeded random generator and every model name is fictional: the
 run is labelled "example (synthetic numbers)" so nobody mistakes it for a measurement.
@@ -58,9 +58,11 @@ def _three(rng: random.Random, n: int, strength: float) -> dict[str, Any]:
 def _ice_model(rng: random.Random, strength: float) -> dict[str, Any]:
     n = 1000
     block: dict[str, Any] = {"n": n, "n_unscored": rng.randint(0, 12), **_three(rng, n, strength)}
-    block["by_category"] = {c: {"n": 200, **_three(rng, 200, strength * rng.uniform(0.6, 1.3))} for c in CATEGORIES}
+    block["by_category"] = {
+        c: {"n": 200, "n_unscored": 0, **_three(rng, 200, strength * rng.uniform(0.6, 1.3))} for c in CATEGORIES
+    }
     block["by_language"] = {
-        lang: {"n": 500, **_three(rng, 500, strength * rng.uniform(0.7, 1.2))} for lang in LANGUAGES
+        lang: {"n": 500, "n_unscored": 0, **_three(rng, 500, strength * rng.uniform(0.7, 1.2))} for lang in LANGUAGES
     }
     block["queries_to_first_contradiction"] = rng.randint(3, 60) if strength > 0.02 else None
     block["top_templates"] = [
@@ -208,7 +210,11 @@ def example_summary(seed: int = 7, *, ice: bool = True, rse: bool = True, judge:
     models = [{"name": n, "spec": f"example:{n}", "role": role, "family": fam} for n, role, fam, _ in _MODELS]
     ice_block = None
     if ice:
-        ice_block = {"judge": "judge-small", "by_model": {m[0]: _ice_model(rng, m[3]) for m in _MODELS}}
+        ice_block = {
+            "judge": "judge-small",
+            "source": "paired replay",
+            "by_model": {m[0]: _ice_model(rng, m[3]) for m in _MODELS},
+        }
     rse_block = None
     targets = [(m[0], m[3]) for m in _MODELS if m[1] == "target"]
     if rse:
@@ -216,6 +222,7 @@ def example_summary(seed: int = 7, *, ice: bool = True, rse: bool = True, judge:
         rse_block = {
             "reference": REFERENCE,
             "signal": "embedding cosine (all-MiniLM-L6-v2)",
+            "n_prompts": 300,
             "similarity": {n: _similarity(rng, s) for n, s in comparable},
             "judge": _judge(rng, comparable) if judge else None,
             "matrix": _matrix(rng),
