@@ -114,7 +114,7 @@ def lineage_prompt_sims(
     if "frame" in signals:
         frames = {m: [answer_frame(t) for t in texts[m]] for m in dict.fromkeys([*queries, *candidates])}
         out["frame"] = tfidf_prompt_sims(
-            frames, queries, candidates, ngram_range=(1, 3), token_pattern=r"\S+", lowercase=False
+            frames, queries, candidates, TfidfOptions(ngram_range=(1, 3), token_pattern=r"\S+", lowercase=False)
         )
     return out
 
