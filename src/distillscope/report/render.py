@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from distillscope.report import figures as F
-from distillscope.report import markup
-from distillscope.report import tables as T
+import distillscope.report.figures as F
+import distillscope.report.markup as markup
+import distillscope.report.tables as T
 from distillscope.report.markup import Block, FigureBlock, Note, Section
 from distillscope.report.plotdata import MapPoint
 from distillscope.rundir import RunDir
