@@ -153,7 +153,7 @@ def _figure_specs(summary: Summary) -> dict[str, tuple[str, str, FigureMaker | N
             "Cell (row, column): similarity of the row model's answers to the "
             "column model's. The tree on top joins the most similar models first; a student and its teacher tend "
             "to join early.",
-            (lambda: F.similarity_matrix(matrix)) if matrix and matrix.models else None,
+            (lambda: F.plot_similarity_matrix(matrix)) if matrix and matrix.models else None,
             "Skipped: this run has no similarity matrix.",
         ),
         "attribution": (
@@ -169,7 +169,7 @@ def _figure_specs(summary: Summary) -> dict[str, tuple[str, str, FigureMaker | N
             "Histogram: the degree of each null-panel model (known not to descend from the "
             "reference), in null-panel standard deviations: what unrelated models reach. Red line: the observed "
             "degree of the target. The further right of the histogram the line lies, the smaller the p-value.",
-            (lambda: F.null_panel(verdicts)) if verdicts else None,
+            (lambda: F.plot_null_panel(verdicts)) if verdicts else None,
             "Skipped: no verdict carries null-panel values.",
         ),
         "judge_diagnostics": (
