@@ -89,18 +89,19 @@ FigureMaker = Callable[[], "Figure"]
 
 def _figure_specs(summary: Summary) -> dict[str, tuple[str, str, FigureMaker | None, str]]:
     """key -> (title, caption, maker or None, note when skipped)."""
-    ice, rse, judge = summary.ice, summary.rse, T.judge_block(summary)
-    matrix = rse.matrix if rse else None
-    attribution = rse.attribution if rse else {}
-    ref = rse.reference if rse else "the reference"
-    points, x_label = map_points(summary)
-    verdicts = [v for v in T.verdicts(summary) if v.null_values and v.observed is not None]
-    similarity = rse.similarity if rse else {}
-    scores = judge.scores if judge else {}
-    diag = judge.diagnostics if judge else None
+    return {**_ice_specs(summary), **_rse_specs(summary), **_verdict_specs(summary), **_run_specs(summary)}
+
+
+def _judge_skip(summary: Summary) -> str:
+    judge = T.judge_block(summary)
     unusable = judge.unusable if judge else None
-    judge_skip = f"Skipped: {unusable}" if unusable else "Skipped: no LLM judge ran in this run"
-    stages = summary.cost.by_stage if summary.cost else {}
+    return f"Skipped: {unusable}" if unusable else "Skipped: no LLM judge ran in this run"
+
+
+def _ice_specs(summary: Summary) -> dict[str, tuple[str, str, FigureMaker | None, str]]:
+    """The distillation map and the ICE figures."""
+    ice = summary.ice
+    points, x_label = map_points(summary)
     return {
         "distillation_map": (
             "Distillation map",
@@ -127,6 +128,18 @@ def _figure_specs(summary: Summary) -> dict[str, tuple[str, str, FigureMaker | N
             (lambda: F.ice_breakdown(ice)) if ice and ice.by_model else None,
             "Skipped: this run has no ICE results.",
         ),
+    }
+
+
+def _rse_specs(summary: Summary) -> dict[str, tuple[str, str, FigureMaker | None, str]]:
+    """The RSE figures: similarity, judge scores, the matrix, attribution and the null panel."""
+    rse, judge = summary.rse, T.judge_block(summary)
+    matrix = rse.matrix if rse else None
+    ref = rse.reference if rse else "the reference"
+    similarity = rse.similarity if rse else {}
+    scores = judge.scores if judge else {}
+    judge_skip = _judge_skip(summary)
+    return {
         "rse_similarity": (
             "RSE similarity per prompt set",
             f"Each cell is the mean similarity of a model's answers to {ref}'s on "
@@ -156,6 +169,14 @@ def _figure_specs(summary: Summary) -> dict[str, tuple[str, str, FigureMaker | N
             (lambda: F.plot_similarity_matrix(matrix)) if matrix and matrix.models else None,
             "Skipped: this run has no similarity matrix.",
         ),
+    }
+
+
+def _verdict_specs(summary: Summary) -> dict[str, tuple[str, str, FigureMaker | None, str]]:
+    """Teacher attribution and the null panel behind the verdicts."""
+    attribution = summary.rse.attribution if summary.rse else {}
+    verdicts = [v for v in T.verdicts(summary) if v.null_values and v.observed is not None]
+    return {
         "attribution": (
             "Teacher attribution per target",
             "Probability that each candidate taught the target, and that none of them did (grey); the most "
@@ -172,6 +193,16 @@ def _figure_specs(summary: Summary) -> dict[str, tuple[str, str, FigureMaker | N
             (lambda: F.plot_null_panel(verdicts)) if verdicts else None,
             "Skipped: no verdict carries null-panel values.",
         ),
+    }
+
+
+def _run_specs(summary: Summary) -> dict[str, tuple[str, str, FigureMaker | None, str]]:
+    """Judge diagnostics and cost."""
+    judge = T.judge_block(summary)
+    diag = judge.diagnostics if judge else None
+    judge_skip = _judge_skip(summary)
+    stages = summary.cost.by_stage if summary.cost else {}
+    return {
         "judge_diagnostics": (
             "Judge diagnostics",
             "Order-swap inconsistency (position bias), absolute correlation of score with "
