@@ -132,7 +132,7 @@ async def _run_locked(
     tally = _StageTally(manifest, run_dir, pool)
 
     reporter = _Reporter(progress, pool, tally)
-    ctx = StageContext(cfg, run_dir, pool, reporter)
+    ctx = StageContext(cfg=cfg, run_dir=run_dir, pool=pool, progress=reporter)
     try:
         for name, stage in stage_list(cfg):
             tally.start(name)
@@ -196,7 +196,7 @@ class _Reporter:
         self.tally.checkpoint()
 
     def finished(self, stage: str) -> None:
-        event = replace(self.last.get(stage) or ProgressEvent(stage, 0, 0), finished=True)
+        event = replace(self.last.get(stage) or ProgressEvent(stage=stage, done=0, total=0), finished=True)
         log.info("stage %s finished", stage, extra={"stage": stage, "done": event.done, "total": event.total})
         self(event)
 

@@ -36,7 +36,7 @@ RESPONSIBLE_USE = (
 )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ReportFiles:
     """Paths written by `build_report`, and the notes of sections that were skipped."""
 
@@ -78,7 +78,19 @@ def map_points(summary: Summary) -> tuple[list[MapPoint], str]:
         x, y = xs[name], strict[name]
         if x is None or y is None:
             continue
-        points.append(MapPoint(name, roles.get(name, ""), verdict_of.get(name), *x, *y))
+        points.append(
+            MapPoint(
+                name=name,
+                role=roles.get(name, ""),
+                verdict=verdict_of.get(name),
+                x=x[0],
+                x_lo=x[1],
+                x_hi=x[2],
+                y=y[0],
+                y_lo=y[1],
+                y_hi=y[2],
+            )
+        )
     return points, label
 
 
@@ -365,7 +377,14 @@ def build_report(run_dir: Path, out_dir: Path | None = None) -> ReportFiles:
         return FigureBlock(key, title, caption, fig_dir / f"{key}.png")
 
     sections = _sections(summary, make)
-    files = ReportFiles(out, out / "report.html", out / "report.md", out / "scores.csv", tuple(written), tuple(skipped))
+    files = ReportFiles(
+        out_dir=out,
+        html=out / "report.html",
+        markdown=out / "report.md",
+        csv=out / "scores.csv",
+        figures=tuple(written),
+        skipped=tuple(skipped),
+    )
     _write(files.html, markup.to_html(summary, sections, RESPONSIBLE_USE))
     _write(files.markdown, markup.to_markdown(summary, sections, RESPONSIBLE_USE, out))
     _write_csv(files.csv, summary)
