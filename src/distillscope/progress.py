@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ProgressEvent:
     """`done` of `total` units (calls, usually) of `stage`; `total` None when not known yet."""
 
@@ -41,4 +41,4 @@ class StageProgress:
 
     def _emit(self, note: str = "") -> None:
         if self.sink is not None:
-            self.sink(ProgressEvent(self.stage, self.done, self.total, note))
+            self.sink(ProgressEvent(stage=self.stage, done=self.done, total=self.total, note=note))

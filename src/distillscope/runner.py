@@ -127,19 +127,12 @@ async def _run_locked(
     from distillscope.stages import StageContext, stage_list
 
     manifest = prepare_run_dir(cfg, run_dir, resume=resume)
-    calls, cost = spent(manifest)
-    budget = Budget(
-        max_calls=budget_override[0] or cfg.budget.max_calls,
-        max_usd=budget_override[1] or cfg.budget.max_usd,
-        calls=calls,
-        cost_usd=cost,
-    )
-    pool = ModelPool.for_config(cfg, ResponseCache() if use_cache else None, budget)
+    pool = ModelPool.for_config(cfg, ResponseCache() if use_cache else None, _budget(cfg, manifest, budget_override))
     outcome = RunOutcome(run_dir, "complete")
     tally = _StageTally(manifest, run_dir, pool)
 
     reporter = _Reporter(progress, pool, tally)
-    ctx = StageContext(cfg, run_dir, pool, reporter)
+    ctx = StageContext(cfg=cfg, run_dir=run_dir, pool=pool, progress=reporter)
     try:
         for name, stage in stage_list(cfg):
             tally.start(name)
@@ -160,14 +153,30 @@ async def _run_locked(
         manifest["status"] = "interrupted"
         _save(manifest, run_dir, pool)
         raise
+    _finish(cfg, manifest, outcome, pool)
+    return outcome
+
+
+def _budget(cfg: ExperimentConfig, manifest: dict[str, Any], override: tuple[int | None, float | None]) -> Budget:
+    """The run's budget: the caps (a CLI override first), and what earlier runs of this directory spent."""
+    calls, cost = spent(manifest)
+    return Budget(
+        max_calls=override[0] or cfg.budget.max_calls,
+        max_usd=override[1] or cfg.budget.max_usd,
+        calls=calls,
+        cost_usd=cost,
+    )
+
+
+def _finish(cfg: ExperimentConfig, manifest: dict[str, Any], outcome: RunOutcome, pool: ModelPool) -> None:
+    """Record how the run ended in its manifest, then write summary.json."""
+    from distillscope.summary import write_summary
+
     manifest["status"] = outcome.status
     manifest["finished"] = _now() if outcome.status == "complete" else None
     manifest["failure"] = outcome.message if outcome.status == "failed" else None
-    _save(manifest, run_dir, pool)
-    from distillscope.summary import write_summary
-
-    write_summary(run_dir, cfg)
-    return outcome
+    _save(manifest, outcome.run_dir, pool)
+    write_summary(outcome.run_dir, cfg)
 
 
 class _Reporter:
@@ -187,7 +196,7 @@ class _Reporter:
         self.tally.checkpoint()
 
     def finished(self, stage: str) -> None:
-        event = replace(self.last.get(stage) or ProgressEvent(stage, 0, 0), finished=True)
+        event = replace(self.last.get(stage) or ProgressEvent(stage=stage, done=0, total=0), finished=True)
         log.info("stage %s finished", stage, extra={"stage": stage, "done": event.done, "total": event.total})
         self(event)
 

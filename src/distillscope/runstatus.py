@@ -13,7 +13,7 @@ from distillscope.config import ExperimentConfig
 from distillscope.rundir import RunDir, read_jsonl, read_manifest
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class StageStatus:
     """One stage of a run: its state, finished units (and the planned total when known), calls made so far."""
 
@@ -70,5 +70,9 @@ def run_status(run_dir: Path, cfg: ExperimentConfig) -> list[StageStatus]:
         info = stages.get(name)
         state = "not started" if info is None else "done" if info.get("done") else "unfinished"
         done, total, unit = _counts(run_dir, cfg, name) if info is not None else (None, None, "calls")
-        out.append(StageStatus(name, state, done, total, unit, int((info or {}).get("calls", 0))))
+        out.append(
+            StageStatus(
+                stage=name, state=state, done=done, total=total, unit=unit, calls=int((info or {}).get("calls", 0))
+            )
+        )
     return out

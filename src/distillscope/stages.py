@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from distillscope.prompts.items import PromptItem
 
 
-@dataclass
+@dataclass(kw_only=True)
 class StageContext:
     """What every stage sees: the config, the run directory, the model pool, progress, and earlier results."""
 

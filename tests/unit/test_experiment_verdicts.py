@@ -79,7 +79,17 @@ def test_demo_summary_is_inconclusive_without_a_null_panel_and_the_report_says_w
     run = RunDir(tmp_path / "demo" / "rse").ensure()
     for model, seed in (("smollm2-135m", 1), ("qwen2.5-0.5b", 2)):
         for i, text in enumerate(_answers(seed, n=12)):
-            append_response(run, ResponseRecord(model, "builtin:math", f"p{i}", 0, f"question {i}", text))
+            append_response(
+                run,
+                ResponseRecord(
+                    model=model,
+                    prompt_set="builtin:math",
+                    prompt_id=f"p{i}",
+                    sample_index=0,
+                    prompt=f"question {i}",
+                    response=text,
+                ),
+            )
     summary = write_summary(tmp_path / "demo", cfg)
     [verdict] = summary.verdicts
     assert verdict.verdict == "inconclusive" and verdict.reason and verdict.reason.startswith("no null panel")
@@ -114,7 +124,17 @@ def test_summary_and_report_of_a_calibrated_experiment(tmp_path: Path, texts: di
     run = RunDir(tmp_path / "run" / "rse").ensure()
     for model in ["student", "teacher", "other-ref", *nulls]:
         for i, text in enumerate(texts[model]):
-            append_response(run, ResponseRecord(model, "builtin:math", f"p{i}", 0, f"question {i}", text))
+            append_response(
+                run,
+                ResponseRecord(
+                    model=model,
+                    prompt_set="builtin:math",
+                    prompt_id=f"p{i}",
+                    sample_index=0,
+                    prompt=f"question {i}",
+                    response=text,
+                ),
+            )
     summary = write_summary(tmp_path / "run", cfg)
     by_ref = {v.reference: v for v in summary.verdicts}
     assert by_ref["teacher"].verdict == "consistent with distillation"
@@ -158,7 +178,17 @@ def test_rse_score_on_an_experiment_gives_the_summary_numbers(tmp_path: Path, te
     run = RunDir(tmp_path / "run").rse.ensure()
     for model in ["student", "teacher", *nulls]:
         for i, text in enumerate(texts[model]):
-            append_response(run, ResponseRecord(model, "builtin:math", f"p{i}", 0, f"question {i}", text))
+            append_response(
+                run,
+                ResponseRecord(
+                    model=model,
+                    prompt_set="builtin:math",
+                    prompt_id=f"p{i}",
+                    sample_index=0,
+                    prompt=f"question {i}",
+                    response=text,
+                ),
+            )
     [verdict] = write_summary(tmp_path / "run", cfg).verdicts
     expected = verdict.model_dump()
     assert expected["p_value"] is not None and expected["verdict"] == "consistent with distillation"

@@ -12,12 +12,6 @@ from pathlib import Path
 import distillscope
 
 SRC = Path(distillscope.__file__).parent
-# Cycles inside modules another change is splitting (rse/run.py into a store and scoring; report/ reading a
-# typed Summary). Each entry is one strongly connected component; delete it when that change lands.
-KNOWN: set[frozenset[str]] = {
-    frozenset({"rse.agreement", "rse.llm_judge", "rse.run", "rse.similarity"}),
-    frozenset({"report", "report.markup", "report.render"}),
-}
 
 
 def module_name(path: Path) -> str:
@@ -134,5 +128,5 @@ def test_the_module_graph_has_no_cycle() -> None:
     graph = module_graph()
     assert {"model", "ice.pipeline", "stages", "cli.ice"} <= set(graph)  # the walk found the source tree
     assert "ice.pipeline" in graph["stages"]  # a function-level import is an edge
-    unexpected = [sorted(c) for c in cycles(graph) if c not in KNOWN]
-    assert unexpected == [], f"import cycles: {unexpected}"
+    found = [sorted(c) for c in cycles(graph)]
+    assert found == [], f"import cycles: {found}"

@@ -37,7 +37,7 @@ def test_plain_progress_prints_start_each_tenth_once_and_finish() -> None:
     stage.plan(20, done=4)  # 4 answered by an earlier run
     for _ in range(16):
         stage.advance()
-    sink(ProgressEvent("rse.collect", 20, 20, finished=True))
+    sink(ProgressEvent(stage="rse.collect", done=20, total=20, finished=True))
     assert lines[0] == "rse.collect: started, 4/20 done"
     steps = lines[1:-1]
     assert [s.split(" ")[1] for s in steps] == [f"{n}/20" for n in (6, 8, 10, 12, 14, 16, 18, 20)]
@@ -48,8 +48,8 @@ def test_plain_progress_prints_start_each_tenth_once_and_finish() -> None:
 def test_a_stage_that_ends_short_of_its_plan_says_so() -> None:
     lines: list[str] = []
     sink = PlainProgress(lines.append)
-    sink(ProgressEvent("ice.fuzz", 30, 60, "iter 6"))
-    sink(ProgressEvent("ice.fuzz", 30, 60, "iter 6", finished=True))
+    sink(ProgressEvent(stage="ice.fuzz", done=30, total=60, note="iter 6"))
+    sink(ProgressEvent(stage="ice.fuzz", done=30, total=60, note="iter 6", finished=True))
     assert lines[-1].startswith("ice.fuzz: finished, 30 of 60 planned in ") and lines[-1].endswith(" · iter 6")
 
 
@@ -57,9 +57,9 @@ def test_a_finished_stage_shows_a_full_bar() -> None:
     console = Console(file=io.StringIO(), force_terminal=True)
     with Progress(console=console) as bar:
         sink = BarProgress(bar)
-        sink(ProgressEvent("ice.fuzz", 0, 60))
-        sink(ProgressEvent("ice.fuzz", 30, 60))
-        sink(ProgressEvent("ice.fuzz", 30, 60, finished=True))
+        sink(ProgressEvent(stage="ice.fuzz", done=0, total=60))
+        sink(ProgressEvent(stage="ice.fuzz", done=30, total=60))
+        sink(ProgressEvent(stage="ice.fuzz", done=30, total=60, finished=True))
         task = bar.tasks[0]
         assert (task.completed, task.total, task.finished) == (30, 30, True)
 
@@ -67,8 +67,8 @@ def test_a_finished_stage_shows_a_full_bar() -> None:
 def test_the_display_is_plain_lines_when_the_console_is_not_a_terminal() -> None:
     out = io.StringIO()
     with progress_display(Console(file=out, force_terminal=False)) as sink:
-        sink(ProgressEvent("ice.replay", 0, 10))
-        sink(ProgressEvent("ice.replay", 10, 10, finished=True))
+        sink(ProgressEvent(stage="ice.replay", done=0, total=10))
+        sink(ProgressEvent(stage="ice.replay", done=10, total=10, finished=True))
     assert out.getvalue().splitlines()[0] == "ice.replay: started, 0/10 done"
     assert out.getvalue().splitlines()[-1].startswith("ice.replay: finished, 10 in ")
 
@@ -83,7 +83,7 @@ def _fuzzer(max_queries: int, events: list[ProgressEvent]) -> Fuzzer:
 async def test_fuzz_progress_counts_queries_across_a_resume(tmp_path: Path) -> None:
     first: list[ProgressEvent] = []
     await _fuzzer(9, first).run(SEEDS, QUESTIONS, tmp_path)
-    assert first[0] == ProgressEvent("ice.fuzz", 0, 9, first[0].note)
+    assert first[0] == ProgressEvent(stage="ice.fuzz", done=0, total=9, note=first[0].note)
     assert [e.done for e in first if e.stage == "ice.fuzz"][-1] == 9
     again: list[ProgressEvent] = []
     await _fuzzer(15, again).run(SEEDS, QUESTIONS, tmp_path, resume=True)
@@ -95,10 +95,10 @@ async def test_fuzz_progress_counts_queries_across_a_resume(tmp_path: Path) -> N
 def test_stages_run_in_turn_are_finished_when_the_next_starts_and_at_the_end() -> None:
     out = io.StringIO()
     with progress_display(Console(file=out, force_terminal=False), finish_on_exit=True) as sink:
-        sink(ProgressEvent("ice.fuzz", 0, 10))
-        sink(ProgressEvent("ice.fuzz", 10, 10))
-        sink(ProgressEvent("ice.replay", 0, 4))
-        sink(ProgressEvent("ice.replay", 4, 4))
+        sink(ProgressEvent(stage="ice.fuzz", done=0, total=10))
+        sink(ProgressEvent(stage="ice.fuzz", done=10, total=10))
+        sink(ProgressEvent(stage="ice.replay", done=0, total=4))
+        sink(ProgressEvent(stage="ice.replay", done=4, total=4))
     lines = [line.split(" in ")[0] for line in out.getvalue().splitlines()]
     assert lines == [
         "ice.fuzz: started, 0/10 done",
@@ -116,6 +116,6 @@ def test_a_failed_block_leaves_its_stage_unfinished() -> None:
         pytest.raises(RuntimeError),
         progress_display(Console(file=out, force_terminal=False), finish_on_exit=True) as sink,
     ):
-        sink(ProgressEvent("rse collect", 1, 4))
+        sink(ProgressEvent(stage="rse collect", done=1, total=4))
         raise RuntimeError("boom")
     assert "finished" not in out.getvalue()

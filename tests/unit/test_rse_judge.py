@@ -127,7 +127,17 @@ def make_run(tmp_path: Path, targets: dict[str, list[str]]) -> RunDir:
     run = RunDir(tmp_path / "run").ensure()
     for model, answers in targets.items():
         for i, text in enumerate(answers):
-            append_response(run, ResponseRecord(model, "set1", f"p{i}", 0, f"question {i}", text))
+            append_response(
+                run,
+                ResponseRecord(
+                    model=model,
+                    prompt_set="set1",
+                    prompt_id=f"p{i}",
+                    sample_index=0,
+                    prompt=f"question {i}",
+                    response=text,
+                ),
+            )
     return run
 
 

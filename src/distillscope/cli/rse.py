@@ -265,7 +265,9 @@ def score_cmd(
     from distillscope.rse.scoring import ScoreOverrides, score_dir
 
     with one_line_errors():
-        given = ScoreOverrides(reference, tuple(_split(null)) or None, alpha, seed, signal)
+        given = ScoreOverrides(
+            reference=reference, null=tuple(_split(null)) or None, alpha=alpha, seed=seed, signal=signal
+        )
         summary = score_dir(run_dir, given)
     if json_out:
         print_json(summary)

@@ -23,7 +23,7 @@ from distillscope.rundir import RunDir, write_json_atomic
 CAMPAIGN_VERSION = 1
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Counters:
     """Everything a campaign has spent, each budget counted separately."""
 
@@ -44,7 +44,7 @@ class Counters:
         return asdict(self)
 
 
-@dataclass
+@dataclass(kw_only=True)
 class CampaignState:
     """Everything needed to continue a campaign exactly where it stopped."""
 

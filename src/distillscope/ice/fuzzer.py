@@ -342,7 +342,9 @@ class Fuzzer:
         if self.progress is not None:
             note = f"iter {c.iterations} hits {c.successes} mutants {c.mutants_accepted}/{c.mutants_rejected} rejected"
             total = self.config.budget.max_target_queries
-            self.progress(ProgressEvent("ice.fuzz", c.target_queries if done is None else done, total, note))
+            self.progress(
+                ProgressEvent(stage="ice.fuzz", done=c.target_queries if done is None else done, total=total, note=note)
+            )
 
     def _commit(self, run: RunDir | None, state: CampaignState, new: list[dict[str, Any]]) -> None:
         state.rng_state = rng_state(self.rng)

@@ -249,7 +249,7 @@ def distillation_map(points: Sequence[MapPoint], x_label: str) -> Figure:
     return fig
 
 
-def similarity_matrix(matrix: Matrix) -> Figure:
+def plot_similarity_matrix(matrix: Matrix) -> Figure:
     """All-model similarity heatmap ordered by average-linkage clustering, with its dendrogram on top."""
     import numpy as np
     from scipy.cluster.hierarchy import dendrogram, linkage
@@ -308,7 +308,7 @@ def attribution(attribution_block: Mapping[str, Attribution]) -> Figure:
     return fig
 
 
-def null_panel(verdicts: Sequence[VerdictRow]) -> Figure:
+def plot_null_panel(verdicts: Sequence[VerdictRow]) -> Figure:
     """Per verdict, the null-panel distribution (histogram) with the observed degree marked."""
     usable = [v for v in verdicts if v.null_values and v.observed is not None]
     fig = new_figure(max(6.0, 3.2 * len(usable)), 3.2)

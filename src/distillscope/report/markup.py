@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from distillscope.report import tables as T
+import distillscope.report.tables as T
 from distillscope.summary_model import RunInfo, Summary
 
 

@@ -26,7 +26,7 @@ def rate_bar(rate: IceRate | None) -> Bar:
     return NO_BAR if rate is None else Bar(rate.rate, rate.lo, rate.hi)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class MapPoint:
     """One model on the distillation map: x (RSE) and y (ICE strict) with their intervals."""
 

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from distillscope.report import figures as F
-from distillscope.report import markup
-from distillscope.report import tables as T
+import distillscope.report.figures as F
+import distillscope.report.markup as markup
+import distillscope.report.tables as T
 from distillscope.report.markup import Block, FigureBlock, Note, Section
 from distillscope.report.plotdata import MapPoint
 from distillscope.rundir import RunDir
@@ -36,7 +36,7 @@ RESPONSIBLE_USE = (
 )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ReportFiles:
     """Paths written by `build_report`, and the notes of sections that were skipped."""
 
@@ -78,7 +78,19 @@ def map_points(summary: Summary) -> tuple[list[MapPoint], str]:
         x, y = xs[name], strict[name]
         if x is None or y is None:
             continue
-        points.append(MapPoint(name, roles.get(name, ""), verdict_of.get(name), *x, *y))
+        points.append(
+            MapPoint(
+                name=name,
+                role=roles.get(name, ""),
+                verdict=verdict_of.get(name),
+                x=x[0],
+                x_lo=x[1],
+                x_hi=x[2],
+                y=y[0],
+                y_lo=y[1],
+                y_hi=y[2],
+            )
+        )
     return points, label
 
 
@@ -89,18 +101,19 @@ FigureMaker = Callable[[], "Figure"]
 
 def _figure_specs(summary: Summary) -> dict[str, tuple[str, str, FigureMaker | None, str]]:
     """key -> (title, caption, maker or None, note when skipped)."""
-    ice, rse, judge = summary.ice, summary.rse, T.judge_block(summary)
-    matrix = rse.matrix if rse else None
-    attribution = rse.attribution if rse else {}
-    ref = rse.reference if rse else "the reference"
-    points, x_label = map_points(summary)
-    verdicts = [v for v in T.verdicts(summary) if v.null_values and v.observed is not None]
-    similarity = rse.similarity if rse else {}
-    scores = judge.scores if judge else {}
-    diag = judge.diagnostics if judge else None
+    return {**_ice_specs(summary), **_rse_specs(summary), **_verdict_specs(summary), **_run_specs(summary)}
+
+
+def _judge_skip(summary: Summary) -> str:
+    judge = T.judge_block(summary)
     unusable = judge.unusable if judge else None
-    judge_skip = f"Skipped: {unusable}" if unusable else "Skipped: no LLM judge ran in this run"
-    stages = summary.cost.by_stage if summary.cost else {}
+    return f"Skipped: {unusable}" if unusable else "Skipped: no LLM judge ran in this run"
+
+
+def _ice_specs(summary: Summary) -> dict[str, tuple[str, str, FigureMaker | None, str]]:
+    """The distillation map and the ICE figures."""
+    ice = summary.ice
+    points, x_label = map_points(summary)
     return {
         "distillation_map": (
             "Distillation map",
@@ -127,6 +140,18 @@ def _figure_specs(summary: Summary) -> dict[str, tuple[str, str, FigureMaker | N
             (lambda: F.ice_breakdown(ice)) if ice and ice.by_model else None,
             "Skipped: this run has no ICE results.",
         ),
+    }
+
+
+def _rse_specs(summary: Summary) -> dict[str, tuple[str, str, FigureMaker | None, str]]:
+    """The RSE figures: similarity, judge scores, the matrix, attribution and the null panel."""
+    rse, judge = summary.rse, T.judge_block(summary)
+    matrix = rse.matrix if rse else None
+    ref = rse.reference if rse else "the reference"
+    similarity = rse.similarity if rse else {}
+    scores = judge.scores if judge else {}
+    judge_skip = _judge_skip(summary)
+    return {
         "rse_similarity": (
             "RSE similarity per prompt set",
             f"Each cell is the mean similarity of a model's answers to {ref}'s on "
@@ -153,9 +178,17 @@ def _figure_specs(summary: Summary) -> dict[str, tuple[str, str, FigureMaker | N
             "Cell (row, column): similarity of the row model's answers to the "
             "column model's. The tree on top joins the most similar models first; a student and its teacher tend "
             "to join early.",
-            (lambda: F.similarity_matrix(matrix)) if matrix and matrix.models else None,
+            (lambda: F.plot_similarity_matrix(matrix)) if matrix and matrix.models else None,
             "Skipped: this run has no similarity matrix.",
         ),
+    }
+
+
+def _verdict_specs(summary: Summary) -> dict[str, tuple[str, str, FigureMaker | None, str]]:
+    """Teacher attribution and the null panel behind the verdicts."""
+    attribution = summary.rse.attribution if summary.rse else {}
+    verdicts = [v for v in T.verdicts(summary) if v.null_values and v.observed is not None]
+    return {
         "attribution": (
             "Teacher attribution per target",
             "Probability that each candidate taught the target, and that none of them did (grey); the most "
@@ -169,9 +202,19 @@ def _figure_specs(summary: Summary) -> dict[str, tuple[str, str, FigureMaker | N
             "Histogram: the degree of each null-panel model (known not to descend from the "
             "reference), in null-panel standard deviations: what unrelated models reach. Red line: the observed "
             "degree of the target. The further right of the histogram the line lies, the smaller the p-value.",
-            (lambda: F.null_panel(verdicts)) if verdicts else None,
+            (lambda: F.plot_null_panel(verdicts)) if verdicts else None,
             "Skipped: no verdict carries null-panel values.",
         ),
+    }
+
+
+def _run_specs(summary: Summary) -> dict[str, tuple[str, str, FigureMaker | None, str]]:
+    """Judge diagnostics and cost."""
+    judge = T.judge_block(summary)
+    diag = judge.diagnostics if judge else None
+    judge_skip = _judge_skip(summary)
+    stages = summary.cost.by_stage if summary.cost else {}
+    return {
         "judge_diagnostics": (
             "Judge diagnostics",
             "Order-swap inconsistency (position bias), absolute correlation of score with "
@@ -334,7 +377,14 @@ def build_report(run_dir: Path, out_dir: Path | None = None) -> ReportFiles:
         return FigureBlock(key, title, caption, fig_dir / f"{key}.png")
 
     sections = _sections(summary, make)
-    files = ReportFiles(out, out / "report.html", out / "report.md", out / "scores.csv", tuple(written), tuple(skipped))
+    files = ReportFiles(
+        out_dir=out,
+        html=out / "report.html",
+        markdown=out / "report.md",
+        csv=out / "scores.csv",
+        figures=tuple(written),
+        skipped=tuple(skipped),
+    )
     _write(files.html, markup.to_html(summary, sections, RESPONSIBLE_USE))
     _write(files.markdown, markup.to_markdown(summary, sections, RESPONSIBLE_USE, out))
     _write_csv(files.csv, summary)

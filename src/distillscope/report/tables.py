@@ -31,7 +31,7 @@ CSV_HEADER = ("section", "model", "group", "metric", "value", "lo", "hi", "n")
 NOT_MEASURED = "not measured"  # an ICE level no judge ruled on, in tables and scores.csv (never a zero)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Table:
     """A titled table of pre-formatted cells; `caption` says how to read it."""
 
@@ -221,9 +221,9 @@ def verdict_table(summary: Summary) -> Table:
             )
         )
     return Table(
-        "verdicts",
-        "All verdicts (target × reference)",
-        (
+        key="verdicts",
+        title="All verdicts (target × reference)",
+        header=(
             "Target",
             "Reference",
             "Verdict",
@@ -236,9 +236,9 @@ def verdict_table(summary: Summary) -> Table:
             "ICE 95% CI",
             "Evidence",
         ),
-        tuple(rows),
-        "Degree: the target's word-excess similarity to the reference, in standard deviations of the null panel "
-        "(0 = like a model known not to descend from the reference); 95% bootstrap interval over prompts. p: t "
+        rows=tuple(rows),
+        caption="Degree: the target's word-excess similarity to the reference, in standard deviations of the null "
+        "panel (0 = like a model known not to descend from the reference); 95% bootstrap interval over prompts. p: t "
         "prediction test against the null models; p (Holm): corrected across the references of one target. A "
         "verdict reads 'consistent with distillation' only when p (Holm) < α and the interval excludes 0.",
     )
@@ -270,11 +270,11 @@ def attribution_table(summary: Summary) -> Table | None:
             )
         rows.append((target, "–", "none of these", "none", pct(fams.get("none")), pct(fams.get("none")), "–", ""))
     return Table(
-        "attribution",
-        "Teacher attribution (probabilities)",
-        ("Target", "Rank", "Candidate", "Family", "P(family)", "P(candidate)", "Verdict", "Why inconclusive"),
-        tuple(rows),
-        "Posterior probability that the target's teacher belongs to each candidate family, or to none of them, "
+        key="attribution",
+        title="Teacher attribution (probabilities)",
+        header=("Target", "Rank", "Candidate", "Family", "P(family)", "P(candidate)", "Verdict", "Why inconclusive"),
+        rows=tuple(rows),
+        caption="Posterior probability that the target's teacher belongs to each candidate family, or to none of them, "
         "from a conditional logit over a vendor classifier and word-excess similarity; a family's probability is "
         "shared among its members by similarity. Verdicts are the named-suspect tests of the references.",
     )
@@ -298,11 +298,11 @@ def ice_table(summary: Summary) -> Table | None:
         cells.append("none" if q is None else str(q))
         rows.append(tuple(cells))
     return Table(
-        "ice",
-        f"ICE scores (judge: {ice.judge})",
-        ("Model", "n", "Unscored", "Loose", "Strict", "Hard", "Queries to first contradiction"),
-        tuple(rows),
-        "Share of identity answers that contradict the model's own identity (loose), "
+        key="ice",
+        title=f"ICE scores (judge: {ice.judge})",
+        header=("Model", "n", "Unscored", "Loose", "Strict", "Hard", "Queries to first contradiction"),
+        rows=tuple(rows),
+        caption="Share of identity answers that contradict the model's own identity (loose), "
         "claim another developer (strict), or do so unprompted (hard); 95% intervals in brackets. "
         "'not measured': no judge ruled on that level (never a zero).",
     )
@@ -319,11 +319,11 @@ def ice_location_table(summary: Summary) -> Table | None:
     if not rows:
         return None
     return Table(
-        "ice_locations",
-        "ICE contradictions by where the claim was found",
-        ("Model", "Found in", "Loose", "Strict", "Hard"),
-        tuple(rows),
-        "Reasoning models: a first-person self-identification in the reasoning trace counts like one in the "
+        key="ice_locations",
+        title="ICE contradictions by where the claim was found",
+        header=("Model", "Found in", "Loose", "Strict", "Hard"),
+        rows=tuple(rows),
+        caption="Reasoning models: a first-person self-identification in the reasoning trace counts like one in the "
         "answer; the trace's reports of the prompt ('the user wants me to act as DAN') do not. 'unknown': the "
         "judge does not say where.",
     )
@@ -342,11 +342,11 @@ def ice_template_table(summary: Summary, width: int = 140) -> Table | None:
     if not rows:
         return None
     return Table(
-        "ice_templates",
-        "Most effective templates",
-        ("Model", "Template", "n", "Loose", "Strict", "Text"),
-        tuple(rows),
-        "Templates that most often drew an identity contradiction from each model.",
+        key="ice_templates",
+        title="Most effective templates",
+        header=("Model", "Template", "n", "Loose", "Strict", "Text"),
+        rows=tuple(rows),
+        caption="Templates that most often drew an identity contradiction from each model.",
     )
 
 
@@ -372,11 +372,11 @@ def rse_table(summary: Summary, key: str = "similarity") -> Table | None:
         rows.append((name, *cells, f"{num(overall.mean)} {interval(overall.lo, overall.hi)}"))
     what = "similarity" if key == "similarity" else "LLM-judge score (1–5)"
     return Table(
-        f"rse_{key}",
-        f"RSE {what} to {rse.reference}",
-        ("Model", *sets, "Overall [95% CI]"),
-        tuple(rows),
-        f"Mean {what} of each model's answers to the reference's, per prompt set.",
+        key=f"rse_{key}",
+        title=f"RSE {what} to {rse.reference}",
+        header=("Model", *sets, "Overall [95% CI]"),
+        rows=tuple(rows),
+        caption=f"Mean {what} of each model's answers to the reference's, per prompt set.",
     )
 
 
@@ -389,11 +389,12 @@ def aspect_table(summary: Summary) -> Table | None:
     aspects = sorted({a for m in scores.values() for a in m.aspects})
     rows = tuple((n, *(num(m.aspects.get(a), 2) for a in aspects)) for n, m in sorted(scores.items()))
     return Table(
-        "rse_aspects",
-        "LLM-judge scores per aspect",
-        ("Model", *aspects),
-        rows,
-        f"Judges: {', '.join(judge.judges) if judge else '–'}. 1 = unlike the reference, 5 = indistinguishable.",
+        key="rse_aspects",
+        title="LLM-judge scores per aspect",
+        header=("Model", *aspects),
+        rows=rows,
+        caption=f"Judges: {', '.join(judge.judges) if judge else '–'}. "
+        "1 = unlike the reference, 5 = indistinguishable.",
     )
 
 
@@ -426,7 +427,7 @@ def diagnostics_table(summary: Summary) -> Table | None:
             diag.agreement_metric or "needs two or more judges",
         ),
     )
-    return Table("judge_diagnostics", "Judge diagnostics", ("Check", "Value", "Meaning"), rows)
+    return Table(key="judge_diagnostics", title="Judge diagnostics", header=("Check", "Value", "Meaning"), rows=rows)
 
 
 def cost_table(summary: Summary) -> Table | None:
@@ -440,11 +441,11 @@ def cost_table(summary: Summary) -> Table | None:
     totals = [f"{sum(getattr(v, k) for v in stages.values()):,}" for k in keys]
     rows.append(("total", *totals, f"${cost.total_usd:.2f}"))
     return Table(
-        "cost",
-        "Cost and calls per stage",
-        ("Stage", "Calls", "Cache hits", "Failed", "Prompt tokens", "Completion tokens", "Cost (USD)"),
-        tuple(rows),
-        "Calls are backend calls (failed ones included); cache "
+        key="cost",
+        title="Cost and calls per stage",
+        header=("Stage", "Calls", "Cache hits", "Failed", "Prompt tokens", "Completion tokens", "Cost (USD)"),
+        rows=tuple(rows),
+        caption="Calls are backend calls (failed ones included); cache "
         "hits were answered from the local cache at no cost. Failed calls are excluded from scores.",
     )
 

@@ -108,6 +108,15 @@ def _record_collection(
     return prompt_hash
 
 
+def _check_inputs(models: Sequence[Model], prompts: Sequence[PromptItem], samples: int, params: GenerateParams) -> None:
+    if not models or not prompts:
+        raise ConfigError("nothing to collect: give at least one model (--models) and one prompt (--prompts)")
+    if samples < 1:
+        raise ConfigError(f"--samples-per-prompt must be at least 1, got {samples}")
+    if samples > 1 and params.temperature == 0:
+        log.warning("%d samples per prompt at temperature 0 will mostly repeat; set --temperature > 0", samples)
+
+
 async def collect_responses(
     models: Sequence[Model],
     prompts: Sequence[PromptItem],
@@ -124,16 +133,9 @@ async def collect_responses(
     `planned` is told how many calls remain after resume; `progress` sees each record as it is written.
     `manifest`: keep the folder's own manifest.json (a standalone `rse collect`); an experiment has one manifest,
     its own, and passes False."""
-    if not models or not prompts:
-        raise ConfigError("nothing to collect: give at least one model (--models) and one prompt (--prompts)")
-    if samples_per_prompt < 1:
-        raise ConfigError(f"--samples-per-prompt must be at least 1, got {samples_per_prompt}")
     params = params or GenerateParams()
+    _check_inputs(models, prompts, samples_per_prompt, params)
     run.ensure()
-    if samples_per_prompt > 1 and params.temperature == 0:
-        log.warning(
-            "%d samples per prompt at temperature 0 will mostly repeat; set --temperature > 0", samples_per_prompt
-        )
     if manifest:
         prompt_hash = _record_collection(run, models, prompts, samples_per_prompt, params)
     else:

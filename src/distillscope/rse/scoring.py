@@ -24,7 +24,7 @@ _DEFAULT_SEED: int = ExperimentConfig.model_fields["seed"].default
 _DEFAULT_SIGNAL: str = RseSettings.model_fields["signal"].default
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ScoreOptions:
     """What is compared (the reference, the null panel) and how (test level, seed, bootstrap size, signal)."""
 
@@ -255,7 +255,7 @@ def score_run(run: RunDir, options: ScoreOptions | None = None) -> dict[str, Any
     return summary
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ScoreOverrides:
     """Options given on the command line; None keeps the default (the experiment's, else `ScoreOptions`')."""
 

@@ -21,7 +21,7 @@ K = TypeVar("K", bound=Hashable)
 RSE_MANIFEST_SCHEMA = 1
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ResponseRecord:
     """One collected answer of one model to one prompt (one sample). `status="error"` keeps failures."""
 
