@@ -29,6 +29,8 @@ import struct
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
@@ -91,12 +93,13 @@ class _Handler(BaseHTTPRequestHandler):
             model, messages = str(body.get("model", "")), list(body.get("messages", []))
             owner = self.server.owner
             fault = owner.take_fault(model, messages)
-            if owner.delay_s:
-                time.sleep(owner.delay_s)
-            if fault is None:
-                self._send(200, json.dumps(completion_body(model, answer_for(model, messages))))
-            else:
-                self._fault(fault, model)
+            with owner.in_flight():
+                if owner.delay_s:
+                    time.sleep(owner.delay_s)
+                if fault is None:
+                    self._send(200, json.dumps(completion_body(model, answer_for(model, messages))))
+                else:
+                    self._fault(fault, model)
         except OSError:  # the client went away (it timed out on a hang): nothing to answer
             self.close_connection = True
 
@@ -159,6 +162,8 @@ class FaultServer:
         self.injected: Counter[str] = Counter()
         self.always: set[str] = set()  # models whose every attempt gets the fault (clear it to heal them)
         self.requests = 0
+        self.max_in_flight = 0  # the most requests the server was answering at one time
+        self._in_flight = 0
         self._seen: set[int] = set()
         self._lock = threading.Lock()
         self._httpd = _Server(("127.0.0.1", 0), _Handler)
@@ -174,6 +179,18 @@ class FaultServer:
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self._httpd.server_address[1]}/v1"
+
+    @contextmanager
+    def in_flight(self) -> Iterator[None]:
+        """Count a request as being answered while the block runs (for `max_in_flight`)."""
+        with self._lock:
+            self._in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self._in_flight)
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._in_flight -= 1
 
     def take_fault(self, model: str, messages: list[dict[str, Any]]) -> str | None:
         """The fault to serve for this request: the configured kind on its first attempt (on every attempt for

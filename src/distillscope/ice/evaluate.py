@@ -8,6 +8,7 @@ call becomes a record with status "error" and is not judged.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -137,13 +138,25 @@ async def replay(
     options: EvalOptions,
     on_query: Callable[[], None] | None = None,
 ) -> dict[str, list[dict[str, Any]]]:
-    """Every template x every question on every target; records per target name, in a fixed order."""
-    out: dict[str, list[dict[str, Any]]] = {}
-    for target in targets:
+    """Every template x every question on every target; records per target name, in a fixed order.
+
+    All targets and templates are asked at once: each model's own limits (`max_concurrency`, rate limit) decide
+    how many of its calls run together, so more workers make a replay faster. Records keep the order of a
+    one-at-a-time replay (target, template, question), whatever order the answers arrive in."""
+
+    async def one_target(target: IceTarget) -> list[dict[str, Any]]:
+        outcomes = await asyncio.gather(
+            *(
+                evaluate_template(target, t.id, t.text, t.mentions_vendor, questions, options, on_query)
+                for t in templates
+            )
+        )
         rows: list[dict[str, Any]] = []
-        for t in templates:
-            outcome = await evaluate_template(target, t.id, t.text, t.mentions_vendor, questions, options, on_query)
-            rows.extend({**r, "idx": len(rows) + i} for i, r in enumerate(outcome.records))
+        for outcome in outcomes:
+            base = len(rows)  # fixed before extending: rows grows while the generator runs
+            rows.extend({**r, "idx": base + i} for i, r in enumerate(outcome.records))
         log.info("replay on %s: %d records", target.name, len(rows))
-        out[target.name] = rows
-    return out
+        return rows
+
+    per_target = await asyncio.gather(*(one_target(t) for t in targets))
+    return {t.name: rows for t, rows in zip(targets, per_target, strict=True)}
