@@ -48,12 +48,12 @@ async def test_embedded_campaign_and_cached_rerun(tmp_path: Path) -> None:
     assert result.counters.mutants_accepted + result.counters.mutants_rejected == 2
     assert len(result.records) == 2 * result.counters.mutants_accepted
     for r in result.records:
-        assert r["status"] == "ok" and r["response"].strip() and r["label"] in ("contradiction", "consistent")
+        assert r.status == "ok" and r.response.strip() and r.label in ("contradiction", "consistent")
     for rej in result.rejected:  # typed reasons, raw output kept
         assert rej["reason"] in ("refused", "no_placeholder", "empty", "duplicate", "error")
     assert (tmp_path / "a" / "tree.json").is_file()
     fuzz2, target2 = build(cache)
     again = await fuzz2.run(seeds, questions, tmp_path / "b")
-    assert [r["prompt"] for r in again.records] == [r["prompt"] for r in result.records]
-    assert [r["response"] for r in again.records] == [r["response"] for r in result.records]
+    assert [r.prompt for r in again.records] == [r.prompt for r in result.records]
+    assert [r.response for r in again.records] == [r.response for r in result.records]
     assert target2.model.stats.calls == 0  # every target query came from the cache

@@ -8,6 +8,7 @@ from distillscope.backends.base import BackendOptions
 from distillscope.ice.evaluate import EvalOptions, IceTarget, replay
 from distillscope.ice.judge_factory import make_judge
 from distillscope.ice.questions import Question
+from distillscope.ice.records import IceRecord
 from distillscope.ice.templates import make_template
 from distillscope.identity import get_family
 from distillscope.model import ModelLimits, get_model
@@ -22,7 +23,7 @@ QUESTIONS = [
 TEMPLATES = [make_template(f"t{k}", f"Scene {k}: the assistant answers in character. {{query}}") for k in range(4)]
 
 
-async def _replay(url: str, concurrency: int) -> dict[str, list[dict[str, object]]]:
+async def _replay(url: str, concurrency: int) -> dict[str, list[IceRecord]]:
     limits = ModelLimits(max_concurrency=concurrency, max_retries=0, timeout_s=30)
     judge = make_judge("claims")
     targets = [
@@ -36,9 +37,9 @@ async def _replay(url: str, concurrency: int) -> dict[str, list[dict[str, object
     return await replay(TEMPLATES, QUESTIONS, targets, EvalOptions())
 
 
-def _answers(out: dict[str, list[dict[str, object]]]) -> dict[str, list[tuple[object, ...]]]:
+def _answers(out: dict[str, list[IceRecord]]) -> dict[str, list[tuple[object, ...]]]:
     keys = ("idx", "template_id", "question_id", "response", "status", "loose", "strict")
-    return {name: [tuple(r.get(k) for k in keys) for r in rows] for name, rows in out.items()}
+    return {name: [tuple(r.model_dump().get(k) for k in keys) for r in rows] for name, rows in out.items()}
 
 
 async def test_replay_overlaps_targets_and_templates_and_keeps_the_record_order() -> None:
@@ -52,5 +53,5 @@ async def test_replay_overlaps_targets_and_templates_and_keeps_the_record_order(
     assert overlap > len(QUESTIONS) * 2
     assert overlap <= 16
     assert _answers(concurrent) == _answers(one_at_a_time)
-    assert [r["idx"] for r in concurrent["openai:target-0"]] == list(range(len(TEMPLATES) * len(QUESTIONS)))
-    assert all(r["status"] == "ok" for rows in concurrent.values() for r in rows)
+    assert [r.idx for r in concurrent["openai:target-0"]] == list(range(len(TEMPLATES) * len(QUESTIONS)))
+    assert all(r.status == "ok" for rows in concurrent.values() for r in rows)

@@ -78,8 +78,8 @@ async def test_killed_campaign_resumes_without_repeating_finished_queries(tmp_pa
     clean = await fuzzer(killing_script(-1, clean_calls), ResponseCache(tmp_path / "c2.sqlite"), selector).run(
         SEEDS, QUESTIONS, tmp_path / "clean"
     )
-    strip = [{k: v for k, v in r.items() if k != "cached"} for r in result.records]
-    assert strip == [{k: v for k, v in r.items() if k != "cached"} for r in clean.records]
+    strip = [r.model_dump(exclude={"cached"}) for r in result.records]
+    assert strip == [r.model_dump(exclude={"cached"}) for r in clean.records]
     assert sorted(clean_calls) == sorted(first + second)
     rows = (tmp_path / "run" / "records.jsonl").read_text().splitlines()
     assert len(rows) == 40 and len({(json.loads(r)["template_id"], json.loads(r)["question_id"]) for r in rows}) == 40
@@ -150,8 +150,8 @@ def test_atomic_write_and_truncate(tmp_path: Path) -> None:
     write_json_atomic(run.campaign, {"a": 1})
     assert json.loads(run.campaign.read_text()) == {"a": 1}
     assert [p.name for p in tmp_path.iterdir()] == ["campaign.json"]
-    append_jsonl(run.records, [{"i": i} for i in range(5)])
-    assert truncate_jsonl(run.records, 3) == [{"i": 0}, {"i": 1}, {"i": 2}]
+    append_jsonl(run.records, [{"target": "m", "idx": i} for i in range(5)])
+    assert [r.idx for r in truncate_jsonl(run.records, 3)] == [0, 1, 2]  # read back as typed records
     assert len(run.records.read_text().splitlines()) == 3
     with pytest.raises(ConfigError, match="expects 9"):
         truncate_jsonl(run.records, 9)

@@ -51,13 +51,13 @@ async def test_records_match_their_prompts_and_rewards_follow_gptfuzz() -> None:
     result = await fuzz.run(SEEDS, QUESTIONS)
     assert result.stop_reason == "max_target_queries"
     assert result.counters.target_queries == 24 == len(result.records) == len(backend.calls)
-    for r in result.records:  # keyed by id, never by arrival order
+    for r in (x.model_dump() for x in result.records):  # keyed by id, never by arrival order
         assert r["response"].startswith(f"[{r['query'].split('Question number ')[1][0]}]")
         assert r["prompt"] == r["template"].replace("{query}", r["query"])
         assert r["loose"] is True and r["strict"] is True and r["label"] == "contradiction"
     mutants = [n for n in result.tree.nodes if n.parent is not None]
     assert len(mutants) == 8 and all(n.successes == 3 and n.in_pool for n in mutants)
-    assert [r["idx"] for r in result.records] == list(range(24))
+    assert [r.idx for r in result.records] == list(range(24))
 
 
 async def test_unsuccessful_mutants_stay_out_of_the_pool_unless_kept() -> None:
@@ -116,7 +116,7 @@ async def test_lost_placeholder_skipped_by_default_appended_when_paper_faithful(
         target, [LLMMutator("rephrase", lost)], make_selector("mcts"), config(budget=budget, append_if_missing=True)
     ).run(SEEDS, QUESTIONS)
     assert len(appended.records) == 6  # the second mutation is a duplicate of the first
-    assert appended.records[0]["prompt"] == "A reworded template with no marker at all.\n" + QUESTIONS[0].text
+    assert appended.records[0].prompt == "A reworded template with no marker at all.\n" + QUESTIONS[0].text
 
 
 async def test_mutator_call_budget_and_iteration_budget_are_separate() -> None:
@@ -151,7 +151,7 @@ async def test_query_budget_truncates_the_last_iteration() -> None:
 async def test_same_seed_same_campaign() -> None:
     async def once() -> list[str]:
         fuzz = Fuzzer(make_target()[0], build_mutators(None), make_selector("mcts"), config(questions_per_iteration=2))
-        return [r["prompt"] for r in (await fuzz.run(SEEDS, QUESTIONS)).records]
+        return [str(r.prompt) for r in (await fuzz.run(SEEDS, QUESTIONS)).records]
 
     assert await once() == await once()
 
@@ -166,8 +166,8 @@ async def test_target_errors_become_error_records_not_judged() -> None:
         make_selector("mcts"),
         config(budget=FuzzBudget(max_target_queries=4), questions_per_iteration=4),
     ).run(SEEDS, QUESTIONS)
-    assert [r["status"] for r in result.records] == ["error"] * 4
-    assert all(r["label"] is None for r in result.records) and result.counters.judge_calls == 0
+    assert [r.status for r in result.records] == ["error"] * 4
+    assert all(r.label is None for r in result.records) and result.counters.judge_calls == 0
     assert result.counters.target_errors == 4
 
 
@@ -194,7 +194,7 @@ async def test_run_directory_files(tmp_path: Path) -> None:
     fuzz = Fuzzer(target, [RuleMutator("wrapper")], make_selector("mcts"), config(questions_per_iteration=3))
     result = await fuzz.run(SEEDS, QUESTIONS, tmp_path)
     rows = [json.loads(x) for x in (tmp_path / "records.jsonl").read_text().splitlines()]
-    assert rows == result.records
+    assert rows == [r.model_dump() for r in result.records]
     tree = json.loads((tmp_path / "tree.json").read_text())
     assert tree["n_nodes"] == len(result.tree.nodes)
     assert {"parent", "level", "operator", "visits", "reward", "success_rate"} <= set(tree["nodes"][-1])

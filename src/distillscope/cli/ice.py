@@ -15,6 +15,7 @@ from distillscope.errors import ConfigError
 from distillscope.progress import StageProgress
 
 if TYPE_CHECKING:
+    from distillscope.ice.records import IceRecord
     from distillscope.ice.standalone import IceRunResult
 
 app = typer.Typer(
@@ -283,15 +284,17 @@ def score_cmd(
     _print_scores(scores, str(run_dir))
 
 
-def _records_by_target(path: Path) -> dict[str, list[dict[str, Any]]]:
+def _records_by_target(path: Path) -> dict[str, list[IceRecord]]:
     from distillscope.errors import ConfigError
+    from distillscope.ice.records import IceRecord
     from distillscope.rundir import read_jsonl
 
     if not path.is_file():
         raise ConfigError(f"{path} does not exist; give a run directory written by 'ice run' or 'ice import'")
-    out: dict[str, list[dict[str, Any]]] = {}
+    out: dict[str, list[IceRecord]] = {}
     for row in read_jsonl(path):
-        out.setdefault(str(row.get("target", "?")), []).append(row)
+        record = IceRecord.model_validate({"target": "?", **row})
+        out.setdefault(record.target, []).append(record)
     return out
 
 

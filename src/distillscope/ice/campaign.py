@@ -12,11 +12,13 @@ from __future__ import annotations
 import json
 import os
 import random
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from distillscope.errors import ConfigError
+from distillscope.ice.records import IceRecord
 from distillscope.ice.selectors import TemplateTree
 from distillscope.rundir import RunDir, write_json_atomic
 
@@ -114,7 +116,7 @@ def load_checkpoint(run: RunDir) -> CampaignState | None:
         raise ConfigError(f"{run.campaign} is unreadable ({exc}); remove it to start the campaign afresh") from exc
 
 
-def truncate_jsonl(path: Path, n_rows: int) -> list[dict[str, Any]]:
+def truncate_jsonl(path: Path, n_rows: int) -> list[IceRecord]:
     """Keep the first `n_rows` rows of a JSONL file (rows past a checkpoint are dropped) and return them."""
     if not path.is_file():
         if n_rows:
@@ -127,7 +129,7 @@ def truncate_jsonl(path: Path, n_rows: int) -> list[dict[str, Any]]:
     tmp = path.with_suffix(".jsonl.tmp")
     tmp.write_text("".join(ln + "\n" for ln in kept), encoding="utf-8")
     os.replace(tmp, path)
-    return [json.loads(ln) for ln in kept]
+    return [IceRecord.model_validate(json.loads(ln)) for ln in kept]
 
 
 def tree_report(tree: TemplateTree) -> dict[str, Any]:
@@ -140,12 +142,10 @@ def tree_report(tree: TemplateTree) -> dict[str, Any]:
     return {"n_nodes": len(nodes), "n_seeds": len(tree.roots), "nodes": nodes}
 
 
-def write_scores(run: RunDir, by_target: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
+def write_scores(run: RunDir, by_target: Mapping[str, Sequence[IceRecord]]) -> dict[str, Any]:
     """scores.json: loose/strict/hard per target (and per category, language, template) with Wilson intervals."""
-    from distillscope.ice.records import IceRecord
     from distillscope.ice.scores import compute_scores
 
-    records = [IceRecord.model_validate(r) for rows in by_target.values() for r in rows]
-    scores = compute_scores(records).model_dump()
+    scores = compute_scores([r for rows in by_target.values() for r in rows]).model_dump()
     write_json_atomic(run.scores, scores)
     return scores

@@ -12,7 +12,6 @@ import asyncio
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from distillscope.ice.judges import IdentityJudge, JudgeItem, JudgeVerdict
 from distillscope.ice.questions import Question
@@ -52,7 +51,7 @@ class EvalOptions:
 class EvalOutcome:
     """Records of one template x questions, and what it cost."""
 
-    records: list[dict[str, Any]]
+    records: list[IceRecord]
     errors: int = 0
     cache_hits: int = 0
     judged: int = 0
@@ -108,8 +107,8 @@ def build_record(
     prompt: str,
     c: Completion,
     v: JudgeVerdict | None,
-) -> dict[str, Any]:
-    """One records.jsonl row (an `IceRecord` plus fuzzing fields); a failed call is an error record, unjudged."""
+) -> IceRecord:
+    """One records.jsonl row; a failed call is an error record, unjudged."""
     rec = IceRecord(
         target=target.name,
         template_id=template_id,
@@ -128,7 +127,7 @@ def build_record(
     )
     if v is not None:
         rec = rec.with_verdict(v, target.judge_name)
-    return rec.model_dump()
+    return rec
 
 
 async def replay(
@@ -137,24 +136,24 @@ async def replay(
     targets: Sequence[IceTarget],
     options: EvalOptions,
     on_query: Callable[[], None] | None = None,
-) -> dict[str, list[dict[str, Any]]]:
+) -> dict[str, list[IceRecord]]:
     """Every template x every question on every target; records per target name, in a fixed order.
 
     All targets and templates are asked at once: each model's own limits (`max_concurrency`, rate limit) decide
     how many of its calls run together, so more workers make a replay faster. Records keep the order of a
     one-at-a-time replay (target, template, question), whatever order the answers arrive in."""
 
-    async def one_target(target: IceTarget) -> list[dict[str, Any]]:
+    async def one_target(target: IceTarget) -> list[IceRecord]:
         outcomes = await asyncio.gather(
             *(
                 evaluate_template(target, t.id, t.text, t.mentions_vendor, questions, options, on_query)
                 for t in templates
             )
         )
-        rows: list[dict[str, Any]] = []
+        rows: list[IceRecord] = []
         for outcome in outcomes:
             base = len(rows)  # fixed before extending: rows grows while the generator runs
-            rows.extend({**r, "idx": base + i} for i, r in enumerate(outcome.records))
+            rows.extend(r.model_copy(update={"idx": base + i}) for i, r in enumerate(outcome.records))
         log.info("replay on %s: %d records", target.name, len(rows))
         return rows
 

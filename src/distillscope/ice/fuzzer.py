@@ -35,6 +35,7 @@ from distillscope.ice.campaign import (
 from distillscope.ice.evaluate import EvalOptions, IceTarget, evaluate_template
 from distillscope.ice.mutators import Mutation, MutationContext, Mutator
 from distillscope.ice.questions import Question, sample_questions
+from distillscope.ice.records import IceRecord
 from distillscope.ice.selectors import Selector, TemplateNode, TemplateTree
 from distillscope.ice.templates import PLACEHOLDER, Template, mentions_vendor
 from distillscope.progress import ProgressEvent, ProgressSink
@@ -103,10 +104,10 @@ class FuzzConfig:
 
 @dataclass(kw_only=True)
 class FuzzResult:
-    """The end state of a campaign: tree, records (dicts as written to records.jsonl), counters, why it stopped."""
+    """The end state of a campaign: tree, records (as written to records.jsonl), counters, why it stopped."""
 
     tree: TemplateTree
-    records: list[dict[str, Any]]
+    records: list[IceRecord]
     counters: Counters
     stop_reason: str
     rejected: list[dict[str, Any]]
@@ -195,7 +196,7 @@ class Fuzzer:
 
     def _start(
         self, seeds: Sequence[Template], questions: Sequence[Question], run: RunDir | None, resume: bool
-    ) -> tuple[CampaignState, list[dict[str, Any]]]:
+    ) -> tuple[CampaignState, list[IceRecord]]:
         fp = fingerprint(self.target.model.spec, seeds, questions, self.config)
         saved = load_checkpoint(run) if run is not None else None
         if saved is None or run is None:
@@ -232,7 +233,7 @@ class Fuzzer:
             reason = "max_mutator_calls"
         return reason
 
-    async def _iteration(self, state: CampaignState, questions: Sequence[Question]) -> list[dict[str, Any]]:
+    async def _iteration(self, state: CampaignState, questions: Sequence[Question]) -> list[IceRecord]:
         c = state.counters
         c.iterations += 1
         path = self.selector.select(state.tree, self.rng)
@@ -262,11 +263,11 @@ class Fuzzer:
             self._eval_options(),
             on_query=self._on_query(c),
         )
-        for i, r in enumerate(outcome.records):
-            r.update(
-                idx=state.n_records + i, iteration=c.iterations, operator=mutation.operator, parent=parent.template_id
-            )
-        successes = sum(1 for r in outcome.records if r.get(self.config.reward_on) is True)
+        fuzz_fields = {"iteration": c.iterations, "operator": mutation.operator, "parent": parent.template_id}
+        records = [
+            r.model_copy(update={"idx": state.n_records + i, **fuzz_fields}) for i, r in enumerate(outcome.records)
+        ]
+        successes = sum(1 for r in records if getattr(r, self.config.reward_on) is True)
         node.queries, node.successes = len(asked), successes
         node.in_pool = successes > 0 or self.config.keep_unsuccessful
         state.tree.add(node)
@@ -277,7 +278,7 @@ class Fuzzer:
         c.judge_calls += outcome.judged
         c.successes += successes
         c.cost_usd += outcome.cost_usd
-        return outcome.records
+        return records
 
     async def _mutate(self, state: CampaignState, parent: TemplateNode) -> Mutation:
         usable = [m for m in self.mutators if not m.uses_model or self._mutator_calls_left(state.counters)]
@@ -346,11 +347,11 @@ class Fuzzer:
                 ProgressEvent(stage="ice.fuzz", done=c.target_queries if done is None else done, total=total, note=note)
             )
 
-    def _commit(self, run: RunDir | None, state: CampaignState, new: list[dict[str, Any]]) -> None:
+    def _commit(self, run: RunDir | None, state: CampaignState, new: list[IceRecord]) -> None:
         state.rng_state = rng_state(self.rng)
         state.selector = self.selector.state()
         state.n_records += len(new)
         if run is not None:
-            append_jsonl(run.records, new)
+            append_jsonl(run.records, [r.model_dump() for r in new])
             save_checkpoint(run, state)
         self._emit(state.counters)

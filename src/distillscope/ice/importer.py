@@ -38,4 +38,4 @@ async def import_run(
             "judge": judge_name if judge is not None else None,
         },
     )
-    return len(rows), write_scores(rundir, {target: rows})
+    return len(rows), write_scores(rundir, {target: records})

@@ -7,7 +7,7 @@ defaults (`config.IceSettings`).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,6 +18,7 @@ from distillscope.ice.evaluate import EvalOptions, IceTarget, replay
 from distillscope.ice.fuzzer import FuzzBudget, FuzzConfig, Fuzzer, FuzzResult
 from distillscope.ice.mutators import build_mutators
 from distillscope.ice.questions import Question, load_questions
+from distillscope.ice.records import IceRecord
 from distillscope.ice.selectors import make_selector
 from distillscope.ice.templates import Template, load_templates
 from distillscope.model import Model
@@ -93,12 +94,12 @@ async def replay_templates(
 
 
 def write_replay(
-    run_dir: Path, templates: Sequence[Template], by_target: dict[str, list[dict[str, Any]]]
+    run_dir: Path, templates: Sequence[Template], by_target: Mapping[str, Sequence[IceRecord]]
 ) -> dict[str, Any]:
     """Write records.jsonl (all targets), templates.json and scores.json into a run directory."""
     run = RunDir(run_dir)
     run.root.mkdir(parents=True, exist_ok=True)
     run.records.unlink(missing_ok=True)
-    append_jsonl(run.records, [r for rows in by_target.values() for r in rows])
+    append_jsonl(run.records, [r.model_dump() for rows in by_target.values() for r in rows])
     write_json_atomic(run.templates, [t.to_dict() for t in templates])
     return write_scores(run, by_target)
