@@ -46,8 +46,9 @@ def _counts(run_dir: Path, cfg: ExperimentConfig, stage: str) -> tuple[int | Non
         from distillscope.stages import compared_models, rse_prompts
 
         total = len(rse_prompts(cfg)) * cfg.rse.samples_per_prompt * len(compared_models(cfg))
-        keys = ("model", "prompt_set", "prompt_id", "sample_index")
-        answered = {tuple(r.get(k) for k in keys) for r in read_jsonl(RunDir(run_dir).rse.responses) if _ok(r)}
+        from distillscope.rse.store import read_responses
+
+        answered = {r.key for r in read_responses(RunDir(run_dir).rse) if r.ok}  # as the collect stage counts
         return len(answered), total, "answers"
     if stage == "rse.judge":
         n = sum(1 for j in read_jsonl(RunDir(run_dir).rse.judgements) if _ok(j))

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
+from distillscope.report.tables import load_summary
 from distillscope.rundir import RunDir
 from distillscope.summary_model import IceRate, Summary, VerdictRow
 
@@ -44,10 +44,9 @@ def verdict_rows(summary: Summary) -> tuple[list[tuple[str, ...]], list[str]]:
 
 def verdict_table(run_dir: Path) -> list[str]:
     """Lines of the run's verdict table (columns aligned, never wrapped); empty when there is nothing to show."""
-    path = RunDir(run_dir).summary
-    if not path.is_file():
+    if not RunDir(run_dir).summary.is_file():
         return []
-    rows, reasons = verdict_rows(Summary.model_validate(json.loads(path.read_text(encoding="utf-8"))))
+    rows, reasons = verdict_rows(load_summary(run_dir))  # validated as the report reads it
     if len(rows) == 1:
         return []
     widths = [max(len(r[i]) for r in rows) for i in range(len(HEADER))]

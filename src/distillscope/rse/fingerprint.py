@@ -22,7 +22,7 @@ a student of everybody.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -103,18 +103,27 @@ def lineage_prompt_sims(
     unknown = set(signals) - set(LINEAGE_SIGNALS)
     if unknown:
         raise ValueError(f"unknown lineage signal(s) {sorted(unknown)}; choose from {LINEAGE_SIGNALS}")
+    models = list(dict.fromkeys([*queries, *candidates]))
+
+    def mapped(transform: Callable[[str], str]) -> Texts:
+        return {m: [transform(t) for t in texts[m]] for m in models}
+
     out = {}
     if "word" in signals:
         out["word"] = tfidf_prompt_sims(texts, queries, candidates, TfidfOptions(ngram_range=(1, 2)))
     if "skeleton" in signals:
-        skeletons = {m: [function_word_skeleton(t) for t in texts[m]] for m in dict.fromkeys([*queries, *candidates])}
         out["skeleton"] = tfidf_prompt_sims(
-            skeletons, queries, candidates, TfidfOptions(ngram_range=(2, 4), token_pattern=r"\S+", lowercase=False)
+            mapped(function_word_skeleton),
+            queries,
+            candidates,
+            TfidfOptions(ngram_range=(2, 4), token_pattern=r"\S+", lowercase=False),
         )
     if "frame" in signals:
-        frames = {m: [answer_frame(t) for t in texts[m]] for m in dict.fromkeys([*queries, *candidates])}
         out["frame"] = tfidf_prompt_sims(
-            frames, queries, candidates, TfidfOptions(ngram_range=(1, 3), token_pattern=r"\S+", lowercase=False)
+            mapped(answer_frame),
+            queries,
+            candidates,
+            TfidfOptions(ngram_range=(1, 3), token_pattern=r"\S+", lowercase=False),
         )
     return out
 
