@@ -23,6 +23,11 @@ from distillscope.registry import parse_spec
 CONFIG_SCHEMA_VERSION = 1
 
 
+Executor = Literal["local", "ray", "batch"]
+Placement = Literal["local", "ray"]
+COMPUTE_PROVIDERS = ("embedded", "hf", "vllm")  # backends that run models on this machine's (or a worker's) CPU/GPU
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -43,6 +48,14 @@ class ModelEntry(_Strict):
     retry_backoff_s: float = Field(
         1.0, gt=0, description="delay before the first retry, doubled each retry (jittered, at most 60 s)"
     )
+    # Where the backend runs under `--executor ray` (ignored by the local and batch executors):
+    placement: Placement | None = Field(
+        None, description="ray: an actor on a Ray worker; local: the driver. Default ray for embedded:, hf:, vllm:"
+    )
+    num_gpus: float = Field(0.0, ge=0, description="ray placement: GPUs each replica's actor takes")
+    num_cpus: float = Field(1.0, ge=0, description="ray placement: CPUs each replica's actor takes")
+    resources: dict[str, float] = Field(default_factory=dict, description="ray placement: custom Ray resources")
+    replicas: int = Field(1, ge=1, description="ray placement: actors serving this model, used round-robin")
 
     @field_validator("spec")
     @classmethod
@@ -130,6 +143,27 @@ class RseSettings(_Strict):
     )
 
 
+class ExecutionSettings(_Strict):
+    """How calls are executed. Not part of the config hash: a run may be resumed under another executor."""
+
+    executor: Executor = Field(
+        "local", description="local (one process), ray (compute models in Ray actors) or batch (provider batch APIs)"
+    )
+    address: str | None = Field(None, description="ray: cluster address ('auto', 'ray://HOST:10001'); None = start one")
+    wait: bool = Field(False, description="batch: poll until submitted batches end instead of stopping the run")
+    poll_interval_s: float = Field(30.0, gt=0, description="batch: seconds between status polls while waiting")
+
+
+def placement_of(entry: ModelEntry, executor: Executor) -> Placement:
+    """Where `entry`'s backend runs: on the driver unless the executor is ray and the model is placed there
+    (explicitly, or by default for the compute providers embedded:, hf: and vllm:)."""
+    if executor != "ray":
+        return "local"
+    if entry.placement is not None:
+        return entry.placement
+    return "ray" if parse_spec(entry.spec)[0] in COMPUTE_PROVIDERS else "local"
+
+
 class BudgetSettings(_Strict):
     """Caps for the whole run; reaching one stops cleanly and the run can be resumed."""
 
@@ -157,6 +191,7 @@ class ExperimentConfig(_Strict):
     ice: IceSettings = Field(default_factory=IceSettings)
     rse: RseSettings = Field(default_factory=RseSettings)
     budget: BudgetSettings = Field(default_factory=BudgetSettings)
+    execution: ExecutionSettings = Field(default_factory=ExecutionSettings)
     prices: dict[str, PriceEntry] = Field(default_factory=dict, description="model-name prefix -> price")
 
     @model_validator(mode="after")
@@ -204,7 +239,7 @@ class ExperimentConfig(_Strict):
     def config_hash(self) -> str:
         """Hash of the settings that differ from their defaults: a release that adds a setting (at its default)
         does not orphan earlier runs, while a changed default still shows as a change on resume."""
-        dumped = self.model_dump(mode="json", exclude_defaults=True)
+        dumped = self.model_dump(mode="json", exclude_defaults=True, exclude={"execution"})
         return hashlib.sha256(json.dumps(dumped, sort_keys=True).encode()).hexdigest()[:16]
 
     def missing_env(self) -> list[str]:

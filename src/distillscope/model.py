@@ -12,7 +12,7 @@ from typing import Any
 
 from distillscope.backends.base import Backend, HoldsSecrets
 from distillscope.cache import ResponseCache, cache_key
-from distillscope.config import ExperimentConfig, ModelEntry
+from distillscope.config import ExecutionSettings, ExperimentConfig, ModelEntry
 from distillscope.errors import BackendError, BudgetExceededError
 from distillscope.logsetup import redact
 from distillscope.pricing import FREE, Price, load_price_table, price_for_spec
@@ -246,16 +246,18 @@ class ModelPool:
         prices: dict[str, Price] | None = None,
         cache: ResponseCache | None = None,
         budget: Budget | None = None,
+        execution: ExecutionSettings | None = None,
     ) -> None:
         self.entries = {e.name: e for e in entries}
         self.cache, self.budget = cache, budget
+        self.execution = execution or ExecutionSettings()
         self._prices = load_price_table() if prices is None else prices
         self._models: dict[str, Model] = {}
 
     @classmethod
     def for_config(cls, cfg: ExperimentConfig, cache: ResponseCache | None, budget: Budget | None) -> ModelPool:
         """The pool of an experiment: its models, its price table."""
-        return cls(cfg.all_models(), prices=cfg.price_table(), cache=cache, budget=budget)
+        return cls(cfg.all_models(), prices=cfg.price_table(), cache=cache, budget=budget, execution=cfg.execution)
 
     def get(self, name_or_spec: str) -> Model:
         entry = self.entries.get(name_or_spec) or ModelEntry(name=name_or_spec, spec=name_or_spec)

@@ -151,17 +151,48 @@ FailOnErrors = Annotated[
 ]
 
 
+ExecutorOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--executor",
+        help="local (one process), ray (compute models in Ray actors) or batch (provider batch APIs); "
+        "default: the config's execution.executor.",
+    ),
+]
+AddressOpt = Annotated[
+    str | None, typer.Option("--address", help="ray: the cluster to join ('auto' inside `ray job submit`).")
+]
+WaitOpt = Annotated[
+    bool | None,
+    typer.Option("--wait/--no-wait", help="batch: poll until the batches end (default: submit, stop, `resume` later)."),
+]
+
+
+def with_execution(cfg: Any, executor: str | None, address: str | None, wait: bool | None) -> Any:
+    """`cfg` with the execution flags given on the command line (those not given keep the config's values)."""
+    from distillscope.config import ExecutionSettings
+
+    update = {k: v for k, v in (("executor", executor), ("address", address), ("wait", wait)) if v is not None}
+    if not update:
+        return cfg
+    execution = ExecutionSettings.model_validate({**cfg.execution.model_dump(), **update})
+    return cfg.model_copy(update={"execution": execution})
+
+
 def run_cmd(
     config: ConfigArg,
     out: Annotated[Path | None, typer.Option(help="Run directory (default: the config's output_dir).")] = None,
     no_report: Annotated[bool, typer.Option("--no-report", help="Skip building the report.")] = False,
     fail_on_errors: FailOnErrors = False,
+    executor: ExecutorOpt = None,
+    address: AddressOpt = None,
+    wait: WaitOpt = None,
 ) -> None:
     """Run an experiment: every stage with live progress, then the summary and the report."""
     from distillscope.config import load_config
     from distillscope.runner import run_experiment
 
-    cfg = load_config(config)
+    cfg = with_execution(load_config(config), executor, address, wait)
     outcome = _progress_runner(
         lambda p: run_experiment(cfg, out, progress=p, fail_on_errors=fail_on_errors), out or cfg.run_dir()
     )
@@ -187,12 +218,16 @@ def resume_cmd(
     ] = None,
     no_report: Annotated[bool, typer.Option("--no-report", help="Skip building the report.")] = False,
     fail_on_errors: FailOnErrors = False,
+    executor: ExecutorOpt = None,
+    address: AddressOpt = None,
+    wait: WaitOpt = None,
 ) -> None:
-    """Continue a stopped, failed, interrupted or killed run; no finished call is made again."""
+    """Continue a stopped, failed, interrupted or killed run; no finished call is made again. A batch run's
+    submitted batches are polled and collected first."""
     from distillscope.config import load_run_config
     from distillscope.runner import run_experiment
 
-    cfg = load_run_config(run_dir)
+    cfg = with_execution(load_run_config(run_dir), executor, address, wait)
     _print_status(run_dir, cfg)
     outcome = _progress_runner(
         lambda p: run_experiment(
