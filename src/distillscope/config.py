@@ -56,6 +56,9 @@ class ModelEntry(_Strict):
     num_cpus: float = Field(1.0, ge=0, description="ray placement: CPUs each replica's actor takes")
     resources: dict[str, float] = Field(default_factory=dict, description="ray placement: custom Ray resources")
     replicas: int = Field(1, ge=1, description="ray placement: actors serving this model, used round-robin")
+    tensor_parallel_size: int = Field(1, ge=1, description="vllm: GPUs one engine spans (set num_gpus to match)")
+    gpu_memory_utilization: float | None = Field(None, gt=0, le=1, description="vllm: share of GPU memory to use")
+    max_model_len: int | None = Field(None, ge=1, description="vllm: context length; None = the model's")
 
     @field_validator("spec")
     @classmethod

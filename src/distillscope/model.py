@@ -234,6 +234,17 @@ def get_model(
     return Model(backend, spec=spec, cache=cache, limits=limits, price=price, budget=budget)
 
 
+def backend_options(e: ModelEntry) -> BackendOptions:
+    """The provider options a config entry sets (endpoint, key variable, vLLM engine settings)."""
+    return BackendOptions(
+        base_url=e.base_url,
+        api_key_env=e.api_key_env,
+        tensor_parallel_size=e.tensor_parallel_size,
+        gpu_memory_utilization=e.gpu_memory_utilization,
+        max_model_len=e.max_model_len,
+    )
+
+
 class ModelPool:
     """Builds each model once (shared cache, budget and prices) and tallies usage per model.
 
@@ -266,7 +277,7 @@ class ModelPool:
         return self._models[entry.name]
 
     def _build(self, e: ModelEntry) -> Model:
-        options = BackendOptions(base_url=e.base_url, api_key_env=e.api_key_env)
+        options = backend_options(e)
         limits = ModelLimits(
             max_concurrency=e.max_concurrency,
             requests_per_minute=e.requests_per_minute,

@@ -19,6 +19,11 @@ PROVIDERS: dict[str, tuple[str, str, str]] = {
     "embedded": ("distillscope.backends.embedded", "EmbeddedBackend", "small real models run in-process by xllamacpp"),
     "replay": ("distillscope.backends.replay", "ReplayBackend", "answers recorded in a transcript file"),
     "hf": ("distillscope.backends.hf", "HFBackend", "a local transformers checkpoint (extra [hf])"),
+    "vllm": (
+        "distillscope.backends.vllm",
+        "VllmBackend",
+        "vLLM's offline engine, MODEL@REVISION (extra [vllm], a GPU)",
+    ),
     "scripted": ("distillscope.backends.scripted", "ScriptedBackend", "canned answers, for tests"),
 }
 

@@ -44,3 +44,6 @@ class BackendOptions(BaseModel):
     http_timeout_s: float = Field(600.0, gt=0, description="openai: HTTP client timeout per request, seconds")
     n_parallel: int = Field(4, ge=1, description="embedded: parallel generation slots of the loaded model")
     n_threads: int | None = Field(None, ge=1, description="embedded: CPU threads; None = the runtime's choice")
+    tensor_parallel_size: int = Field(1, ge=1, description="vllm: GPUs one engine spans")
+    gpu_memory_utilization: float | None = Field(None, gt=0, le=1, description="vllm: share of GPU memory to use")
+    max_model_len: int | None = Field(None, ge=1, description="vllm: context length; None = the model's")
