@@ -26,6 +26,7 @@ SRC = REPO / "src" / "distillscope"
 EXTRA_FILES = {
     "backends/embedded.py": "embedded",
     "backends/hf.py": "hf",
+    "backends/vllm.py": "vllm",
     "rse/embeddings.py": "embed",
 }
 # Heavy modules that `import distillscope` and the CLI must never load at import time.

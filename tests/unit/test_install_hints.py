@@ -78,6 +78,10 @@ def test_ci_installs_exactly_what_readme_command_1_installs() -> None:
         assert install.strip() in CI, f".ci/run does not run: {install.strip()}"
 
 
+# Extras that no CI lane installs: vLLM needs a CUDA machine (the `[vllm]` extra, for GPU workers only).
+UNLOCKED = {"vllm"}
+
+
 def test_the_lock_pins_every_declared_requirement_exactly() -> None:
     pins = dict(re.findall(r"^([A-Za-z0-9._-]+)==(\S+)", LOCK.read_text(), re.MULTILINE))
     pins = {re.sub(r"[-_.]+", "-", k).lower(): v for k, v in pins.items()}
@@ -85,5 +89,7 @@ def test_the_lock_pins_every_declared_requirement_exactly() -> None:
     extras = [req for reqs in project["optional-dependencies"].values() for req in reqs]
     for req in [*project["dependencies"], *extras]:
         name = re.sub(r"[-_.]+", "-", req.split(">")[0].split("=")[0].split("<")[0]).lower()
+        if name in UNLOCKED:
+            continue
         assert name in pins, f"{name} is not pinned in constraints.txt: refresh the lock (README)"
     assert pins["torch"].split("+")[0] == "2.13.0"
