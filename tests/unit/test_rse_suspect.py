@@ -154,3 +154,23 @@ def test_fit_suspect_weights_ignores_untestable_pairs_and_falls_back_to_defaults
     ]
     w = fit_suspect_weights(feats, labels, ["word", "frame"])
     assert w["word"] > 1.0 and abs(w["frame"]) < 0.5 * w["word"]
+
+
+def test_pair_features_many_equals_pair_features_pair_by_pair() -> None:
+    from distillscope.rse.fingerprint import Excess
+    from distillscope.rse.suspect import pair_features, pair_features_many
+
+    rng = np.random.default_rng(3)
+    models = tuple(f"m{i}" for i in range(9))
+    cands = ("t1", "t2", "m0")
+    excess = {k: Excess(models, cands, rng.normal(size=(4, len(models), len(cands)))) for k in ("word", "frame")}
+    pools = {"t1": ["m1", "m2", "m3", "m4"], "t2": ["m2", "m5"], "m0": ["m6"]}
+    pairs = [("m1", "t1"), ("m7", "t1"), ("m2", "t2"), ("m8", "t2"), ("m6", "m0"), ("m3", "m0")]
+    many = pair_features_many(excess, pairs, pools)
+    for (s, t), got in zip(pairs, many, strict=True):
+        want = pair_features(excess, s, t, [x for x in pools[t] if x != s])
+        for name in excess:
+            if np.isnan(want[name]):  # no null model left (m6 against its own pool of one)
+                assert np.isnan(got[name])
+            else:
+                assert got[name] == pytest.approx(want[name], rel=1e-9, abs=1e-12)

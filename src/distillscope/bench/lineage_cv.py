@@ -27,7 +27,7 @@ from distillscope.rse.attribution import (
     rank_candidates,
 )
 from distillscope.rse.fingerprint import DEFAULT_SIGNALS, VERDICT_SIGNALS, Excess
-from distillscope.rse.suspect import fit_suspect_weights, pair_features, run_suspect_test
+from distillscope.rse.suspect import fit_suspect_weights, pair_features_many, run_suspect_test
 
 CLASSIFIER = "classifier"
 
@@ -81,7 +81,8 @@ def _similarity_weights(
         default = {k: float(DEFAULT_SIMILARITY_WEIGHTS.get(k, 1.0)) for k in names}
         return default if len(names) > 1 else {names[0]: 1.0}
     pairs = [(s, t) for (s, t) in data.labels if s in train]
-    feats = [pair_features(means, s, t, _null(data, train, t, s)) for s, t in pairs]
+    pools = {t: _null(data, train, t, "") for t in {t for _, t in pairs}}
+    feats = pair_features_many(means, pairs, pools)
     return fit_suspect_weights(feats, [data.labels[p] for p in pairs], names)
 
 

@@ -81,6 +81,46 @@ def pair_features(
     return {name: float(v[0]) for name, v in z.items()}
 
 
+def pair_features_many(
+    excess: Mapping[str, Excess], pairs: Sequence[tuple[str, str]], null_pool: Mapping[str, Sequence[str]]
+) -> list[dict[str, float]]:
+    """`pair_features` of many (target, suspect) pairs at once, each target standardised against the suspect's
+    null pool with the target itself left out (what `pair_features(excess, s, t, [x for x in pool if x != s])`
+    gives, to rounding), from leave-one-out sums instead of one small array per pair. Model-level excess only
+    (no prompt subset). NaN where no null model is left."""
+    out: list[dict[str, float]] = [{} for _ in pairs]
+    by_suspect: dict[str, list[int]] = {}
+    for i, (_, t) in enumerate(pairs):
+        by_suspect.setdefault(t, []).append(i)
+    for name, e in excess.items():
+        qidx = {q: i for i, q in enumerate(e.queries)}
+        means = e.values.mean(axis=0)
+        for t, rows in by_suspect.items():
+            col = means[:, e.candidates.index(t)]
+            pool = list(null_pool[t])
+            members = set(pool)
+            ref = col[[qidx[x] for x in pool]]
+            in_pool = np.array([pairs[i][0] in members for i in rows])
+            z = _loo_standardised(col[[qidx[pairs[i][0]] for i in rows]], ref, in_pool)
+            for i, v in zip(rows, z, strict=True):
+                out[i][name] = float(v)
+    return out
+
+
+def _loo_standardised(values: np.ndarray, ref: np.ndarray, in_ref: np.ndarray) -> np.ndarray:
+    """(value - mean) / sd of `ref`, with each value removed from `ref` first where `in_ref` says it is in it."""
+    n0 = ref.size
+    c = float(ref.mean()) if n0 else 0.0
+    ss = float(((ref - c) ** 2).sum())
+    n = n0 - in_ref.astype(int)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mean = np.where(in_ref, (n0 * c - values) / np.maximum(n, 1), c)
+        ss_loo = np.where(in_ref, ss - (values - c) ** 2 * n0 / np.maximum(n, 1), ss)
+        sd = np.where(n > 1, np.sqrt(np.maximum(ss_loo, 0.0) / np.maximum(n - 1, 1)), 0.0)
+        z = (values - mean) / np.where(sd > 1e-12, sd, 1.0)
+    return np.where(n > 0, z, np.nan)
+
+
 def _combined(
     excess: Mapping[str, Excess],
     target: str,
