@@ -107,7 +107,9 @@ class BatchStub:
     def new_batch(self, provider: str, ids: list[str], metadata: dict[str, str]) -> CreatedBatch:
         prefix = "batch_" if provider == "openai" else "msgbatch_"
         with self.lock:
-            batch = CreatedBatch(provider, f"{prefix}{len(self.created):04d}", tuple(sorted(ids)), metadata, time.time())
+            batch = CreatedBatch(
+                provider, f"{prefix}{len(self.created):04d}", tuple(sorted(ids)), metadata, time.time()
+            )
             self.created.append(batch)
         return batch
 
@@ -197,7 +199,10 @@ def _ended(owner: BatchStub, batch: CreatedBatch) -> bool:
 
 def _upload(owner: BatchStub, content_type: str, body: bytes) -> dict[str, Any]:
     message = email.parser.BytesParser().parsebytes(f"Content-Type: {content_type}\r\n\r\n".encode() + body)
-    data = next(p.get_payload(decode=True) for p in message.get_payload() if p.get_param("name", header="content-disposition") == "file")
+    parts: list[Any] = message.get_payload()  # type: ignore[assignment]
+    data = next(
+        p.get_payload(decode=True) for p in parts if p.get_param("name", header="content-disposition") == "file"
+    )
     with owner.lock:
         file_id = f"file-{len(owner.files):04d}"
         owner.files[file_id] = data

@@ -17,10 +17,18 @@ from typing import Any
 import pytest
 import yaml
 
-from batchstub import BatchStub
-from distillscope.config import ExperimentConfig, load_config, load_run_config
+from batchstub import BatchStub, anthropic_message
+from distillscope.backends.anthropic import AnthropicBackend
+from distillscope.backends.base import BackendOptions
+from distillscope.cache import cache_key
+from distillscope.config import ExecutionSettings, ExperimentConfig, load_config, load_run_config
+from distillscope.errors import ConfigError
+from distillscope.execution.batch_collector import BatchCollector
+from distillscope.execution.batch_journal import BatchJournal
+from distillscope.model import Model
 from distillscope.rundir import read_jsonl, read_manifest
 from distillscope.runner import RunOutcome, run_experiment
+from distillscope.types import GenerateRequest
 from faultserver import JUDGE_MODEL
 
 SECRET = "sk-batchtest-0123456789abcdef"  # a key the stub ignores; it must never reach a run's files
@@ -95,7 +103,7 @@ def records(run: Path) -> dict[str, list[str]]:
 
 
 def journal(run: Path) -> list[dict[str, Any]]:
-    return list(read_jsonl(run / "batches.jsonl"))
+    return journal_lines(run / "batches.jsonl")
 
 
 def stage_costs(run: Path) -> dict[str, float]:
@@ -224,3 +232,45 @@ async def test_without_wait_the_run_stops_waiting_and_each_resume_collects(tmp_p
     assert set(stub.creations_per_chunk().values()) == {1}
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["run"]["status"] == "complete" and summary["verdicts"]
+
+
+@pytest.mark.parametrize("lookalikes", [0, 1, 2])
+async def test_an_unconfirmed_intent_is_adopted_resubmitted_or_refused_but_never_duplicated(
+    tmp_path: Path, stub: BatchStub, lookalikes: int
+) -> None:
+    """An intent without `created` (a kill mid-create) and `lookalikes` Anthropic batches of its size made since:
+    none means it was never created (submit it), one is it (wait on it), two cannot be told apart (stop, submit
+    nothing)."""
+    backend = AnthropicBackend.from_spec("teacher", BackendOptions(base_url=stub.anthropic_url))
+    model = Model(backend, spec="teacher")
+    requests = [GenerateRequest.chat(f"Question {i}: who made you?") for i in range(3)]
+    keys = [cache_key(backend.identity, r) for r in requests]
+    journal = BatchJournal.open(tmp_path / "batches.jsonl")
+    orphan = journal.intent(provider="anthropic", identity=backend.identity, model="teacher", custom_ids=keys)
+    results = [{"custom_id": cache_key(backend.identity, r), "result": _succeeded(r)} for r in requests]
+    for _ in range(lookalikes):
+        stub.new_batch("anthropic", keys, {}).results = results  # what the killed create left at the provider
+    model.batcher = BatchCollector(BatchJournal.open(journal.path), ExecutionSettings(wait=True, poll_interval_s=0.01))
+    model.batcher.active = True
+
+    if lookalikes == 2:
+        with pytest.raises(ConfigError, match=f"chunk {orphan.chunk} .* 2 batches at anthropic could be it"):
+            await model.generate(requests[0])
+        assert len(stub.created) == 2
+        return
+    answers = await model.generate_many(requests)
+
+    assert all(c.ok for c in answers) and len(stub.created) == 1
+    events = [line["event"] for line in journal_lines(journal.path)]
+    assert events == (
+        ["intent", "created", "collected"] if lookalikes else ["intent", "lost", "intent", "created", "collected"]
+    )
+
+
+def _succeeded(request: GenerateRequest) -> dict[str, Any]:
+    message = anthropic_message({"model": "teacher", "messages": request.to_dict()["messages"]})
+    return {"type": "succeeded", "message": message}
+
+
+def journal_lines(path: Path) -> list[dict[str, Any]]:
+    return list(read_jsonl(path))

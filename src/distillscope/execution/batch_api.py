@@ -17,6 +17,7 @@ from distillscope.execution.batch_journal import Chunk
 from distillscope.types import Completion, GenerateRequest
 
 T = TypeVar("T")
+BATCH_PROVIDERS = ("openai", "anthropic")  # spec prefixes whose backends implement `Batchable`
 CLOCK_SKEW_S = 300.0  # a batch created up to this long before its intent's timestamp still counts as a candidate
 
 
@@ -55,17 +56,6 @@ class BatchApi(Protocol):
     async def results(self, batch_id: str) -> dict[str, Completion]: ...
 
     async def candidates(self, chunk: Chunk, exclude: set[str]) -> list[str]: ...
-
-
-def api_for(backend: Batchable) -> BatchApi:
-    """The batch adapter of a batch-capable backend."""
-    if backend.batch_provider == "anthropic":
-        from distillscope.execution.batch_anthropic import AnthropicBatches
-
-        return AnthropicBatches(backend)
-    from distillscope.execution.batch_openai import OpenAIBatches
-
-    return OpenAIBatches(backend)
 
 
 def line_bytes(line: dict[str, Any]) -> int:

@@ -22,7 +22,7 @@ from typing import Any
 
 from distillscope.config import ExecutionSettings
 from distillscope.errors import BackendError, ConfigError
-from distillscope.execution.batch_api import Batchable, BatchApi, api_for, split_chunks
+from distillscope.execution.batch_api import Batchable, BatchApi, split_chunks
 from distillscope.execution.batch_journal import BatchJournal, Chunk
 from distillscope.types import Completion, GenerateRequest
 
@@ -33,6 +33,17 @@ IDLE_S = 0.2  # a stage that asked nothing new for this long has queued all it c
 POLL_RETRIES = 5  # consecutive failed status polls before the waiting requests fail (the batch stays journaled)
 
 Sink = Callable[[str, Completion], Completion]  # the model's handler of one result: price, account, cache
+
+
+def api_for(backend: Batchable) -> BatchApi:
+    """The batch adapter of a batch-capable backend."""
+    if backend.batch_provider == "anthropic":
+        from distillscope.execution.batch_anthropic import AnthropicBatches
+
+        return AnthropicBatches(backend)
+    from distillscope.execution.batch_openai import OpenAIBatches
+
+    return OpenAIBatches(backend)
 
 
 class BatchesPending(Exception):
