@@ -69,7 +69,7 @@ def write_config(folder: Path, stub: BatchStub, execution: dict[str, Any] | None
         "references": [model("teacher", "anthropic", "gpt")],
         "null_panel": [model("null-a", "openai", "llama")],
         "helpers": [model(JUDGE_MODEL, "openai", "gpt")],
-        "rse": {"prompt_sets": [{"spec": "builtin", "sample": 4}], "max_tokens": 64, "judges": [JUDGE_MODEL]},
+        "rse": {"prompt_sets": [{"spec": "builtin", "sample": 2}], "max_tokens": 64, "judges": [JUDGE_MODEL]},
         "ice": {
             "judge": "claims",
             "mutator": "rules",
