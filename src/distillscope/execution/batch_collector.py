@@ -61,6 +61,7 @@ class _Group:
     pending: dict[str, GenerateRequest] = field(default_factory=dict)
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     reconciled: bool = False
+    failure: Exception | None = None  # why the journal's unconfirmed intents of this model could not be settled
 
 
 class BatchCollector:
@@ -138,10 +139,16 @@ class BatchCollector:
             group = self._groups[backend.identity] = _Group(backend, api_for(backend), sink, model)
         group.sink = sink
         async with group.lock:
+            if group.failure is not None:  # looked up once: every request of the model gets the same error
+                raise group.failure
             if not group.reconciled:
-                for chunk in self.journal.in_flight():
-                    if chunk.identity == backend.identity and chunk.state == "intent":
-                        await self._reconcile(group, chunk)
+                try:
+                    for chunk in self.journal.in_flight():
+                        if chunk.identity == backend.identity and chunk.state == "intent":
+                            await self._reconcile(group, chunk)
+                except (BackendError, ConfigError) as exc:
+                    group.failure = exc
+                    raise
                 group.reconciled = True
         return group
 
