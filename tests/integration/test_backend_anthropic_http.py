@@ -13,6 +13,7 @@ from distillscope.config import parse_config
 from distillscope.errors import ConfigError
 from distillscope.model import ModelLimits, get_model
 from distillscope.types import GenerateParams, GenerateRequest
+from distillscope.validate import check_endpoints
 
 KEY = "sk-ant-test-0123456789abcdef"
 
@@ -68,3 +69,15 @@ def test_a_remote_endpoint_needs_the_key_and_validate_names_it(monkeypatch: pyte
         }
     )
     assert cfg.missing_env() == ["ANTHROPIC_API_KEY (for t)", "MY_KEY (for r)"]
+
+
+async def test_validate_reaches_anthropic_endpoints(stub: BatchStub) -> None:
+    cfg = parse_config(
+        {
+            "targets": [{"name": "up", "spec": "anthropic:a", "base_url": stub.anthropic_url, "family": "claude"}],
+            "references": [{"name": "down", "spec": "anthropic:b", "base_url": "http://127.0.0.1:9"}],
+        }
+    )
+    assert await check_endpoints(cfg) == [
+        "down: cannot reach http://127.0.0.1:9 (ConnectError); check base_url and network"
+    ]
