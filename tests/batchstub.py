@@ -9,7 +9,8 @@ Answers are deterministic (faultserver.answer_for of the model and the messages)
 call of the same request answer alike. A batch ends at its `ends_after_polls`-th status poll; its results are
 fixed when it is created. `fail` (custom_id, body -> bool) turns chosen requests of new batches into errored
 results; `on_create` (provider) runs after a batch is recorded and before the reply (a test kills its client
-there). `created` lists every batch created, `interactive` counts interactive calls per model.
+there); `refuse_create` (provider -> HTTP status) refuses creates and creates nothing. `created` lists every
+batch created, `interactive` counts interactive calls per model.
 
     with BatchStub() as stub:
         ...  # openai: base_url stub.openai_url, anthropic: base_url stub.anthropic_url
@@ -71,6 +72,7 @@ class BatchStub:
         self.ends_after_polls = ends_after_polls
         self.fail: Callable[[str, dict[str, Any]], bool] | None = None
         self.on_create: Callable[[str], None] | None = None
+        self.refuse_create: dict[str, int] = {}  # provider -> HTTP status its batch creates get (none is created)
         self.created: list[CreatedBatch] = []
         self.interactive: Counter[str] = Counter()
         self.files: dict[str, bytes] = {}
@@ -150,17 +152,21 @@ class _Handler(BaseHTTPRequestHandler):
         elif path == "/v1/messages":
             owner.interactive[body["model"]] += 1
             self._send(anthropic_message(body))
-        elif path == "/v1/batches":
-            self._created(_openai_create(owner, body), "openai")
-        elif path == "/v1/messages/batches":
-            self._created(_anthropic_create(owner, body), "anthropic")
+        elif path in ("/v1/batches", "/v1/messages/batches"):
+            self._create(path, body)
         else:
             self._send({"error": {"message": f"no route {path}"}}, 404)
 
-    def _created(self, obj: dict[str, Any], provider: str) -> None:
-        hook = self.server.owner.on_create
-        if hook is not None:
-            hook(provider)
+    def _create(self, path: str, body: dict[str, Any]) -> None:
+        owner = self.server.owner
+        provider = "openai" if path == "/v1/batches" else "anthropic"
+        refused = owner.refuse_create.get(provider)
+        if refused is not None:  # nothing is created
+            self._send({"type": "error", "error": {"type": "api_error", "message": "the stub refused"}}, refused)
+            return
+        obj = _openai_create(owner, body) if provider == "openai" else _anthropic_create(owner, body)
+        if owner.on_create is not None:
+            owner.on_create(provider)
         self._send(obj)
 
     def do_GET(self) -> None:

@@ -274,3 +274,27 @@ def _succeeded(request: GenerateRequest) -> dict[str, Any]:
 
 def journal_lines(path: Path) -> list[dict[str, Any]]:
     return list(read_jsonl(path))
+
+
+@pytest.mark.parametrize("status", [400, 503])
+async def test_a_refused_create_is_journaled_rejected_and_an_unanswered_one_is_looked_up_before_resubmitting(
+    tmp_path: Path, stub: BatchStub, status: int
+) -> None:
+    """A 4xx means no batch exists (`rejected`); after a 5xx the batch may exist, so resume first looks for it
+    (here: finds none, journals it `lost`) and only then submits the requests again, once."""
+    stub.refuse_create["anthropic"] = status
+    settings = {"executor": "batch", "wait": True, "poll_interval_s": 0.01}
+    first = await run_in(tmp_path / "home", load_config(write_config(tmp_path, stub, settings)))
+    teacher = [r for r in read_jsonl(first.run_dir / "rse/responses.jsonl") if r["model"] == "teacher"]
+    assert first.status == "failed" and teacher and all(r["status"] == "error" for r in teacher)
+    assert not stub.batches("anthropic")
+    settled = [line["event"] for line in journal(first.run_dir) if line["event"] in ("rejected", "lost")]
+    assert settled == (["rejected"] if status == 400 else [])
+
+    del stub.refuse_create["anthropic"]
+    again = await run_in(tmp_path / "home", load_run_config(first.run_dir), first.run_dir, resume=True)
+
+    assert again.status == "complete", again.message
+    assert len(stub.batches("anthropic")) == 1 and set(stub.creations_per_chunk().values()) == {1}
+    settled = [line["event"] for line in journal(first.run_dir) if line["event"] in ("rejected", "lost")]
+    assert settled == (["rejected"] if status == 400 else ["lost"])

@@ -199,6 +199,10 @@ class BatchCollector:
             except BackendError as exc:
                 self._create_failed(group, chunk, exc)
                 continue
+            except Exception as exc:  # an SDK surprise: whether the batch exists is unknown, as after a lost reply
+                error = BackendError(f"{group.backend.identity}: batch create: {type(exc).__name__}", retryable=True)
+                self._create_failed(group, chunk, error)
+                continue
             self.journal.created(chunk, batch_id)
             log.info("submitted batch %s: %d requests of %s", batch_id, len(ids), group.model)
             self._start(chunk.chunk, partial(self._follow, chunk))
