@@ -14,7 +14,7 @@ from distillscope.backends.base import Backend, HoldsSecrets
 from distillscope.cache import ResponseCache, cache_key
 from distillscope.config import ExecutionSettings, ExperimentConfig, ModelEntry
 from distillscope.errors import BackendError, BudgetExceededError
-from distillscope.execution.batch_collector import BatchCollector
+from distillscope.execution.batch_collector import BatchCollector, NoBatchApi
 from distillscope.logsetup import redact
 from distillscope.pricing import FREE, Price, batch_price, load_price_table, price_for_spec
 from distillscope.reasoning import split_reasoning
@@ -133,9 +133,12 @@ class Model:
             self.budget.check()
         if self.batcher is not None and self.batcher.active:
             # No semaphore, rate limit or timeout: the provider schedules a batch, which may take up to 24 h.
-            return await self.batcher.submit(
-                self.backend, self.spec, key or cache_key(self.identity, request), request, self._batch_result
-            )
+            try:
+                return await self.batcher.submit(
+                    self.backend, self.spec, key or cache_key(self.identity, request), request, self._batch_result
+                )
+            except NoBatchApi:
+                pass  # the endpoint has no batch API (a local vLLM server, say): the call goes the interactive way
         if self._semaphore is None:
             self._semaphore = asyncio.Semaphore(self.limits.max_concurrency)
         async with self._semaphore:

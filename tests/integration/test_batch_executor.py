@@ -298,3 +298,16 @@ async def test_a_refused_create_is_journaled_rejected_and_an_unanswered_one_is_l
     assert len(stub.batches("anthropic")) == 1 and set(stub.creations_per_chunk().values()) == {1}
     settled = [line["event"] for line in journal(first.run_dir) if line["event"] in ("rejected", "lost")]
     assert settled == (["rejected"] if status == 400 else ["lost"])
+
+
+async def test_an_endpoint_without_a_batch_api_is_called_interactively(tmp_path: Path, stub: BatchStub) -> None:
+    stub.refuse_create["openai"] = 404  # as a vLLM or llama.cpp server answers POST /v1/batches
+    settings = {"executor": "batch", "wait": True, "poll_interval_s": 0.01}
+    outcome = await run_in(tmp_path / "home", load_config(write_config(tmp_path, stub, settings)))
+
+    assert outcome.status == "complete", outcome.message
+    assert all(r["status"] == "ok" for r in read_jsonl(outcome.run_dir / "rse/responses.jsonl"))
+    assert {b.provider for b in stub.created} == {"anthropic"}
+    assert {"pupil", "null-a", JUDGE_MODEL} <= set(stub.interactive) and "teacher" not in stub.interactive
+    rejected = [line for line in journal(outcome.run_dir) if line["event"] == "rejected"]
+    assert rejected and all("HTTP 404" in line["error"] for line in rejected)

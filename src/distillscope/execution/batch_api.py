@@ -18,6 +18,7 @@ from distillscope.types import Completion, GenerateRequest
 
 T = TypeVar("T")
 BATCH_PROVIDERS = ("openai", "anthropic")  # spec prefixes whose backends implement `Batchable`
+NO_BATCH_API = "no_batch_api"  # error kind of a 404/405: the endpoint (vLLM, a local server) has no batch routes
 CLOCK_SKEW_S = 300.0  # a batch created up to this long before its intent's timestamp still counts as a candidate
 
 
@@ -84,7 +85,8 @@ async def guarded(sdk: Any, what: str, call: Awaitable[T], secrets: tuple[str, .
     except sdk.APIStatusError as exc:
         status = int(exc.status_code)
         message = _clean(f"{what}: HTTP {status}: {exc.message}", secrets)
-        raise BackendError(message, retryable=status >= 500 or status == 429, kind="batch") from exc
+        kind = NO_BATCH_API if status in (404, 405) else "batch"
+        raise BackendError(message, retryable=status >= 500 or status == 429, kind=kind) from exc
     except sdk.APIConnectionError as exc:  # includes timeouts: the provider may have acted
         raise BackendError(_clean(f"{what}: {exc}", secrets), retryable=True, kind="connection") from exc
 

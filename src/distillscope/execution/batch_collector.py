@@ -22,7 +22,7 @@ from typing import Any
 
 from distillscope.config import ExecutionSettings
 from distillscope.errors import BackendError, ConfigError
-from distillscope.execution.batch_api import Batchable, BatchApi, split_chunks
+from distillscope.execution.batch_api import NO_BATCH_API, Batchable, BatchApi, split_chunks
 from distillscope.execution.batch_journal import BatchJournal, Chunk
 from distillscope.types import Completion, GenerateRequest
 
@@ -50,6 +50,10 @@ class BatchesPending(Exception):
     """Requests wait on batches that have not ended, and the executor does not wait: the run stops `waiting`."""
 
 
+class NoBatchApi(Exception):
+    """The model's endpoint has no batch API (it answered a create with 404/405): call it interactively."""
+
+
 @dataclass(eq=False)
 class _Group:
     """The requests of one backend (model and endpoint): its adapter, its result sink and its queue."""
@@ -62,6 +66,7 @@ class _Group:
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     reconciled: bool = False
     failure: Exception | None = None  # why the journal's unconfirmed intents of this model could not be settled
+    interactive: bool = False  # the endpoint has no batch API: its calls go the interactive way
 
 
 class BatchCollector:
@@ -88,6 +93,8 @@ class BatchCollector:
         if not isinstance(backend, Batchable):
             raise TypeError(f"{type(backend).__name__} has no batch API")
         group = await self._group(backend, model, sink)
+        if group.interactive:
+            raise NoBatchApi(model)
         if key in self._done:
             return self._done[key]
         chunk = self._inflight.get(key)
@@ -210,6 +217,9 @@ class BatchCollector:
     def _create_failed(self, group: _Group, chunk: Chunk, exc: BackendError) -> None:
         """A refused create (4xx) is journaled `rejected`; after any other failure the batch may exist, so its
         requests are not submitted again by this process, and resume looks for it first."""
+        if exc.kind == NO_BATCH_API:
+            self._no_batch_api(group, chunk, exc)
+            return
         if exc.retryable:
             message = f"{exc}; the batch may exist: `distillscope resume` looks for it before submitting again"
         else:
@@ -220,6 +230,17 @@ class BatchCollector:
         log.warning("batch of %d requests of %s not submitted: %s", chunk.n, group.model, message)
         for cid in chunk.custom_ids:
             self._answer(cid, group.sink(cid, Completion.failure(message, "batch")))
+
+    def _no_batch_api(self, group: _Group, chunk: Chunk, exc: BackendError) -> None:
+        """An endpoint without batch routes (vLLM, a local server): its requests go back to the interactive path."""
+        self.journal.rejected(chunk, str(exc))
+        group.interactive = True
+        log.warning("%s: %s; its calls go interactively", group.model, exc)
+        for cid in chunk.custom_ids:
+            self._inflight.pop(cid, None)
+            for future in self._waiters.pop(cid, []):
+                if not future.done():
+                    future.set_exception(NoBatchApi(group.model))
 
     async def _follow(self, chunk: Chunk) -> None:
         group, batch_id = self._groups[chunk.identity], str(chunk.batch_id)
