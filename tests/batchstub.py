@@ -9,7 +9,8 @@ Answers are deterministic (faultserver.answer_for of the model and the messages)
 call of the same request answer alike. A batch ends at its `ends_after_polls`-th status poll; its results are
 fixed when it is created. `fail` (custom_id, body -> bool) turns chosen requests of new batches into errored
 results; `on_create` (provider) runs after a batch is recorded and before the reply (a test kills its client
-there); `refuse_create` (provider -> HTTP status) refuses creates and creates nothing. `created` lists every
+there); `refuse_create` (provider -> HTTP status) refuses creates and creates nothing; ids in `forgotten`
+get 404. `created` lists every
 batch created, `interactive` counts interactive calls per model.
 
     with BatchStub() as stub:
@@ -72,6 +73,7 @@ class BatchStub:
         self.ends_after_polls = ends_after_polls
         self.fail: Callable[[str, dict[str, Any]], bool] | None = None
         self.on_create: Callable[[str], None] | None = None
+        self.forgotten: set[str] = set()  # batch ids answered 404 from now on (deleted at the provider)
         self.refuse_create: dict[str, int] = {}  # provider -> HTTP status its batch creates get (none is created)
         self.created: list[CreatedBatch] = []
         self.interactive: Counter[str] = Counter()
@@ -92,7 +94,7 @@ class BatchStub:
     anthropic_url = url
 
     def batches(self, provider: str) -> list[CreatedBatch]:
-        return [b for b in self.created if b.provider == provider]
+        return [b for b in self.created if b.provider == provider and b.id not in self.forgotten]
 
     def creations_per_chunk(self) -> Counter[tuple[str, ...]]:
         """How many batches were created for each distinct set of requests."""
@@ -170,6 +172,12 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(obj)
 
     def do_GET(self) -> None:
+        try:
+            self._get()
+        except LookupError:  # a batch or file id the stub does not know (or has forgotten)
+            self._send({"type": "error", "error": {"type": "not_found_error", "message": "no such batch"}}, 404)
+
+    def _get(self) -> None:
         parts = urlsplit(self.path)
         path, query, owner = parts.path, parse_qs(parts.query), self.server.owner
         if path.startswith("/v1/files/") and path.endswith("/content"):
@@ -189,7 +197,10 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 def _find(owner: BatchStub, batch_id: str) -> CreatedBatch:
-    return next(b for b in owner.created if b.id == batch_id)
+    found = [b for b in owner.created if b.id == batch_id and b.id not in owner.forgotten]
+    if not found:
+        raise LookupError(batch_id)
+    return found[0]
 
 
 def _poll(owner: BatchStub, batch_id: str) -> CreatedBatch:

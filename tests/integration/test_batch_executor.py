@@ -48,6 +48,7 @@ VOLATILE = {"latency_s", "cost_usd", "cached", "created", "time", "attempts", "i
 def stub(monkeypatch: pytest.MonkeyPatch) -> Iterator[BatchStub]:
     monkeypatch.setenv("OPENAI_API_KEY", SECRET)
     monkeypatch.setenv("ANTHROPIC_API_KEY", SECRET)
+    monkeypatch.setenv("DISTILLSCOPE_HOME", os.environ["DISTILLSCOPE_HOME"])  # restored after `run_in` moves it
     with BatchStub() as server:
         yield server
 
@@ -88,7 +89,7 @@ def write_config(folder: Path, stub: BatchStub, execution: dict[str, Any] | None
 
 
 async def run_in(home: Path, cfg: ExperimentConfig, run_dir: Path | None = None, resume: bool = False) -> RunOutcome:
-    """A run (or resume) with its own response cache in `home`."""
+    """A run (or resume) with its own response cache in `home` (the `stub` fixture restores the variable)."""
     os.environ["DISTILLSCOPE_HOME"] = str(home)
     return await run_experiment(cfg, run_dir, resume=resume)
 
@@ -311,3 +312,27 @@ async def test_an_endpoint_without_a_batch_api_is_called_interactively(tmp_path:
     assert {"pupil", "null-a", JUDGE_MODEL} <= set(stub.interactive) and "teacher" not in stub.interactive
     rejected = [line for line in journal(outcome.run_dir) if line["event"] == "rejected"]
     assert rejected and all("HTTP 404" in line["error"] for line in rejected)
+
+
+async def test_a_batch_the_provider_no_longer_knows_is_journaled_lost_and_its_requests_submitted_again(
+    tmp_path: Path, stub: BatchStub
+) -> None:
+    stub.ends_after_polls = 2
+    settings = {"executor": "batch", "wait": False, "poll_interval_s": 0.01}
+    first = await run_in(tmp_path / "home", load_config(write_config(tmp_path, stub, settings)))
+    assert first.status == "waiting"
+    gone = stub.batches("anthropic")[0]
+    stub.forgotten.add(gone.id)  # deleted at the provider (or an id that never was)
+
+    second = await run_in(tmp_path / "home", load_run_config(first.run_dir), first.run_dir, resume=True)
+    assert second.status == "failed"  # every answer of the reference failed; the others were collected
+    lost = [line for line in journal(first.run_dir) if line["event"] == "lost"]
+    intents = {line["chunk"]: line for line in journal(first.run_dir) if line["event"] == "intent"}
+    assert len(lost) == 1 and tuple(intents[lost[0]["chunk"]]["custom_ids"]) == gone.custom_ids
+
+    cfg = load_run_config(first.run_dir)
+    cfg.execution.wait = True
+    third = await run_in(tmp_path / "home", cfg, first.run_dir, resume=True)
+    assert third.status == "complete", third.message
+    again = [b for b in stub.created if b.provider == "anthropic" and b.id != gone.id]
+    assert [b.custom_ids for b in again] == [gone.custom_ids]

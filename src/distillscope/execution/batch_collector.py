@@ -196,6 +196,9 @@ class BatchCollector:
         lines = [group.api.line(key, queued[key]) for key in sorted(queued)]
         for part in split_chunks(lines, group.api.max_requests, group.api.max_bytes):
             ids = [str(line["custom_id"]) for line in part]
+            if group.interactive:  # an earlier chunk found no batch API at this endpoint
+                self._fail_waiters(ids, NoBatchApi(group.model))
+                continue
             chunk = self.journal.intent(
                 provider=group.api.provider, identity=group.backend.identity, model=group.model, custom_ids=ids
             )
@@ -238,9 +241,7 @@ class BatchCollector:
         log.warning("%s: %s; its calls go interactively", group.model, exc)
         for cid in chunk.custom_ids:
             self._inflight.pop(cid, None)
-            for future in self._waiters.pop(cid, []):
-                if not future.done():
-                    future.set_exception(NoBatchApi(group.model))
+        self._fail_waiters(chunk.custom_ids, NoBatchApi(group.model))
 
     async def _follow(self, chunk: Chunk) -> None:
         group, batch_id = self._groups[chunk.identity], str(chunk.batch_id)
@@ -253,10 +254,22 @@ class BatchCollector:
                 await asyncio.sleep(self.settings.poll_interval_s)
             results = await group.api.results(batch_id)
         except BackendError as exc:
-            for cid in chunk.custom_ids:  # the batch stays in flight in the journal: a resumed run polls it again
-                self._answer(cid, group.sink(cid, Completion.failure(f"{exc}; resume to collect it", "batch")))
+            self._follow_failed(group, chunk, exc)
             return
         self._collect(group, chunk, results)
+
+    def _follow_failed(self, group: _Group, chunk: Chunk, exc: BackendError) -> None:
+        """Polling or fetching failed. A batch the provider does not know (404) is journaled `lost`, so that a
+        resumed run submits its requests again; any other batch stays in flight for a resumed run to poll."""
+        if exc.kind == NO_BATCH_API:
+            self.journal.lost(chunk)
+            for cid in chunk.custom_ids:
+                self._inflight.pop(cid, None)
+            why = f"{exc}; resume submits these requests again"
+        else:
+            why = f"{exc}; resume to collect it"
+        for cid in chunk.custom_ids:
+            self._answer(cid, group.sink(cid, Completion.failure(why, "batch")))
 
     async def _flushed(self) -> None:
         flusher = self._tasks.get("flush")
@@ -295,10 +308,13 @@ class BatchCollector:
 
     def _pend(self, chunk: Chunk) -> None:
         self._pended.add(chunk.chunk)
-        for cid in chunk.custom_ids:
+        self._fail_waiters(chunk.custom_ids, BatchesPending(chunk.chunk))
+
+    def _fail_waiters(self, custom_ids: list[str], exc: Exception) -> None:
+        for cid in custom_ids:
             for future in self._waiters.pop(cid, []):
                 if not future.done():
-                    future.set_exception(BatchesPending(chunk.chunk))
+                    future.set_exception(exc)
 
 
 def _ambiguous(journal: BatchJournal, chunk: Chunk, found: list[str]) -> str:
