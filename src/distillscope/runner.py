@@ -42,9 +42,8 @@ class RunOutcome:
     """How a run ended and where its files are."""
 
     run_dir: Path
-    status: (
-        str  # complete | stopped (a budget) | waiting (provider batches) | failed (stage health); interrupted raises
-    )
+    # complete | stopped (a budget) | waiting (on provider batches) | failed (stage health); interrupted raises
+    status: str
     message: str = ""
     stage_stats: dict[str, dict[str, float | int]] = field(default_factory=dict)
 
