@@ -28,6 +28,7 @@ from distillscope.execution.batch_journal import BatchJournal
 from distillscope.model import Model
 from distillscope.rundir import read_jsonl, read_manifest
 from distillscope.runner import RunOutcome, run_experiment
+from distillscope.runstatus import run_status
 from distillscope.types import GenerateRequest
 from faultserver import JUDGE_MODEL
 
@@ -220,6 +221,8 @@ async def test_without_wait_the_run_stops_waiting_and_each_resume_collects(tmp_p
     assert f"waiting: {n} batches submitted ({requests} requests); `distillscope resume {run_dir}` collects them" in err
     manifest = read_manifest(run_dir)
     assert manifest is not None and manifest["status"] == "waiting"
+    pending = f"provider batches: {n} submitted and not yet collected ({requests} requests)"
+    assert run_status(run_dir, load_run_config(run_dir))[-1].line() == pending  # what `resume` prints first
 
     statuses = []
     for _ in range(4):
