@@ -22,6 +22,7 @@ from distillscope.registry import BackendOptions, resolve_backend
 from distillscope.types import Completion, GenerateRequest
 
 log = logging.getLogger(__name__)
+BATCH_MAX_TOKENS_GUESS = 4096  # the output bound of a batched request that sets no max_tokens (budget estimate)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -133,9 +134,10 @@ class Model:
             self.budget.check()
         if self.batcher is not None and self.batcher.active:
             # No semaphore, rate limit or timeout: the provider schedules a batch, which may take up to 24 h.
+            key = key or cache_key(self.identity, request)
             try:
                 return await self.batcher.submit(
-                    self.backend, self.spec, key or cache_key(self.identity, request), request, self._batch_result
+                    self.backend, self.spec, key, request, self._batch_result, self._batch_estimate(request)
                 )
             except NoBatchApi:
                 pass  # the endpoint has no batch API (a local vLLM server, say): the call goes the interactive way
@@ -205,6 +207,12 @@ class Model:
         if retry_after is not None:
             delay = max(delay, min(retry_after, self.limits.backoff_max_s))
         return delay
+
+    def _batch_estimate(self, request: GenerateRequest) -> float:
+        """At most what a batched call costs: its prompt (4 characters a token) and max_tokens, at the batch price."""
+        chars = sum(len(m.content) for m in request.messages)
+        out = request.params.max_tokens or BATCH_MAX_TOKENS_GUESS
+        return batch_price(self.price).cost(chars // 4 + 1, out)
 
     def _batch_result(self, key: str, raw: Completion) -> Completion:
         """One result of a provider batch, finished like an answer (at the batch price), counted, and cached if ok."""

@@ -134,7 +134,7 @@ async def _run_locked(
 
     manifest = prepare_run_dir(cfg, run_dir, resume=resume)
     pool = ModelPool.for_config(cfg, ResponseCache() if use_cache else None, _budget(cfg, manifest, budget_override))
-    pool.batcher = batch_collector(cfg, run_dir)
+    pool.batcher = batch_collector(cfg, run_dir, pool.budget)
     outcome = RunOutcome(run_dir, "complete")
     tally = _StageTally(manifest, run_dir, pool)
     reporter = _Reporter(progress, pool, tally)
@@ -142,6 +142,8 @@ async def _run_locked(
     try:
         await _run_stages(ctx, outcome, tally, reporter, fail_on_errors=fail_on_errors)
     except BudgetExceededError as exc:
+        if pool.batcher is not None:
+            await pool.batcher.drain()  # what was submitted is paid for: collect it before stopping
         outcome.status, outcome.message = "stopped", f"{exc}; then `distillscope resume {run_dir}`"
         tally.record(done=False)
     except BatchesPending:
@@ -161,11 +163,11 @@ async def _run_locked(
     return outcome
 
 
-def batch_collector(cfg: ExperimentConfig, run_dir: Path) -> BatchCollector | None:
+def batch_collector(cfg: ExperimentConfig, run_dir: Path, budget: Budget | None) -> BatchCollector | None:
     """The run's provider batch executor under `executor: batch` (its journal is `run_dir/batches.jsonl`)."""
     if cfg.execution.executor != "batch":
         return None
-    return BatchCollector(BatchJournal.open(RunDir(run_dir).batches), cfg.execution)
+    return BatchCollector(BatchJournal.open(RunDir(run_dir).batches), cfg.execution, budget=budget)
 
 
 async def _run_stages(

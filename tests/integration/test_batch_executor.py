@@ -10,6 +10,7 @@ import os
 import signal
 import subprocess
 import sys
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,7 @@ from batchstub import BatchStub, anthropic_message
 from distillscope.backends.anthropic import AnthropicBackend
 from distillscope.backends.base import BackendOptions
 from distillscope.cache import cache_key
-from distillscope.config import ExecutionSettings, ExperimentConfig, load_config, load_run_config
+from distillscope.config import BudgetSettings, ExecutionSettings, ExperimentConfig, load_config, load_run_config
 from distillscope.errors import ConfigError
 from distillscope.execution.batch_collector import BatchCollector
 from distillscope.execution.batch_journal import BatchJournal
@@ -339,3 +340,25 @@ async def test_a_batch_the_provider_no_longer_knows_is_journaled_lost_and_its_re
     assert third.status == "complete", third.message
     again = [b for b in stub.created if b.provider == "anthropic" and b.id != gone.id]
     assert [b.custom_ids for b in again] == [gone.custom_ids]
+
+
+async def test_batches_are_cut_to_what_the_cost_budget_leaves_then_resume_submits_the_rest(
+    tmp_path: Path, stub: BatchStub
+) -> None:
+    settings = {"executor": "batch", "wait": True, "poll_interval_s": 0.01}
+    cfg = load_config(write_config(tmp_path, stub, settings)).model_copy(
+        update={"budget": BudgetSettings(max_usd=0.002)}
+    )
+    first = await run_in(tmp_path / "home", cfg)
+
+    assert first.status == "stopped" and "leaves no room to submit" in first.message
+    submitted = sum(len(b.custom_ids) for b in stub.created)
+    assert 0 < submitted < 3 * 6  # of the 3 models x 6 prompts the stage asked for, only what fits was sent
+    manifest = read_manifest(first.run_dir)  # the submitted batches were collected: their cost is recorded
+    assert manifest is not None and manifest["stages"]["rse.collect"]["calls"] == submitted
+    assert 0 < manifest["cost_usd"] <= 0.002
+
+    os.environ["DISTILLSCOPE_HOME"] = str(tmp_path / "home")
+    again = await run_experiment(cfg, first.run_dir, resume=True, budget_override=(None, 1.0))
+    assert again.status == "complete", again.message
+    assert Counter(cid for b in stub.created for cid in b.custom_ids).most_common(1)[0][1] == 1  # none sent twice

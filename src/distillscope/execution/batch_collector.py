@@ -23,6 +23,7 @@ from typing import Any
 from distillscope.config import ExecutionSettings
 from distillscope.errors import BackendError, ConfigError
 from distillscope.execution.batch_api import NO_BATCH_API, Batchable, BatchApi, split_chunks
+from distillscope.execution.batch_budget import BatchBudget, Spend
 from distillscope.execution.batch_journal import BatchJournal, Chunk
 from distillscope.types import Completion, GenerateRequest
 
@@ -63,6 +64,7 @@ class _Group:
     sink: Sink
     model: str
     pending: dict[str, GenerateRequest] = field(default_factory=dict)
+    estimates: dict[str, float] = field(default_factory=dict)  # queued key -> cost bound (USD, batch price)
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     reconciled: bool = False
     failure: Exception | None = None  # why the journal's unconfirmed intents of this model could not be settled
@@ -72,8 +74,12 @@ class _Group:
 class BatchCollector:
     """One run's batch executor. `active` is set by the runner for the stages that batch."""
 
-    def __init__(self, journal: BatchJournal, settings: ExecutionSettings, *, idle_s: float = IDLE_S) -> None:
+    def __init__(
+        self, journal: BatchJournal, settings: ExecutionSettings, *, budget: Spend | None = None, idle_s: float = IDLE_S
+    ) -> None:
         self.journal, self.settings, self.idle_s = journal, settings, idle_s
+        self.budget = BatchBudget(budget)
+        self._reserved: dict[str, tuple[int, float]] = {}  # chunk -> (calls, USD) reserved until it is collected
         self.active = False
         self._groups: dict[str, _Group] = {}
         self._waiters: dict[str, list[asyncio.Future[Completion]]] = {}
@@ -88,8 +94,11 @@ class BatchCollector:
         """True for backends whose provider has a batch API (`openai:`, `anthropic:`)."""
         return isinstance(backend, Batchable)
 
-    async def submit(self, backend: object, model: str, key: str, request: GenerateRequest, sink: Sink) -> Completion:
-        """The answer to `request` (cache key `key`) through a batch; failures come back as error Completions."""
+    async def submit(
+        self, backend: object, model: str, key: str, request: GenerateRequest, sink: Sink, estimate_usd: float = 0.0
+    ) -> Completion:
+        """The answer to `request` (cache key `key`) through a batch; failures come back as error Completions.
+        `estimate_usd` bounds its cost (prompt and max_tokens at the batch price), for the budget at submission."""
         if not isinstance(backend, Batchable):
             raise TypeError(f"{type(backend).__name__} has no batch API")
         group = await self._group(backend, model, sink)
@@ -106,7 +115,7 @@ class BatchCollector:
         if chunk is not None:
             self._start(chunk.chunk, partial(self._follow, chunk))
         elif len(waiters) == 1:
-            group.pending[key] = request
+            group.pending[key], group.estimates[key] = request, estimate_usd
             self._last = asyncio.get_running_loop().time()
             self._start("flush", self._flush_when_idle)
         return await future
@@ -115,6 +124,14 @@ class BatchCollector:
         """Batches submitted and not yet collected, and their requests (for the `waiting` message)."""
         chunks = [c for c in self.journal.in_flight() if c.batch_id]
         return len(chunks), sum(c.n for c in chunks)
+
+    async def drain(self) -> None:
+        """Wait for the batches being followed, so that a run its budget stops still collects (and records the
+        cost of) what it has submitted: with `wait` until they end, without it one poll each."""
+        await self._flushed()  # the queue's last chunks are being created: they are paid for too
+        followers = [t for name, t in self._tasks.items() if name != "flush" and not t.done()]
+        if followers:
+            await asyncio.wait(followers)
 
     async def aclose(self) -> None:
         """Stop following batches (they stay journaled; a resumed run picks them up)."""
@@ -196,12 +213,21 @@ class BatchCollector:
         lines = [group.api.line(key, queued[key]) for key in sorted(queued)]
         for part in split_chunks(lines, group.api.max_requests, group.api.max_bytes):
             ids = [str(line["custom_id"]) for line in part]
+            estimates = [group.estimates.pop(cid, 0.0) for cid in ids]
             if group.interactive:  # an earlier chunk found no batch API at this endpoint
                 self._fail_waiters(ids, NoBatchApi(group.model))
+                continue
+            fits = self.budget.fit(estimates)
+            if fits < len(ids):
+                self._fail_waiters(ids[fits:], self.budget.exceeded(len(ids) - fits))
+                part, ids, estimates = part[:fits], ids[:fits], estimates[:fits]
+            if not ids:
                 continue
             chunk = self.journal.intent(
                 provider=group.api.provider, identity=group.backend.identity, model=group.model, custom_ids=ids
             )
+            self._reserved[chunk.chunk] = (len(ids), sum(estimates))
+            self.budget.reserve(*self._reserved[chunk.chunk])
             for cid in ids:
                 self._inflight[cid] = chunk
             try:
@@ -220,6 +246,7 @@ class BatchCollector:
     def _create_failed(self, group: _Group, chunk: Chunk, exc: BackendError) -> None:
         """A refused create (4xx) is journaled `rejected`; after any other failure the batch may exist, so its
         requests are not submitted again by this process, and resume looks for it first."""
+        self.budget.release(*self._reserved.pop(chunk.chunk, (0, 0.0)))
         if exc.kind == NO_BATCH_API:
             self._no_batch_api(group, chunk, exc)
             return
@@ -294,6 +321,7 @@ class BatchCollector:
         )
         done = {cid: group.sink(cid, results.get(cid) or missing) for cid in chunk.custom_ids}
         ok = sum(c.ok for c in done.values())
+        self.budget.release(*self._reserved.pop(chunk.chunk, (0, 0.0)))  # the sink has counted the real cost
         self.journal.collected(chunk, ok=ok, failed=len(done) - ok)
         log.info("collected batch %s: %d ok, %d failed", chunk.batch_id, ok, len(done) - ok)
         for cid, completion in done.items():
