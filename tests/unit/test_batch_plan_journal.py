@@ -9,7 +9,9 @@ import pytest
 
 from distillscope.config import parse_config
 from distillscope.execution.batch_api import line_bytes, split_chunks
+from distillscope.execution.batch_budget import BatchBudget
 from distillscope.execution.batch_journal import BatchJournal, chunk_sha
+from distillscope.model import Budget
 from distillscope.plan import plan_experiment
 
 
@@ -64,3 +66,15 @@ def test_chunks_respect_the_request_and_byte_limits() -> None:
     by_bytes = split_chunks(lines, 100, 3 * size + 1)
     assert [len(c) for c in by_bytes] == [3, 3, 3, 1]
     assert [x["custom_id"] for c in by_bytes for x in c] == [x["custom_id"] for x in lines]
+
+
+def test_the_budget_at_submission_counts_what_is_spent_and_what_batches_in_flight_will_cost() -> None:
+    spend = Budget(max_calls=10, max_usd=1.0, calls=4, cost_usd=0.5)
+    budget = BatchBudget(spend)
+    assert budget.fit([0.125] * 8) == 4  # $0.50 left, 6 calls left: 4 requests at $0.125
+    budget.reserve(4, 0.4)
+    assert budget.fit([0.05] * 5) == 2  # 2 calls left under max_calls (4 spent + 4 reserved of 10)
+    budget.release(4, 0.4)
+    assert budget.fit([0.05] * 5) == 5
+    assert BatchBudget(None).fit([100.0] * 3) == 3
+    assert "max_calls 10, max_usd $1.00" in str(budget.exceeded(3)) and "3 more" in str(budget.exceeded(3))
