@@ -72,9 +72,9 @@ def test_the_budget_at_submission_counts_what_is_spent_and_what_batches_in_fligh
     spend = Budget(max_calls=10, max_usd=1.0, calls=4, cost_usd=0.5)
     budget = BatchBudget(spend)
     assert budget.fit([0.125] * 8) == 4  # $0.50 left, 6 calls left: 4 requests at $0.125
-    budget.reserve(4, 0.4)
+    budget.reserve(4, 0.25)
     assert budget.fit([0.05] * 5) == 2  # 2 calls left under max_calls (4 spent + 4 reserved of 10)
-    budget.release(4, 0.4)
+    budget.release(4, 0.25)
     assert budget.fit([0.05] * 5) == 5
     assert BatchBudget(None).fit([100.0] * 3) == 3
     assert "max_calls 10, max_usd $1.00" in str(budget.exceeded(3)) and "3 more" in str(budget.exceeded(3))
