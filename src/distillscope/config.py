@@ -247,12 +247,14 @@ class ExperimentConfig(_Strict):
 
     def missing_env(self) -> list[str]:
         """Env vars named by remote endpoints that are not set."""
-        from distillscope.backends.openai_compat import is_local
+        from distillscope.backends.http_util import is_local
 
+        default_env = {"openai": "OPENAI_API_KEY", "anthropic": "ANTHROPIC_API_KEY"}
         names = []
         for m in self.all_models():
-            if m.spec.startswith("openai:") and not (m.base_url and is_local(m.base_url)):
-                env = m.api_key_env or "OPENAI_API_KEY"
+            provider = m.spec.partition(":")[0]
+            if provider in default_env and not (m.base_url and is_local(m.base_url)):
+                env = m.api_key_env or default_env[provider]
                 if not os.environ.get(env):
                     names.append(f"{env} (for {m.name})")
         return names

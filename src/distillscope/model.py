@@ -14,13 +14,15 @@ from distillscope.backends.base import Backend, HoldsSecrets
 from distillscope.cache import ResponseCache, cache_key
 from distillscope.config import ExecutionSettings, ExperimentConfig, ModelEntry
 from distillscope.errors import BackendError, BudgetExceededError
+from distillscope.execution.batch_collector import BatchCollector, NoBatchApi
 from distillscope.logsetup import redact
-from distillscope.pricing import FREE, Price, load_price_table, price_for_spec
+from distillscope.pricing import FREE, Price, batch_price, load_price_table, price_for_spec
 from distillscope.reasoning import split_reasoning
 from distillscope.registry import BackendOptions, resolve_backend
 from distillscope.types import Completion, GenerateRequest
 
 log = logging.getLogger(__name__)
+BATCH_MAX_TOKENS_GUESS = 4096  # the output bound of a batched request that sets no max_tokens (budget estimate)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -114,6 +116,7 @@ class Model:
         self.rng = random.Random()  # jitter only; never affects outputs
         self._semaphore: asyncio.Semaphore | None = None
         self._limiter = RateLimiter(self.limits.requests_per_minute) if self.limits.requests_per_minute else None
+        self.batcher: BatchCollector | None = None  # set by the pool under `--executor batch` for batchable backends
 
     @property
     def identity(self) -> str:
@@ -129,6 +132,15 @@ class Model:
                 return self._scrub(hit)  # also entries stored before answers were scrubbed
         if self.budget is not None:
             self.budget.check()
+        if self.batcher is not None and self.batcher.active:
+            # No semaphore, rate limit or timeout: the provider schedules a batch, which may take up to 24 h.
+            key = key or cache_key(self.identity, request)
+            try:
+                return await self.batcher.submit(
+                    self.backend, self.spec, key, request, self._batch_result, self._batch_estimate(request)
+                )
+            except NoBatchApi:
+                pass  # the endpoint has no batch API (a local vLLM server, say): the call goes the interactive way
         if self._semaphore is None:
             self._semaphore = asyncio.Semaphore(self.limits.max_concurrency)
         async with self._semaphore:
@@ -196,13 +208,27 @@ class Model:
             delay = max(delay, min(retry_after, self.limits.backoff_max_s))
         return delay
 
-    def _finish(self, raw: Completion, latency: float, attempts: int) -> Completion:
+    def _batch_estimate(self, request: GenerateRequest) -> float:
+        """At most what a batched call costs: its prompt (4 characters a token) and max_tokens, at the batch price."""
+        chars = sum(len(m.content) for m in request.messages)
+        out = request.params.max_tokens or BATCH_MAX_TOKENS_GUESS
+        return batch_price(self.price).cost(chars // 4 + 1, out)
+
+    def _batch_result(self, key: str, raw: Completion) -> Completion:
+        """One result of a provider batch, finished like an answer (at the batch price), counted, and cached if ok."""
+        completion = self._scrub(self._finish(raw, 0.0, 1, price=batch_price(self.price)))
+        self._account(completion)
+        if self.cache is not None:
+            self.cache.put(key, self.identity, completion)
+        return completion
+
+    def _finish(self, raw: Completion, latency: float, attempts: int, *, price: Price | None = None) -> Completion:
         if not raw.ok:
             return raw.with_(latency_s=latency, attempts=attempts)
         text, reasoning = raw.text, raw.reasoning
         if reasoning is None:
             text, reasoning = split_reasoning(text)
-        cost = self.price.cost(raw.usage.prompt_tokens, raw.usage.completion_tokens)
+        cost = (price or self.price).cost(raw.usage.prompt_tokens, raw.usage.completion_tokens)
         return raw.with_(text=text, reasoning=reasoning, latency_s=latency, attempts=attempts, cost_usd=cost)
 
     def _account(self, c: Completion) -> None:
@@ -264,6 +290,7 @@ class ModelPool:
         self.execution = execution or ExecutionSettings()
         self._prices = load_price_table() if prices is None else prices
         self._models: dict[str, Model] = {}
+        self.batcher: BatchCollector | None = None  # the run's batch executor (`--executor batch`), set by the runner
 
     @classmethod
     def for_config(cls, cfg: ExperimentConfig, cache: ResponseCache | None, budget: Budget | None) -> ModelPool:
@@ -285,14 +312,18 @@ class ModelPool:
             max_retries=e.max_retries,
             backoff_base_s=e.retry_backoff_s,
         )
-        return Model(
-            resolve_backend(e.spec, options),
+        backend = resolve_backend(e.spec, options)
+        model = Model(
+            backend,
             spec=e.name,
             cache=self.cache,
             limits=limits,
             price=price_for_spec(e.spec, self._prices) or FREE,
             budget=self.budget,
         )
+        if self.batcher is not None and self.batcher.accepts(backend):
+            model.batcher = self.batcher
+        return model
 
     def totals(self) -> ModelStats:
         total = ModelStats()

@@ -13,8 +13,10 @@ from typing import TYPE_CHECKING, Any
 
 from distillscope.config import ExperimentConfig, IceSettings, ModelEntry, PromptSetEntry
 from distillscope.errors import DistillscopeError
+from distillscope.execution.batch_api import BATCH_PROVIDERS
+from distillscope.execution.batch_collector import BATCH_STAGES
 from distillscope.inputs import read_input
-from distillscope.pricing import price_for_spec
+from distillscope.pricing import Price, batch_price, price_for_spec
 
 if TYPE_CHECKING:
     from distillscope.prompts.items import PromptItem
@@ -47,8 +49,8 @@ def _row(
     cached: int | None = None,
     note: str = "",
 ) -> PlanRow:
-    entry = cfg.model(name)
-    price = price_for_spec(entry.spec, cfg.price_table())
+    price, batch_note = _price(cfg, stage, cfg.model(name))
+    note = "; ".join(n for n in (note, batch_note) if n)
     p_tok, c_tok = int(calls * in_tok), int(calls * out_tok)
     cost = None if price is None else round(price.cost(p_tok, c_tok), 4)
     if price is None:
@@ -63,6 +65,20 @@ def _row(
         cost_usd=cost,
         note=note,
     )
+
+
+def _price(cfg: ExperimentConfig, stage: str, entry: ModelEntry) -> tuple[Price | None, str]:
+    """The price a stage pays for a model's calls, and a note when the batch executor changes it."""
+    price = price_for_spec(entry.spec, cfg.price_table())
+    if cfg.execution.executor != "batch":
+        return price, ""
+    if stage.startswith("ice.fuzz"):
+        return price, "batch executor: ice.fuzz stays interactive (the fuzz loop needs one round per iteration)"
+    if stage not in BATCH_STAGES:
+        return price, "batch executor: the replay's share of these calls goes in batches (estimated at full price)"
+    if entry.spec.partition(":")[0] not in BATCH_PROVIDERS:
+        return price, f"batch executor: {entry.spec.partition(':')[0]}: has no batch API; called interactively"
+    return (None if price is None else batch_price(price)), "batch API: half price, results within 24 h"
 
 
 def _set_items(entry: PromptSetEntry) -> tuple[PromptItem, ...]:

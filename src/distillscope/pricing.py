@@ -29,6 +29,8 @@ class Price:
 
 
 FREE = Price()
+PAID_PROVIDERS = ("openai", "anthropic")  # specs priced from the table; every other backend runs locally, free
+BATCH_DISCOUNT = 0.5  # OpenAI Batch API and Anthropic Message Batches: 50% of the interactive price
 
 # Longest matching prefix wins. Edit with DISTILLSCOPE_PRICES or the experiment config.
 DEFAULT_PRICES: dict[str, Price] = {
@@ -75,4 +77,9 @@ def price_for(model_name: str, table: dict[str, Price] | None = None) -> Price |
 def price_for_spec(spec: str, table: dict[str, Price] | None = None) -> Price | None:
     """Price of a model spec: free for local backends, else the table's price of its model name (None: unknown)."""
     provider, _, name = spec.partition(":")
-    return FREE if provider != "openai" else price_for(name, table)
+    return price_for(name, table) if provider in PAID_PROVIDERS else FREE
+
+
+def batch_price(price: Price) -> Price:
+    """The price of a call sent through a provider batch API: OpenAI and Anthropic bill batches at half price."""
+    return Price(price.input_per_mtok * BATCH_DISCOUNT, price.output_per_mtok * BATCH_DISCOUNT)

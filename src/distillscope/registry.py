@@ -16,6 +16,11 @@ PROVIDERS: dict[str, tuple[str, str, str]] = {
         "OpenAICompatBackend",
         "any OpenAI-compatible endpoint (OpenAI, vLLM, SGLang, llama.cpp, Ollama, DeepSeek, ...)",
     ),
+    "anthropic": (
+        "distillscope.backends.anthropic",
+        "AnthropicBackend",
+        "Anthropic's Messages API (extra [anthropic])",
+    ),
     "embedded": ("distillscope.backends.embedded", "EmbeddedBackend", "small real models run in-process by xllamacpp"),
     "replay": ("distillscope.backends.replay", "ReplayBackend", "answers recorded in a transcript file"),
     "hf": ("distillscope.backends.hf", "HFBackend", "a local transformers checkpoint (extra [hf])"),

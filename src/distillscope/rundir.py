@@ -3,6 +3,7 @@ reader and writer (one policy for bad lines), and the manifest check.
 
 An experiment's run directory:
   manifest.json  config.yaml  summary.json  report/
+  batches.jsonl  (the batch executor's journal of submitted provider batches)
   rse/   responses.jsonl  judgements.jsonl
   ice/   records.jsonl  scores.json  tree.json  campaign.json  config.json
   ice/paired/   records.jsonl  scores.json  templates.json
@@ -59,6 +60,11 @@ class RunDir:
     @property
     def report(self) -> Path:
         return self.root / "report"
+
+    @property
+    def batches(self) -> Path:
+        """The batch executor's journal: one line per batch intent, creation and collection."""
+        return self.root / "batches.jsonl"
 
     @property
     def ice(self) -> RunDir:

@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
@@ -24,10 +24,15 @@ from distillscope import __version__
 from distillscope.cache import ResponseCache
 from distillscope.config import ExperimentConfig
 from distillscope.errors import BudgetExceededError, ConfigError
+from distillscope.execution.batch_collector import BATCH_STAGES, BatchCollector, BatchesPending
+from distillscope.execution.batch_journal import BatchJournal
 from distillscope.model import Budget, ModelPool, ModelStats
 from distillscope.progress import ProgressEvent, ProgressSink
 from distillscope.rundir import RUN_SCHEMA_VERSION, RunDir, read_manifest, write_json_atomic
 from distillscope.runlock import run_lock
+
+if TYPE_CHECKING:
+    from distillscope.stages import StageContext
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +42,8 @@ class RunOutcome:
     """How a run ended and where its files are."""
 
     run_dir: Path
-    status: str  # complete | stopped (a budget) | failed (stage health); an interrupted run raises instead
+    # complete | stopped (a budget) | waiting (on provider batches) | failed (stage health); interrupted raises
+    status: str
     message: str = ""
     stage_stats: dict[str, dict[str, float | int]] = field(default_factory=dict)
 
@@ -124,37 +130,65 @@ async def _run_locked(
     fail_on_errors: bool,
 ) -> RunOutcome:
     """The body of `run_experiment`, run while this process holds the run directory's lock."""
-    from distillscope.stages import StageContext, stage_list
+    from distillscope.stages import StageContext
 
     manifest = prepare_run_dir(cfg, run_dir, resume=resume)
     pool = ModelPool.for_config(cfg, ResponseCache() if use_cache else None, _budget(cfg, manifest, budget_override))
+    pool.batcher = batch_collector(cfg, run_dir, pool.budget)
     outcome = RunOutcome(run_dir, "complete")
     tally = _StageTally(manifest, run_dir, pool)
-
     reporter = _Reporter(progress, pool, tally)
     ctx = StageContext(cfg=cfg, run_dir=run_dir, pool=pool, progress=reporter)
     try:
-        for name, stage in stage_list(cfg):
-            tally.start(name)
-            log.info("stage %s started", name, extra={"stage": name})
-            info = await stage(ctx)
-            failure = stage_failure(name, tally.stats(), tally.dead_models(), fail_on_errors=fail_on_errors)
-            if failure is not None:
-                outcome.status, outcome.message = "failed", f"{failure}; fix it, then `distillscope resume {run_dir}`"
-                tally.record(info, done=False)
-                break
-            outcome.stage_stats[name] = tally.finish(info)
-            reporter.finished(name)
+        await _run_stages(ctx, outcome, tally, reporter, fail_on_errors=fail_on_errors)
     except BudgetExceededError as exc:
+        if pool.batcher is not None:
+            await pool.batcher.drain()  # what was submitted is paid for: collect it before stopping
         outcome.status, outcome.message = "stopped", f"{exc}; then `distillscope resume {run_dir}`"
+        tally.record(done=False)
+    except BatchesPending:
+        n, requests = pool.batcher.in_flight() if pool.batcher else (0, 0)
+        outcome.status = "waiting"
+        outcome.message = f"{n} batches submitted ({requests} requests); `distillscope resume {run_dir}` collects them"
         tally.record(done=False)
     except asyncio.CancelledError:  # SIGINT/SIGTERM at the CLI edge: record where the run stopped, then go on
         tally.record(done=False)
         manifest["status"] = "interrupted"
         _save(manifest, run_dir, pool)
         raise
+    finally:
+        if pool.batcher is not None:
+            await pool.batcher.aclose()
     _finish(cfg, manifest, outcome, pool)
     return outcome
+
+
+def batch_collector(cfg: ExperimentConfig, run_dir: Path, budget: Budget | None) -> BatchCollector | None:
+    """The run's provider batch executor under `executor: batch` (its journal is `run_dir/batches.jsonl`)."""
+    if cfg.execution.executor != "batch":
+        return None
+    return BatchCollector(BatchJournal.open(RunDir(run_dir).batches), cfg.execution, budget=budget)
+
+
+async def _run_stages(
+    ctx: StageContext, outcome: RunOutcome, tally: _StageTally, reporter: _Reporter, *, fail_on_errors: bool
+) -> None:
+    """Run the config's stages in order; a stage whose calls failed too much ends the run `failed`."""
+    from distillscope.stages import stage_list
+
+    for name, stage in stage_list(ctx.cfg):
+        tally.start(name)
+        if ctx.pool.batcher is not None:
+            ctx.pool.batcher.active = name in BATCH_STAGES
+        log.info("stage %s started", name, extra={"stage": name})
+        info = await stage(ctx)
+        failure = stage_failure(name, tally.stats(), tally.dead_models(), fail_on_errors=fail_on_errors)
+        if failure is not None:
+            outcome.status, outcome.message = "failed", f"{failure}; fix it, then `distillscope resume {ctx.run_dir}`"
+            tally.record(info, done=False)
+            return
+        outcome.stage_stats[name] = tally.finish(info)
+        reporter.finished(name)
 
 
 def _budget(cfg: ExperimentConfig, manifest: dict[str, Any], override: tuple[int | None, float | None]) -> Budget:

@@ -76,4 +76,17 @@ def run_status(run_dir: Path, cfg: ExperimentConfig) -> list[StageStatus]:
                 stage=name, state=state, done=done, total=total, unit=unit, calls=int((info or {}).get("calls", 0))
             )
         )
-    return out
+    batches = batch_status(run_dir)
+    return [*out, batches] if batches is not None else out
+
+
+def batch_status(run_dir: Path) -> StageStatus | None:
+    """Provider batches the journal holds as submitted and not yet collected (None when there are none)."""
+    from distillscope.execution.batch_journal import BatchJournal
+
+    path = RunDir(run_dir).batches
+    pending = [c for c in BatchJournal.open(path).in_flight()] if path.exists() else []
+    if not pending:
+        return None
+    state = f"{len(pending)} submitted and not yet collected ({sum(c.n for c in pending)} requests)"
+    return StageStatus(stage="provider batches", state=state)

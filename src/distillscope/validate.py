@@ -14,21 +14,24 @@ from distillscope.errors import DistillscopeError
 from distillscope.inputs import read_input
 from distillscope.registry import BackendOptions, resolve_backend
 
+_PROBES = {"openai": "/models", "anthropic": "/v1/models"}  # API models: a GET that any live endpoint answers
+
 
 async def _check(entry: ModelEntry) -> str | None:
     """None when the model looks usable, else a one-line problem naming the model."""
     try:
-        resolve_backend(entry.spec, BackendOptions(base_url=entry.base_url, api_key_env=entry.api_key_env))
+        backend = resolve_backend(entry.spec, BackendOptions(base_url=entry.base_url, api_key_env=entry.api_key_env))
     except DistillscopeError as exc:
         return f"{entry.name}: {exc}"
-    if not entry.spec.startswith("openai:"):
+    probe = _PROBES.get(entry.spec.partition(":")[0])
+    if probe is None:
         return None
-    from distillscope.backends.openai_compat import public_url
+    from distillscope.backends.http_util import public_url
 
-    base = (entry.base_url or "https://api.openai.com/v1").rstrip("/")
+    base = str(getattr(backend, "base_url", "")).rstrip("/")
     try:
         async with httpx.AsyncClient(timeout=10.0) as client:
-            await client.get(base + "/models")
+            await client.get(base + probe)
     except httpx.HTTPError as exc:
         return f"{entry.name}: cannot reach {public_url(base)} ({type(exc).__name__}); check base_url and network"
     return None

@@ -24,6 +24,8 @@ SRC = REPO / "src" / "distillscope"
 
 # Files whose function-level imports belong to an optional extra (path relative to src/distillscope).
 EXTRA_FILES = {
+    "backends/anthropic.py": "anthropic",
+    "execution/batch_anthropic.py": "anthropic",
     "backends/embedded.py": "embedded",
     "backends/hf.py": "hf",
     "backends/vllm.py": "vllm",

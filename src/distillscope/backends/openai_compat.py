@@ -8,24 +8,20 @@ the identity, a log line or an error message.
 from __future__ import annotations
 
 import asyncio
-import email.utils
 import logging
 import os
-import re
-import time
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 from distillscope.backends.base import BackendOptions
+from distillscope.backends.http_util import is_local, parse_retry_after, public_url, scrub
 from distillscope.errors import BackendError, ConfigError
 from distillscope.types import Completion, GenerateRequest, Usage
 
 log = logging.getLogger(__name__)
+__all__ = ["OpenAICompatBackend", "is_local", "parse_retry_after", "public_url", "scrub"]
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 DEFAULT_KEY_ENV = "OPENAI_API_KEY"
-_LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1", "0.0.0.0"})
-_KEYLIKE = re.compile(r"\b(sk-[A-Za-z0-9_\-]{6,}|Bearer\s+\S+)")
 _RETRYABLE_STATUS = frozenset({408, 409, 425, 429})
 _STATUS_KIND = {
     400: "invalid_request",
@@ -36,51 +32,6 @@ _STATUS_KIND = {
     422: "invalid_request",
     429: "rate_limit",
 }
-
-
-def is_local(base_url: str) -> bool:
-    """True for endpoints on this machine (127.0.0.1, localhost), which need no real API key."""
-    return (urlsplit(base_url).hostname or "") in _LOCAL_HOSTS
-
-
-def public_url(base_url: str) -> str:
-    """The URL without user:password, query or fragment (safe to log and to put in an identity)."""
-    parts = urlsplit(base_url)
-    netloc = parts.hostname or ""
-    if parts.port:
-        netloc = f"{netloc}:{parts.port}"
-    return urlunsplit((parts.scheme, netloc, parts.path.rstrip("/"), "", ""))
-
-
-def scrub(text: str, secret: str | None) -> str:
-    """Remove the secret (and anything that looks like a bearer token / sk- key) from text."""
-    if secret:
-        text = text.replace(secret, "***")
-    return _KEYLIKE.sub("***", text)
-
-
-def parse_retry_after(headers: Any, now: float | None = None) -> float | None:
-    """Seconds to wait from `retry-after-ms`, or `Retry-After` as seconds or an HTTP date; None if absent."""
-    if headers is None:
-        return None
-    ms = headers.get("retry-after-ms")
-    if ms:
-        try:
-            return max(0.0, float(ms) / 1000.0)
-        except ValueError:
-            pass
-    value = headers.get("retry-after")
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - (time.time() if now is None else now))
 
 
 class OpenAICompatBackend:
@@ -129,6 +80,22 @@ class OpenAICompatBackend:
             )
             self._clients = {id(loop): client}  # drop clients of finished loops
         return client
+
+    def client(self) -> Any:
+        """The SDK client of the running loop (the batch executor sends its files and batches through it)."""
+        return self._client()
+
+    batch_provider = "openai"
+
+    def batch_params(self, request: GenerateRequest) -> dict[str, Any]:
+        """The body of one line of a Batch API input file: the same chat completion `generate` would ask for."""
+        return self._kwargs(request)
+
+    def batch_completion(self, body: Any) -> Completion:
+        """A batch output line's `response.body` (a chat completion as JSON) read like an interactive reply."""
+        from openai.types.chat import ChatCompletion
+
+        return self._completion(ChatCompletion.model_validate(body))
 
     async def aclose(self) -> None:
         """Close the HTTP client of the running loop (call before the loop ends to avoid late-close warnings)."""

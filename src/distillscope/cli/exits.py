@@ -6,7 +6,8 @@ classes are unrelated. So they are recognised by shape (click's `ClickException`
 
 Exit codes: 2 for usage errors and typed distillscope errors, 1 for a declined confirmation (click's
 convention: the user said no, nothing was misused) and for unexpected errors, 3 for a run stopped by its
-budget, 4 for a run that failed (a stage's calls mostly failed), 130 for SIGINT (Ctrl-C) and 143 for SIGTERM.
+budget or left waiting on provider batches, 4 for a run that failed (a stage's calls mostly failed), 130 for SIGINT
+(Ctrl-C) and 143 for SIGTERM.
 """
 
 from __future__ import annotations

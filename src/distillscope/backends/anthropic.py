@@ -1,0 +1,165 @@
+"""`anthropic:MODEL`: Anthropic's Messages API through the official `anthropic` SDK (extra [anthropic]).
+
+As for `openai:`, the SDK's own retries are off (the Model facade retries, honouring Retry-After), the key comes
+from the environment variable named by `api_key_env` (default ANTHROPIC_API_KEY) and never enters the identity,
+a log line or an error message. System messages become the Messages API's `system` parameter.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from typing import Any
+
+from distillscope.backends.base import BackendOptions
+from distillscope.backends.http_util import is_local, parse_retry_after, public_url, scrub
+from distillscope.errors import BackendError, ConfigError, MissingDependencyError
+from distillscope.types import Completion, GenerateRequest, Usage
+
+DEFAULT_BASE_URL = "https://api.anthropic.com"
+DEFAULT_KEY_ENV = "ANTHROPIC_API_KEY"
+DEFAULT_MAX_TOKENS = 4096  # the Messages API requires max_tokens; used when the request sets none
+_RETRYABLE_STATUS = frozenset({408, 409, 425, 429})
+_STATUS_KIND = {400: "invalid_request", 401: "auth", 403: "auth", 404: "not_found", 413: "invalid_request"}
+_SAMPLING = ("temperature", "top_p")
+_STATUS_KIND |= {422: "invalid_request", 429: "rate_limit", 529: "overloaded"}
+
+
+def _sdk() -> Any:
+    try:
+        import anthropic
+    except ImportError as exc:
+        raise MissingDependencyError("anthropic", "anthropic") from exc
+    return anthropic
+
+
+class AnthropicBackend:
+    """Messages against Anthropic's API (or a server speaking it). One client per event loop."""
+
+    batch_provider = "anthropic"
+
+    def __init__(self, model: str, *, base_url: str, api_key: str, timeout_s: float = 600.0) -> None:
+        self.model = model
+        self.base_url = base_url.rstrip("/")
+        self._api_key = api_key
+        self._timeout = timeout_s
+        self._clients: dict[int, Any] = {}
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """The API key, for the facade to scrub from answers (never shown)."""
+        return (self._api_key,) if self._api_key else ()
+
+    @classmethod
+    def from_spec(cls, name: str, options: BackendOptions) -> AnthropicBackend:
+        """`anthropic:MODEL`; base_url from options, $ANTHROPIC_BASE_URL or Anthropic's; key from the env var named."""
+        _sdk()
+        base_url = options.base_url or os.environ.get("ANTHROPIC_BASE_URL") or DEFAULT_BASE_URL
+        key_env = options.api_key_env or DEFAULT_KEY_ENV
+        key = os.environ.get(key_env, "").strip()
+        if not key:
+            if not is_local(base_url):
+                raise ConfigError(
+                    f"anthropic:{name} needs an API key: set the environment variable {key_env} "
+                    f"(or name another variable with api_key_env) for {public_url(base_url)}"
+                )
+            key = "sk-ant-no-key-needed-locally"
+        return cls(name, base_url=base_url, api_key=key, timeout_s=options.http_timeout_s)
+
+    @property
+    def identity(self) -> str:
+        return f"anthropic:{self.model}@{public_url(self.base_url)}"
+
+    def client(self) -> Any:
+        """The SDK client of the running loop (an httpx pool belongs to the loop that opened it)."""
+        loop = asyncio.get_running_loop()
+        client = self._clients.get(id(loop))
+        if client is None:
+            client = _sdk().AsyncAnthropic(
+                api_key=self._api_key, base_url=self.base_url, max_retries=0, timeout=self._timeout
+            )
+            self._clients = {id(loop): client}  # drop clients of finished loops
+        return client
+
+    async def aclose(self) -> None:
+        """Close the HTTP client of the running loop."""
+        client = self._clients.pop(id(asyncio.get_running_loop()), None)
+        if client is not None:
+            await client.close()
+
+    def batch_params(self, request: GenerateRequest) -> dict[str, Any]:
+        """The Messages API parameters of a request (interactive call and Message Batches alike)."""
+        p = request.params
+        system = "\n\n".join(m.content for m in request.messages if m.role == "system")
+        kw: dict[str, Any] = {
+            "model": self.model,
+            "messages": [{"role": m.role, "content": m.content} for m in request.messages if m.role != "system"],
+            "max_tokens": p.max_tokens if p.max_tokens is not None else DEFAULT_MAX_TOKENS,
+            "temperature": p.temperature,
+        }
+        if system:
+            kw["system"] = system
+        if p.top_p is not None:
+            kw["top_p"] = p.top_p
+        if p.stop:
+            kw["stop_sequences"] = list(p.stop)
+        return kw
+
+    async def generate(self, request: GenerateRequest) -> Completion:
+        """One message; SDK exceptions become BackendError with retryability and Retry-After."""
+        sdk = _sdk()
+        params = self.batch_params(request)
+        # SDK 2.x no longer declares the sampling parameters; the API reads them from the body, as in a batch.
+        sampling = {k: params.pop(k) for k in _SAMPLING if k in params}
+        try:
+            resp = await self.client().messages.create(**params, extra_body=sampling)
+        except sdk.APITimeoutError as exc:
+            raise BackendError(f"{self.identity}: request timed out", retryable=True, kind="timeout") from exc
+        except sdk.APIConnectionError as exc:
+            raise BackendError(
+                f"cannot connect to {public_url(self.base_url)} ({scrub(str(exc), self._api_key)}); "
+                "start the server or fix base_url / ANTHROPIC_BASE_URL",
+                retryable=True,
+                kind="connection",
+            ) from exc
+        except sdk.APIStatusError as exc:
+            raise self._status_error(exc) from exc
+        except (sdk.APIResponseValidationError, ValueError) as exc:
+            raise self._bad_response(f"unreadable reply ({type(exc).__name__})") from exc
+        try:
+            return self.batch_completion(resp)
+        except (AttributeError, TypeError, KeyError, IndexError) as exc:
+            raise self._bad_response(f"reply is not a message ({type(exc).__name__})") from exc
+
+    def _bad_response(self, what: str) -> BackendError:
+        return BackendError(
+            f"{self.identity}: {what}; check base_url {public_url(self.base_url)}", retryable=True, kind="bad_response"
+        )
+
+    def _status_error(self, exc: Any) -> BackendError:
+        status = int(exc.status_code)
+        retryable = status in _RETRYABLE_STATUS or status >= 500
+        kind = _STATUS_KIND.get(status, "server" if status >= 500 else "http_error")
+        hint = {
+            "auth": f"; check the key in the environment variable your config names (default {DEFAULT_KEY_ENV})",
+            "not_found": f"; check the model name {self.model!r} and base_url",
+        }.get(kind, "")
+        message = scrub(f"{self.identity}: HTTP {status}: {exc.message}{hint}", self._api_key)
+        return BackendError(
+            message, retryable=retryable, retry_after=parse_retry_after(exc.response.headers), kind=kind
+        )
+
+    def batch_completion(self, message: Any) -> Completion:
+        """A `Message` (an interactive reply, or a succeeded batch result's message) as a Completion."""
+        if not hasattr(message, "content"):
+            message = _sdk().types.Message.model_validate(message)
+        text = "".join(b.text for b in message.content if b.type == "text")
+        thinking = "".join(getattr(b, "thinking", "") for b in message.content if b.type == "thinking")
+        usage = message.usage
+        return Completion(
+            text=text,
+            reasoning=thinking or None,
+            usage=Usage(usage.input_tokens or 0, usage.output_tokens or 0) if usage else Usage(),
+            finish_reason=message.stop_reason,
+            model=message.model,
+        )
