@@ -8,17 +8,20 @@ import random
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from distillscope.backends.base import Backend, HoldsSecrets
+from distillscope.backends.base import Backend, HoldsSecrets, Hosted
 from distillscope.cache import ResponseCache, cache_key
-from distillscope.config import ExecutionSettings, ExperimentConfig, ModelEntry
+from distillscope.config import ExecutionSettings, ExperimentConfig, ModelEntry, placement_of
 from distillscope.errors import BackendError, BudgetExceededError
 from distillscope.logsetup import redact
 from distillscope.pricing import FREE, Price, load_price_table, price_for_spec
 from distillscope.reasoning import split_reasoning
 from distillscope.registry import BackendOptions, resolve_backend
 from distillscope.types import Completion, GenerateRequest
+
+if TYPE_CHECKING:
+    from distillscope.execution.remote import ActorBroker
 
 log = logging.getLogger(__name__)
 
@@ -114,6 +117,7 @@ class Model:
         self.rng = random.Random()  # jitter only; never affects outputs
         self._semaphore: asyncio.Semaphore | None = None
         self._limiter = RateLimiter(self.limits.requests_per_minute) if self.limits.requests_per_minute else None
+        self._hosted = backend if isinstance(backend, Hosted) else None
 
     @property
     def identity(self) -> str:
@@ -121,6 +125,8 @@ class Model:
 
     async def generate(self, request: GenerateRequest) -> Completion:
         """Answer one request. Backend failures come back as `Completion(status="error")`."""
+        if self._hosted is not None:  # a Ray-hosted backend learns its identity (the cache key's) from its actor
+            await self._hosted.start()
         key = cache_key(self.identity, request) if self.cache is not None else ""
         if self.cache is not None:
             hit = self.cache.get(key)
@@ -137,6 +143,11 @@ class Model:
         if self.cache is not None:
             self.cache.put(key, self.identity, completion)
         return completion
+
+    async def release(self) -> None:
+        """Free what a hosted backend holds (its Ray actors); a later call takes it again. No-op otherwise."""
+        if self._hosted is not None:
+            await self._hosted.release()
 
     async def generate_many(
         self,
@@ -253,6 +264,7 @@ class ModelPool:
         self.execution = execution or ExecutionSettings()
         self._prices = load_price_table() if prices is None else prices
         self._models: dict[str, Model] = {}
+        self._broker: ActorBroker | None = None  # the Ray-hosted models' shared view (see execution.remote)
 
     @classmethod
     def for_config(cls, cfg: ExperimentConfig, cache: ResponseCache | None, budget: Budget | None) -> ModelPool:
@@ -275,13 +287,32 @@ class ModelPool:
             backoff_base_s=e.retry_backoff_s,
         )
         return Model(
-            resolve_backend(e.spec, options),
+            self._backend(e, options),
             spec=e.name,
             cache=self.cache,
             limits=limits,
             price=price_for_spec(e.spec, self._prices) or FREE,
             budget=self.budget,
         )
+
+    def _backend(self, e: ModelEntry, options: BackendOptions) -> Backend:
+        """The entry's backend: built here, or hosted in Ray actors when the executor places it on ray."""
+        if placement_of(e, self.execution.executor) != "ray":
+            return resolve_backend(e.spec, options)
+        from distillscope.execution.remote import ActorBroker, RemoteBackend
+
+        self._broker = self._broker or ActorBroker()
+        return RemoteBackend(e, options, self._broker)
+
+    async def release(self, name: str) -> None:
+        """Free what model `name` holds outside this process (its Ray actors); it is taken again when next used."""
+        if name in self._models:
+            await self._models[name].release()
+
+    async def release_all(self) -> None:
+        """Free every model's Ray actors (the runner does it after each stage)."""
+        for name in list(self._models):
+            await self.release(name)
 
     def totals(self) -> ModelStats:
         total = ModelStats()

@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
@@ -24,10 +24,14 @@ from distillscope import __version__
 from distillscope.cache import ResponseCache
 from distillscope.config import ExperimentConfig
 from distillscope.errors import BudgetExceededError, ConfigError
+from distillscope.execution.ray_support import ray_models, ray_session
 from distillscope.model import Budget, ModelPool, ModelStats
 from distillscope.progress import ProgressEvent, ProgressSink
 from distillscope.rundir import RUN_SCHEMA_VERSION, RunDir, read_manifest, write_json_atomic
 from distillscope.runlock import run_lock
+
+if TYPE_CHECKING:
+    from distillscope.stages import StageContext
 
 log = logging.getLogger(__name__)
 
@@ -124,7 +128,7 @@ async def _run_locked(
     fail_on_errors: bool,
 ) -> RunOutcome:
     """The body of `run_experiment`, run while this process holds the run directory's lock."""
-    from distillscope.stages import StageContext, stage_list
+    from distillscope.stages import StageContext
 
     manifest = prepare_run_dir(cfg, run_dir, resume=resume)
     pool = ModelPool.for_config(cfg, ResponseCache() if use_cache else None, _budget(cfg, manifest, budget_override))
@@ -134,17 +138,8 @@ async def _run_locked(
     reporter = _Reporter(progress, pool, tally)
     ctx = StageContext(cfg=cfg, run_dir=run_dir, pool=pool, progress=reporter)
     try:
-        for name, stage in stage_list(cfg):
-            tally.start(name)
-            log.info("stage %s started", name, extra={"stage": name})
-            info = await stage(ctx)
-            failure = stage_failure(name, tally.stats(), tally.dead_models(), fail_on_errors=fail_on_errors)
-            if failure is not None:
-                outcome.status, outcome.message = "failed", f"{failure}; fix it, then `distillscope resume {run_dir}`"
-                tally.record(info, done=False)
-                break
-            outcome.stage_stats[name] = tally.finish(info)
-            reporter.finished(name)
+        with ray_session(cfg.execution, needed=bool(ray_models(cfg))):
+            await _run_stages(ctx, tally, outcome, fail_on_errors=fail_on_errors)
     except BudgetExceededError as exc:
         outcome.status, outcome.message = "stopped", f"{exc}; then `distillscope resume {run_dir}`"
         tally.record(done=False)
@@ -155,6 +150,28 @@ async def _run_locked(
         raise
     _finish(cfg, manifest, outcome, pool)
     return outcome
+
+
+async def _run_stages(ctx: StageContext, tally: _StageTally, outcome: RunOutcome, *, fail_on_errors: bool) -> None:
+    """Run the config's stages in order until one fails; a stage's Ray actors are released when it ends."""
+    from distillscope.stages import stage_list
+
+    assert isinstance(ctx.progress, _Reporter)
+    for name, stage in stage_list(ctx.cfg):
+        tally.start(name)
+        log.info("stage %s started", name, extra={"stage": name})
+        try:
+            info = await stage(ctx)
+        finally:
+            await ctx.pool.release_all()
+        failure = stage_failure(name, tally.stats(), tally.dead_models(), fail_on_errors=fail_on_errors)
+        if failure is not None:
+            outcome.status = "failed"
+            outcome.message = f"{failure}; fix it, then `distillscope resume {outcome.run_dir}`"
+            tally.record(info, done=False)
+            return
+        outcome.stage_stats[name] = tally.finish(info)
+        ctx.progress.finished(name)
 
 
 def _budget(cfg: ExperimentConfig, manifest: dict[str, Any], override: tuple[int | None, float | None]) -> Budget:

@@ -1,0 +1,65 @@
+"""The Ray actor that hosts one model's backend on a worker.
+
+It builds the backend there with `resolve_backend` (so weights load on the worker's CPU/GPU) and answers lists
+of requests: the driver sends micro-batches, one Ray call each, because a Ray call per request costs more than
+a short HTTP request (see reference notes). Backend failures come back as `WireError` values, not exceptions, so
+that `retryable`, `retry_after` and `kind` survive the trip and Ray logs no traceback for an ordinary API error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+from distillscope.backends.base import BackendOptions
+from distillscope.errors import BackendError
+from distillscope.registry import resolve_backend
+from distillscope.types import Completion, GenerateRequest
+
+
+@dataclass(frozen=True, slots=True)
+class WireError:
+    """A `BackendError` as a plain value (its keyword fields do not survive pickling as an exception)."""
+
+    message: str
+    retryable: bool
+    retry_after: float | None
+    kind: str
+
+    @staticmethod
+    def of(exc: BackendError) -> WireError:
+        return WireError(str(exc), exc.retryable, exc.retry_after, exc.kind)
+
+    def error(self) -> BackendError:
+        return BackendError(self.message, retryable=self.retryable, retry_after=self.retry_after, kind=self.kind)
+
+
+class BackendHost:
+    """One replica of a model: its backend, and at most `concurrency` of its calls at a time."""
+
+    def __init__(self, spec: str, options: BackendOptions, concurrency: int) -> None:
+        self.backend = resolve_backend(spec, options)
+        self._concurrency = concurrency
+        self._semaphore: asyncio.Semaphore | None = None
+
+    async def identity(self) -> str:
+        return self.backend.identity
+
+    async def node_id(self) -> str:
+        """The Ray node this replica runs on (for tests and logs)."""
+        import ray
+
+        return str(ray.get_runtime_context().get_node_id())
+
+    async def generate_many(self, requests: list[GenerateRequest]) -> list[Completion | WireError]:
+        """Answer every request concurrently (within this replica's limit); results in input order."""
+        return list(await asyncio.gather(*(self._one(r) for r in requests)))
+
+    async def _one(self, request: GenerateRequest) -> Completion | WireError:
+        if self._semaphore is None:  # made on the actor's event loop
+            self._semaphore = asyncio.Semaphore(self._concurrency)
+        async with self._semaphore:
+            try:
+                return await self.backend.generate(request)
+            except BackendError as exc:
+                return WireError.of(exc)
