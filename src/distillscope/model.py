@@ -6,7 +6,7 @@ import asyncio
 import logging
 import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
@@ -309,10 +309,11 @@ class ModelPool:
         if name in self._models:
             await self._models[name].release()
 
-    async def release_all(self) -> None:
-        """Free every model's Ray actors (the runner does it after each stage)."""
+    async def release_all(self, keep: Collection[str] = ()) -> None:
+        """Free the Ray actors of every model but those named in `keep` (the runner does it after each stage)."""
         for name in list(self._models):
-            await self.release(name)
+            if name not in keep:
+                await self.release(name)
 
     def totals(self) -> ModelStats:
         total = ModelStats()

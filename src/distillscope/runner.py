@@ -153,25 +153,29 @@ async def _run_locked(
 
 
 async def _run_stages(ctx: StageContext, tally: _StageTally, outcome: RunOutcome, *, fail_on_errors: bool) -> None:
-    """Run the config's stages in order until one fails; a stage's Ray actors are released when it ends."""
-    from distillscope.stages import stage_list
+    """Run the config's stages in order until one fails. When a stage ends, the Ray actors of the models that no
+    later stage calls are released (all of them when the run stops): their GPUs go to other models and users."""
+    from distillscope.stages import stage_list, stage_models
 
     assert isinstance(ctx.progress, _Reporter)
-    for name, stage in stage_list(ctx.cfg):
+    stages = stage_list(ctx.cfg)
+    for i, (name, stage) in enumerate(stages):
         tally.start(name)
         log.info("stage %s started", name, extra={"stage": name})
         try:
             info = await stage(ctx)
         finally:
-            await ctx.pool.release_all()
+            later = set().union(*(stage_models(ctx.cfg, n) for n, _ in stages[i + 1 :]))
+            await ctx.pool.release_all(keep=later)
         failure = stage_failure(name, tally.stats(), tally.dead_models(), fail_on_errors=fail_on_errors)
         if failure is not None:
             outcome.status = "failed"
             outcome.message = f"{failure}; fix it, then `distillscope resume {outcome.run_dir}`"
             tally.record(info, done=False)
-            return
+            break
         outcome.stage_stats[name] = tally.finish(info)
         ctx.progress.finished(name)
+    await ctx.pool.release_all()
 
 
 def _budget(cfg: ExperimentConfig, manifest: dict[str, Any], override: tuple[int | None, float | None]) -> Budget:

@@ -29,7 +29,8 @@ from distillscope.types import Completion, GenerateRequest
 log = logging.getLogger(__name__)
 
 MAX_BATCH = 64  # requests per actor call
-EVICT_AFTER_S = 1.0  # a model waiting this long for its actors ends other models' idle actors
+EVICT_AFTER_S = 1.0  # a model waiting this long for actors the cluster has no room for ends others' idle actors
+EVICT_ANYWAY_S = 10.0  # ... and after this long even when the room seems free (it may be split across nodes)
 
 Pending = tuple[GenerateRequest, "asyncio.Future[Completion]"]
 
@@ -57,6 +58,7 @@ class RemoteBackend:
         per_replica = max(1, -(-entry.max_concurrency // entry.replicas))
         self._host = self._ray.remote(BackendHost).options(**_actor_options(entry, per_replica))
         self._concurrency = per_replica
+        self._demand = {"CPU": entry.num_cpus, "GPU": entry.num_gpus, **entry.resources}
         self._actors: list[Any | None] = [None] * entry.replicas
         self._identity: str | None = None
         self._queue: list[Pending] = []
@@ -122,6 +124,11 @@ class RemoteBackend:
             self._in_flight -= 1
             self._last_used = time.monotonic()
 
+    @property
+    def live_actors(self) -> int:
+        """How many of this model's actors are started (or starting)."""
+        return sum(a is not None for a in self._actors)
+
     def idle_for(self) -> float:
         """Seconds since the last call ended, while actors run and none is in flight; 0 otherwise."""
         if self._in_flight or all(a is None for a in self._actors):
@@ -150,16 +157,23 @@ class RemoteBackend:
 
     async def _wait_started(self, refs: list[Any]) -> list[str]:
         futures = [asyncio.wrap_future(r.future()) for r in refs]
+        waited = 0.0
         while True:
             _, pending = await asyncio.wait(futures, timeout=EVICT_AFTER_S)
             if not pending:
                 break
-            self.broker.evict_idle(self)
+            waited += EVICT_AFTER_S
+            if waited >= EVICT_ANYWAY_S or not self._fits(self._ray.available_resources()):
+                self.broker.evict_idle(self)
         try:
             return [str(f.result()) for f in futures]
         except self._lost as exc:
             self.release_now()
             raise DistillscopeError(f"model {self.name}: its Ray actor did not start: {_cause(exc)}") from None
+
+    def _fits(self, available: dict[str, float]) -> bool:
+        """Whether the cluster has room for one more of this model's actors (a slow start is then no shortage)."""
+        return all(available.get(k, 0.0) >= v for k, v in self._demand.items() if v > 0)
 
     def _flush(self) -> None:
         self._flush_scheduled = False

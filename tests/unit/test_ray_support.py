@@ -1,0 +1,46 @@
+"""The Ray executor's edges that need no Ray: a clear error when the extra is missing, which models go to Ray."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+
+from distillscope.config import ExperimentConfig
+from distillscope.errors import MissingDependencyError
+from distillscope.execution.ray_support import ray_models, ray_session, require_ray
+
+
+def config(executor: str) -> ExperimentConfig:
+    return ExperimentConfig.model_validate(
+        {
+            "name": "where",
+            "targets": [{"name": "small", "spec": "embedded:qwen2.5-0.5b-instruct"}],
+            "references": [{"name": "api", "spec": "openai:gpt-4o-mini"}],
+            "null_panel": [{"name": "pinned", "spec": "openai:llama", "placement": "ray", "family": "llama"}],
+            "rse": {"judges": ["hf:/models/judge"]},
+            "execution": {"executor": executor},
+        }
+    )
+
+
+def test_missing_ray_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "ray", None)  # `import ray` now raises ImportError
+    with pytest.raises(MissingDependencyError) as info:
+        require_ray()
+    assert str(info.value) == "ray is not installed: pip install 'distillscope[ray]'"
+    with pytest.raises(MissingDependencyError), ray_session(config("ray").execution, needed=True):
+        pass
+
+
+def test_no_ray_needed_under_other_executors_or_without_ray_models(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "ray", None)
+    with ray_session(config("local").execution, needed=True):
+        pass
+    with ray_session(config("ray").execution, needed=False):
+        pass
+
+
+def test_compute_models_and_pinned_ones_go_to_ray() -> None:
+    assert ray_models(config("ray")) == ["hf:/models/judge", "pinned", "small"]
+    assert ray_models(config("local")) == []
