@@ -112,7 +112,7 @@ class Model:
         self.price = price or FREE
         self.budget = budget
         self.stats = ModelStats()
-        self._secrets = [v for v in backend.secrets if v] if isinstance(backend, HoldsSecrets) else []
+        self._secrets = _secrets_of(backend)
         self.fingerprints: set[str] = set()  # system fingerprints the API reported (for the run manifest)
         self.rng = random.Random()  # jitter only; never affects outputs
         self._semaphore: asyncio.Semaphore | None = None
@@ -127,6 +127,7 @@ class Model:
         """Answer one request. Backend failures come back as `Completion(status="error")`."""
         if self._hosted is not None:  # a Ray-hosted backend learns its identity (the cache key's) from its actor
             await self._hosted.start()
+            self._secrets = _secrets_of(self.backend)
         key = cache_key(self.identity, request) if self.cache is not None else ""
         if self.cache is not None:
             hit = self.cache.get(key)
@@ -227,6 +228,10 @@ class Model:
         if self.budget is not None:
             self.budget.calls += 1
             self.budget.cost_usd += c.cost_usd
+
+
+def _secrets_of(backend: Backend) -> list[str]:
+    return [v for v in backend.secrets if v] if isinstance(backend, HoldsSecrets) else []
 
 
 def get_model(

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 
-from distillscope.backends.base import BackendOptions
+from distillscope.backends.base import BackendOptions, HoldsSecrets
 from distillscope.errors import BackendError
 from distillscope.registry import resolve_backend
 from distillscope.types import Completion, GenerateRequest
@@ -42,8 +42,10 @@ class BackendHost:
         self._concurrency = concurrency
         self._semaphore: asyncio.Semaphore | None = None
 
-    async def identity(self) -> str:
-        return self.backend.identity
+    async def describe(self) -> tuple[str, tuple[str, ...]]:
+        """The backend's identity and its secrets (an API key), which the driver's facade scrubs from answers."""
+        secrets = self.backend.secrets if isinstance(self.backend, HoldsSecrets) else ()
+        return self.backend.identity, tuple(secrets)
 
     async def node_id(self) -> str:
         """The Ray node this replica runs on (for tests and logs)."""

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import time
 from typing import Any
 
@@ -61,6 +60,7 @@ class RemoteBackend:
         self._demand = {"CPU": entry.num_cpus, "GPU": entry.num_gpus, **entry.resources}
         self._actors: list[Any | None] = [None] * entry.replicas
         self._identity: str | None = None
+        self._secrets: tuple[str, ...] = ()
         self._queue: list[Pending] = []
         self._flush_scheduled = False
         self._next = 0
@@ -77,9 +77,8 @@ class RemoteBackend:
 
     @property
     def secrets(self) -> tuple[str, ...]:
-        """The API key as the driver sees it, so the facade scrubs it from answers that come back."""
-        key = os.environ.get(self.options.api_key_env) if self.options.api_key_env else None
-        return (key,) if key else ()
+        """The hosted backend's secrets (known once started), so the facade scrubs them from answers."""
+        return self._secrets
 
     async def start(self) -> None:
         """Start the actors that are not running and learn the identity; returns at once when all run.
@@ -101,10 +100,10 @@ class RemoteBackend:
         return self._identity is not None and all(a is not None for a in self._actors)
 
     async def _start_actors(self) -> None:
-        refs = [self._actor(i).identity.remote() for i in range(len(self._actors))]
-        identities = await self._wait_started(refs)
+        refs = [self._actor(i).describe.remote() for i in range(len(self._actors))]
+        described = await self._wait_started(refs)
         if self._identity is None:
-            self._identity = identities[0]
+            self._identity, self._secrets = described[0]
             log.info("%s: %d Ray actor(s) serve %s", self.name, len(self._actors), self._identity)
 
     async def generate(self, request: GenerateRequest) -> Completion:
@@ -155,7 +154,7 @@ class RemoteBackend:
             actor = self._actors[i] = self._host.remote(self.spec, self.options, self._concurrency)
         return actor
 
-    async def _wait_started(self, refs: list[Any]) -> list[str]:
+    async def _wait_started(self, refs: list[Any]) -> list[tuple[str, tuple[str, ...]]]:
         futures = [asyncio.wrap_future(r.future()) for r in refs]
         waited = 0.0
         while True:
@@ -166,7 +165,7 @@ class RemoteBackend:
             if waited >= EVICT_ANYWAY_S or not self._fits(self._ray.available_resources()):
                 self.broker.evict_idle(self)
         try:
-            return [str(f.result()) for f in futures]
+            return [f.result() for f in futures]
         except self._lost as exc:
             self.release_now()
             raise DistillscopeError(f"model {self.name}: its Ray actor did not start: {_cause(exc)}") from None
