@@ -30,7 +30,7 @@ def cluster() -> Iterator[Any]:
     ray.init(address=c.address, log_to_driver=False)
     yield c
     ray.shutdown()
-    c.shutdown()
+    c.shutdown()  # type: ignore[no-untyped-call]
 
 
 def hosted(server: FaultServer, name: str, **placement: Any) -> Model:
