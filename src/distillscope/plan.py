@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from distillscope.config import ExperimentConfig, IceSettings, ModelEntry, PromptSetEntry
+from distillscope.config import ExperimentConfig, IceSettings, ModelEntry, PromptSetEntry, placement_of
 from distillscope.errors import DistillscopeError
 from distillscope.inputs import read_input
 from distillscope.pricing import price_for_spec
@@ -53,6 +53,8 @@ def _row(
     cost = None if price is None else round(price.cost(p_tok, c_tok), 4)
     if price is None:
         note = (note + "; " if note else "") + "no price known: add it under `prices:`"
+    if cfg.execution.executor == "ray":
+        note = (note + "; " if note else "") + placement_note(cfg, entry)
     return PlanRow(
         stage=stage,
         model=name,
@@ -63,6 +65,15 @@ def _row(
         cost_usd=cost,
         note=note,
     )
+
+
+def placement_note(cfg: ExperimentConfig, entry: ModelEntry) -> str:
+    """Where a model runs under the ray executor, in one line."""
+    if placement_of(entry, cfg.execution.executor) == "local":
+        return f"{entry.name} runs on the driver"
+    extra = "".join(f", {k}={v:g}" for k, v in sorted(entry.resources.items()))
+    each = f"num_cpus={entry.num_cpus:g}, num_gpus={entry.num_gpus:g}{extra}"
+    return f"{entry.name} runs in {entry.replicas} Ray actor(s), each {each}"
 
 
 def _set_items(entry: PromptSetEntry) -> tuple[PromptItem, ...]:

@@ -44,3 +44,13 @@ def test_no_ray_needed_under_other_executors_or_without_ray_models(monkeypatch: 
 def test_compute_models_and_pinned_ones_go_to_ray() -> None:
     assert ray_models(config("ray")) == ["hf:/models/judge", "pinned", "small"]
     assert ray_models(config("local")) == []
+
+
+def test_the_plan_says_where_each_model_runs_under_ray() -> None:
+    from distillscope.plan import plan_experiment
+
+    notes = {r["model"]: r["note"] for r in plan_experiment(config("ray"), check_cache=False)["rows"]}
+    assert "small runs in 1 Ray actor(s), each num_cpus=1, num_gpus=0" in notes["small"]
+    assert "api runs on the driver" in notes["api"] and "pinned runs in 1 Ray actor(s)" in notes["pinned"]
+    local = plan_experiment(config("local"), check_cache=False)["rows"]
+    assert not any("Ray" in r["note"] or "driver" in r["note"] for r in local)
