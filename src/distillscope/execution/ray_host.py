@@ -2,13 +2,15 @@
 
 It builds the backend there with `resolve_backend` (so weights load on the worker's CPU/GPU) and answers lists
 of requests: the driver sends micro-batches, one Ray call each, because a Ray call per request costs more than
-a short HTTP request (see reference notes). Backend failures come back as `WireError` values, not exceptions, so
-that `retryable`, `retry_after` and `kind` survive the trip and Ray logs no traceback for an ordinary API error.
+a short HTTP request (see reference notes); answers stream back as they finish. Backend failures come back as
+`WireError` values, not exceptions, so that `retryable`, `retry_after` and `kind` survive the trip and Ray logs
+no traceback for an ordinary API error.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 from distillscope.backends.base import BackendOptions, HoldsSecrets
@@ -53,9 +55,19 @@ class BackendHost:
 
         return str(ray.get_runtime_context().get_node_id())
 
-    async def generate_many(self, requests: list[GenerateRequest]) -> list[Completion | WireError]:
-        """Answer every request concurrently (within this replica's limit); results in input order."""
-        return list(await asyncio.gather(*(self._one(r) for r in requests)))
+    async def generate_stream(
+        self, requests: list[GenerateRequest]
+    ) -> AsyncIterator[list[tuple[int, Completion | WireError]]]:
+        """Answer every request concurrently (within this replica's limit), yielding the (index, result) pairs that
+        are ready each time some end: a slow answer holds back no other, and answers that end together travel
+        together (a Ray streaming generator: each item costs a round trip)."""
+        pending = {asyncio.ensure_future(self._indexed(i, r)) for i, r in enumerate(requests)}
+        while pending:
+            done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+            yield [task.result() for task in done]
+
+    async def _indexed(self, i: int, request: GenerateRequest) -> tuple[int, Completion | WireError]:
+        return i, await self._one(request)
 
     async def _one(self, request: GenerateRequest) -> Completion | WireError:
         if self._semaphore is None:  # made on the actor's event loop

@@ -2,7 +2,8 @@
 
 It implements the `Backend` protocol, so the model keeps its `Model` facade on the driver: the cache (one writer),
 budget, rate limit, retries and accounting stay there. Requests are micro-batched (all those made in one turn of
-the event loop, at most `MAX_BATCH`) into one actor call; `replicas: k` gives k actors used round-robin. A lost
+the event loop, at most `MAX_BATCH`) into one actor call, whose answers stream back one by one as they finish;
+`replicas: k` gives k actors used round-robin. A lost
 actor or node fails only what it had in flight, as a retryable `worker_lost` error: the facade retries it on a
 fresh actor. `identity` is fetched once from the first actor, so cache keys equal those of a local run.
 
@@ -14,6 +15,7 @@ waits for resources, which lets 50 models pass through fewer GPUs within one sta
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from typing import Any
@@ -55,7 +57,7 @@ class RemoteBackend:
         self._lost = worker_lost_errors()
         self.name, self.spec, self.options, self.broker = entry.name, entry.spec, options, broker
         per_replica = max(1, -(-entry.max_concurrency // entry.replicas))
-        self._host = self._ray.remote(BackendHost).options(**_actor_options(entry, per_replica))
+        self._host = _host_class().options(**_actor_options(entry, per_replica))
         self._concurrency = per_replica
         self._demand = {"CPU": entry.num_cpus, "GPU": entry.num_gpus, **entry.resources}
         self._actors: list[Any | None] = [None] * entry.replicas
@@ -184,29 +186,37 @@ class RemoteBackend:
             task.add_done_callback(self._tasks.discard)
 
     async def _send(self, slot: int, batch: list[Pending]) -> None:
+        """One actor call for the batch; each answer is handed to its caller as soon as it streams back."""
         actor = self._actor(slot)
         try:
-            results = await actor.generate_many.remote([r for r, _ in batch])
+            async for ref in actor.generate_stream.remote([r for r, _ in batch]):
+                for i, result in await ref:
+                    _settle_one(batch[i][1], result.error() if isinstance(result, WireError) else result)
         except self._lost as exc:
             if self._actors[slot] is actor:  # the next call on this slot starts a fresh actor
                 self._actors[slot] = None
-            log.info("%s: Ray worker lost with %d request(s) in flight: %s", self.name, len(batch), _cause(exc))
+            log.info("%s: Ray worker lost with requests in flight: %s", self.name, _cause(exc))
             err = BackendError(f"Ray worker lost: {_cause(exc)}", retryable=True, kind="worker_lost")
-            _settle(batch, [err] * len(batch))
+            for _, future in batch:
+                _settle_one(future, err)
         except Exception as exc:  # a bug in the backend: raised to the caller, as it would be in one process
-            _settle(batch, [exc] * len(batch))
-        else:
-            _settle(batch, [r.error() if isinstance(r, WireError) else r for r in results])
+            for _, future in batch:
+                _settle_one(future, exc)
 
 
-def _settle(batch: list[Pending], outcomes: list[Completion | BaseException]) -> None:
-    for (_, future), outcome in zip(batch, outcomes, strict=True):
-        if future.done():  # the caller gave up (a timeout)
-            continue
-        if isinstance(outcome, BaseException):
-            future.set_exception(outcome)
-        else:
-            future.set_result(outcome)
+@functools.cache
+def _host_class() -> Any:
+    """`BackendHost` as a Ray actor class, made once per process (Ray exports each made class to the cluster)."""
+    return require_ray().remote(BackendHost)
+
+
+def _settle_one(future: asyncio.Future[Completion], outcome: Completion | BaseException) -> None:
+    if future.done():  # answered already, or the caller gave up (a timeout)
+        return
+    if isinstance(outcome, BaseException):
+        future.set_exception(outcome)
+    else:
+        future.set_result(outcome)
 
 
 def _actor_options(entry: ModelEntry, concurrency: int) -> dict[str, Any]:
