@@ -1,15 +1,20 @@
-"""The Ray executor on a one-node Ray instance (2 CPUs): a ray run writes the records a local run writes, a rerun
-makes no backend call, and more models than the node has room for pass through it (idle actors are let go)."""
+"""The Ray executor on a one-node Ray instance (2 CPUs): a ray run writes the records a local run writes, a
+rerun makes no backend call (through the CLI, which starts its own Ray), and more models than the node has room
+for pass through it (idle actors are let go)."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from distillscope.cache import ResponseCache
 from distillscope.config import ExecutionSettings, ExperimentConfig, ModelEntry
@@ -76,9 +81,21 @@ async def test_a_ray_run_writes_the_records_of_a_local_run_and_a_rerun_calls_not
     manifest = json.loads((tmp_path / "ray" / "manifest.json").read_text())
     assert manifest["models"]["student"]["identity"] == "scripted:I am ChatGPT, a model developed by OpenAI."
 
-    again = await run_experiment(experiment(tmp_path / "rerun", "ray"))  # same cache, new run directory
-    assert again.status == "complete"
-    assert {s: int(v["calls"]) for s, v in again.stage_stats.items()} == dict.fromkeys(again.stage_stats, 0)
+    # The CLI, in a process of its own that starts (and ends) a Ray instance: a rerun on the same cache calls nothing.
+    cfg = experiment(tmp_path / "rerun", "local")  # the flag below sets the executor
+    (tmp_path / "rerun.yaml").write_text(yaml.safe_dump(cfg.model_dump(mode="json")), encoding="utf-8")
+    args = ["run", str(tmp_path / "rerun.yaml"), "--executor", "ray", "--no-report"]
+    proc = subprocess.run(
+        [sys.executable, "-m", "distillscope.cli.main", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "DISTILLSCOPE_HOME": str(tmp_path / "home-ray"), "RAY_ADDRESS": ""},
+        timeout=300,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    stages = json.loads((tmp_path / "rerun" / "manifest.json").read_text())["stages"]
+    assert {name: s["calls"] for name, s in stages.items()} == dict.fromkeys(first.stage_stats, 0)
     assert records(tmp_path / "rerun") == records(tmp_path / "local")
 
 
