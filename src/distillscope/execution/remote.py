@@ -223,7 +223,9 @@ def _actor_options(entry: ModelEntry, concurrency: int) -> dict[str, Any]:
     options: dict[str, Any] = {
         "num_cpus": entry.num_cpus,
         "num_gpus": entry.num_gpus,
-        "max_concurrency": concurrency,
+        # Ray's limit counts open calls, not requests: a batch's call stays open until its last answer has gone,
+        # so leave room for the next batches (the actor's own semaphore keeps to the model's limit).
+        "max_concurrency": 2 * concurrency + 4,
         "max_restarts": 0,  # a lost actor is replaced by the driver, which knows what it had in flight
     }
     if entry.resources:
