@@ -283,16 +283,17 @@ class ModelPool:
         return self._models[entry.name]
 
     def _build(self, e: ModelEntry) -> Model:
-        options = BackendOptions(base_url=e.base_url, api_key_env=e.api_key_env)
+        backend = self._backend(e, BackendOptions(base_url=e.base_url, api_key_env=e.api_key_env))
         limits = ModelLimits(
-            max_concurrency=e.max_concurrency,
+            # A Ray-hosted backend keeps to `max_concurrency` in its actors; the driver may have more on the way
+            max_concurrency=getattr(backend, "driver_concurrency", e.max_concurrency),
             requests_per_minute=e.requests_per_minute,
             timeout_s=e.timeout_s,
             max_retries=e.max_retries,
             backoff_base_s=e.retry_backoff_s,
         )
         return Model(
-            self._backend(e, options),
+            backend,
             spec=e.name,
             cache=self.cache,
             limits=limits,

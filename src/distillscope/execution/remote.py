@@ -30,6 +30,7 @@ from distillscope.types import Completion, GenerateRequest
 log = logging.getLogger(__name__)
 
 MAX_BATCH = 64  # requests per actor call
+PIPELINE = 2  # requests on their way per request running (see `driver_concurrency`)
 EVICT_AFTER_S = 1.0  # a model waiting this long for actors the cluster has no room for ends others' idle actors
 EVICT_ANYWAY_S = 10.0  # ... and after this long even when the room seems free (it may be split across nodes)
 
@@ -59,6 +60,9 @@ class RemoteBackend:
         per_replica = max(1, -(-entry.max_concurrency // entry.replicas))
         self._host = _host_class().options(**_actor_options(entry, per_replica))
         self._concurrency = per_replica
+        # Calls the driver lets be on their way: twice what the actors run at once, so that the next requests wait
+        # in an actor (not one Ray round trip away) when a call ends. The backend still sees `max_concurrency`.
+        self.driver_concurrency = PIPELINE * entry.max_concurrency
         self._demand = {"CPU": entry.num_cpus, "GPU": entry.num_gpus, **entry.resources}
         self._actors: list[Any | None] = [None] * entry.replicas
         self._identity: str | None = None
