@@ -114,10 +114,12 @@ async def test_more_models_than_the_node_holds_all_answer(tmp_path: Path) -> Non
 
 async def test_a_backend_error_keeps_its_kind_across_the_actor(tmp_path: Path) -> None:
     """A server that is down fails as it does locally: a retryable connection error, not a lost worker."""
-    entry = ModelEntry(
-        name="down", spec="openai:m", base_url="http://127.0.0.1:9/v1", placement="ray", max_retries=0, num_cpus=0
-    )
+    down = {"name": "down", "spec": "openai:m", "base_url": "http://127.0.0.1:9/v1", "placement": "ray"}
+    entry = ModelEntry.model_validate({**down, "num_cpus": 0, "max_retries": 1, "retry_backoff_s": 0.01})
     pool = ModelPool([entry], cache=None, execution=ExecutionSettings(executor="ray"))
-    answer = await pool.get("down").generate(GenerateRequest.chat("hello"))
+    model = pool.get("down")
+    answer = await model.generate(GenerateRequest.chat("hello"))
     await pool.release_all()
-    assert answer.status == "error" and answer.error_kind not in (None, "worker_lost", "backend")
+    assert answer.status == "error" and answer.error_kind == "connection"  # as from a local backend...
+    assert answer.attempts == 2 and model.stats.retries == 1  # ... and retryable: `retryable` made the trip
+    assert answer.error is not None and "cannot connect to http://127.0.0.1:9/v1" in answer.error
