@@ -54,3 +54,14 @@ def test_the_plan_says_where_each_model_runs_under_ray() -> None:
     assert "api runs on the driver" in notes["api"] and "pinned runs in 1 Ray actor(s)" in notes["pinned"]
     local = plan_experiment(config("local"), check_cache=False)["rows"]
     assert not any("Ray" in r["note"] or "driver" in r["note"] for r in local)
+
+
+def test_each_stage_names_the_models_it_calls() -> None:
+    """What the runner keeps alive after a stage: the models a later stage calls (judges and mutator included)."""
+    from distillscope.stages import stage_models
+
+    cfg = config("ray").model_copy(update={"ice": config("ray").ice.model_copy(update={"mutator": "api"})})
+    assert stage_models(cfg, "rse.collect") == {"small", "api", "pinned"}
+    assert stage_models(cfg, "rse.judge") == {"hf:/models/judge"}
+    assert stage_models(cfg, "ice.fuzz") == {"small", "api"}  # the first target and the mutator (claims judge)
+    assert stage_models(cfg, "ice.replay") == {"small", "pinned"}  # targets and null panel
