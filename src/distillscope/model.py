@@ -6,13 +6,13 @@ import asyncio
 import logging
 import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from distillscope.backends.base import Backend, HoldsSecrets
+from distillscope.backends.base import Backend, HoldsSecrets, Hosted
 from distillscope.cache import ResponseCache, cache_key
-from distillscope.config import ExecutionSettings, ExperimentConfig, ModelEntry
+from distillscope.config import ExecutionSettings, ExperimentConfig, ModelEntry, placement_of
 from distillscope.errors import BackendError, BudgetExceededError
 from distillscope.execution.batch_collector import BatchCollector, NoBatchApi
 from distillscope.logsetup import redact
@@ -20,6 +20,9 @@ from distillscope.pricing import FREE, Price, batch_price, load_price_table, pri
 from distillscope.reasoning import split_reasoning
 from distillscope.registry import BackendOptions, resolve_backend
 from distillscope.types import Completion, GenerateRequest
+
+if TYPE_CHECKING:
+    from distillscope.execution.remote import ActorBroker
 
 log = logging.getLogger(__name__)
 BATCH_MAX_TOKENS_GUESS = 4096  # the output bound of a batched request that sets no max_tokens (budget estimate)
@@ -111,12 +114,13 @@ class Model:
         self.price = price or FREE
         self.budget = budget
         self.stats = ModelStats()
-        self._secrets = [v for v in backend.secrets if v] if isinstance(backend, HoldsSecrets) else []
+        self._secrets = _secrets_of(backend)
         self.fingerprints: set[str] = set()  # system fingerprints the API reported (for the run manifest)
         self.rng = random.Random()  # jitter only; never affects outputs
         self._semaphore: asyncio.Semaphore | None = None
         self._limiter = RateLimiter(self.limits.requests_per_minute) if self.limits.requests_per_minute else None
         self.batcher: BatchCollector | None = None  # set by the pool under `--executor batch` for batchable backends
+        self._hosted = backend if isinstance(backend, Hosted) else None
 
     @property
     def identity(self) -> str:
@@ -124,6 +128,9 @@ class Model:
 
     async def generate(self, request: GenerateRequest) -> Completion:
         """Answer one request. Backend failures come back as `Completion(status="error")`."""
+        if self._hosted is not None:  # a Ray-hosted backend learns its identity (the cache key's) from its actor
+            await self._hosted.start()
+            self._secrets = _secrets_of(self.backend)
         key = cache_key(self.identity, request) if self.cache is not None else ""
         if self.cache is not None:
             hit = self.cache.get(key)
@@ -149,6 +156,11 @@ class Model:
         if self.cache is not None:
             self.cache.put(key, self.identity, completion)
         return completion
+
+    async def release(self) -> None:
+        """Free what a hosted backend holds (its Ray actors); a later call takes it again. No-op otherwise."""
+        if self._hosted is not None:
+            await self._hosted.release()
 
     async def generate_many(
         self,
@@ -244,6 +256,10 @@ class Model:
             self.budget.cost_usd += c.cost_usd
 
 
+def _secrets_of(backend: Backend) -> list[str]:
+    return [v for v in backend.secrets if v] if isinstance(backend, HoldsSecrets) else []
+
+
 def get_model(
     spec: str,
     *,
@@ -291,6 +307,7 @@ class ModelPool:
         self._prices = load_price_table() if prices is None else prices
         self._models: dict[str, Model] = {}
         self.batcher: BatchCollector | None = None  # the run's batch executor (`--executor batch`), set by the runner
+        self._broker: ActorBroker | None = None  # the Ray-hosted models' shared view (see execution.remote)
 
     @classmethod
     def for_config(cls, cfg: ExperimentConfig, cache: ResponseCache | None, budget: Budget | None) -> ModelPool:
@@ -304,15 +321,15 @@ class ModelPool:
         return self._models[entry.name]
 
     def _build(self, e: ModelEntry) -> Model:
-        options = backend_options(e)
+        backend = self._backend(e, backend_options(e))
         limits = ModelLimits(
-            max_concurrency=e.max_concurrency,
+            # A Ray-hosted backend keeps to `max_concurrency` in its actors; the driver may have more on the way
+            max_concurrency=getattr(backend, "driver_concurrency", e.max_concurrency),
             requests_per_minute=e.requests_per_minute,
             timeout_s=e.timeout_s,
             max_retries=e.max_retries,
             backoff_base_s=e.retry_backoff_s,
         )
-        backend = resolve_backend(e.spec, options)
         model = Model(
             backend,
             spec=e.name,
@@ -324,6 +341,26 @@ class ModelPool:
         if self.batcher is not None and self.batcher.accepts(backend):
             model.batcher = self.batcher
         return model
+
+    def _backend(self, e: ModelEntry, options: BackendOptions) -> Backend:
+        """The entry's backend: built here, or hosted in Ray actors when the executor places it on ray."""
+        if placement_of(e, self.execution.executor) != "ray":
+            return resolve_backend(e.spec, options)
+        from distillscope.execution.remote import ActorBroker, RemoteBackend
+
+        self._broker = self._broker or ActorBroker()
+        return RemoteBackend(e, options, self._broker)
+
+    async def release(self, name: str) -> None:
+        """Free what model `name` holds outside this process (its Ray actors); it is taken again when next used."""
+        if name in self._models:
+            await self._models[name].release()
+
+    async def release_all(self, keep: Collection[str] = ()) -> None:
+        """Free the Ray actors of every model but those named in `keep` (the runner does it after each stage)."""
+        for name in list(self._models):
+            if name not in keep:
+                await self.release(name)
 
     def totals(self) -> ModelStats:
         total = ModelStats()

@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from distillscope.config import ExperimentConfig, IceSettings, ModelEntry, PromptSetEntry
+from distillscope.config import ExperimentConfig, IceSettings, ModelEntry, PromptSetEntry, placement_of
 from distillscope.errors import DistillscopeError
 from distillscope.execution.batch_api import BATCH_PROVIDERS
 from distillscope.execution.batch_collector import BATCH_STAGES
@@ -49,12 +49,15 @@ def _row(
     cached: int | None = None,
     note: str = "",
 ) -> PlanRow:
-    price, batch_note = _price(cfg, stage, cfg.model(name))
+    entry = cfg.model(name)
+    price, batch_note = _price(cfg, stage, entry)
     note = "; ".join(n for n in (note, batch_note) if n)
     p_tok, c_tok = int(calls * in_tok), int(calls * out_tok)
     cost = None if price is None else round(price.cost(p_tok, c_tok), 4)
     if price is None:
         note = (note + "; " if note else "") + "no price known: add it under `prices:`"
+    if cfg.execution.executor == "ray":
+        note = (note + "; " if note else "") + placement_note(cfg, entry)
     return PlanRow(
         stage=stage,
         model=name,
@@ -79,6 +82,15 @@ def _price(cfg: ExperimentConfig, stage: str, entry: ModelEntry) -> tuple[Price 
     if entry.spec.partition(":")[0] not in BATCH_PROVIDERS:
         return price, f"batch executor: {entry.spec.partition(':')[0]}: has no batch API; called interactively"
     return (None if price is None else batch_price(price)), "batch API: half price, results within 24 h"
+
+
+def placement_note(cfg: ExperimentConfig, entry: ModelEntry) -> str:
+    """Where a model runs under the ray executor, in one line."""
+    if placement_of(entry, cfg.execution.executor) == "local":
+        return f"{entry.name} runs on the driver"
+    extra = "".join(f", {k}={v:g}" for k, v in sorted(entry.resources.items()))
+    each = f"num_cpus={entry.num_cpus:g}, num_gpus={entry.num_gpus:g}{extra}"
+    return f"{entry.name} runs in {entry.replicas} Ray actor(s), each {each}"
 
 
 def _set_items(entry: PromptSetEntry) -> tuple[PromptItem, ...]:

@@ -26,6 +26,7 @@ from distillscope.config import ExperimentConfig
 from distillscope.errors import BudgetExceededError, ConfigError
 from distillscope.execution.batch_collector import BATCH_STAGES, BatchCollector, BatchesPending
 from distillscope.execution.batch_journal import BatchJournal
+from distillscope.execution.ray_support import ray_models, ray_session
 from distillscope.model import Budget, ModelPool, ModelStats
 from distillscope.progress import ProgressEvent, ProgressSink
 from distillscope.rundir import RUN_SCHEMA_VERSION, RunDir, read_manifest, write_json_atomic
@@ -140,7 +141,8 @@ async def _run_locked(
     reporter = _Reporter(progress, pool, tally)
     ctx = StageContext(cfg=cfg, run_dir=run_dir, pool=pool, progress=reporter)
     try:
-        await _run_stages(ctx, outcome, tally, reporter, fail_on_errors=fail_on_errors)
+        with ray_session(cfg.execution, needed=bool(ray_models(cfg))):
+            await _run_stages(ctx, outcome, tally, reporter, fail_on_errors=fail_on_errors)
     except BudgetExceededError as exc:
         if pool.batcher is not None:
             await pool.batcher.drain()  # what was submitted is paid for: collect it before stopping
@@ -173,22 +175,32 @@ def batch_collector(cfg: ExperimentConfig, run_dir: Path, budget: Budget | None)
 async def _run_stages(
     ctx: StageContext, outcome: RunOutcome, tally: _StageTally, reporter: _Reporter, *, fail_on_errors: bool
 ) -> None:
-    """Run the config's stages in order; a stage whose calls failed too much ends the run `failed`."""
-    from distillscope.stages import stage_list
+    """Run the config's stages in order until one fails. When a stage ends, the Ray actors of the models that no
+    later stage calls are released (all of them when the run stops): their GPUs go to other models and users."""
+    from distillscope.stages import stage_list, stage_models
 
-    for name, stage in stage_list(ctx.cfg):
-        tally.start(name)
-        if ctx.pool.batcher is not None:
-            ctx.pool.batcher.active = name in BATCH_STAGES
-        log.info("stage %s started", name, extra={"stage": name})
-        info = await stage(ctx)
-        failure = stage_failure(name, tally.stats(), tally.dead_models(), fail_on_errors=fail_on_errors)
-        if failure is not None:
-            outcome.status, outcome.message = "failed", f"{failure}; fix it, then `distillscope resume {ctx.run_dir}`"
-            tally.record(info, done=False)
-            return
-        outcome.stage_stats[name] = tally.finish(info)
-        reporter.finished(name)
+    stages = stage_list(ctx.cfg)
+    try:
+        for i, (name, stage) in enumerate(stages):
+            tally.start(name)
+            if ctx.pool.batcher is not None:
+                ctx.pool.batcher.active = name in BATCH_STAGES
+            log.info("stage %s started", name, extra={"stage": name})
+            try:
+                info = await stage(ctx)
+            finally:
+                later = set().union(*(stage_models(ctx.cfg, n) for n, _ in stages[i + 1 :]))
+                await ctx.pool.release_all(keep=later)
+            failure = stage_failure(name, tally.stats(), tally.dead_models(), fail_on_errors=fail_on_errors)
+            if failure is not None:
+                outcome.status = "failed"
+                outcome.message = f"{failure}; fix it, then `distillscope resume {ctx.run_dir}`"
+                tally.record(info, done=False)
+                return
+            outcome.stage_stats[name] = tally.finish(info)
+            reporter.finished(name)
+    finally:
+        await ctx.pool.release_all()
 
 
 def _budget(cfg: ExperimentConfig, manifest: dict[str, Any], override: tuple[int | None, float | None]) -> Budget:

@@ -174,6 +174,21 @@ async def ice_replay(ctx: StageContext) -> dict[str, Any]:
     return {"templates": len(pool), "questions": n_questions, "targets": [t.name for t in job.targets]}
 
 
+def stage_models(cfg: ExperimentConfig, stage: str) -> set[str]:
+    """Names (or bare specs) of the models `stage` calls: the runner releases the Ray actors of the others."""
+    from distillscope.config import parse_judge_spec
+
+    ice_judge = {m for m in (parse_judge_spec(cfg.ice.judge).model,) if m}
+    mutator = set() if cfg.ice.mutator == "rules" else {cfg.ice.mutator}
+    uses = {
+        "rse.collect": {m.name for m in compared_models(cfg)},
+        "rse.judge": set(cfg.rse.judges),
+        "ice.fuzz": {cfg.targets[0].name} | ice_judge | mutator,
+        "ice.replay": {m.name for m in ice_models(cfg)} | ice_judge,
+    }
+    return uses.get(stage, set())
+
+
 def stage_list(cfg: ExperimentConfig) -> list[tuple[str, Stage]]:
     """The stages this config needs, in order."""
     stages: list[tuple[str, Stage]] = []

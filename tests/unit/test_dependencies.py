@@ -30,9 +30,11 @@ EXTRA_FILES = {
     "backends/hf.py": "hf",
     "backends/vllm.py": "vllm",
     "rse/embeddings.py": "embed",
+    "execution/ray_host.py": "ray",
+    "execution/ray_support.py": "ray",
 }
 # Heavy modules that `import distillscope` and the CLI must never load at import time.
-HEAVY = ("torch", "sentence_transformers", "transformers", "xllamacpp")
+HEAVY = ("torch", "sentence_transformers", "transformers", "xllamacpp", "ray")
 
 
 @dataclass(frozen=True)

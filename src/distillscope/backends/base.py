@@ -33,6 +33,17 @@ class HoldsSecrets(Protocol):
     def secrets(self) -> tuple[str, ...]: ...
 
 
+@runtime_checkable
+class Hosted(Protocol):
+    """A backend that runs elsewhere (a Ray actor): the `Model` facade awaits `start()` before each call, outside
+    its timeout and concurrency limit (it returns at once when running; it may wait for a GPU), and `release()`
+    frees what it holds once a stage is done with the model (the next `start()` takes it again)."""
+
+    async def start(self) -> None: ...
+
+    async def release(self) -> None: ...
+
+
 class BackendOptions(BaseModel):
     """Options that do not fit in a spec string. Secrets are named by env var, never given inline."""
 

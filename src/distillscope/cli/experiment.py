@@ -65,14 +65,16 @@ def validate_cmd(
 def plan_cmd(
     config: ConfigArg,
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    executor: ExecutorOpt = None,
 ) -> None:
-    """Dry run: calls per stage and model, estimated tokens and USD, what is cached. Sends nothing."""
+    """Dry run: calls per stage and model, estimated tokens and USD, what is cached; under `--executor ray`, where
+    each model runs. Sends nothing."""
     from rich.table import Table
 
     from distillscope.config import load_config
     from distillscope.plan import plan_experiment
 
-    plan = plan_experiment(load_config(config))
+    plan = plan_experiment(with_execution(load_config(config), executor, None, None))
     if json_out:
         print_json(plan)
         return
