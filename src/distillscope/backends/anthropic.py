@@ -8,21 +8,17 @@ a log line or an error message. System messages become the Messages API's `syste
 from __future__ import annotations
 
 import asyncio
-import os
 from typing import Any
 
 from distillscope.backends.base import BackendOptions
-from distillscope.backends.http_util import is_local, parse_retry_after, public_url, scrub
-from distillscope.errors import BackendError, ConfigError, MissingDependencyError
+from distillscope.backends.http_util import Endpoint, endpoint_and_key, public_url, scrub
+from distillscope.errors import BackendError, MissingDependencyError
 from distillscope.types import Completion, GenerateRequest, Usage
 
 DEFAULT_BASE_URL = "https://api.anthropic.com"
 DEFAULT_KEY_ENV = "ANTHROPIC_API_KEY"
 DEFAULT_MAX_TOKENS = 4096  # the Messages API requires max_tokens; used when the request sets none
-_RETRYABLE_STATUS = frozenset({408, 409, 425, 429})
-_STATUS_KIND = {400: "invalid_request", 401: "auth", 403: "auth", 404: "not_found", 413: "invalid_request"}
 _SAMPLING = ("temperature", "top_p")
-_STATUS_KIND |= {422: "invalid_request", 429: "rate_limit", 529: "overloaded"}
 
 
 def _sdk() -> Any:
@@ -54,21 +50,21 @@ class AnthropicBackend:
     def from_spec(cls, name: str, options: BackendOptions) -> AnthropicBackend:
         """`anthropic:MODEL`; base_url from options, $ANTHROPIC_BASE_URL or Anthropic's; key from the env var named."""
         _sdk()
-        base_url = options.base_url or os.environ.get("ANTHROPIC_BASE_URL") or DEFAULT_BASE_URL
-        key_env = options.api_key_env or DEFAULT_KEY_ENV
-        key = os.environ.get(key_env, "").strip()
-        if not key:
-            if not is_local(base_url):
-                raise ConfigError(
-                    f"anthropic:{name} needs an API key: set the environment variable {key_env} "
-                    f"(or name another variable with api_key_env) for {public_url(base_url)}"
-                )
-            key = "sk-ant-no-key-needed-locally"
+        base_url, key = endpoint_and_key(
+            f"anthropic:{name}",
+            options.base_url,
+            options.api_key_env or DEFAULT_KEY_ENV,
+            base_url_env="ANTHROPIC_BASE_URL",
+            default_base_url=DEFAULT_BASE_URL,
+        )
         return cls(name, base_url=base_url, api_key=key, timeout_s=options.http_timeout_s)
 
     @property
     def identity(self) -> str:
         return f"anthropic:{self.model}@{public_url(self.base_url)}"
+
+    def _endpoint(self) -> Endpoint:
+        return Endpoint(self.identity, self.base_url, self.model, self._api_key, DEFAULT_KEY_ENV)
 
     def client(self) -> Any:
         """The SDK client of the running loop (an httpx pool belongs to the loop that opened it)."""
@@ -123,31 +119,13 @@ class AnthropicBackend:
                 kind="connection",
             ) from exc
         except sdk.APIStatusError as exc:
-            raise self._status_error(exc) from exc
+            raise self._endpoint().status_error(exc) from exc
         except (sdk.APIResponseValidationError, ValueError) as exc:
-            raise self._bad_response(f"unreadable reply ({type(exc).__name__})") from exc
+            raise self._endpoint().bad_response(f"unreadable reply ({type(exc).__name__})") from exc
         try:
             return self.batch_completion(resp)
         except (AttributeError, TypeError, KeyError, IndexError) as exc:
-            raise self._bad_response(f"reply is not a message ({type(exc).__name__})") from exc
-
-    def _bad_response(self, what: str) -> BackendError:
-        return BackendError(
-            f"{self.identity}: {what}; check base_url {public_url(self.base_url)}", retryable=True, kind="bad_response"
-        )
-
-    def _status_error(self, exc: Any) -> BackendError:
-        status = int(exc.status_code)
-        retryable = status in _RETRYABLE_STATUS or status >= 500
-        kind = _STATUS_KIND.get(status, "server" if status >= 500 else "http_error")
-        hint = {
-            "auth": f"; check the key in the environment variable your config names (default {DEFAULT_KEY_ENV})",
-            "not_found": f"; check the model name {self.model!r} and base_url",
-        }.get(kind, "")
-        message = scrub(f"{self.identity}: HTTP {status}: {exc.message}{hint}", self._api_key)
-        return BackendError(
-            message, retryable=retryable, retry_after=parse_retry_after(exc.response.headers), kind=kind
-        )
+            raise self._endpoint().bad_response(f"reply is not a message ({type(exc).__name__})") from exc
 
     def batch_completion(self, message: Any) -> Completion:
         """A `Message` (an interactive reply, or a succeeded batch result's message) as a Completion."""

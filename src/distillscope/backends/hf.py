@@ -7,7 +7,6 @@ lazily; when absent, building the backend raises MissingDependencyError naming t
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import importlib
 import logging
 import threading
@@ -15,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from distillscope.backends.base import BackendOptions
+from distillscope.backends.local_files import directory_fingerprint
 from distillscope.errors import BackendError, ConfigError, MissingDependencyError
 from distillscope.types import Completion, GenerateRequest, Usage
 
@@ -41,17 +41,6 @@ def parse_hf_spec(name: str) -> Path:
     return path.resolve()
 
 
-def _fingerprint(path: Path) -> str:
-    """Hash of the checkpoint's config and file names/sizes: changes when the weights change."""
-    h = hashlib.sha256()
-    for f in sorted(path.iterdir()):
-        if f.is_file():
-            h.update(f"{f.name}:{f.stat().st_size}\n".encode())
-            if f.name == "config.json":
-                h.update(f.read_bytes())
-    return h.hexdigest()[:16]
-
-
 def _load(path: Path) -> tuple[Any, Any, threading.Lock]:
     with _LOAD_LOCK:
         key = str(path)
@@ -70,7 +59,7 @@ class HFBackend:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._fingerprint = _fingerprint(path)
+        self._fingerprint = directory_fingerprint(path)
 
     @classmethod
     def from_spec(cls, name: str, options: BackendOptions) -> HFBackend:

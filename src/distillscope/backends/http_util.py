@@ -4,10 +4,14 @@ Retry-After parsing. No backend imports another; they share this module instead.
 from __future__ import annotations
 
 import email.utils
+import os
 import re
 import time
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
+
+from distillscope.errors import BackendError, ConfigError
 
 _LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1", "0.0.0.0"})
 _KEYLIKE = re.compile(r"\b(sk-[A-Za-z0-9_\-]{6,}|Bearer\s+\S+)")
@@ -56,3 +60,66 @@ def parse_retry_after(headers: Any, now: float | None = None) -> float | None:
     except (TypeError, ValueError):
         return None
     return max(0.0, when.timestamp() - (time.time() if now is None else now))
+
+
+RETRYABLE_STATUS = frozenset({408, 409, 425, 429})  # and every 5xx
+STATUS_KIND = {
+    400: "invalid_request",
+    401: "auth",
+    403: "auth",
+    404: "not_found",
+    413: "invalid_request",
+    422: "invalid_request",
+    429: "rate_limit",
+    529: "overloaded",  # Anthropic's "overloaded" (retryable, as every 5xx)
+}
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """What an HTTP API backend's errors name: its identity, endpoint, model, key and the key's default variable."""
+
+    identity: str
+    base_url: str
+    model: str
+    api_key: str | None
+    key_env: str
+
+    def status_error(self, exc: Any) -> BackendError:
+        """An SDK's HTTP status error (`status_code`, `message`, `response.headers`) as a BackendError with a hint;
+        429, 408, 409, 425 and 5xx are retryable (a server's Retry-After is kept), the rest are not."""
+        status = int(exc.status_code)
+        retryable = status in RETRYABLE_STATUS or status >= 500
+        kind = STATUS_KIND.get(status, "server" if status >= 500 else "http_error")
+        hint = {
+            "auth": f"; check the key in the environment variable your config names (default {self.key_env})",
+            "not_found": f"; check the model name {self.model!r} and base_url",
+        }.get(kind, "")
+        message = scrub(f"{self.identity}: HTTP {status}: {exc.message}{hint}", self.api_key)
+        retry_after = parse_retry_after(exc.response.headers)
+        return BackendError(message, retryable=retryable, retry_after=retry_after, kind=kind)
+
+    def bad_response(self, what: str) -> BackendError:
+        """A 200 reply that is not what the API returns (an HTML page, JSON of another shape): retried like a 5xx."""
+        return BackendError(
+            f"{self.identity}: {what}; check base_url {public_url(self.base_url)}", retryable=True, kind="bad_response"
+        )
+
+
+def endpoint_and_key(
+    spec: str, base_url: str | None, key_env: str, *, base_url_env: str, default_base_url: str
+) -> tuple[str, str]:
+    """The base URL (the option, then `$base_url_env`, then the provider's) and the API key from `$key_env`.
+
+    A local endpoint needs no key (a placeholder is used); a remote one without its key is a ConfigError that
+    names the variable."""
+    url = base_url or os.environ.get(base_url_env) or default_base_url
+    key = os.environ.get(key_env, "").strip()
+    if key:
+        return url, key
+    if not is_local(url):
+        raise ConfigError(
+            f"{spec} needs an API key: set the environment variable {key_env} "
+            f"(or name another variable with api_key_env) for {public_url(url)}"
+        )
+    return url, "sk-no-key-needed-locally"

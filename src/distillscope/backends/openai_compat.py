@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 from typing import Any
 
 from distillscope.backends.base import BackendOptions
-from distillscope.backends.http_util import is_local, parse_retry_after, public_url, scrub
-from distillscope.errors import BackendError, ConfigError
+from distillscope.backends.http_util import Endpoint, endpoint_and_key, is_local, parse_retry_after, public_url, scrub
+from distillscope.errors import BackendError
 from distillscope.types import Completion, GenerateRequest, Usage
 
 log = logging.getLogger(__name__)
@@ -22,16 +21,6 @@ __all__ = ["OpenAICompatBackend", "is_local", "parse_retry_after", "public_url",
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 DEFAULT_KEY_ENV = "OPENAI_API_KEY"
-_RETRYABLE_STATUS = frozenset({408, 409, 425, 429})
-_STATUS_KIND = {
-    400: "invalid_request",
-    401: "auth",
-    403: "auth",
-    404: "not_found",
-    413: "invalid_request",
-    422: "invalid_request",
-    429: "rate_limit",
-}
 
 
 class OpenAICompatBackend:
@@ -52,21 +41,21 @@ class OpenAICompatBackend:
     @classmethod
     def from_spec(cls, name: str, options: BackendOptions) -> OpenAICompatBackend:
         """`openai:MODEL`; base_url from options, $OPENAI_BASE_URL or OpenAI's; key from the env var named."""
-        base_url = options.base_url or os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL
-        key_env = options.api_key_env or DEFAULT_KEY_ENV
-        key = os.environ.get(key_env, "").strip()
-        if not key:
-            if not is_local(base_url):
-                raise ConfigError(
-                    f"openai:{name} needs an API key: set the environment variable {key_env} "
-                    f"(or name another variable with api_key_env) for {public_url(base_url)}"
-                )
-            key = "sk-no-key-needed-locally"
+        base_url, key = endpoint_and_key(
+            f"openai:{name}",
+            options.base_url,
+            options.api_key_env or DEFAULT_KEY_ENV,
+            base_url_env="OPENAI_BASE_URL",
+            default_base_url=DEFAULT_BASE_URL,
+        )
         return cls(name, base_url=base_url, api_key=key, timeout_s=options.http_timeout_s)
 
     @property
     def identity(self) -> str:
         return f"openai:{self.model}@{public_url(self.base_url)}"
+
+    def _endpoint(self) -> Endpoint:
+        return Endpoint(self.identity, self.base_url, self.model, self._api_key, DEFAULT_KEY_ENV)
 
     def _client(self) -> Any:
         # An httpx connection pool belongs to the loop that opened it; asyncio.run twice needs two clients.
@@ -138,33 +127,15 @@ class OpenAICompatBackend:
                 kind="connection",
             ) from exc
         except openai.APIStatusError as exc:
-            raise self._status_error(exc) from exc
+            raise self._endpoint().status_error(exc) from exc
         except (openai.APIResponseValidationError, ValueError) as exc:  # ValueError: a body that is not JSON
-            raise self._bad_response(f"unreadable reply ({type(exc).__name__})") from exc
+            raise self._endpoint().bad_response(f"unreadable reply ({type(exc).__name__})") from exc
         try:
             return self._completion(resp)
         except (AttributeError, TypeError, KeyError, IndexError) as exc:
             # A 200 reply that is not a chat completion: an HTML page (a proxy, or base_url pointing at a web
             # UI) or JSON without choices. Retried like a 5xx; after the retries a failed call, never an answer.
-            raise self._bad_response(f"reply is not a chat completion ({type(exc).__name__})") from exc
-
-    def _bad_response(self, what: str) -> BackendError:
-        return BackendError(
-            f"{self.identity}: {what}; check base_url {public_url(self.base_url)}", retryable=True, kind="bad_response"
-        )
-
-    def _status_error(self, exc: Any) -> BackendError:
-        status = int(exc.status_code)
-        retryable = status in _RETRYABLE_STATUS or status >= 500
-        kind = _STATUS_KIND.get(status, "server" if status >= 500 else "http_error")
-        hint = {
-            "auth": f"; check the key in the environment variable your config names (default {DEFAULT_KEY_ENV})",
-            "not_found": f"; check the model name {self.model!r} and base_url",
-        }.get(kind, "")
-        message = scrub(f"{self.identity}: HTTP {status}: {exc.message}{hint}", self._api_key)
-        return BackendError(
-            message, retryable=retryable, retry_after=parse_retry_after(exc.response.headers), kind=kind
-        )
+            raise self._endpoint().bad_response(f"reply is not a chat completion ({type(exc).__name__})") from exc
 
     def _completion(self, resp: Any) -> Completion:
         if not resp.choices:

@@ -17,7 +17,6 @@ the model name, so keep the URL stable across resumes.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import importlib
 import logging
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from distillscope.backends.base import BackendOptions
+from distillscope.backends.local_files import directory_fingerprint
 from distillscope.errors import BackendError, ConfigError, MissingDependencyError
 from distillscope.types import Completion, GenerateRequest, Usage
 
@@ -54,23 +54,13 @@ class VllmModel:
         return f"vllm:{self.model}@{self.weights}"
 
 
-def _fingerprint(path: Path) -> str:
-    h = hashlib.sha256()
-    for f in sorted(path.iterdir()):
-        if f.is_file():
-            h.update(f"{f.name}:{f.stat().st_size}\n".encode())
-            if f.name == "config.json":
-                h.update(f.read_bytes())
-    return h.hexdigest()[:16]
-
-
 def parse_vllm_spec(name: str) -> VllmModel:
     """`ORG/MODEL@REVISION` or a local directory (`/path/to/model`); a hub model without a revision is refused."""
     model, _, revision = name.partition("@")
     path = Path(model).expanduser()
     if path.is_dir():
         resolved = path.resolve()
-        return VllmModel(str(resolved), None, revision or _fingerprint(resolved))
+        return VllmModel(str(resolved), None, revision or directory_fingerprint(resolved))
     if not revision:
         raise ConfigError(
             f"vllm:{name} names no revision; pin one (vllm:{model}@COMMIT) so cached answers stay tied to the "
