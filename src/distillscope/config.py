@@ -247,9 +247,10 @@ class ExperimentConfig(_Strict):
 
     def missing_env(self) -> list[str]:
         """Env vars named by remote endpoints that are not set."""
+        from distillscope.backends import anthropic, openai_compat
         from distillscope.backends.http_util import is_local
 
-        default_env = {"openai": "OPENAI_API_KEY", "anthropic": "ANTHROPIC_API_KEY"}
+        default_env = {"openai": openai_compat.DEFAULT_KEY_ENV, "anthropic": anthropic.DEFAULT_KEY_ENV}
         names = []
         for m in self.all_models():
             provider = m.spec.partition(":")[0]

@@ -6,13 +6,8 @@ import email.utils
 
 import pytest
 
-from distillscope.backends.openai_compat import (
-    DEFAULT_BASE_URL,
-    OpenAICompatBackend,
-    parse_retry_after,
-    public_url,
-    scrub,
-)
+from distillscope.backends.http_util import parse_retry_after, public_url, scrub
+from distillscope.backends.openai_compat import DEFAULT_BASE_URL, OpenAICompatBackend
 from distillscope.errors import ConfigError
 from distillscope.registry import BackendOptions, resolve_backend
 

@@ -9,6 +9,8 @@ import numpy as np
 import pytest
 
 from distillscope.rse.experiment_verdicts import NO_NULL_PANEL, VerdictSettings, text_verdicts
+from distillscope.rse.store import ResponseRecord, append_response
+from distillscope.rundir import RunDir
 
 VOCAB = [f"word{i}" for i in range(400)]
 
@@ -34,6 +36,21 @@ def texts() -> dict[str, list[str]]:
     t["parrot"] = ["I have one answer for everything."] * 30
     t["refuser"] = [f"I'm sorry, but I can't help with that request {i}." for i in range(30)]
     return t
+
+
+def _write_answers(run: RunDir, answers: dict[str, list[str]]) -> None:
+    """Each model's answers as collected responses to the prompts p0, p1, ... of one prompt set."""
+    for model, texts in answers.items():
+        for i, text in enumerate(texts):
+            record = ResponseRecord(
+                model=model,
+                prompt_set="builtin:math",
+                prompt_id=f"p{i}",
+                sample_index=0,
+                prompt=f"question {i}",
+                response=text,
+            )
+            append_response(run, record)
 
 
 def test_student_is_flagged_for_its_teacher_only(texts: dict[str, list[str]]) -> None:
@@ -71,25 +88,11 @@ def test_a_null_panel_that_cannot_calibrate_is_inconclusive_with_a_reason(
 def test_demo_summary_is_inconclusive_without_a_null_panel_and_the_report_says_why(tmp_path: Path) -> None:
     from distillscope.demo import demo_config
     from distillscope.report import build_report
-    from distillscope.rse.store import ResponseRecord, append_response
-    from distillscope.rundir import RunDir
     from distillscope.summary import write_summary
 
     cfg = demo_config(tmp_path / "demo")
     run = RunDir(tmp_path / "demo" / "rse").ensure()
-    for model, seed in (("smollm2-135m", 1), ("qwen2.5-0.5b", 2)):
-        for i, text in enumerate(_answers(seed, n=12)):
-            append_response(
-                run,
-                ResponseRecord(
-                    model=model,
-                    prompt_set="builtin:math",
-                    prompt_id=f"p{i}",
-                    sample_index=0,
-                    prompt=f"question {i}",
-                    response=text,
-                ),
-            )
+    _write_answers(run, {model: _answers(seed, n=12) for model, seed in (("smollm2-135m", 1), ("qwen2.5-0.5b", 2))})
     summary = write_summary(tmp_path / "demo", cfg)
     [verdict] = summary.verdicts
     assert verdict.verdict == "inconclusive" and verdict.reason and verdict.reason.startswith("no null panel")
@@ -101,8 +104,6 @@ def test_demo_summary_is_inconclusive_without_a_null_panel_and_the_report_says_w
 def test_summary_and_report_of_a_calibrated_experiment(tmp_path: Path, texts: dict[str, list[str]]) -> None:
     from distillscope.config import parse_config
     from distillscope.report import build_report
-    from distillscope.rse.store import ResponseRecord, append_response
-    from distillscope.rundir import RunDir
     from distillscope.summary import write_summary
 
     nulls = ["null-0", "null-1", "null-2", "parrot"]
@@ -122,19 +123,7 @@ def test_summary_and_report_of_a_calibrated_experiment(tmp_path: Path, texts: di
         "test config",
     )
     run = RunDir(tmp_path / "run" / "rse").ensure()
-    for model in ["student", "teacher", "other-ref", *nulls]:
-        for i, text in enumerate(texts[model]):
-            append_response(
-                run,
-                ResponseRecord(
-                    model=model,
-                    prompt_set="builtin:math",
-                    prompt_id=f"p{i}",
-                    sample_index=0,
-                    prompt=f"question {i}",
-                    response=text,
-                ),
-            )
+    _write_answers(run, {model: texts[model] for model in ["student", "teacher", "other-ref", *nulls]})
     summary = write_summary(tmp_path / "run", cfg)
     by_ref = {v.reference: v for v in summary.verdicts}
     assert by_ref["teacher"].verdict == "consistent with distillation"
@@ -155,8 +144,6 @@ def test_rse_score_on_an_experiment_gives_the_summary_numbers(tmp_path: Path, te
 
     from distillscope.config import parse_config
     from distillscope.rse.scoring import score_dir
-    from distillscope.rse.store import ResponseRecord, append_response
-    from distillscope.rundir import RunDir
     from distillscope.runner import prepare_run_dir
     from distillscope.summary import write_summary
 
@@ -176,19 +163,7 @@ def test_rse_score_on_an_experiment_gives_the_summary_numbers(tmp_path: Path, te
     prepare_run_dir(cfg, tmp_path / "run", resume=False)
     assert yaml.safe_load(RunDir(tmp_path / "run").config_yaml.read_text())["seed"] == 3
     run = RunDir(tmp_path / "run").rse.ensure()
-    for model in ["student", "teacher", *nulls]:
-        for i, text in enumerate(texts[model]):
-            append_response(
-                run,
-                ResponseRecord(
-                    model=model,
-                    prompt_set="builtin:math",
-                    prompt_id=f"p{i}",
-                    sample_index=0,
-                    prompt=f"question {i}",
-                    response=text,
-                ),
-            )
+    _write_answers(run, {model: texts[model] for model in ["student", "teacher", *nulls]})
     [verdict] = write_summary(tmp_path / "run", cfg).verdicts
     expected = verdict.model_dump()
     assert expected["p_value"] is not None and expected["verdict"] == "consistent with distillation"

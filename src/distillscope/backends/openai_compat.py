@@ -12,12 +12,11 @@ import logging
 from typing import Any
 
 from distillscope.backends.base import BackendOptions
-from distillscope.backends.http_util import Endpoint, endpoint_and_key, is_local, parse_retry_after, public_url, scrub
+from distillscope.backends.http_util import Endpoint, endpoint_and_key, public_url, scrub
 from distillscope.errors import BackendError
 from distillscope.types import Completion, GenerateRequest, Usage
 
 log = logging.getLogger(__name__)
-__all__ = ["OpenAICompatBackend", "is_local", "parse_retry_after", "public_url", "scrub"]
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 DEFAULT_KEY_ENV = "OPENAI_API_KEY"

@@ -78,7 +78,6 @@ class VllmBackend:
         self._llm: Any = None
         self._queue: list[tuple[GenerateRequest, asyncio.Future[Completion]]] = []
         self._flush: asyncio.Task[None] | None = None
-        self._engine_lock = asyncio.Lock()
 
     @classmethod
     def from_spec(cls, name: str, options: BackendOptions) -> VllmBackend:
@@ -103,15 +102,14 @@ class VllmBackend:
         await asyncio.sleep(BATCH_WINDOW_S)
         while self._queue:
             batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
-            async with self._engine_lock:
-                try:
-                    results = await asyncio.to_thread(self._generate_sync, [r for r, _ in batch])
-                except Exception as exc:  # an engine failure fails this batch's calls, retryably
-                    err = BackendError(f"{self.identity}: vLLM engine failed: {exc}", retryable=True, kind="engine")
-                    for _, fut in batch:
-                        if not fut.done():
-                            fut.set_exception(err)
-                    continue
+            try:  # one flush task at a time, so engine calls never overlap
+                results = await asyncio.to_thread(self._generate_sync, [r for r, _ in batch])
+            except Exception as exc:  # an engine failure fails this batch's calls, retryably
+                err = BackendError(f"{self.identity}: vLLM engine failed: {exc}", retryable=True, kind="engine")
+                for _, fut in batch:
+                    if not fut.done():
+                        fut.set_exception(err)
+                continue
             for (_, fut), completion in zip(batch, results, strict=True):
                 if not fut.done():
                     fut.set_result(completion)
