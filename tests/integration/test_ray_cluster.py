@@ -16,6 +16,8 @@ from distillscope.types import GenerateRequest
 from faultserver import FaultServer, answer_for
 
 ray = pytest.importorskip("ray")
+# One Ray instance at a time: with `pytest -n`, both Ray modules run in the same worker, one after the other.
+pytestmark = pytest.mark.xdist_group("ray")
 WORKER = {"worker": 1.0}  # a custom resource only the worker nodes have, one actor's worth each
 
 

@@ -24,6 +24,8 @@ from distillscope.runner import run_experiment
 from distillscope.types import GenerateRequest
 
 ray = pytest.importorskip("ray")
+# One Ray instance at a time: with `pytest -n`, both Ray modules run in the same worker, one after the other.
+pytestmark = pytest.mark.xdist_group("ray")
 
 JUDGE = '{"style": 1, "logic": 2, "content": 1, "overall": 3, "reason": "alike"}'
 RECORD_FILES = ("rse/responses.jsonl", "rse/judgements.jsonl", "ice/records.jsonl", "ice/paired/records.jsonl")
