@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from distillscope.rse.fingerprint import Excess, lineage_excess
+from distillscope.rse.fingerprint import DEFAULT_SIGNALS, Excess, lineage_excess
 from distillscope.rse.responses import load_families, load_responses
 from distillscope.rse.suspect import DEFAULT_SUSPECT_WEIGHTS, SuspectVerdict, run_suspect_tests
 from distillscope.rse.verdict import family_of
@@ -262,7 +262,10 @@ def attribute_students(
     cfg = settings or AttributionSettings()
     rng = np.random.default_rng(cfg.seed)
     queries = list(dict.fromkeys([*students, *null_models, *candidates]))
-    excess = lineage_excess(texts, queries, candidates)
+    signals = list(dict.fromkeys([*cfg.similarity_weights, *cfg.suspect_weights])) or list(DEFAULT_SIGNALS)
+    computed = lineage_excess(texts, queries, candidates, signals)
+    excess = {k: v for k, v in computed.items() if k in cfg.similarity_weights}
+    test_excess = {k: v for k, v in computed.items() if k in cfg.suspect_weights}
     fams, posteriors = family_prompt_posteriors(texts, students, candidates, families, rng)
     results = {}
     for student in students:
@@ -275,7 +278,14 @@ def attribute_students(
         }
         verdicts = (
             run_suspect_tests(
-                excess, student, named, null_for, rng, alpha=cfg.alpha, weights=cfg.suspect_weights, n_boot=cfg.n_boot
+                test_excess,
+                student,
+                named,
+                null_for,
+                rng,
+                alpha=cfg.alpha,
+                weights=cfg.suspect_weights,
+                n_boot=cfg.n_boot,
             )
             if named
             else []
@@ -285,7 +295,7 @@ def attribute_students(
             family_probabilities=family_posterior(ev, cfg.weights),
             candidates=tuple(rank_candidates(ev, cfg.weights, families)),
             verdicts=tuple(verdicts),
-            n_prompts=int(next(iter(excess.values())).values.shape[0]),
+            n_prompts=int(next(iter(computed.values())).values.shape[0]),
         )
     return results
 
