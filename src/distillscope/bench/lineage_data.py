@@ -115,7 +115,7 @@ def prepare(
     lineage_csv: str | Path,
     families_csv: str | Path,
     seed: int = 0,
-    signals: Sequence[str] = (*DEFAULT_SIGNALS, *VERDICT_SIGNALS),
+    signals: Sequence[str] = tuple(dict.fromkeys((*DEFAULT_SIGNALS, *VERDICT_SIGNALS))),
 ) -> LineageData:
     """Load the files and compute the lineage signals and classifier posteriors once."""
     rows = load_lineage(lineage_csv)
