@@ -2,8 +2,9 @@
 
     python benchmarks/bench_lineage_signals.py --data ../shared/data/lineage
 
-Features are computed once (word, frame and skeleton excess, vendor classifier); each row refits its weights
-inside the same 47 folds. Prints one JSON object per evidence set.
+Features are computed once (word, frame and skeleton excess, nearest-candidate share, vendor classifier); each
+row refits its weights inside the same 47 folds. Prints one JSON object per evidence set, then one per
+alternative named-suspect test on the default attribution evidence.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ SETS = (
     ("word", "frame", CLASSIFIER),
     ("word", "skeleton", CLASSIFIER),
 )
+# Named-suspect tests compared on the default attribution evidence (word + frame + classifier).
+VERDICTS = (("word",), ("nearest",), ("word", "nearest"))
 
 
 def main() -> None:
@@ -39,18 +42,20 @@ def main() -> None:
         [args.data / "alpacaeval_outputs.jsonl.gz"],
         args.data / "lineage.csv",
         args.data / "families.csv",
-        signals=("word", "frame", "skeleton"),
+        signals=("word", "frame", "skeleton", "nearest"),
     )
-    for signals in SETS:
-        # Each row's test uses all of its similarity signals (weights fitted in the folds), so the rows compare
-        # the evidence itself; the shipped default tests the word excess only (FoldSettings.verdict_signals).
-        settings = FoldSettings(signals=signals, verdict_signals=tuple(s for s in signals if s != CLASSIFIER))
+    # Each evidence row's test uses all of its similarity signals (weights fitted in the folds), so the rows
+    # compare the evidence itself; the shipped default tests the word excess only (FoldSettings.verdict_signals).
+    rows = [FoldSettings(signals=s, verdict_signals=tuple(x for x in s if x != CLASSIFIER)) for s in SETS]
+    rows += [FoldSettings(verdict_signals=v) for v in VERDICTS]
+    for settings in rows:
         result = score(data, leave_one_student_out(data, settings), "leave-one-student-out")
         v = result.verdict
         print(
             json.dumps(
                 {
-                    "signals": signals,
+                    "signals": settings.signals,
+                    "verdict_signals": settings.verdict_signals,
                     "macro_family_top1": round(result.macro_family_top1, 3),
                     "family_top1": round(result.scores.family_top1, 3),
                     "exact_top1": round(result.scores.exact_top1, 3),
@@ -60,6 +65,7 @@ def main() -> None:
                     "pair_auroc": round(v.auroc, 3) if v.n_pos else None,
                     "brier": round(result.calibration["brier"], 3),
                     "ece": round(result.calibration["ece"], 3),
+                    "human_data_flagged": result.negatives_flagged,
                 }
             ),
             flush=True,

@@ -123,3 +123,20 @@ def test_lineage_bench_cv_on_a_real_subset(tmp_path: Path) -> None:
     assert all(0.0 <= p <= 1.0 for p in probs.values())
     pngs = write_plots(result, tmp_path / "plots", 0.05)
     assert all(p.stat().st_size > 1000 for p in pngs)
+
+
+@pytest.mark.data
+def test_a_verdict_signal_outside_the_attribution_evidence_changes_the_tests_only(tmp_path: Path) -> None:
+    from distillscope.bench.lineage import leave_one_student_out
+    from distillscope.bench.lineage_cv import FoldSettings
+    from distillscope.bench.lineage_data import prepare
+
+    outputs, lineage, families = _subset(tmp_path)
+    data = prepare([outputs], lineage, families, signals=("word", "frame", "nearest"))
+    word = leave_one_student_out(data, FoldSettings())
+    nearest = leave_one_student_out(data, FoldSettings(verdict_signals=("nearest",)))
+    for s in data.students:  # the attribution is the same; the named-suspect tests are not
+        assert nearest[s].order == word[s].order and nearest[s].family_probabilities == word[s].family_probabilities
+    rebel = "REBEL-Llama-3-8B-Instruct", "Meta-Llama-3-8B-Instruct"
+    assert nearest[rebel[0]].tests[rebel[1]].effect != word[rebel[0]].tests[rebel[1]].effect
+    assert nearest[rebel[0]].tests[rebel[1]].effect > 2.0

@@ -10,6 +10,7 @@ from distillscope.rse.fingerprint import (
     answer_frame,
     function_word_skeleton,
     lineage_prompt_sims,
+    nearest_share,
     prompt_excess,
 )
 from distillscope.rse.metrics import PromptSims
@@ -17,6 +18,7 @@ from distillscope.rse.suspect import fit_suspect_weights, panel_problems, run_su
 from distillscope.stats import VERDICT_CONSISTENT, VERDICT_INCONCLUSIVE
 
 CANDIDATES = ("suspect", "other-1", "other-2")
+WORD = {"word": 1.0}  # the test on a word-excess-like signal (the default test uses the nearest-candidate share)
 
 
 def _excess(rng: np.random.Generator, shift: float, n_null: int = 12, n_prompts: int = 60) -> Excess:
@@ -36,7 +38,7 @@ def _excess(rng: np.random.Generator, shift: float, n_null: int = 12, n_prompts:
 def _run(rng: np.random.Generator, shift: float, n_null: int = 12) -> tuple[str, float]:
     excess = {"word": _excess(rng, shift, n_null)}
     null = list(excess["word"].queries[1:])
-    v = run_suspect_test(excess, "target", "suspect", null, rng, n_boot=0)
+    v = run_suspect_test(excess, "target", "suspect", null, rng, weights=WORD, n_boot=0)
     assert v.p_value is not None
     return v.verdict, v.p_value
 
@@ -56,6 +58,31 @@ def test_power_where_the_null_is_false() -> None:
     assert np.mean([v == VERDICT_CONSISTENT for v, _ in results]) >= 0.8
 
 
+def test_nearest_share_votes_for_the_nearest_candidate_splits_ties_and_skips_the_query() -> None:
+    values = np.array(
+        [
+            [[0.9, 0.5, 0.1, 0.2]],  # "a" is most similar to itself: the vote goes to "b"
+            [[0.1, 0.3, 0.3, 0.2]],  # "b" and "c" tie
+        ]
+    )
+    e = nearest_share(PromptSims(("a",), ("a", "b", "c", "d"), values))
+    assert np.isnan(e.values[:, 0, 0]).all()
+    assert e.values[0, 0, 1:].tolist() == [1.0, 0.0, 0.0]
+    assert e.values[1, 0, 1:].tolist() == [0.5, 0.5, 0.0]
+    assert e.mean()[0, 1:].tolist() == [0.75, 0.25, 0.0]
+
+
+def test_nearest_signal_reuses_the_word_similarities() -> None:
+    texts = {
+        "student": ["the cat sat on the warm mat today", "rivers flow into the wide sea"],
+        "teacher": ["the cat sat on the mat", "rivers flow into the sea"],
+        "other": ["stocks fell sharply on monday", "a recipe for bread needs flour"],
+    }
+    sims = lineage_prompt_sims(texts, ["student"], ["teacher", "other"], ["word", "nearest"])
+    assert sims["word"] is sims["nearest"]
+    assert nearest_share(sims["nearest"]).mean()[0].tolist() == [1.0, 0.0]
+
+
 def test_effect_interval_and_holm_across_named_suspects() -> None:
     rng = np.random.default_rng(2)
     e = _excess(rng, 5.0)
@@ -64,7 +91,7 @@ def test_effect_interval_and_holm_across_named_suspects() -> None:
     excess = {"word": Excess(e.queries, e.candidates, shifted)}
     null = list(e.queries[1:])
     verdicts = run_suspect_tests(
-        excess, "target", ["suspect", "other-1"], {"suspect": null, "other-1": null}, rng, n_boot=100
+        excess, "target", ["suspect", "other-1"], {"suspect": null, "other-1": null}, rng, weights=WORD, n_boot=100
     )
     first = verdicts[0]
     assert first.effect is not None and first.effect.low <= first.effect.estimate <= first.effect.high
@@ -75,7 +102,7 @@ def test_effect_interval_and_holm_across_named_suspects() -> None:
 def test_too_few_null_models_is_inconclusive_with_a_reason() -> None:
     rng = np.random.default_rng(3)
     excess = {"word": _excess(rng, 5.0, n_null=2)}
-    v = run_suspect_test(excess, "target", "suspect", ["null-0", "null-1"], rng)
+    v = run_suspect_test(excess, "target", "suspect", ["null-0", "null-1"], rng, weights=WORD)
     assert v.verdict == VERDICT_INCONCLUSIVE and "too few null models" in v.reason and v.p_value is None
 
 
@@ -85,7 +112,7 @@ def test_identical_null_models_are_inconclusive_with_a_reason() -> None:
     values = e.values.copy()
     values[:, 1:, :] = values[:, 1:2, :]  # every null model answers like the first one
     v = run_suspect_test(
-        {"word": Excess(e.queries, e.candidates, values)}, "target", "suspect", list(e.queries[1:]), rng
+        {"word": Excess(e.queries, e.candidates, values)}, "target", "suspect", list(e.queries[1:]), rng, weights=WORD
     )
     assert v.verdict == VERDICT_INCONCLUSIVE and "identically" in v.reason
 

@@ -206,8 +206,9 @@ def run_lineage_bench(
     with_baseline: bool = True,
 ) -> LineageBenchResult:
     """Run the lineage benchmark on recorded responses; see the module docstring."""
-    data = prepare(outputs, lineage_csv, families_csv, seed, [s for s in signals if s != CLASSIFIER])
     settings = FoldSettings(signals=tuple(signals), fit=cv, alpha=alpha)
+    wanted = dict.fromkeys([*settings.signals, *settings.verdict_signals])
+    data = prepare(outputs, lineage_csv, families_csv, seed, [s for s in wanted if s != CLASSIFIER])
     preds = leave_one_student_out(data, settings)
     result = score(data, preds, "leave-one-student-out" if cv else "fixed weights", alpha)
     if cv:

@@ -37,7 +37,7 @@ class FoldSettings:
     """Which evidence a fold uses and whether it fits its weights."""
 
     signals: tuple[str, ...] = (*DEFAULT_SIGNALS, CLASSIFIER)
-    verdict_signals: tuple[str, ...] = VERDICT_SIGNALS  # the named-suspect test's share of `signals`
+    verdict_signals: tuple[str, ...] = VERDICT_SIGNALS  # the named-suspect test's signals (need not be in `signals`)
     fit: bool = True
     alpha: float = 0.05
 
@@ -86,10 +86,21 @@ def _similarity_weights(
     return fit_suspect_weights(feats, [data.labels[p] for p in pairs], names)
 
 
-def _verdict_weights(similarity_weights: Mapping[str, float], settings: FoldSettings) -> dict[str, float]:
-    """The test's signals: `verdict_signals` that the fold uses (all of them when none is), fitted weights kept."""
-    names = [k for k in settings.verdict_signals if k in similarity_weights] or list(similarity_weights)
-    return {names[0]: 1.0} if len(names) == 1 else {k: similarity_weights[k] for k in names}
+def _verdict_weights(
+    data: LineageData,
+    fit_means: Mapping[str, Excess],
+    train: Sequence[str],
+    similarity_weights: Mapping[str, float],
+    settings: FoldSettings,
+) -> dict[str, float]:
+    """The test's signals (`verdict_signals`; the attribution's when none is computed) and their weights: the
+    attribution's weights when the sets are equal, else a logistic regression of their own, fitted in the fold."""
+    names = [k for k in settings.verdict_signals if k in fit_means] or list(similarity_weights)
+    if len(names) == 1:
+        return {names[0]: 1.0}
+    if set(names) == set(similarity_weights):
+        return {k: similarity_weights[k] for k in names}
+    return _similarity_weights(data, {k: fit_means[k] for k in names}, train, settings)
 
 
 def _evidence(
@@ -130,14 +141,18 @@ def predict_fold(
     on ``prompts``."""
     train = [s for s in data.students if s not in held_out]
     fit_on = prompts if fit_prompts is None else fit_prompts
-    fit_means = _means(data, settings.signals, fit_on)
+    wanted = (*settings.signals, *settings.verdict_signals)
+    fit_all = _means(data, wanted, fit_on)
+    fit_means = {k: v for k, v in fit_all.items() if k in settings.signals}
     sw = _similarity_weights(data, fit_means, train, settings)
     aw = DEFAULT_ATTRIBUTION_WEIGHTS
     if settings.fit:
         evidence = {s: _evidence(data, s, fit_means, sw, fit_on, settings) for s in train}
         aw = _attribution_weights(data, evidence, train)
-    means = _means(data, settings.signals, prompts)
-    vw = _verdict_weights(sw, settings)
+    all_means = _means(data, wanted, prompts)
+    means = {k: v for k, v in all_means.items() if k in settings.signals}
+    vw = _verdict_weights(data, fit_all, train, sw, settings)
+    verdict_means = {k: all_means[k] for k in vw}
     rng = np.random.default_rng(0)
     out = {}
     for s in held_out:
@@ -145,9 +160,9 @@ def predict_fold(
         ranked = rank_candidates(ev, aw, data.families)
         tests = {}
         for student, t in data.labels:
-            if student != s or not means:
+            if student != s or not verdict_means:
                 continue
-            v = run_suspect_test(means, s, t, _null(data, train, t, s), rng, weights=vw, n_boot=0)
+            v = run_suspect_test(verdict_means, s, t, _null(data, train, t, s), rng, weights=vw, n_boot=0)
             if v.p_value is None or v.effect is None:
                 tests[t] = SuspectOutcome(0.0, 1.0, False, tested=False)
                 continue

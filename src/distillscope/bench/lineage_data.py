@@ -18,7 +18,7 @@ import numpy as np
 
 from distillscope.errors import ConfigError
 from distillscope.rse.attribution import family_prompt_posteriors
-from distillscope.rse.fingerprint import DEFAULT_SIGNALS, Excess, lineage_excess
+from distillscope.rse.fingerprint import DEFAULT_SIGNALS, VERDICT_SIGNALS, Excess, lineage_excess
 from distillscope.rse.responses import load_families, load_responses
 from distillscope.rse.verdict import family_of
 
@@ -115,7 +115,7 @@ def prepare(
     lineage_csv: str | Path,
     families_csv: str | Path,
     seed: int = 0,
-    signals: Sequence[str] = DEFAULT_SIGNALS,
+    signals: Sequence[str] = tuple(dict.fromkeys((*DEFAULT_SIGNALS, *VERDICT_SIGNALS))),
 ) -> LineageData:
     """Load the files and compute the lineage signals and classifier posteriors once."""
     rows = load_lineage(lineage_csv)

@@ -100,7 +100,8 @@ def lineage(  # noqa: PLR0913 (a typer command: one parameter per flag)
         str | None,
         typer.Option(
             "--signals",
-            help="Evidence: word, frame, skeleton, classifier (comma-separated) [default: word,frame,classifier].",
+            help="Attribution evidence: word, frame, skeleton, nearest, classifier (comma-separated) "
+            "[default: word,frame,classifier]; the named-suspect test uses the word excess.",
         ),
     ] = None,
     plots: Annotated[Path | None, typer.Option("--plots", help="Write the ROC and calibration PNGs here.")] = None,

@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from distillscope.rse.fingerprint import Excess, lineage_excess
+from distillscope.rse.fingerprint import DEFAULT_SIGNALS, Excess, lineage_excess
 from distillscope.rse.responses import load_families, load_responses
 from distillscope.rse.suspect import DEFAULT_SUSPECT_WEIGHTS, SuspectVerdict, run_suspect_tests
 from distillscope.rse.verdict import family_of
@@ -244,6 +244,18 @@ class AttributionSettings:
     suspect_weights: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_SUSPECT_WEIGHTS))
 
 
+def _signals(
+    texts: Mapping[str, Sequence[str]], queries: Sequence[str], candidates: Sequence[str], cfg: AttributionSettings
+) -> tuple[dict[str, Excess], dict[str, Excess]]:
+    """The attribution's similarity signals and the named-suspect test's, each computed once."""
+    signals = list(dict.fromkeys([*cfg.similarity_weights, *cfg.suspect_weights])) or list(DEFAULT_SIGNALS)
+    computed = lineage_excess(texts, queries, candidates, signals)
+    return (
+        {k: v for k, v in computed.items() if k in cfg.similarity_weights},
+        {k: v for k, v in computed.items() if k in cfg.suspect_weights},
+    )
+
+
 def attribute_students(
     texts: Mapping[str, Sequence[str]],
     students: Sequence[str],
@@ -262,7 +274,7 @@ def attribute_students(
     cfg = settings or AttributionSettings()
     rng = np.random.default_rng(cfg.seed)
     queries = list(dict.fromkeys([*students, *null_models, *candidates]))
-    excess = lineage_excess(texts, queries, candidates)
+    excess, for_test = _signals(texts, queries, candidates, cfg)
     fams, posteriors = family_prompt_posteriors(texts, students, candidates, families, rng)
     results = {}
     for student in students:
@@ -275,7 +287,7 @@ def attribute_students(
         }
         verdicts = (
             run_suspect_tests(
-                excess, student, named, null_for, rng, alpha=cfg.alpha, weights=cfg.suspect_weights, n_boot=cfg.n_boot
+                for_test, student, named, null_for, rng, alpha=cfg.alpha, weights=cfg.suspect_weights, n_boot=cfg.n_boot
             )
             if named
             else []
@@ -285,7 +297,7 @@ def attribute_students(
             family_probabilities=family_posterior(ev, cfg.weights),
             candidates=tuple(rank_candidates(ev, cfg.weights, families)),
             verdicts=tuple(verdicts),
-            n_prompts=int(next(iter(excess.values())).values.shape[0]),
+            n_prompts=int(next(iter({**excess, **for_test}.values())).values.shape[0]),
         )
     return results
 

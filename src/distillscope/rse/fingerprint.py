@@ -14,9 +14,15 @@ default):
   (Wadhwa et al. 2025): no PyPI package ships an official English tagger model, and tagging 60k answers
   would take longer than the whole benchmark may.
 
-Each signal becomes an *excess*: a model's mean similarity to one candidate minus its mean similarity to
+Each of these becomes an *excess*: a model's mean similarity to one candidate minus its mean similarity to
 all other candidates, so a model that resembles everybody (a generic assistant style) is not mistaken for
 a student of everybody.
+
+- ``nearest``: the share of prompts on which the candidate is the model's *nearest* candidate by the word
+  similarity (ties share the prompt). A per-prompt vote is not moved by a few prompts of unusually high or
+  low similarity, and it asks whether the candidate beats *every* rival, siblings of the same vendor
+  included, not their average. It depends on the candidate set, and its null distribution is skewed (most
+  unrelated models are almost never nearest to a given candidate), so it is not the default of the test.
 """
 
 from __future__ import annotations
@@ -29,11 +35,12 @@ import numpy as np
 
 from distillscope.rse.metrics import PromptSims, Texts, TfidfOptions, tfidf_prompt_sims
 
-LINEAGE_SIGNALS = ("word", "skeleton", "frame")
+LINEAGE_SIGNALS = ("word", "skeleton", "frame", "nearest")
 # Chosen under leave-one-student-out cross-validation (BENCHMARKS.md). Attribution uses the word and frame
 # excess: the frame raises its AUROC (0.944 -> 0.957). The named-suspect test uses the word excess alone: adding
 # the frame took its false-positive rate to 0.050 (word alone 0.041) and lowered recall on held-out prompt
-# sources. The skeleton adds nothing to either.
+# sources; the nearest-candidate share raised recall (0.805) but its test does not hold its false-positive rate
+# (BENCHMARKS.md, session 6). The skeleton adds nothing to either.
 DEFAULT_SIGNALS = ("word", "frame")
 VERDICT_SIGNALS = ("word",)
 
@@ -109,8 +116,9 @@ def lineage_prompt_sims(
         return {m: [transform(t) for t in texts[m]] for m in models}
 
     out = {}
-    if "word" in signals:
-        out["word"] = tfidf_prompt_sims(texts, queries, candidates, TfidfOptions(ngram_range=(1, 2)))
+    if "word" in signals or "nearest" in signals:
+        word = tfidf_prompt_sims(texts, queries, candidates, TfidfOptions(ngram_range=(1, 2)))
+        out.update({name: word for name in ("word", "nearest") if name in signals})
     if "skeleton" in signals:
         out["skeleton"] = tfidf_prompt_sims(
             mapped(function_word_skeleton),
@@ -161,8 +169,27 @@ def prompt_excess(sims: PromptSims) -> Excess:
     return Excess(sims.queries, sims.candidates, excess)
 
 
+def nearest_share(sims: PromptSims) -> Excess:
+    """``values[p, q, c]`` = 1 when c is q's most similar candidate on prompt p (1/k when k candidates tie), else 0.
+
+    The query itself is not its own candidate (NaN there); its mean over prompts is the share of prompts on
+    which c is q's nearest candidate. Stored as an :class:`Excess` so the named-suspect test and the folds
+    treat it like the other signals."""
+    values = sims.values.astype(np.float64).copy()
+    own = np.zeros((len(sims.queries), len(sims.candidates)), dtype=bool)
+    for qi, q in enumerate(sims.queries):
+        if q in sims.candidates:
+            own[qi, sims.candidates.index(q)] = True
+    values[:, own] = -np.inf
+    top = values == values.max(axis=2, keepdims=True)
+    share = top / top.sum(axis=2, keepdims=True)
+    share[:, own] = np.nan
+    return Excess(sims.queries, sims.candidates, share)
+
+
 def lineage_excess(
     texts: Texts, queries: Sequence[str], candidates: Sequence[str], signals: Sequence[str] = DEFAULT_SIGNALS
 ) -> dict[str, Excess]:
-    """The excess of each named lineage signal."""
-    return {name: prompt_excess(s) for name, s in lineage_prompt_sims(texts, queries, candidates, signals).items()}
+    """The excess (for ``nearest``: the per-prompt nearest-candidate vote) of each named lineage signal."""
+    sims = lineage_prompt_sims(texts, queries, candidates, signals)
+    return {name: nearest_share(s) if name == "nearest" else prompt_excess(s) for name, s in sims.items()}
