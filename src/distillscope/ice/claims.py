@@ -348,14 +348,19 @@ class ClaimExtractor:
         self, sent: str, personas: tuple[str, ...], seg_voice: Voice, label: str | None, voice: Voice | None
     ) -> list[Claim]:
         """Claims about a template persona, in its voice: a family, else a named (not vague) maker; see above."""
-        found = [
-            c for c in self._sentence_claims(persona_subject(sent, personas) or "", seg_voice, label) if c.families
-        ]
-        for text in (persona_subject(sent, personas, first_person=True), persona_maker(sent, personas)):
-            if found or not text or not names_maker(text):
-                continue
-            found = [c for c in self._sentence_claims(text, seg_voice, label) if c.origin and not c.families]
+        subject = persona_subject(sent, personas)  # None: the subject is no persona (then in the first person too)
+        found = [c for c in self._sentence_claims(subject, seg_voice, label) if c.families] if subject else []
+        if not found and subject:
+            found = self._persona_origin(persona_subject(sent, personas, first_person=True), seg_voice, label)
+        if not found:
+            found = self._persona_origin(persona_maker(sent, personas), seg_voice, label)
         return [replace(c, sentence=sent.strip(), voice=voice or "persona") for c in found]
+
+    def _persona_origin(self, text: str | None, voice: Voice, label: str | None) -> list[Claim]:
+        """Origin claims (no family) of a persona sentence rewritten in the first person, if it names a maker."""
+        if not text or not names_maker(text):
+            return []
+        return [c for c in self._sentence_claims(text, voice, label) if c.origin and not c.families]
 
     def _selfref_claims(self, sent: str, voice: Voice, label: str | None) -> list[Claim]:
         """ "OpenAI, the company behind this AI" (claims_selfref): a loose-only (weak) claim about the speaker."""

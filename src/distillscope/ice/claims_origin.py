@@ -38,6 +38,8 @@ _PLACES: dict[str, str] = {
     r"\bMars\b|Atlantis|\bthe moon\b|cyberspace|dark ?web|underworld|nowhere|火星|月球|亚特兰蒂斯|虚无|暗网": "xx",
 }
 _PLACE_RX = tuple((re.compile(p, re.IGNORECASE), c) for p, c in _PLACES.items())
+# Any place at all: one scan that spares the per-country patterns on the many sentences that name none.
+_ANY_PLACE = re.compile("|".join(f"(?:{p})" for p in _PLACES), re.IGNORECASE)
 _NAMED = re.compile(
     r"\b(?:called|named|known\s+as|dubbed)\b|名为|叫做|名叫|\b[A-Z][a-z]+[A-Z]\w+|"
     r"(?<![A-Za-z])(?:Inc|Corp|Corporation|LLC|Ltd|Labs?|Innovations|Technologies|Initiative|Collective|Syndicate|"
@@ -76,6 +78,8 @@ _DENIAL_CUE = re.compile(r"\bI\b|我", re.IGNORECASE)
 
 def places_in(text: str) -> set[str]:
     """Country codes of the places named in `text` ("xx" for fictional places)."""
+    if not _ANY_PLACE.search(text):
+        return set()
     return {code for rx, code in _PLACE_RX if rx.search(text)}
 
 

@@ -85,6 +85,8 @@ def split_response(response: str, reasoning: str | None = None) -> tuple[str, st
 
 def split_inline_tags(text: str) -> str:
     """Start a new line at each role tag written inline, so each persona becomes its own speaker segment."""
+    if "]" not in text and ":" not in text:
+        return text  # every inline tag ends with "]" or ":": most answers have neither, and the pattern is slow
     return _INLINE_TAG.sub("\n", text)
 
 
