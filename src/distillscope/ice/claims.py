@@ -20,6 +20,7 @@ from functools import lru_cache
 from typing import Literal, TypeVar
 
 from distillscope.ice.claims_context import persona_maker, persona_subject
+from distillscope.ice.claims_fold import fold
 from distillscope.ice.claims_origin import is_denial, names_maker, places_in
 from distillscope.ice.claims_selfref import selfref_makers
 from distillscope.identity.registry import (
@@ -149,11 +150,34 @@ _ZH_ANCHORS: tuple[re.Pattern[str], ...] = tuple(
     )
 )
 _ZH_SELF_RX = re.compile(_ZH_SELF)
-# Words an anchor cannot match without: a cheap search first spares the slow pattern on most sentences.
-_ANCHOR_CUES = {
-    _EN_ANCHORS[5]: re.compile(r"\b(?:me|us|my)\b", re.IGNORECASE),
-    _EN_ANCHORS[6]: re.compile(r"['’]s\s", re.IGNORECASE),
-    _EN_ANCHORS[8]: re.compile(r"\bI\s*,", re.IGNORECASE),
+# Words an anchor cannot match without, searched in the folded sentence (claims_fold): cheap searches first
+# spare the slow pattern on most sentences. An anchor runs only when all its cues are found.
+_ANCHOR_CUES: dict[re.Pattern[str], tuple[re.Pattern[str], ...]] = {
+    rx: tuple(re.compile(c) for c in cues)
+    for rx, cues in (
+        (
+            _EN_ANCHORS[0],
+            (
+                r"\s(?:by|at)\b|based\s+on|built\s+(?:up)?on|attributed\s+to|derived\s+from|comes?\s+from|"
+                r"rel(?:y|ies|ied)\s+on|belongs?\s+to",
+            ),
+        ),
+        (
+            _EN_ANCHORS[1],
+            (
+                r"\b(?:i\s+am|i['’]m|i\s+was|we\s+are)\b",
+                r"\s(?:from|a\s+product\s+of|part\s+of|affiliated\s+with|belong(?:ing)?\s+to)\b",
+            ),
+        ),
+        (_EN_ANCHORS[3], (r"\b(?:i\s+am|i['’]m|im|i\s+was|this\s+is|my\s+name\s+is|call\s+me|known\s+as)\b",)),
+        (_EN_ANCHORS[5], (r"\b(?:me|us|my)\b",)),
+        (_EN_ANCHORS[6], (r"['’]s\s",)),
+        (
+            _EN_ANCHORS[7],
+            (rf"\b(?:{_ID_NOUN}|ai|assistant|chatbot|bot)", r"\b(?:is|are|was|were|has\s+been|have\s+been)\b"),
+        ),
+        (_EN_ANCHORS[8], (r"\bi\s*,",)),
+    )
 }
 _WEAK = (_EN_ANCHORS[6], _ZH_ANCHORS[5])
 # "As X, I ...", "I, X, ...", "作为X", "我，X，": the speaker takes a name, which may be a role (see _role_taken)
@@ -245,7 +269,7 @@ _ORIGIN_STEMS = (
     "公司",
 )
 
-_ORIGIN_WORDS = re.compile(r"(?i)(?:" + trie_regex(_ORIGIN_STEMS) + ")")  # case-insensitive origin-word stems
+_ORIGIN_WORDS = re.compile(trie_regex(_ORIGIN_STEMS))  # origin-word stems, searched in the folded sentence
 _LABEL = re.compile(
     r"^[\s>#*_-]*(?:\[(?P<b>[^\]\n]{1,40})\]\s*[:：]?|\((?P<r>[^)\n]{1,30})\)\s*[:：]?|"
     r"\*\*(?P<s>[^*\n]{1,40}?)[:：]?\*\*\s*[:：]?|"
@@ -266,6 +290,8 @@ _PLACE_CLAIM = re.compile(
     r"位于|设在|在)",
     re.IGNORECASE,
 )
+# Every place claim has a possessive: searched in the folded sentence, it spares the pattern on most sentences.
+_PLACE_CLAIM_CUE = re.compile(r"\b(?:my|our|your)\b|我的|我们的|您的|你的")
 _MEMO_SIZE = 100_000
 _K = TypeVar("_K", bound=tuple[Hashable, ...])
 _QUOTE = re.compile(r"\"[^\"\n]{3,}\"|“[^”\n]{3,}”|「[^」\n]{3,}」|『[^』\n]{3,}』")
@@ -379,19 +405,19 @@ class ClaimExtractor:
 
     def _sentence_claims_uncached(self, sent: str, voice: Voice, label: str | None) -> list[Claim]:
         found: list[Claim] = []
-        if is_denial(sent) or (_PLACE_CLAIM.search(sent) and places_in(sent)):
+        low = fold(sent)
+        if is_denial(sent) or (_PLACE_CLAIM_CUE.search(low) and _PLACE_CLAIM.search(sent) and places_in(sent)):
             found.append(
                 Claim(sentence=sent.strip(), families=(), voice=voice, speaker=label, origin=True)
             )  # judged by claims_origin
-        if not (self._families_in(sent) or _ORIGIN_WORDS.search(sent)):
+        if not (self._families_in(sent) or _ORIGIN_WORDS.search(low)):
             return found  # cheap pre-filter: no name and no origin word, so no other claim
         quotes = [m.span() for m in _QUOTE.finditer(sent)]
         anchors = [(r, _EN_NEG) for r in _EN_ANCHORS] if _EN_FP.search(sent) else []
         if "我" in sent or "作为" in sent or _ZH_SELF_RX.search(sent):
             anchors += [(r, _ZH_NEG) for r in _ZH_ANCHORS]
         for rx, neg in anchors:
-            cue = _ANCHOR_CUES.get(rx)
-            if cue is not None and not cue.search(sent):
+            if not all(cue.search(low) for cue in _ANCHOR_CUES.get(rx, ())):
                 continue
             for m in rx.finditer(sent):
                 claim = self._claim_from_match(rx, m, neg, sent, voice, label, quotes)

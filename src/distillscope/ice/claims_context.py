@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
+from distillscope.ice.claims_fold import fold
 from distillscope.identity.registry import IdentityRegistry
 
 _CAMEL = re.compile(r"(?<![\w-])([A-Z]?[a-z]+[A-Z][\w-]*|[A-Z]{2,}[a-z][\w-]*)(?![\w-])")
@@ -136,6 +137,8 @@ def persona_subject(sentence: str, names: tuple[str, ...], *, first_person: bool
 
 
 _MADE = r"(?:developed|created|built|designed|made|launched|released|trained|programmed|engineered)"
+# Both maker patterns need a making verb or "is the (creator of)": searched in the folded sentence first.
+_MADE_CUE = re.compile(rf"{_MADE}|is\s+the\s")
 
 
 @lru_cache(maxsize=512)
@@ -157,7 +160,7 @@ def _object_regexes(names: tuple[str, ...]) -> tuple[re.Pattern[str], re.Pattern
 def persona_maker(sentence: str, names: tuple[str, ...]) -> str | None:
     """A first-person origin sentence for a persona named as the object of a making verb: "BasedAI Corp developed
     LiveGPT" or "a new model created by BasedAI Corp called LiveGPT" -> "I was developed by BasedAI Corp"."""
-    if not names:
+    if not names or not _MADE_CUE.search(fold(sentence)):
         return None
     maker_first, named_after = _object_regexes(names)
     m = maker_first.match(sentence)

@@ -18,6 +18,8 @@ import re
 from functools import lru_cache
 from typing import Literal
 
+from distillscope.ice.claims_fold import fold
+
 OriginKind = Literal["place_conflict", "place_ok", "named", "denial", "context", "plain"]
 
 # Place words -> country code. "XX" marks fictional or impossible places.
@@ -38,8 +40,6 @@ _PLACES: dict[str, str] = {
     r"\bMars\b|Atlantis|\bthe moon\b|cyberspace|dark ?web|underworld|nowhere|火星|月球|亚特兰蒂斯|虚无|暗网": "xx",
 }
 _PLACE_RX = tuple((re.compile(p, re.IGNORECASE), c) for p, c in _PLACES.items())
-# Any place at all: one scan that spares the per-country patterns on the many sentences that name none.
-_ANY_PLACE = re.compile("|".join(f"(?:{p})" for p in _PLACES), re.IGNORECASE)
 _NAMED = re.compile(
     r"\b(?:called|named|known\s+as|dubbed)\b|名为|叫做|名叫|\b[A-Z][a-z]+[A-Z]\w+|"
     r"(?<![A-Za-z])(?:Inc|Corp|Corporation|LLC|Ltd|Labs?|Innovations|Technologies|Initiative|Collective|Syndicate|"
@@ -72,20 +72,20 @@ _DENIAL = re.compile(
     re.IGNORECASE,
 )
 
-# Every denial names the speaker ("I", "我"): a cheap test that skips the long pattern on most sentences.
-_DENIAL_CUE = re.compile(r"\bI\b|我", re.IGNORECASE)
+# Every denial names the speaker ("I", "我") and says "n't", "not", "by", "own", 没有, 不属于, 不存在 or 独立:
+# cheap tests in the folded sentence (claims_fold) that skip the long pattern on most sentences.
+_DENIAL_CUES = (re.compile(r"n['’]t|not|by|own|没有|不属于|不存在|独立"), re.compile(r"\bi\b|我"))
 
 
 def places_in(text: str) -> set[str]:
     """Country codes of the places named in `text` ("xx" for fictional places)."""
-    if not _ANY_PLACE.search(text):
-        return set()
     return {code for rx, code in _PLACE_RX if rx.search(text)}
 
 
 def is_denial(sentence: str) -> bool:
     """The speaker says it has no maker: "I don't have a parent company", "我不属于任何公司"."""
-    return bool(_DENIAL_CUE.search(sentence) and _DENIAL.search(sentence))
+    low = fold(sentence)
+    return all(cue.search(low) for cue in _DENIAL_CUES) and bool(_DENIAL.search(sentence))
 
 
 def names_maker(sentence: str) -> bool:
@@ -99,7 +99,7 @@ def origin_kind(sentence: str, fact: str) -> OriginKind:
     """Classify an origin claim that names no known family, relative to the target's fact."""
     if is_denial(sentence):
         return "denial"
-    said, true = places_in(sentence), places_in(fact)
+    said, true = places_in(sentence), _fact_places(fact)
     if said and true and said - true:
         return "place_conflict"
     if _NAMED.search(sentence):
@@ -107,6 +107,11 @@ def origin_kind(sentence: str, fact: str) -> OriginKind:
     if said:
         return "place_ok"
     return "context" if _CONTEXT.search(sentence) else "plain"
+
+
+@lru_cache(maxsize=256)  # a handful of facts, each compared with thousands of sentences
+def _fact_places(fact: str) -> frozenset[str]:
+    return frozenset(places_in(fact))
 
 
 def origin_contradicts(sentence: str, fact: str) -> bool:
