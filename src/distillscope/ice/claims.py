@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Literal, TypeVar
 
-from distillscope.ice.claims_context import persona_maker, persona_subject
+from distillscope.ice.claims_context import mentions_persona, persona_maker, persona_subject
 from distillscope.ice.claims_fold import fold
 from distillscope.ice.claims_origin import is_denial, names_maker, places_in
 from distillscope.ice.claims_selfref import selfref_makers
@@ -59,8 +59,11 @@ _SELF_NP = (
     rf"\b{_ID_NOUN}\s+(?:that\s+|which\s+)?(?:I|we)\b|"
     r"\bthis\s+(?:AI|model|assistant|chatbot|bot|language\s+model|AI\s+(?:model|assistant|system|chatbot))\b)"
 )
+# Every English anchor needs one of these (a first-person word, "as", "this is", "your", "this AI"): searched in the
+# folded sentence (claims_fold), so written in lower case.
 _EN_FP = re.compile(
-    rf"{_FP}|\bas\b|\bthis\s+is\b|\bknown\s+as\b|\byour\b|\bthis\s+(?:AI|model|assistant|chatbot)\b", re.IGNORECASE
+    r"\b(?:i|im|me|my|myself|we|our|us|as|your)\b|\bthis\s+(?:is|ai|model|assistant|chatbot)\b|"
+    r"\bthe\s+(?:ai|assistant|model|chatbot)\s+you(?:['’]re|\s+are)\s+\w+ing\s+(?:to|with)\b"
 )
 # English claim anchors; group "tail" is where the claimed identity is looked for.
 _EN_ANCHORS: tuple[re.Pattern[str], ...] = tuple(
@@ -374,6 +377,8 @@ class ClaimExtractor:
         self, sent: str, personas: tuple[str, ...], seg_voice: Voice, label: str | None, voice: Voice | None
     ) -> list[Claim]:
         """Claims about a template persona, in its voice: a family, else a named (not vague) maker; see above."""
+        if not mentions_persona(sent, personas):
+            return []
         subject = persona_subject(sent, personas)  # None: the subject is no persona (then in the first person too)
         found = [c for c in self._sentence_claims(subject, seg_voice, label) if c.families] if subject else []
         if not found and subject:
@@ -412,12 +417,13 @@ class ClaimExtractor:
             )  # judged by claims_origin
         if not (self._families_in(sent) or _ORIGIN_WORDS.search(low)):
             return found  # cheap pre-filter: no name and no origin word, so no other claim
-        quotes = [m.span() for m in _QUOTE.finditer(sent)]
-        anchors = [(r, _EN_NEG) for r in _EN_ANCHORS] if _EN_FP.search(sent) else []
-        if "我" in sent or "作为" in sent or _ZH_SELF_RX.search(sent):
+        anchors = [(r, _EN_NEG) for r in _EN_ANCHORS] if _EN_FP.search(low) else []
+        if not sent.isascii() and ("我" in sent or "作为" in sent or _ZH_SELF_RX.search(sent)):
             anchors += [(r, _ZH_NEG) for r in _ZH_ANCHORS]
+        quotes = [m.span() for m in _QUOTE.finditer(sent)] if anchors else []
         for rx, neg in anchors:
-            if not all(cue.search(low) for cue in _ANCHOR_CUES.get(rx, ())):
+            cues = _ANCHOR_CUES.get(rx)
+            if cues is not None and not all(cue.search(low) for cue in cues):
                 continue
             for m in rx.finditer(sent):
                 claim = self._claim_from_match(rx, m, neg, sent, voice, label, quotes)

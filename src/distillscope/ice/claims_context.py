@@ -107,6 +107,22 @@ def _persona_names(template: str, registry: IdentityRegistry) -> tuple[str, ...]
     return tuple(sorted(keep, key=len, reverse=True))
 
 
+def mentions_persona(sentence: str, names: tuple[str, ...]) -> bool:
+    """Whether one of `names` occurs in `sentence`, as the persona patterns compare them (ignoring case). The
+    rewrites below need one: this test first spares them (and their compilation) on most sentences."""
+    if not names:
+        return False
+    if not all(n.isascii() for n in names):
+        return True  # claims_fold folds letters as re does only for the ASCII letters of a name
+    low = fold(sentence)
+    return any(n in low for n in _folded(names))
+
+
+@lru_cache(maxsize=512)
+def _folded(names: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(fold(n) for n in names)
+
+
 @lru_cache(maxsize=512)
 def _subject_regex(names: tuple[str, ...]) -> re.Pattern[str]:
     alt = "|".join(re.escape(n) for n in names)

@@ -77,9 +77,10 @@ _DENIAL = re.compile(
 _DENIAL_CUES = (re.compile(r"n['’]t|not|by|own|没有|不属于|不存在|独立"), re.compile(r"\bi\b|我"))
 
 
-def places_in(text: str) -> set[str]:
+@lru_cache(maxsize=65_536)  # place claims recur, and each origin claim is compared with every target's fact
+def places_in(text: str) -> frozenset[str]:
     """Country codes of the places named in `text` ("xx" for fictional places)."""
-    return {code for rx, code in _PLACE_RX if rx.search(text)}
+    return frozenset(code for rx, code in _PLACE_RX if rx.search(text))
 
 
 def is_denial(sentence: str) -> bool:
@@ -99,7 +100,7 @@ def origin_kind(sentence: str, fact: str) -> OriginKind:
     """Classify an origin claim that names no known family, relative to the target's fact."""
     if is_denial(sentence):
         return "denial"
-    said, true = places_in(sentence), _fact_places(fact)
+    said, true = places_in(sentence), places_in(fact)
     if said and true and said - true:
         return "place_conflict"
     if _NAMED.search(sentence):
@@ -107,11 +108,6 @@ def origin_kind(sentence: str, fact: str) -> OriginKind:
     if said:
         return "place_ok"
     return "context" if _CONTEXT.search(sentence) else "plain"
-
-
-@lru_cache(maxsize=256)  # a handful of facts, each compared with thousands of sentences
-def _fact_places(fact: str) -> frozenset[str]:
-    return frozenset(places_in(fact))
 
 
 def origin_contradicts(sentence: str, fact: str) -> bool:
