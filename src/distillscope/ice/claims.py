@@ -153,34 +153,27 @@ _ZH_ANCHORS: tuple[re.Pattern[str], ...] = tuple(
     )
 )
 _ZH_SELF_RX = re.compile(_ZH_SELF)
-# Words an anchor cannot match without, searched in the folded sentence (claims_fold): cheap searches first
-# spare the slow pattern on most sentences. An anchor runs only when all its cues are found.
-_ANCHOR_CUES: dict[re.Pattern[str], tuple[re.Pattern[str], ...]] = {
-    rx: tuple(re.compile(c) for c in cues)
-    for rx, cues in (
-        (
-            _EN_ANCHORS[0],
-            (
-                r"\s(?:by|at)\b|based\s+on|built\s+(?:up)?on|attributed\s+to|derived\s+from|comes?\s+from|"
-                r"rel(?:y|ies|ied)\s+on|belongs?\s+to",
-            ),
-        ),
-        (
-            _EN_ANCHORS[1],
-            (
-                r"\b(?:i\s+am|i['’]m|i\s+was|we\s+are)\b",
-                r"\s(?:from|a\s+product\s+of|part\s+of|affiliated\s+with|belong(?:ing)?\s+to)\b",
-            ),
-        ),
-        (_EN_ANCHORS[3], (r"\b(?:i\s+am|i['’]m|im|i\s+was|this\s+is|my\s+name\s+is|call\s+me|known\s+as)\b",)),
-        (_EN_ANCHORS[5], (r"\b(?:me|us|my)\b",)),
-        (_EN_ANCHORS[6], (r"['’]s\s",)),
-        (
-            _EN_ANCHORS[7],
-            (rf"\b(?:{_ID_NOUN}|ai|assistant|chatbot|bot)", r"\b(?:is|are|was|were|has\s+been|have\s+been)\b"),
-        ),
-        (_EN_ANCHORS[8], (r"\bi\s*,",)),
-    )
+# What an anchor cannot match without: a word of each set (a word is a run of \w in the folded sentence, see
+# claims_fold), or a match of a cue pattern in the folded sentence. An anchor runs only when it has all its cues:
+# looking words up is much cheaper than the case-insensitive patterns, which most sentences would fail.
+_Cue = frozenset[str] | re.Pattern[str]
+_WORD = re.compile(r"\w+")
+_ANCHOR_CUES: dict[re.Pattern[str], tuple[_Cue, ...]] = {
+    _EN_ANCHORS[0]: (frozenset("by at based built attributed derived come comes rely relies relied belong belongs".split()),),
+    _EN_ANCHORS[1]: (
+        frozenset({"i", "we"}),
+        frozenset({"from", "product", "part", "affiliated", "belong", "belonging"}),
+    ),
+    _EN_ANCHORS[2]: (frozenset({"my", "our"}),),
+    _EN_ANCHORS[3]: (frozenset({"am", "m", "im", "was", "is", "call", "known"}),),  # "I'm": "i", "'", "m"
+    _EN_ANCHORS[4]: (frozenset({"as"}),),
+    _EN_ANCHORS[5]: (frozenset({"me", "us", "my"}),),
+    _EN_ANCHORS[6]: (frozenset({"s"}),),  # "X's policy"
+    _EN_ANCHORS[7]: (
+        re.compile(rf"\b(?:{_ID_NOUN}|ai|assistant|chatbot|bot)"),
+        frozenset({"is", "are", "was", "were", "been"}),
+    ),
+    _EN_ANCHORS[8]: (frozenset({"i"}),),
 }
 _WEAK = (_EN_ANCHORS[6], _ZH_ANCHORS[5])
 # "As X, I ...", "I, X, ...", "作为X", "我，X，": the speaker takes a name, which may be a role (see _role_taken)
@@ -285,6 +278,9 @@ _SELF_LABEL = re.compile(
 )
 _PERSONA_LABEL = re.compile(r"jailbr|🔓|dan\b|developer mode|unfilter|evil|anti|dude|aim\b|mode", re.IGNORECASE)
 _SENT = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"“\[(])|(?<=[。！？!?])|\n+")
+# _SENT matches only right after an end mark or at a line break: `sentences` tries it there alone.
+_SENT_AT = re.compile(r"[.!?。！？]|\n")
+_NEWLINES = re.compile(r"\n+")
 # "our headquarters are in New York", "我的开发团队位于日本": a place claim (judged by claims_origin)
 _PLACE_CLAIM = re.compile(
     r"(?:\b(?:my|our|your)\b|我的|我们的|您的|你的)[^.。!?！？\n]{0,30}?"
@@ -339,6 +335,26 @@ def segments(text: str) -> list[tuple[str | None, str]]:
     return out
 
 
+def sentences(text: str) -> list[str]:
+    """`_SENT.split(text)`, found faster: `re` tries a pattern that starts with a look-behind at every character,
+    while the places where _SENT can match (after an end mark, at a line break) are quick to find. Like re.split,
+    an empty break (after "。") cannot directly follow another empty break at the same place."""
+    out: list[str] = []
+    last, after_empty = 0, False
+    for mark in _SENT_AT.finditer(text):
+        at = mark.start() if mark.group() == "\n" else mark.end()
+        if at < last:
+            continue  # inside the previous break
+        m = _SENT.match(text, at)
+        if m is not None and m.end() == at and after_empty and at == last:
+            m = _NEWLINES.match(text, at)  # re.split's next alternative there
+        if m is not None:
+            out.append(text[last:at])
+            last, after_empty = m.end(), m.end() == at
+    out.append(text[last:])
+    return out
+
+
 class ClaimExtractor:
     """Finds first-person identity claims in a text, resolving claimed names with an IdentityRegistry."""
 
@@ -357,7 +373,7 @@ class ClaimExtractor:
         claims: list[Claim] = []  # a sentence without claims of its own may speak as the persona
         for label, body in segments(text):
             seg_voice = voice or _voice_of_label(label)
-            for sent in (s for s in _SENT.split(body) if s and s.strip()):
+            for sent in (s for s in sentences(body) if s and s.strip()):
                 key = (sent, seg_voice, label, personas, voice)
                 claims.extend(_memoised(self._memo_all, key, self._all_claims))
         return claims
@@ -421,9 +437,10 @@ class ClaimExtractor:
         if not sent.isascii() and ("我" in sent or "作为" in sent or _ZH_SELF_RX.search(sent)):
             anchors += [(r, _ZH_NEG) for r in _ZH_ANCHORS]
         quotes = [m.span() for m in _QUOTE.finditer(sent)] if anchors else []
+        words = set(_WORD.findall(low)) if anchors else set()
         for rx, neg in anchors:
             cues = _ANCHOR_CUES.get(rx)
-            if cues is not None and not all(cue.search(low) for cue in cues):
+            if cues is not None and not all(_has_cue(cue, low, words) for cue in cues):
                 continue
             for m in rx.finditer(sent):
                 claim = self._claim_from_match(rx, m, neg, sent, voice, label, quotes)
@@ -523,6 +540,11 @@ class ClaimExtractor:
                 and not _vocative(tail, pos)
             )
         )
+
+
+def _has_cue(cue: _Cue, low: str, words: set[str]) -> bool:
+    """Whether the folded sentence `low`, whose words are `words`, has an anchor's cue (see _ANCHOR_CUES)."""
+    return not words.isdisjoint(cue) if isinstance(cue, frozenset) else bool(cue.search(low))
 
 
 def _memoised(memo: dict[_K, tuple[Claim, ...]], key: _K, compute: Callable[..., list[Claim]]) -> list[Claim]:
