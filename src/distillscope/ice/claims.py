@@ -158,22 +158,22 @@ _ZH_SELF_RX = re.compile(_ZH_SELF)
 # looking words up is much cheaper than the case-insensitive patterns, which most sentences would fail.
 _Cue = frozenset[str] | re.Pattern[str]
 _WORD = re.compile(r"\w+")
+
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
 _ANCHOR_CUES: dict[re.Pattern[str], tuple[_Cue, ...]] = {
-    _EN_ANCHORS[0]: (frozenset("by at based built attributed derived come comes rely relies relied belong belongs".split()),),
-    _EN_ANCHORS[1]: (
-        frozenset({"i", "we"}),
-        frozenset({"from", "product", "part", "affiliated", "belong", "belonging"}),
-    ),
-    _EN_ANCHORS[2]: (frozenset({"my", "our"}),),
-    _EN_ANCHORS[3]: (frozenset({"am", "m", "im", "was", "is", "call", "known"}),),  # "I'm": "i", "'", "m"
-    _EN_ANCHORS[4]: (frozenset({"as"}),),
-    _EN_ANCHORS[5]: (frozenset({"me", "us", "my"}),),
-    _EN_ANCHORS[6]: (frozenset({"s"}),),  # "X's policy"
-    _EN_ANCHORS[7]: (
-        re.compile(rf"\b(?:{_ID_NOUN}|ai|assistant|chatbot|bot)"),
-        frozenset({"is", "are", "was", "were", "been"}),
-    ),
-    _EN_ANCHORS[8]: (frozenset({"i"}),),
+    _EN_ANCHORS[0]: (_words("by at based built attributed derived come comes rely relies relied belong belongs"),),
+    _EN_ANCHORS[1]: (_words("i we"), _words("from product part affiliated belong belonging")),
+    _EN_ANCHORS[2]: (_words("my our"),),
+    _EN_ANCHORS[3]: (_words("am m im was is call known"),),  # "I'm" is the words "i" and "m"
+    _EN_ANCHORS[4]: (_words("as"),),
+    _EN_ANCHORS[5]: (_words("me us my"),),
+    _EN_ANCHORS[6]: (_words("s"),),  # "X's policy"
+    _EN_ANCHORS[7]: (re.compile(rf"\b(?:{_ID_NOUN}|ai|assistant|chatbot|bot)"), _words("is are was were been")),
+    _EN_ANCHORS[8]: (_words("i"),),
 }
 _WEAK = (_EN_ANCHORS[6], _ZH_ANCHORS[5])
 # "As X, I ...", "I, X, ...", "作为X", "我，X，": the speaker takes a name, which may be a role (see _role_taken)
@@ -205,6 +205,8 @@ _ZH_DISOWNED = re.compile(
 _ROLE_BEFORE_AS = re.compile(
     r"\b(?:role-?play(?:ing)?|pos(?:e|ing)|act(?:ing)?|masquerad\w+|disguis\w+)\s*$", re.IGNORECASE
 )
+_NEG_BEFORE = re.compile(r"\b(?:not|never|n['’]t)\s*$|不是\s*$|并非\s*$", re.IGNORECASE)
+_CLAUSE_MARK = re.compile(r"[,，;；:：]")
 _PLAIN_NEG = re.compile(r"\b(?:not|never|no)\b", re.IGNORECASE)
 _CLAUSE_BREAK = re.compile(r"[,;:，；：]|\b(?:but|however|although|though)\b|但是?|不过|然而", re.IGNORECASE)
 _ZH_NEG = re.compile(
@@ -440,7 +442,7 @@ class ClaimExtractor:
         words = set(_WORD.findall(low)) if anchors else set()
         for rx, neg in anchors:
             cues = _ANCHOR_CUES.get(rx)
-            if cues is not None and not all(_has_cue(cue, low, words) for cue in cues):
+            if cues is not None and not _has_cues(cues, low, words):
                 continue
             for m in rx.finditer(sent):
                 claim = self._claim_from_match(rx, m, neg, sent, voice, label, quotes)
@@ -542,9 +544,9 @@ class ClaimExtractor:
         )
 
 
-def _has_cue(cue: _Cue, low: str, words: set[str]) -> bool:
-    """Whether the folded sentence `low`, whose words are `words`, has an anchor's cue (see _ANCHOR_CUES)."""
-    return not words.isdisjoint(cue) if isinstance(cue, frozenset) else bool(cue.search(low))
+def _has_cues(cues: tuple[_Cue, ...], low: str, words: set[str]) -> bool:
+    """Whether the folded sentence `low`, whose words are `words`, has all of an anchor's cues (_ANCHOR_CUES)."""
+    return all(not words.isdisjoint(cue) if isinstance(cue, frozenset) else cue.search(low) for cue in cues)
 
 
 def _memoised(memo: dict[_K, tuple[Claim, ...]], key: _K, compute: Callable[..., list[Claim]]) -> list[Claim]:
@@ -569,11 +571,11 @@ def _negated_prefix(sent: str, start: int) -> bool:
     """A negation right before the anchor ("not because I was built by X", "并不是说我…") or a condition
     earlier in its clause ("If I were made by X, ...", "如果我是由X开发的，…")."""
     before = sent[max(0, start - 12) : start]
-    if re.search(r"\b(?:not|never|n['’]t)\s*$|不是\s*$|并非\s*$", before, re.IGNORECASE):
+    if _NEG_BEFORE.search(before):
         return True
     if _ROLE_BEFORE_AS.search(before):
         return True  # "I don't roleplay as ChatGPT", "acting as Claude": a role, not an identity
-    clause = re.split(r"[,，;；:：]", sent[:start])[-1]
+    clause = _CLAUSE_MARK.split(sent[:start])[-1]
     return bool(_CONDITION.search(clause))
 
 

@@ -77,7 +77,8 @@ _DENIAL = re.compile(
 
 # Every denial names the speaker ("I", "我") and says "n't", "not", "by", "own", 没有, 不属于, 不存在 or 独立:
 # cheap tests in the folded sentence (claims_fold) that skip the long pattern on most sentences.
-_DENIAL_CUES = (re.compile(r"n['’]t|not|by|own|没有|不属于|不存在|独立"), re.compile(r"\bi\b|我"))
+_DENIAL_WORD = re.compile(r"n['’]t|not|by|own|没有|不属于|不存在|独立")
+_DENIAL_SPEAKER = re.compile(r"\bi\b|我")
 
 
 @lru_cache(maxsize=65_536)  # place claims recur, and each origin claim is compared with every target's fact
@@ -91,7 +92,7 @@ def places_in(text: str) -> frozenset[str]:
 def is_denial(sentence: str) -> bool:
     """The speaker says it has no maker: "I don't have a parent company", "我不属于任何公司"."""
     low = fold(sentence)
-    return all(cue.search(low) for cue in _DENIAL_CUES) and bool(_DENIAL.search(sentence))
+    return bool(_DENIAL_WORD.search(low) and _DENIAL_SPEAKER.search(low) and _DENIAL.search(sentence))
 
 
 def names_maker(sentence: str) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
@@ -147,6 +147,7 @@ class IdentityRegistry:
         return self._term_index.find(text)
 
 
+@lru_cache(maxsize=4096)  # looked up for every term found in a text; the terms are few
 def _norm_term(term: str) -> str:
     return re.sub(r"[\s-]+", "", term).lower()
 
