@@ -170,7 +170,7 @@ _ANCHOR_CUES: dict[re.Pattern[str], tuple[_Cue, ...]] = {
     _EN_ANCHORS[2]: (_words("my our"),),
     _EN_ANCHORS[3]: (_words("am m im was is call known"),),  # "I'm" is the words "i" and "m"
     _EN_ANCHORS[4]: (_words("as"),),
-    _EN_ANCHORS[5]: (_words("me us my"),),
+    _EN_ANCHORS[5]: (_words("me us my"), re.compile(rf"(?:behind|{_VERB})\s+(?:me|us|my\s)|\b(?:that|who|which)\b")),
     _EN_ANCHORS[6]: (_words("s"),),  # "X's policy"
     _EN_ANCHORS[7]: (re.compile(rf"\b(?:{_ID_NOUN}|ai|assistant|chatbot|bot)"), _words("is are was were been")),
     _EN_ANCHORS[8]: (_words("i"),),

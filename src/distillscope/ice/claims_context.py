@@ -112,15 +112,17 @@ def mentions_persona(sentence: str, names: tuple[str, ...]) -> bool:
     rewrites below need one: this test first spares them (and their compilation) on most sentences."""
     if not names:
         return False
-    if not all(n.isascii() for n in names):
+    folded = _folded(names)
+    if folded is None:
         return True  # claims_fold folds letters as re does only for the ASCII letters of a name
     low = fold(sentence)
-    return any(n in low for n in _folded(names))
+    return any(n in low for n in folded)
 
 
 @lru_cache(maxsize=512)
-def _folded(names: tuple[str, ...]) -> tuple[str, ...]:
-    return tuple(fold(n) for n in names)
+def _folded(names: tuple[str, ...]) -> tuple[str, ...] | None:
+    """The names folded (claims_fold); None when a name is not ASCII."""
+    return tuple(fold(n) for n in names) if all(n.isascii() for n in names) else None
 
 
 @lru_cache(maxsize=512)
