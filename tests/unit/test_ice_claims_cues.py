@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from distillscope.ice import claims, claims_origin
+from distillscope.ice import claims, claims_origin, claims_text
 from distillscope.ice.claims_context import mentions_persona
 from distillscope.ice.claims_fold import fold
 
@@ -93,7 +93,7 @@ def test_sentences_splits_like_the_sentence_pattern() -> None:
     texts = ["One. Two! three? 四。五！\n\nSix.  \n Seven", "a!\nb", "。。\n\n！x", ""]
     texts += ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 16))) for _ in range(20_000)]
     for text in texts:
-        assert claims.sentences(text) == claims._SENT.split(text), repr(text)
+        assert claims_text.sentences(text) == claims_text._SENT.split(text), repr(text)
 
 
 def test_place_patterns_mean_the_same_lower_cased() -> None:

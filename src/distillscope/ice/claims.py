@@ -23,6 +23,7 @@ from distillscope.ice.claims_context import mentions_persona, persona_maker, per
 from distillscope.ice.claims_fold import fold
 from distillscope.ice.claims_origin import is_denial, names_maker, places_in
 from distillscope.ice.claims_selfref import selfref_makers
+from distillscope.ice.claims_text import segments, sentences
 from distillscope.identity.registry import (
     IdentityRegistry,
     default_registry,
@@ -268,21 +269,12 @@ _ORIGIN_STEMS = (
 )
 
 _ORIGIN_WORDS = re.compile(trie_regex(_ORIGIN_STEMS))  # origin-word stems, searched in the folded sentence
-_LABEL = re.compile(
-    r"^[\s>#*_-]*(?:\[(?P<b>[^\]\n]{1,40})\]\s*[:：]?|\((?P<r>[^)\n]{1,30})\)\s*[:：]?|"
-    r"\*\*(?P<s>[^*\n]{1,40}?)[:：]?\*\*\s*[:：]?|"
-    r"(?P<p>[^\s:：\[\]\"“][^:：\n\"“]{0,24}?)\s*[:：])"
-)
 _SELF_LABEL = re.compile(
     r"normal|classic|standard|original|regular|filtered|assistant|chatgpt|\bgpt\b|"
     r"\bai\b|response|answer|translation|note|output|🔒|正常|普通|标准|回答|回复|答案",
     re.IGNORECASE,
 )
 _PERSONA_LABEL = re.compile(r"jailbr|🔓|dan\b|developer mode|unfilter|evil|anti|dude|aim\b|mode", re.IGNORECASE)
-_SENT = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"“\[(])|(?<=[。！？!?])|\n+")
-# _SENT matches only right after an end mark or at a line break: `sentences` tries it there alone.
-_SENT_AT = re.compile(r"[.!?。！？]|\n")
-_NEWLINES = re.compile(r"\n+")
 # "our headquarters are in New York", "我的开发团队位于日本": a place claim (judged by claims_origin)
 _PLACE_CLAIM = re.compile(
     r"(?:\b(?:my|our|your)\b|我的|我们的|您的|你的)[^.。!?！？\n]{0,30}?"
@@ -316,45 +308,6 @@ def _voice_of_label(label: str | None) -> Voice:
     if _SELF_LABEL.search(label) and not _PERSONA_LABEL.search(label):
         return "self"
     return "persona"
-
-
-def segments(text: str) -> list[tuple[str | None, str]]:
-    """Split text into (speaker label or None, content) segments at lines that start with a label."""
-    out: list[tuple[str | None, str]] = []
-    label: str | None = None
-    buf: list[str] = []
-    for line in text.splitlines():
-        m = _LABEL.match(line)
-        lab = m and (m.group("b") or m.group("r") or m.group("s") or m.group("p"))
-        if m and lab and len(lab.split()) <= 4:
-            if buf:
-                out.append((label, "\n".join(buf)))
-            label, buf = lab.strip(), [line[m.end() :]]
-        else:
-            buf.append(line)
-    if buf:
-        out.append((label, "\n".join(buf)))
-    return out
-
-
-def sentences(text: str) -> list[str]:
-    """`_SENT.split(text)`, found faster: `re` tries a pattern that starts with a look-behind at every character,
-    while the places where _SENT can match (after an end mark, at a line break) are quick to find. Like re.split,
-    an empty break (after "。") cannot directly follow another empty break at the same place."""
-    out: list[str] = []
-    last, after_empty = 0, False
-    for mark in _SENT_AT.finditer(text):
-        at = mark.start() if mark.group() == "\n" else mark.end()
-        if at < last:
-            continue  # inside the previous break
-        m = _SENT.match(text, at)
-        if m is not None and m.end() == at and after_empty and at == last:
-            m = _NEWLINES.match(text, at)  # re.split's next alternative there
-        if m is not None:
-            out.append(text[last:at])
-            last, after_empty = m.end(), m.end() == at
-    out.append(text[last:])
-    return out
 
 
 class ClaimExtractor:
