@@ -61,7 +61,8 @@ def _echo(row: dict[str, Any]) -> bool:
 
 def _persona_vendor(row: dict[str, Any]) -> bool:
     """A persona-labelled segment mentions OpenAI/Anthropic with a maker word (third person)."""
-    from distillscope.ice.claims import _voice_of_label, segments
+    from distillscope.ice.claims import _voice_of_label
+    from distillscope.ice.claims_text import segments
 
     return any(
         label

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from distillscope.errors import ConfigError
-from distillscope.ice.claims import segments
 from distillscope.ice.claims_judge import ClaimsJudge
+from distillscope.ice.claims_text import segments
 from distillscope.ice.judge_factory import make_judge
 from distillscope.ice.judges import (
     JudgeItem,

@@ -19,9 +19,11 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Literal, TypeVar
 
-from distillscope.ice.claims_context import persona_maker, persona_subject
+from distillscope.ice.claims_context import mentions_persona, persona_maker, persona_subject
+from distillscope.ice.claims_fold import fold
 from distillscope.ice.claims_origin import is_denial, names_maker, places_in
 from distillscope.ice.claims_selfref import selfref_makers
+from distillscope.ice.claims_text import segments, sentences
 from distillscope.identity.registry import (
     IdentityRegistry,
     default_registry,
@@ -58,8 +60,11 @@ _SELF_NP = (
     rf"\b{_ID_NOUN}\s+(?:that\s+|which\s+)?(?:I|we)\b|"
     r"\bthis\s+(?:AI|model|assistant|chatbot|bot|language\s+model|AI\s+(?:model|assistant|system|chatbot))\b)"
 )
+# Every English anchor needs one of these (a first-person word, "as", "this is", "your", "this AI"): searched in the
+# folded sentence (claims_fold), so written in lower case.
 _EN_FP = re.compile(
-    rf"{_FP}|\bas\b|\bthis\s+is\b|\bknown\s+as\b|\byour\b|\bthis\s+(?:AI|model|assistant|chatbot)\b", re.IGNORECASE
+    r"\b(?:i|im|me|my|myself|we|our|us|as|your)\b|\bthis\s+(?:is|ai|model|assistant|chatbot)\b|"
+    r"\bthe\s+(?:ai|assistant|model|chatbot)\s+you(?:['’]re|\s+are)\s+\w+ing\s+(?:to|with)\b"
 )
 # English claim anchors; group "tail" is where the claimed identity is looked for.
 _EN_ANCHORS: tuple[re.Pattern[str], ...] = tuple(
@@ -149,11 +154,27 @@ _ZH_ANCHORS: tuple[re.Pattern[str], ...] = tuple(
     )
 )
 _ZH_SELF_RX = re.compile(_ZH_SELF)
-# Words an anchor cannot match without: a cheap search first spares the slow pattern on most sentences.
-_ANCHOR_CUES = {
-    _EN_ANCHORS[5]: re.compile(r"\b(?:me|us|my)\b", re.IGNORECASE),
-    _EN_ANCHORS[6]: re.compile(r"['’]s\s", re.IGNORECASE),
-    _EN_ANCHORS[8]: re.compile(r"\bI\s*,", re.IGNORECASE),
+# What an anchor cannot match without: a word of each set (a word is a run of \w in the folded sentence, see
+# claims_fold), or a match of a cue pattern in the folded sentence. An anchor runs only when it has all its cues:
+# looking words up is much cheaper than the case-insensitive patterns, which most sentences would fail.
+_Cue = frozenset[str] | re.Pattern[str]
+_WORD = re.compile(r"\w+")
+
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+_ANCHOR_CUES: dict[re.Pattern[str], tuple[_Cue, ...]] = {
+    _EN_ANCHORS[0]: (_words("by at based built attributed derived come comes rely relies relied belong belongs"),),
+    _EN_ANCHORS[1]: (_words("i we"), _words("from product part affiliated belong belonging")),
+    _EN_ANCHORS[2]: (_words("my our"),),
+    _EN_ANCHORS[3]: (_words("am m im was is call known"),),  # "I'm" is the words "i" and "m"
+    _EN_ANCHORS[4]: (_words("as"),),
+    _EN_ANCHORS[5]: (_words("me us my"), re.compile(rf"(?:behind|{_VERB})\s+(?:me|us|my\s)|\b(?:that|who|which)\b")),
+    _EN_ANCHORS[6]: (_words("s"),),  # "X's policy"
+    _EN_ANCHORS[7]: (re.compile(rf"\b(?:{_ID_NOUN}|ai|assistant|chatbot|bot)"), _words("is are was were been")),
+    _EN_ANCHORS[8]: (_words("i"),),
 }
 _WEAK = (_EN_ANCHORS[6], _ZH_ANCHORS[5])
 # "As X, I ...", "I, X, ...", "作为X", "我，X，": the speaker takes a name, which may be a role (see _role_taken)
@@ -185,6 +206,8 @@ _ZH_DISOWNED = re.compile(
 _ROLE_BEFORE_AS = re.compile(
     r"\b(?:role-?play(?:ing)?|pos(?:e|ing)|act(?:ing)?|masquerad\w+|disguis\w+)\s*$", re.IGNORECASE
 )
+_NEG_BEFORE = re.compile(r"\b(?:not|never|n['’]t)\s*$|不是\s*$|并非\s*$", re.IGNORECASE)
+_CLAUSE_MARK = re.compile(r"[,，;；:：]")
 _PLAIN_NEG = re.compile(r"\b(?:not|never|no)\b", re.IGNORECASE)
 _CLAUSE_BREAK = re.compile(r"[,;:，；：]|\b(?:but|however|although|though)\b|但是?|不过|然而", re.IGNORECASE)
 _ZH_NEG = re.compile(
@@ -245,19 +268,13 @@ _ORIGIN_STEMS = (
     "公司",
 )
 
-_ORIGIN_WORDS = re.compile(r"(?i)(?:" + trie_regex(_ORIGIN_STEMS) + ")")  # case-insensitive origin-word stems
-_LABEL = re.compile(
-    r"^[\s>#*_-]*(?:\[(?P<b>[^\]\n]{1,40})\]\s*[:：]?|\((?P<r>[^)\n]{1,30})\)\s*[:：]?|"
-    r"\*\*(?P<s>[^*\n]{1,40}?)[:：]?\*\*\s*[:：]?|"
-    r"(?P<p>[^\s:：\[\]\"“][^:：\n\"“]{0,24}?)\s*[:：])"
-)
+_ORIGIN_WORDS = re.compile(trie_regex(_ORIGIN_STEMS))  # origin-word stems, searched in the folded sentence
 _SELF_LABEL = re.compile(
     r"normal|classic|standard|original|regular|filtered|assistant|chatgpt|\bgpt\b|"
     r"\bai\b|response|answer|translation|note|output|🔒|正常|普通|标准|回答|回复|答案",
     re.IGNORECASE,
 )
 _PERSONA_LABEL = re.compile(r"jailbr|🔓|dan\b|developer mode|unfilter|evil|anti|dude|aim\b|mode", re.IGNORECASE)
-_SENT = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"“\[(])|(?<=[。！？!?])|\n+")
 # "our headquarters are in New York", "我的开发团队位于日本": a place claim (judged by claims_origin)
 _PLACE_CLAIM = re.compile(
     r"(?:\b(?:my|our|your)\b|我的|我们的|您的|你的)[^.。!?！？\n]{0,30}?"
@@ -266,6 +283,8 @@ _PLACE_CLAIM = re.compile(
     r"位于|设在|在)",
     re.IGNORECASE,
 )
+# Every place claim has a possessive: searched in the folded sentence, it spares the pattern on most sentences.
+_PLACE_CLAIM_CUE = re.compile(r"\b(?:my|our|your)\b|我的|我们的|您的|你的")
 _MEMO_SIZE = 100_000
 _K = TypeVar("_K", bound=tuple[Hashable, ...])
 _QUOTE = re.compile(r"\"[^\"\n]{3,}\"|“[^”\n]{3,}”|「[^」\n]{3,}」|『[^』\n]{3,}』")
@@ -291,25 +310,6 @@ def _voice_of_label(label: str | None) -> Voice:
     return "persona"
 
 
-def segments(text: str) -> list[tuple[str | None, str]]:
-    """Split text into (speaker label or None, content) segments at lines that start with a label."""
-    out: list[tuple[str | None, str]] = []
-    label: str | None = None
-    buf: list[str] = []
-    for line in text.splitlines():
-        m = _LABEL.match(line)
-        lab = m and (m.group("b") or m.group("r") or m.group("s") or m.group("p"))
-        if m and lab and len(lab.split()) <= 4:
-            if buf:
-                out.append((label, "\n".join(buf)))
-            label, buf = lab.strip(), [line[m.end() :]]
-        else:
-            buf.append(line)
-    if buf:
-        out.append((label, "\n".join(buf)))
-    return out
-
-
 class ClaimExtractor:
     """Finds first-person identity claims in a text, resolving claimed names with an IdentityRegistry."""
 
@@ -328,7 +328,7 @@ class ClaimExtractor:
         claims: list[Claim] = []  # a sentence without claims of its own may speak as the persona
         for label, body in segments(text):
             seg_voice = voice or _voice_of_label(label)
-            for sent in (s for s in _SENT.split(body) if s and s.strip()):
+            for sent in (s for s in sentences(body) if s and s.strip()):
                 key = (sent, seg_voice, label, personas, voice)
                 claims.extend(_memoised(self._memo_all, key, self._all_claims))
         return claims
@@ -348,14 +348,21 @@ class ClaimExtractor:
         self, sent: str, personas: tuple[str, ...], seg_voice: Voice, label: str | None, voice: Voice | None
     ) -> list[Claim]:
         """Claims about a template persona, in its voice: a family, else a named (not vague) maker; see above."""
-        found = [
-            c for c in self._sentence_claims(persona_subject(sent, personas) or "", seg_voice, label) if c.families
-        ]
-        for text in (persona_subject(sent, personas, first_person=True), persona_maker(sent, personas)):
-            if found or not text or not names_maker(text):
-                continue
-            found = [c for c in self._sentence_claims(text, seg_voice, label) if c.origin and not c.families]
+        if not mentions_persona(sent, personas):
+            return []
+        subject = persona_subject(sent, personas)  # None: the subject is no persona (then in the first person too)
+        found = [c for c in self._sentence_claims(subject, seg_voice, label) if c.families] if subject else []
+        if not found and subject:
+            found = self._persona_origin(persona_subject(sent, personas, first_person=True), seg_voice, label)
+        if not found:
+            found = self._persona_origin(persona_maker(sent, personas), seg_voice, label)
         return [replace(c, sentence=sent.strip(), voice=voice or "persona") for c in found]
+
+    def _persona_origin(self, text: str | None, voice: Voice, label: str | None) -> list[Claim]:
+        """Origin claims (no family) of a persona sentence rewritten in the first person, if it names a maker."""
+        if not text or not names_maker(text):
+            return []
+        return [c for c in self._sentence_claims(text, voice, label) if c.origin and not c.families]
 
     def _selfref_claims(self, sent: str, voice: Voice, label: str | None) -> list[Claim]:
         """ "OpenAI, the company behind this AI" (claims_selfref): a loose-only (weak) claim about the speaker."""
@@ -374,19 +381,21 @@ class ClaimExtractor:
 
     def _sentence_claims_uncached(self, sent: str, voice: Voice, label: str | None) -> list[Claim]:
         found: list[Claim] = []
-        if is_denial(sent) or (_PLACE_CLAIM.search(sent) and places_in(sent)):
+        low = fold(sent)
+        if is_denial(sent) or (_PLACE_CLAIM_CUE.search(low) and _PLACE_CLAIM.search(sent) and places_in(sent)):
             found.append(
                 Claim(sentence=sent.strip(), families=(), voice=voice, speaker=label, origin=True)
             )  # judged by claims_origin
-        if not (self._families_in(sent) or _ORIGIN_WORDS.search(sent)):
+        if not (self._families_in(sent) or _ORIGIN_WORDS.search(low)):
             return found  # cheap pre-filter: no name and no origin word, so no other claim
-        quotes = [m.span() for m in _QUOTE.finditer(sent)]
-        anchors = [(r, _EN_NEG) for r in _EN_ANCHORS] if _EN_FP.search(sent) else []
-        if "我" in sent or "作为" in sent or _ZH_SELF_RX.search(sent):
+        anchors = [(r, _EN_NEG) for r in _EN_ANCHORS] if _EN_FP.search(low) else []
+        if not sent.isascii() and ("我" in sent or "作为" in sent or _ZH_SELF_RX.search(sent)):
             anchors += [(r, _ZH_NEG) for r in _ZH_ANCHORS]
+        quotes = [m.span() for m in _QUOTE.finditer(sent)] if anchors else []
+        words = set(_WORD.findall(low)) if anchors else set()
         for rx, neg in anchors:
-            cue = _ANCHOR_CUES.get(rx)
-            if cue is not None and not cue.search(sent):
+            cues = _ANCHOR_CUES.get(rx)
+            if cues is not None and not _has_cues(cues, low, words):
                 continue
             for m in rx.finditer(sent):
                 claim = self._claim_from_match(rx, m, neg, sent, voice, label, quotes)
@@ -488,6 +497,11 @@ class ClaimExtractor:
         )
 
 
+def _has_cues(cues: tuple[_Cue, ...], low: str, words: set[str]) -> bool:
+    """Whether the folded sentence `low`, whose words are `words`, has all of an anchor's cues (_ANCHOR_CUES)."""
+    return all(not words.isdisjoint(cue) if isinstance(cue, frozenset) else cue.search(low) for cue in cues)
+
+
 def _memoised(memo: dict[_K, tuple[Claim, ...]], key: _K, compute: Callable[..., list[Claim]]) -> list[Claim]:
     """`compute(*key)` once per key (a bounded memo, cleared when full); a fresh list each time."""
     if key not in memo:
@@ -510,11 +524,11 @@ def _negated_prefix(sent: str, start: int) -> bool:
     """A negation right before the anchor ("not because I was built by X", "并不是说我…") or a condition
     earlier in its clause ("If I were made by X, ...", "如果我是由X开发的，…")."""
     before = sent[max(0, start - 12) : start]
-    if re.search(r"\b(?:not|never|n['’]t)\s*$|不是\s*$|并非\s*$", before, re.IGNORECASE):
+    if _NEG_BEFORE.search(before):
         return True
     if _ROLE_BEFORE_AS.search(before):
         return True  # "I don't roleplay as ChatGPT", "acting as Claude": a role, not an identity
-    clause = re.split(r"[,，;；:：]", sent[:start])[-1]
+    clause = _CLAUSE_MARK.split(sent[:start])[-1]
     return bool(_CONDITION.search(clause))
 
 

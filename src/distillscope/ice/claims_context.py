@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
+from distillscope.ice.claims_fold import fold
 from distillscope.identity.registry import IdentityRegistry
 
 _CAMEL = re.compile(r"(?<![\w-])([A-Z]?[a-z]+[A-Z][\w-]*|[A-Z]{2,}[a-z][\w-]*)(?![\w-])")
@@ -106,6 +107,24 @@ def _persona_names(template: str, registry: IdentityRegistry) -> tuple[str, ...]
     return tuple(sorted(keep, key=len, reverse=True))
 
 
+def mentions_persona(sentence: str, names: tuple[str, ...]) -> bool:
+    """Whether one of `names` occurs in `sentence`, as the persona patterns compare them (ignoring case). The
+    rewrites below need one: this test first spares them (and their compilation) on most sentences."""
+    if not names:
+        return False
+    folded = _folded(names)
+    if folded is None:
+        return True  # claims_fold folds letters as re does only for the ASCII letters of a name
+    low = fold(sentence)
+    return any(n in low for n in folded)
+
+
+@lru_cache(maxsize=512)
+def _folded(names: tuple[str, ...]) -> tuple[str, ...] | None:
+    """The names folded (claims_fold); None when a name is not ASCII."""
+    return tuple(fold(n) for n in names) if all(n.isascii() for n in names) else None
+
+
 @lru_cache(maxsize=512)
 def _subject_regex(names: tuple[str, ...]) -> re.Pattern[str]:
     alt = "|".join(re.escape(n) for n in names)
@@ -136,6 +155,8 @@ def persona_subject(sentence: str, names: tuple[str, ...], *, first_person: bool
 
 
 _MADE = r"(?:developed|created|built|designed|made|launched|released|trained|programmed|engineered)"
+# Both maker patterns need a making verb or "is the (creator of)": searched in the folded sentence first.
+_MADE_CUE = re.compile(rf"{_MADE}|is\s+the\s")
 
 
 @lru_cache(maxsize=512)
@@ -157,7 +178,7 @@ def _object_regexes(names: tuple[str, ...]) -> tuple[re.Pattern[str], re.Pattern
 def persona_maker(sentence: str, names: tuple[str, ...]) -> str | None:
     """A first-person origin sentence for a persona named as the object of a making verb: "BasedAI Corp developed
     LiveGPT" or "a new model created by BasedAI Corp called LiveGPT" -> "I was developed by BasedAI Corp"."""
-    if not names:
+    if not names or not _MADE_CUE.search(fold(sentence)):
         return None
     maker_first, named_after = _object_regexes(names)
     m = maker_first.match(sentence)

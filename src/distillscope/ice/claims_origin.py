@@ -18,6 +18,8 @@ import re
 from functools import lru_cache
 from typing import Literal
 
+from distillscope.ice.claims_fold import fold
+
 OriginKind = Literal["place_conflict", "place_ok", "named", "denial", "context", "plain"]
 
 # Place words -> country code. "XX" marks fictional or impossible places.
@@ -38,6 +40,9 @@ _PLACES: dict[str, str] = {
     r"\bMars\b|Atlantis|\bthe moon\b|cyberspace|dark ?web|underworld|nowhere|火星|月球|亚特兰蒂斯|虚无|暗网": "xx",
 }
 _PLACE_RX = tuple((re.compile(p, re.IGNORECASE), c) for p, c in _PLACES.items())
+# Any place, searched in the folded text (claims_fold; no place pattern has an upper-case escape such as \S, so
+# lower-casing keeps its meaning): one scan that spares the twelve case-insensitive ones on most sentences.
+_ANY_PLACE = re.compile("|".join(_PLACES).lower())
 _NAMED = re.compile(
     r"\b(?:called|named|known\s+as|dubbed)\b|名为|叫做|名叫|\b[A-Z][a-z]+[A-Z]\w+|"
     r"(?<![A-Za-z])(?:Inc|Corp|Corporation|LLC|Ltd|Labs?|Innovations|Technologies|Initiative|Collective|Syndicate|"
@@ -70,18 +75,24 @@ _DENIAL = re.compile(
     re.IGNORECASE,
 )
 
-# Every denial names the speaker ("I", "我"): a cheap test that skips the long pattern on most sentences.
-_DENIAL_CUE = re.compile(r"\bI\b|我", re.IGNORECASE)
+# Every denial names the speaker ("I", "我") and says "n't", "not", "by", "own", 没有, 不属于, 不存在 or 独立:
+# cheap tests in the folded sentence (claims_fold) that skip the long pattern on most sentences.
+_DENIAL_WORD = re.compile(r"n['’]t|not|by|own|没有|不属于|不存在|独立")
+_DENIAL_SPEAKER = re.compile(r"\bi\b|我")
 
 
-def places_in(text: str) -> set[str]:
+@lru_cache(maxsize=65_536)  # place claims recur, and each origin claim is compared with every target's fact
+def places_in(text: str) -> frozenset[str]:
     """Country codes of the places named in `text` ("xx" for fictional places)."""
-    return {code for rx, code in _PLACE_RX if rx.search(text)}
+    if not _ANY_PLACE.search(fold(text)):
+        return frozenset()
+    return frozenset(code for rx, code in _PLACE_RX if rx.search(text))
 
 
 def is_denial(sentence: str) -> bool:
     """The speaker says it has no maker: "I don't have a parent company", "我不属于任何公司"."""
-    return bool(_DENIAL_CUE.search(sentence) and _DENIAL.search(sentence))
+    low = fold(sentence)
+    return bool(_DENIAL_WORD.search(low) and _DENIAL_SPEAKER.search(low) and _DENIAL.search(sentence))
 
 
 def names_maker(sentence: str) -> bool:

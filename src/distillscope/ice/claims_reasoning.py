@@ -41,9 +41,11 @@ _LITERAL_NL = re.compile(r"\\r\\n|\\n|\\r")
 _TAG_NEXT_TO_LITERAL = re.compile(r"</?think\s*>\\n|\\n</?think\s*>", re.IGNORECASE)
 # A role tag inline after a sentence end: "… ready. [DAN]: I am …", "… **[AIM]:** …", "… no. DAN: I am …";
 # an unbracketed tag must look like a persona name (DAN, ChatGPT, BetterDAN), not a word ("See:", "4. [link]").
+# The match starts at the sentence end mark, which the search can skip to (a pattern that starts with a
+# look-behind is tried at every character); the replacement puts the mark back.
 _INLINE_TAG = re.compile(
-    r"(?<=[^\d\s][.!?。！？])[ \t]*(?=\*{0,2}\[[^\]\n]{1,40}\]\s*[:：]?\s*\S)|"
-    r"(?<=[^\d\s][.!?])[ \t]+(?=(?:[A-Z]{2,}|[A-Z][a-z]+[A-Z])[\w-]{0,20} ?:\s)"
+    r"(?P<end>[.!?。！？])(?<=[^\d\s].)(?:[ \t]*(?=\*{0,2}\[[^\]\n]{1,40}\]\s*[:：]?\s*\S)|"
+    r"(?<=[.!?])[ \t]+(?=(?:[A-Z]{2,}|[A-Z][a-z]+[A-Z])[\w-]{0,20} ?:\s))"
 )
 # Reports of the prompt and plans of the answer, in English and Chinese (see the module docstring).
 _REPORT = re.compile(
@@ -85,7 +87,7 @@ def split_response(response: str, reasoning: str | None = None) -> tuple[str, st
 
 def split_inline_tags(text: str) -> str:
     """Start a new line at each role tag written inline, so each persona becomes its own speaker segment."""
-    return _INLINE_TAG.sub("\n", text)
+    return _INLINE_TAG.sub(r"\g<end>\n", text)
 
 
 def reasoning_evidence(sentence: str, families: tuple[str, ...], registry: IdentityRegistry) -> bool:

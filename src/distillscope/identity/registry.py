@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
@@ -147,6 +147,7 @@ class IdentityRegistry:
         return self._term_index.find(text)
 
 
+@lru_cache(maxsize=4096)  # looked up for every term found in a text; the terms are few
 def _norm_term(term: str) -> str:
     return re.sub(r"[\s-]+", "", term).lower()
 
@@ -190,13 +191,18 @@ class _TermIndex:
         self.cjk_rx = re.compile(trie_regex(sorted({t for t in raw if _CJK.search(t)})))
         cs_words = sorted({t for f in families for t in f.terms_cs})
         self.cs_rx = re.compile(rf"(?<![A-Za-z0-9])(?:{trie_regex(cs_words)})(?![A-Za-z])") if cs_words else None
+        # The case-sensitive terms without the look-behind: re skips straight to their first letters.
+        self.cs_cue = re.compile(trie_regex(cs_words)) if cs_words else None
 
     def find(self, text: str) -> list[tuple[int, Family]]:
         seen: dict[str, tuple[int, Family]] = {}
         hits = [(m.start(), self.by_term.get(_norm_term(m.group()))) for m in self.ascii_rx.finditer(text.lower())]
-        hits += [(m.start(), self.by_term.get(_norm_term(m.group()))) for m in self.cjk_rx.finditer(text)]
-        if self.cs_rx is not None:
+        if not text.isascii():  # every CJK term has a CJK character
+            hits += [(m.start(), self.by_term.get(_norm_term(m.group()))) for m in self.cjk_rx.finditer(text)]
+        if self.cs_rx is not None and self.cs_cue is not None and self.cs_cue.search(text):
             hits += [(m.start(), self.cs_by_term.get(_norm_term(m.group()))) for m in self.cs_rx.finditer(text)]
+        if not hits:
+            return []
         for pos, fam in sorted(hits, key=lambda h: h[0]):
             if fam is not None and fam.key not in seen:
                 seen[fam.key] = (pos, fam)
