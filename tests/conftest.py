@@ -30,6 +30,10 @@ def _isolated_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     (home / "models").symlink_to(models, target_is_directory=True)
     old = os.environ.get("DISTILLSCOPE_HOME")
     os.environ["DISTILLSCOPE_HOME"] = str(home)
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        # Parallel workers (pyproject's `-n`): one llama.cpp thread per embedded model, so that the workers' models
+        # (and the servers they start) never ask for more cores than the machine has; llama.cpp threads spin.
+        os.environ.setdefault("DISTILLSCOPE_THREADS", "1")
     yield home
     if old is None:
         os.environ.pop("DISTILLSCOPE_HOME", None)
