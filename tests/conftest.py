@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -39,3 +40,16 @@ def _isolated_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         os.environ.pop("DISTILLSCOPE_HOME", None)
     else:
         os.environ["DISTILLSCOPE_HOME"] = old
+
+
+@pytest.fixture(scope="module")
+def ray_to_myself(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Held by a module that starts Ray: with `pytest -n`, a second worker's module waits here, because a Ray
+    instance started without an address joins any other instance on the machine."""
+    shared = tmp_path_factory.getbasetemp().parent  # the same folder for every xdist worker of this session
+    with (shared / "ray.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)

@@ -16,13 +16,11 @@ from distillscope.types import GenerateRequest
 from faultserver import FaultServer, answer_for
 
 ray = pytest.importorskip("ray")
-# One Ray instance at a time: with `pytest -n`, both Ray modules run in the same worker, one after the other.
-pytestmark = pytest.mark.xdist_group("ray")
 WORKER = {"worker": 1.0}  # a custom resource only the worker nodes have, one actor's worth each
 
 
 @pytest.fixture(scope="module")
-def cluster() -> Iterator[Any]:
+def cluster(ray_to_myself: None) -> Iterator[Any]:
     from ray.cluster_utils import Cluster
 
     c = Cluster(initialize_head=True, head_node_args={"num_cpus": 1, "include_dashboard": False})

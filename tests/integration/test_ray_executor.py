@@ -24,8 +24,6 @@ from distillscope.runner import run_experiment
 from distillscope.types import GenerateRequest
 
 ray = pytest.importorskip("ray")
-# One Ray instance at a time: with `pytest -n`, both Ray modules run in the same worker, one after the other.
-pytestmark = pytest.mark.xdist_group("ray")
 
 JUDGE = '{"style": 1, "logic": 2, "content": 1, "overall": 3, "reason": "alike"}'
 RECORD_FILES = ("rse/responses.jsonl", "rse/judgements.jsonl", "ice/records.jsonl", "ice/paired/records.jsonl")
@@ -33,7 +31,7 @@ TIMING = {"latency_s", "created", "cached"}  # differ between any two runs, loca
 
 
 @pytest.fixture(scope="module", autouse=True)
-def one_node() -> Iterator[None]:
+def one_node(ray_to_myself: None) -> Iterator[None]:
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     yield
     ray.shutdown()
