@@ -24,7 +24,7 @@ import numpy as np
 
 from distillscope.bench.lineage import leave_one_student_out, score
 from distillscope.bench.lineage_cv import CLASSIFIER, FoldSettings
-from distillscope.bench.lineage_data import LineageData, prepare
+from distillscope.bench.lineage_data import LineageData, prepare_folder
 from distillscope.rse.fingerprint import Excess
 from distillscope.rse.verdict import family_of
 
@@ -110,12 +110,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, required=True, help="folder with the lineage files")
     args = parser.parse_args()
-    data = prepare(
-        [args.data / "alpacaeval_outputs.jsonl.gz"],
-        args.data / "lineage.csv",
-        args.data / "families.csv",
-        signals=("word", "frame", "nearest"),
-    )
+    data = prepare_folder(args.data, ("word", "frame", "nearest"))
     add_rival_signals(data)
     settings = [FoldSettings(verdict_signals=t) for t in TESTS] + [FoldSettings(signals=a) for a in ATTRIBUTION]
     for row in rows(data, settings):

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from distillscope.bench.lineage import leave_one_student_out, score
 from distillscope.bench.lineage_cv import CLASSIFIER, FoldSettings
-from distillscope.bench.lineage_data import prepare
+from distillscope.bench.lineage_data import prepare_folder
 
 SETS = (
     ("word",),
@@ -38,12 +38,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, required=True, help="folder with the lineage files")
     args = parser.parse_args()
-    data = prepare(
-        [args.data / "alpacaeval_outputs.jsonl.gz"],
-        args.data / "lineage.csv",
-        args.data / "families.csv",
-        signals=("word", "frame", "skeleton", "nearest"),
-    )
+    data = prepare_folder(args.data, ("word", "frame", "skeleton", "nearest"))
     # Each evidence row's test uses all of its similarity signals (weights fitted in the folds), so the rows
     # compare the evidence itself; the shipped default tests the word excess only (FoldSettings.verdict_signals).
     rows = [FoldSettings(signals=s, verdict_signals=tuple(x for x in s if x != CLASSIFIER)) for s in SETS]

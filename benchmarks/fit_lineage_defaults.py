@@ -14,7 +14,7 @@ import json
 from pathlib import Path
 
 from distillscope.bench.lineage_cv import FoldSettings, _attribution_weights, _evidence, _means, _similarity_weights
-from distillscope.bench.lineage_data import prepare
+from distillscope.bench.lineage_data import prepare_folder
 
 
 def main() -> None:
@@ -23,12 +23,7 @@ def main() -> None:
     parser.add_argument("--data", type=Path, required=True, help="folder with the lineage files")
     args = parser.parse_args()
     settings = FoldSettings()
-    data = prepare(
-        [args.data / "alpacaeval_outputs.jsonl.gz"],
-        args.data / "lineage.csv",
-        args.data / "families.csv",
-        signals=[s for s in settings.signals if s != "classifier"],
-    )
+    data = prepare_folder(args.data, [s for s in settings.signals if s != "classifier"])
     train = list(data.students)
     means = _means(data, settings.signals, None)
     suspect = _similarity_weights(data, means, train, settings)

@@ -150,3 +150,11 @@ def prepare(
         labels=pair_labels(rows, candidates, families),
         texts=texts,
     )
+
+
+def prepare_folder(folder: Path, signals: Sequence[str]) -> LineageData:
+    """`prepare` on a folder laid out like ../shared/data/lineage: alpacaeval_outputs.jsonl.gz, lineage.csv and
+    families.csv (the benchmark scripts' one argument)."""
+    return prepare(
+        [folder / "alpacaeval_outputs.jsonl.gz"], folder / "lineage.csv", folder / "families.csv", signals=signals
+    )
