@@ -7,12 +7,11 @@ a log line or an error message. System messages become the Messages API's `syste
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from distillscope.backends.base import BackendOptions
-from distillscope.backends.http_util import Endpoint, endpoint_and_key, public_url, scrub
-from distillscope.errors import BackendError, MissingDependencyError
+from distillscope.backends.http_util import ApiBackend
+from distillscope.errors import MissingDependencyError
 from distillscope.types import Completion, GenerateRequest, Usage
 
 DEFAULT_BASE_URL = "https://api.anthropic.com"
@@ -29,59 +28,25 @@ def _sdk() -> Any:
     return anthropic
 
 
-class AnthropicBackend:
+class AnthropicBackend(ApiBackend):
     """Messages against Anthropic's API (or a server speaking it). One client per event loop."""
 
+    SCHEME = "anthropic"
+    BASE_URL_ENV = "ANTHROPIC_BASE_URL"
+    DEFAULT_BASE_URL = DEFAULT_BASE_URL
+    DEFAULT_KEY_ENV = DEFAULT_KEY_ENV
     batch_provider = "anthropic"
-
-    def __init__(self, model: str, *, base_url: str, api_key: str, timeout_s: float = 600.0) -> None:
-        self.model = model
-        self.base_url = base_url.rstrip("/")
-        self._api_key = api_key
-        self._timeout = timeout_s
-        self._clients: dict[int, Any] = {}
-
-    @property
-    def secrets(self) -> tuple[str, ...]:
-        """The API key, for the facade to scrub from answers (never shown)."""
-        return (self._api_key,) if self._api_key else ()
 
     @classmethod
     def from_spec(cls, name: str, options: BackendOptions) -> AnthropicBackend:
         """`anthropic:MODEL`; base_url from options, $ANTHROPIC_BASE_URL or Anthropic's; key from the env var named."""
-        _sdk()
-        base_url, key = endpoint_and_key(
-            f"anthropic:{name}",
-            options.base_url,
-            options.api_key_env or DEFAULT_KEY_ENV,
-            base_url_env="ANTHROPIC_BASE_URL",
-            default_base_url=DEFAULT_BASE_URL,
+        _sdk()  # a missing extra is named before the key is looked for
+        return super().from_spec(name, options)
+
+    def _new_client(self) -> Any:
+        return _sdk().AsyncAnthropic(
+            api_key=self._api_key, base_url=self.base_url, max_retries=0, timeout=self._timeout
         )
-        return cls(name, base_url=base_url, api_key=key, timeout_s=options.http_timeout_s)
-
-    @property
-    def identity(self) -> str:
-        return f"anthropic:{self.model}@{public_url(self.base_url)}"
-
-    def _endpoint(self) -> Endpoint:
-        return Endpoint(self.identity, self.base_url, self.model, self._api_key, DEFAULT_KEY_ENV)
-
-    def client(self) -> Any:
-        """The SDK client of the running loop (an httpx pool belongs to the loop that opened it)."""
-        loop = asyncio.get_running_loop()
-        client = self._clients.get(id(loop))
-        if client is None:
-            client = _sdk().AsyncAnthropic(
-                api_key=self._api_key, base_url=self.base_url, max_retries=0, timeout=self._timeout
-            )
-            self._clients = {id(loop): client}  # drop clients of finished loops
-        return client
-
-    async def aclose(self) -> None:
-        """Close the HTTP client of the running loop."""
-        client = self._clients.pop(id(asyncio.get_running_loop()), None)
-        if client is not None:
-            await client.close()
 
     def batch_params(self, request: GenerateRequest) -> dict[str, Any]:
         """The Messages API parameters of a request (interactive call and Message Batches alike)."""
@@ -107,21 +72,7 @@ class AnthropicBackend:
         params = self.batch_params(request)
         # SDK 2.x no longer declares the sampling parameters; the API reads them from the body, as in a batch.
         sampling = {k: params.pop(k) for k in _SAMPLING if k in params}
-        try:
-            resp = await self.client().messages.create(**params, extra_body=sampling)
-        except sdk.APITimeoutError as exc:
-            raise BackendError(f"{self.identity}: request timed out", retryable=True, kind="timeout") from exc
-        except sdk.APIConnectionError as exc:
-            raise BackendError(
-                f"cannot connect to {public_url(self.base_url)} ({scrub(str(exc), self._api_key)}); "
-                "start the server or fix base_url / ANTHROPIC_BASE_URL",
-                retryable=True,
-                kind="connection",
-            ) from exc
-        except sdk.APIStatusError as exc:
-            raise self._endpoint().status_error(exc) from exc
-        except (sdk.APIResponseValidationError, ValueError) as exc:
-            raise self._endpoint().bad_response(f"unreadable reply ({type(exc).__name__})") from exc
+        resp = await self._send(sdk, self.client().messages.create(**params, extra_body=sampling))
         try:
             return self.batch_completion(resp)
         except (AttributeError, TypeError, KeyError, IndexError) as exc:

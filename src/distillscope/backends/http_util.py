@@ -1,16 +1,20 @@
-"""Helpers shared by the HTTP API backends (openai:, anthropic:): local endpoints, safe URLs, key scrubbing and
-Retry-After parsing. No backend imports another; they share this module instead."""
+"""What the HTTP API backends (openai:, anthropic:) share: their base class (spec, key, identity, one SDK client per
+event loop), local endpoints, safe URLs, key scrubbing and Retry-After parsing. No backend imports another; they
+share this module instead."""
 
 from __future__ import annotations
 
+import asyncio
 import email.utils
 import os
 import re
 import time
+from collections.abc import Awaitable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar, Self
 from urllib.parse import urlsplit, urlunsplit
 
+from distillscope.backends.base import BackendOptions
 from distillscope.errors import BackendError, ConfigError
 
 _LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1", "0.0.0.0"})
@@ -123,3 +127,83 @@ def endpoint_and_key(
             f"(or name another variable with api_key_env) for {public_url(url)}"
         )
     return url, "sk-no-key-needed-locally"
+
+
+class ApiBackend:
+    """The shape of an HTTP API backend: `SCHEME:MODEL` at a base URL with a key from the environment, an identity
+    without the key, and one SDK client per event loop (an httpx pool belongs to the loop that opened it, and
+    `asyncio.run` twice needs two clients). Subclasses name their provider and build their SDK's client."""
+
+    SCHEME: ClassVar[str]
+    BASE_URL_ENV: ClassVar[str]
+    DEFAULT_BASE_URL: ClassVar[str]
+    DEFAULT_KEY_ENV: ClassVar[str]
+
+    def __init__(self, model: str, *, base_url: str, api_key: str, timeout_s: float = 600.0) -> None:
+        self.model = model
+        self.base_url = base_url.rstrip("/")
+        self._api_key = api_key
+        self._timeout = timeout_s
+        self._clients: dict[int, Any] = {}
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """The API key, for the facade to scrub from answers (never shown)."""
+        return (self._api_key,) if self._api_key else ()
+
+    @classmethod
+    def from_spec(cls, name: str, options: BackendOptions) -> Self:
+        """`SCHEME:MODEL`; base_url from options, `$BASE_URL_ENV` or the provider's; key from the env var named."""
+        base_url, key = endpoint_and_key(
+            f"{cls.SCHEME}:{name}",
+            options.base_url,
+            options.api_key_env or cls.DEFAULT_KEY_ENV,
+            base_url_env=cls.BASE_URL_ENV,
+            default_base_url=cls.DEFAULT_BASE_URL,
+        )
+        return cls(name, base_url=base_url, api_key=key, timeout_s=options.http_timeout_s)
+
+    @property
+    def identity(self) -> str:
+        return f"{self.SCHEME}:{self.model}@{public_url(self.base_url)}"
+
+    def _endpoint(self) -> Endpoint:
+        return Endpoint(self.identity, self.base_url, self.model, self._api_key, self.DEFAULT_KEY_ENV)
+
+    async def _send(self, sdk: Any, call: Awaitable[Any]) -> Any:
+        """Await one SDK call; its exceptions become BackendErrors with retryability and Retry-After (the `openai`
+        and `anthropic` SDKs name their exceptions alike)."""
+        try:
+            return await call
+        except sdk.APITimeoutError as exc:
+            raise BackendError(f"{self.identity}: request timed out", retryable=True, kind="timeout") from exc
+        except sdk.APIConnectionError as exc:
+            raise BackendError(
+                f"cannot connect to {public_url(self.base_url)} ({scrub(str(exc), self._api_key)}); "
+                f"start the server or fix base_url / {self.BASE_URL_ENV}",
+                retryable=True,
+                kind="connection",
+            ) from exc
+        except sdk.APIStatusError as exc:
+            raise self._endpoint().status_error(exc) from exc
+        except (sdk.APIResponseValidationError, ValueError) as exc:  # ValueError: a body that is not JSON
+            raise self._endpoint().bad_response(f"unreadable reply ({type(exc).__name__})") from exc
+
+    def _new_client(self) -> Any:
+        """The SDK's async client for this endpoint, with the SDK's own retries off (the Model facade retries)."""
+        raise NotImplementedError
+
+    def client(self) -> Any:
+        """The SDK client of the running loop (the batch executor sends its files and batches through it too)."""
+        loop = asyncio.get_running_loop()
+        client = self._clients.get(id(loop))
+        if client is None:
+            client = self._new_client()
+            self._clients = {id(loop): client}  # drop clients of finished loops
+        return client
+
+    async def aclose(self) -> None:
+        """Close the HTTP client of the running loop (call before the loop ends to avoid late-close warnings)."""
+        client = self._clients.pop(id(asyncio.get_running_loop()), None)
+        if client is not None:
+            await client.close()

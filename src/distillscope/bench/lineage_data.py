@@ -153,8 +153,8 @@ def prepare(
 
 
 def prepare_folder(folder: Path, signals: Sequence[str]) -> LineageData:
-    """`prepare` on a folder laid out like ../shared/data/lineage: alpacaeval_outputs.jsonl.gz, lineage.csv and
-    families.csv (the benchmark scripts' one argument)."""
+    """`prepare` on a folder that holds alpacaeval_outputs.jsonl.gz, lineage.csv and families.csv (the layout the
+    benchmark scripts take as their one argument)."""
     return prepare(
         [folder / "alpacaeval_outputs.jsonl.gz"], folder / "lineage.csv", folder / "families.csv", signals=signals
     )
