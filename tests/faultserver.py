@@ -77,6 +77,9 @@ def completion_body(model: str, content: str) -> dict[str, Any]:
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    # socketserver's default backlog is 5: a burst of concurrent connects from a loaded machine overflows it and
+    # clients see connection errors no real endpoint (uvicorn: 2048) would give; CI failed on that once.
+    request_queue_size = 128
     owner: FaultServer
 
 
