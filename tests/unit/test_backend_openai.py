@@ -64,3 +64,26 @@ def test_scrub_removes_the_key_and_key_like_tokens() -> None:
     out = scrub(text, secret)
     assert secret not in out and "tok123" not in out and "sk-proj-AAAABBBBCCCC" not in out
     assert out.startswith("bad key ***")
+
+
+def test_each_event_loop_gets_its_own_client_even_when_python_reuses_the_loop_id() -> None:
+    """A finished loop's client (its httpx pool belongs to that closed loop) is never handed to a later loop.
+
+    Loops started one after another by asyncio.run often get the id() of the previous, freed one; a client cache
+    keyed by id(loop) then returned a client whose pool was bound to a closed loop ("Event loop is closed")."""
+    import asyncio
+
+    backend = OpenAICompatBackend("m", base_url="http://127.0.0.1:9/v1", api_key="x")
+    seen: list[tuple[int, object]] = []
+
+    async def take() -> None:
+        client = backend.client()
+        assert backend.client() is client  # one client per loop
+        seen.append((id(asyncio.get_running_loop()), client))
+
+    for _ in range(40):
+        asyncio.run(take())
+    loop_ids = [loop_id for loop_id, _ in seen]
+    assert len(set(loop_ids)) < len(loop_ids)  # ids were reused, so the case was exercised
+    clients = [client for _, client in seen]
+    assert len({id(c) for c in clients}) == len(clients)  # every loop had a new client

@@ -9,6 +9,7 @@ import email.utils
 import os
 import re
 import time
+import weakref
 from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import Any, ClassVar, Self
@@ -144,7 +145,10 @@ class ApiBackend:
         self.base_url = base_url.rstrip("/")
         self._api_key = api_key
         self._timeout = timeout_s
-        self._clients: dict[int, Any] = {}
+        # The client and the loop it belongs to. A weak reference, not id(loop): a finished loop's id is often
+        # reused by the next loop, which would then get a client whose pool belongs to a closed loop.
+        self._client: Any = None
+        self._client_loop: weakref.ref[asyncio.AbstractEventLoop] | None = None
 
     @property
     def secrets(self) -> tuple[str, ...]:
@@ -196,14 +200,14 @@ class ApiBackend:
     def client(self) -> Any:
         """The SDK client of the running loop (the batch executor sends its files and batches through it too)."""
         loop = asyncio.get_running_loop()
-        client = self._clients.get(id(loop))
-        if client is None:
-            client = self._new_client()
-            self._clients = {id(loop): client}  # drop clients of finished loops
-        return client
+        if self._client is None or self._client_loop is None or self._client_loop() is not loop:
+            self._client = self._new_client()  # a finished loop's client is dropped
+            self._client_loop = weakref.ref(loop)
+        return self._client
 
     async def aclose(self) -> None:
         """Close the HTTP client of the running loop (call before the loop ends to avoid late-close warnings)."""
-        client = self._clients.pop(id(asyncio.get_running_loop()), None)
-        if client is not None:
-            await client.close()
+        if self._client is None or self._client_loop is None or self._client_loop() is not asyncio.get_running_loop():
+            return
+        client, self._client, self._client_loop = self._client, None, None
+        await client.close()
