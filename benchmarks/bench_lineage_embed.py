@@ -1,0 +1,87 @@
+"""MiniLM embeddings as lineage evidence, under leave-one-student-out (session 7; BENCHMARKS.md).
+
+    python benchmarks/bench_lineage_embed.py --data ../shared/data/lineage
+
+Every answer of the 47 students and 32 candidates (62,253 texts) is embedded with the packaged
+all-MiniLM-L6-v2 (the `[embed]` extra; first 128 word pieces, as `rse.signal: embedding`), cached in
+DISTILLSCOPE_HOME's embedding store, so only the first run pays the embedding time. The ``embed`` excess is built
+from the per-prompt cosine of two answers exactly as the word excess is from TF-IDF cosine, and each row refits
+its weights inside the same 47 folds as `bench_lineage_signals.py`. One JSON object per row, with the seconds the
+embeddings took.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+from distillscope.bench.lineage import leave_one_student_out, score
+from distillscope.bench.lineage_cv import CLASSIFIER, FoldSettings
+from distillscope.bench.lineage_data import LineageData, prepare_folder
+from distillscope.rse.embeddings import embed_texts
+from distillscope.rse.fingerprint import prompt_excess
+from distillscope.rse.metrics import embedding_prompt_sims
+
+ROWS = (  # (attribution evidence, named-suspect test)
+    (("embed",), ("embed",)),
+    (("embed", CLASSIFIER), ("embed",)),
+    (("word", "frame", CLASSIFIER), ("word",)),  # the default
+    (("word", "frame", CLASSIFIER), ("embed",)),
+    (("word", "frame", CLASSIFIER), ("word", "embed")),
+    (("word", "embed", CLASSIFIER), ("word",)),
+    (("word", "frame", "embed", CLASSIFIER), ("word",)),
+)
+
+
+def add_embedding_excess(data: LineageData) -> float:
+    """Add the ``embed`` excess to ``data.excess``; return the seconds the embeddings took (cache hits are fast)."""
+    models = list(dict.fromkeys([*data.students, *data.candidates]))
+    started = time.perf_counter()
+    flat = embed_texts([t for m in models for t in data.texts[m]])
+    seconds = time.perf_counter() - started
+    vectors = flat.reshape(len(models), data.n_prompts, -1)
+    embeddings = {m: vectors[i] for i, m in enumerate(models)}
+    sims = embedding_prompt_sims(embeddings, data.students, data.candidates)
+    data.excess["embed"] = prompt_excess(sims)
+    return seconds
+
+
+def main() -> None:
+    """Prepare the features, embed every answer and print one row per evidence set."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, required=True, help="folder with the lineage files")
+    args = parser.parse_args()
+    data = prepare_folder(args.data, ("word", "frame"))
+    seconds = add_embedding_excess(data)
+    print(
+        json.dumps(
+            {
+                "embedding_seconds": round(seconds, 1),
+                "texts": data.n_prompts * (len(data.students) + len(data.candidates)),
+            }
+        )
+    )
+    for signals, test in ROWS:
+        result = score(data, leave_one_student_out(data, FoldSettings(signals=signals, verdict_signals=test)), "loso")
+        v = result.verdict
+        row = {
+            "signals": signals,
+            "verdict_signals": test,
+            "macro_family_top1": round(result.macro_family_top1, 3),
+            "family_top1": round(result.scores.family_top1, 3),
+            "auroc": round(result.scores.auroc, 3),
+            "recall": round(v.recall, 3),
+            "fpr": round(v.fpr, 3),
+            "false_positives": round(v.fpr * v.n_neg),
+            "pair_auroc": round(v.auroc, 3),
+            "brier": round(result.calibration["brier"], 3),
+            "ece": round(result.calibration["ece"], 3),
+            "human_data_flagged": result.negatives_flagged,
+        }
+        print(json.dumps(row), flush=True)
+
+
+if __name__ == "__main__":
+    main()
