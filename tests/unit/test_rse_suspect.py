@@ -157,6 +157,27 @@ def test_answer_frame_keeps_openers_closers_and_line_shapes_not_content() -> Non
     assert a.split("|")[1] == b.split("|")[1]
 
 
+def test_answer_frame_edge_tokens_equal_those_of_the_whole_text() -> None:
+    """Long answers are tokenised only near their ends: the edge tokens must be the whole text's, whatever sits
+    at the cut (apostrophes, words, punctuation, line breaks, non-ASCII letters)."""
+    import random
+
+    from distillscope.rse.fingerprint import _EDGE_CHARS, _FRAME_EDGE, _TOKEN, _edge_tokens
+
+    rng = random.Random(7)
+    pieces = ["don't", "it's", "ab", "'", "x'y", "\n", "\n\n", " ", "  ", "!", "**", "1.", "É", "naïve", "你好", "-"]
+    sparse = [" " * 40, "\n" * 20, "w" * 60, "long'word" * 5]  # few tokens in a cut's 400 characters
+    for _ in range(3000):
+        n = rng.choice([5, 50, 200, 400, 900])
+        text = "".join(rng.choice(pieces if rng.random() < 0.5 else sparse) for _ in range(n))
+        if rng.random() < 0.5:  # put a multi-character token across each cut
+            for cut in (_EDGE_CHARS, len(text) - _EDGE_CHARS):
+                if 0 < cut < len(text):
+                    text = text[: cut - 2] + "can't" + text[cut + 3 :]
+        tokens = [t for t in _TOKEN.findall(text) if t != "\n"]
+        assert _edge_tokens(text) == (tokens[:_FRAME_EDGE], tokens[-_FRAME_EDGE:]), text
+
+
 def test_frame_signal_finds_the_model_with_the_same_habits() -> None:
     texts = {
         "student": ["Certainly! Here is how:\n1. Mix water.\n2. Stir.\nI hope this helps!"] * 3,

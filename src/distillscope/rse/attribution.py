@@ -88,19 +88,29 @@ class AttributionResult:
 
 
 def _text_features(texts: Mapping[str, Sequence[str]], fit_on: Sequence[str], models: Sequence[str]) -> Any:
-    from sklearn.feature_extraction.text import TfidfVectorizer
+    """Word TF-IDF rows of every model's answers, the vocabulary and idf fitted on ``fit_on``'s answers.
 
-    vectorizer = TfidfVectorizer(
+    The fitted answers are counted once: their rows come from the fit's own count matrix (indices sorted, as a
+    later ``transform`` would give them, so the rows are bit-identical to transforming them again)."""
+    from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer
+
+    counter = CountVectorizer(
         analyzer="word",
         ngram_range=(1, 1),
-        sublinear_tf=True,
         min_df=3,
         max_features=100_000,
         token_pattern=r"(?u)\b\w+\b|[^\w\s]",
         lowercase=False,
     )
-    vectorizer.fit([t for m in fit_on for t in texts[m]])
-    return {m: vectorizer.transform(texts[m]).tocsr() for m in models}
+    counts = counter.fit_transform([t for m in fit_on for t in texts[m]]).tocsr()
+    counts.sort_indices()
+    tfidf = TfidfTransformer(sublinear_tf=True).fit(counts)
+    fitted = tfidf.transform(counts).tocsr()
+    rows, start = {}, 0
+    for m in fit_on:
+        rows[m] = fitted[start : start + len(texts[m])]
+        start += len(texts[m])
+    return {m: rows[m] if m in rows else tfidf.transform(counter.transform(texts[m])).tocsr() for m in models}
 
 
 def _fit_family_classifier(

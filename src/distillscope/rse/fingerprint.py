@@ -77,6 +77,7 @@ def function_word_skeleton(text: str) -> str:
 
 
 _FRAME_EDGE = 12  # tokens kept from the start and from the end of an answer
+_NUMBERED = re.compile(r"\d+[.)] ")
 
 
 def _line_shape(line: str) -> str:
@@ -89,16 +90,37 @@ def _line_shape(line: str) -> str:
             return sym
     if s[0] in "-*•+" and len(s) > 1 and s[1] == " ":
         return "LB"
-    if re.match(r"\d+[.)] ", s):
+    if _NUMBERED.match(s):
         return "LN"
     return "LP" + ("c" if s.endswith(":") else "")
 
 
+_EDGE_CHARS = 400  # about how many characters are tokenised at each end of a long answer to find its edge tokens
+_SPACE = re.compile(r"\s")
+
+
+def _edge_tokens(text: str) -> tuple[list[str], list[str]]:
+    """The first and last ``_FRAME_EDGE`` tokens (line breaks left out), as tokenising the whole text gives them.
+
+    A long answer is tokenised only near its ends, cut at whitespace: no token spans whitespace (a line break is
+    a token of its own), so the tokens before and after such a cut are exactly the whole text's."""
+    if len(text) > 2 * _EDGE_CHARS:
+        head_end = next((i for i in range(_EDGE_CHARS, 0, -1) if _SPACE.match(text, i)), 0)
+        tail_cut = _SPACE.search(text, len(text) - _EDGE_CHARS)
+        if head_end and tail_cut:
+            head = [t for t in _TOKEN.findall(text, 0, head_end) if t != "\n"]
+            tail = [t for t in _TOKEN.findall(text, tail_cut.start()) if t != "\n"]
+            if len(head) >= _FRAME_EDGE and len(tail) >= _FRAME_EDGE:
+                return head[:_FRAME_EDGE], tail[-_FRAME_EDGE:]
+    tokens = [t for t in _TOKEN.findall(text) if t != "\n"]
+    return tokens[:_FRAME_EDGE], tokens[-_FRAME_EDGE:]
+
+
 def answer_frame(text: str) -> str:
     """How an answer opens, closes and is laid out: its first and last words and the shape of each line."""
-    tokens = [t.lower() for t in _TOKEN.findall(text) if t != "\n"]
-    opener = [f"O:{t}" for t in tokens[:_FRAME_EDGE]]
-    closer = [f"E:{t}" for t in tokens[-_FRAME_EDGE:]]
+    head, tail = _edge_tokens(text)
+    opener = [f"O:{t.lower()}" for t in head]
+    closer = [f"E:{t.lower()}" for t in tail]
     shapes = [_line_shape(line) for line in text.splitlines()]
     return " ".join([*opener, "|", *shapes, "|", *closer])
 
