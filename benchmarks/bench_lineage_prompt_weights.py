@@ -24,7 +24,8 @@ from pathlib import Path
 import numpy as np
 from sklearn.metrics import roc_auc_score
 
-from distillscope.bench.lineage_data import prepare_folder
+from distillscope.bench.lineage_cv import _null
+from distillscope.bench.lineage_data import LineageData, prepare_folder
 from distillscope.rse.suspect import prediction_pvalue
 
 Statistic = Callable[[np.ndarray, np.ndarray], tuple[float, np.ndarray]]  # (x_S, X_null) -> S's, the nulls' scores
@@ -61,16 +62,16 @@ def weighted(lam: float, mode: str) -> Statistic:
     return stat
 
 
-def evaluate(
-    values: np.ndarray, queries: list[str], candidates: list[str], labels: dict[tuple[str, str], int], stat: Statistic
-) -> dict[str, float]:
-    """Recall, false-positive rate and pair AUROC of one statistic at alpha = 0.05."""
-    qi, ci = {q: i for i, q in enumerate(queries)}, {c: i for i, c in enumerate(candidates)}
+def evaluate(data: LineageData, stat: Statistic) -> dict[str, float]:
+    """Recall, false-positive rate and pair AUROC of one statistic at alpha = 0.05 (leave-one-student-out nulls)."""
+    word = data.excess["word"]
+    values = word.values
+    qi, ci = {q: i for i, q in enumerate(word.queries)}, {c: i for i, c in enumerate(word.candidates)}
     hits = {0: 0, 1: 0}
     totals = {0: 0, 1: 0}
     ys, ps = [], []
-    for (s, t), y in labels.items():
-        null = [m for m in queries if m != s and labels.get((m, t)) == 0]
+    for (s, t), y in data.labels.items():
+        null = _null(data, data.students, t, s)
         totals[y] += 1
         if len(null) < 3:
             continue
@@ -96,13 +97,12 @@ def main() -> None:
     parser.add_argument("--data", type=Path, required=True, help="folder with the lineage files")
     args = parser.parse_args()
     data = prepare_folder(args.data, ("word",))
-    word = data.excess["word"]
     variants: dict[str, Statistic] = {"base": uniform}
     for lam in (0.25, 1.0):
         variants[f"ivar, lambda {lam}"] = weighted(lam, "ivar")
         variants[f"z, lambda {lam}"] = weighted(lam, "z")
     for name, stat in variants.items():
-        row = evaluate(word.values, list(word.queries), list(word.candidates), data.labels, stat)
+        row = evaluate(data, stat)
         print(json.dumps({"statistic": name, **row}), flush=True)
 
 

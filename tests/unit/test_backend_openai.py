@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import email.utils
 
 import pytest
@@ -71,8 +72,6 @@ def test_each_event_loop_gets_its_own_client_even_when_python_reuses_the_loop_id
 
     Loops started one after another by asyncio.run often get the id() of the previous, freed one; a client cache
     keyed by id(loop) then returned a client whose pool was bound to a closed loop ("Event loop is closed")."""
-    import asyncio
-
     backend = OpenAICompatBackend("m", base_url="http://127.0.0.1:9/v1", api_key="x")
     seen: list[tuple[int, object]] = []
 

@@ -197,17 +197,22 @@ class ApiBackend:
         """The SDK's async client for this endpoint, with the SDK's own retries off (the Model facade retries)."""
         raise NotImplementedError
 
+    def _client_of(self, loop: asyncio.AbstractEventLoop) -> Any:
+        """The cached client when it belongs to ``loop``, else None."""
+        return self._client if self._client_loop is not None and self._client_loop() is loop else None
+
     def client(self) -> Any:
         """The SDK client of the running loop (the batch executor sends its files and batches through it too)."""
         loop = asyncio.get_running_loop()
-        if self._client is None or self._client_loop is None or self._client_loop() is not loop:
-            self._client = self._new_client()  # a finished loop's client is dropped
+        client = self._client_of(loop)
+        if client is None:  # the first call, or a new loop: a finished loop's client is dropped
+            client = self._client = self._new_client()
             self._client_loop = weakref.ref(loop)
-        return self._client
+        return client
 
     async def aclose(self) -> None:
         """Close the HTTP client of the running loop (call before the loop ends to avoid late-close warnings)."""
-        if self._client is None or self._client_loop is None or self._client_loop() is not asyncio.get_running_loop():
-            return
-        client, self._client, self._client_loop = self._client, None, None
-        await client.close()
+        client = self._client_of(asyncio.get_running_loop())
+        if client is not None:
+            self._client, self._client_loop = None, None
+            await client.close()
