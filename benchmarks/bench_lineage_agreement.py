@@ -1,0 +1,179 @@
+"""Second-order, length and format agreement as lineage evidence, under cross-validation (session 8; BENCHMARKS.md).
+
+    python benchmarks/bench_lineage_agreement.py --data ../shared/data/lineage
+
+Four model-level statistics of a (student S, candidate T) pair, none a per-prompt excess:
+
+- ``profile``: Fisher z of the correlation, over the candidates other than S and T, of S's and T's mean word-TF-IDF
+  similarity to each (second-order similarity: a student inherits its teacher's resemblances);
+- ``profile_pp``: the same correlation on each prompt's similarities, Fisher z, averaged over prompts;
+- ``length``: Fisher z of the correlation over prompts of S's and T's log answer length, each minus the
+  candidates' mean on that prompt;
+- ``format``: the same over (prompt, feature) for six format features (log words, share of list lines, heading,
+  bold, code block, log lines), each minus the candidates' mean on that prompt and scaled to unit SD.
+
+Each enters the named-suspect test alone and with the word excess (weights by the fold's logistic regression), and
+the attribution beside word + frame + classifier; all under the same 47 leave-one-student-out folds as
+`bench_lineage_signals.py`. A statistic is stored as an `Excess` with one pseudo-prompt, so the folds treat it like
+the shipped signals. ``--sources`` adds the leave-one-prompt-source-out folds of word + format, the statistic
+recomputed on each fold's prompts (fit and test prompts separately). One JSON object per row.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from distillscope.bench.lineage import leave_one_student_out, score
+from distillscope.bench.lineage_cv import CLASSIFIER, FoldSettings, predict_fold
+from distillscope.bench.lineage_data import LineageData, prepare_folder
+from distillscope.rse.fingerprint import Excess
+from distillscope.rse.metrics import TfidfOptions, tfidf_prompt_sims
+
+STATISTICS = ("profile", "profile_pp", "length", "format")
+DEFAULT_ATTRIBUTION = ("word", "frame", CLASSIFIER)
+_LIST_LINE = re.compile(r"^\s*(?:[-*\u2022]|\d+[.)])\s")
+
+
+def format_features(text: str) -> list[float]:
+    """Log words, share of list lines, heading, bold, code block, log non-empty lines."""
+    lines = [line for line in text.splitlines() if line.strip()]
+    n = max(len(lines), 1)
+    return [
+        float(np.log1p(len(text.split()))),
+        sum(bool(_LIST_LINE.match(line)) for line in lines) / n,
+        float(any(line.lstrip().startswith("#") for line in lines)),
+        float("**" in text),
+        float("```" in text),
+        float(np.log1p(len(lines))),
+    ]
+
+
+def _fisher_corr(a: np.ndarray, b: np.ndarray) -> float:
+    a, b = a - a.mean(), b - b.mean()
+    den = float(np.sqrt((a * a).sum() * (b * b).sum()))
+    r = float((a * b).sum()) / den if den > 0 else 0.0
+    return float(np.arctanh(np.clip(r, -0.999, 0.999)))
+
+
+def _residuals(
+    features: Mapping[str, np.ndarray], candidates: Sequence[str], prompts: np.ndarray
+) -> dict[str, np.ndarray]:
+    """Each model's features on ``prompts`` minus the candidates' mean per prompt, scaled to unit SD per feature."""
+    centre = np.mean([features[c][prompts] for c in candidates], axis=0)
+    res = {m: f[prompts] - centre for m, f in features.items()}
+    sd = np.concatenate(list(res.values())).std(axis=0)
+    sd[sd == 0] = 1.0
+    return {m: r / sd for m, r in res.items()}
+
+
+def agreement(
+    features: Mapping[str, np.ndarray], students: Sequence[str], candidates: Sequence[str], prompts: np.ndarray
+) -> dict[str, np.ndarray]:
+    """``length`` and ``format`` statistics, (students, candidates), on the given prompts."""
+    res = _residuals(features, candidates, prompts)
+    out = {k: np.full((len(students), len(candidates)), np.nan) for k in ("length", "format")}
+    for i, s in enumerate(students):
+        for j, t in enumerate(candidates):
+            if s != t:
+                out["length"][i, j] = _fisher_corr(res[s][:, 0], res[t][:, 0])
+                out["format"][i, j] = _fisher_corr(res[s].ravel(), res[t].ravel())
+    return out
+
+
+def profiles(
+    sims: np.ndarray, queries: Sequence[str], students: Sequence[str], candidates: Sequence[str]
+) -> dict[str, np.ndarray]:
+    """``profile`` and ``profile_pp`` statistics from per-prompt similarities ``sims[p, query, candidate]``."""
+    qi = {q: i for i, q in enumerate(queries)}
+    mean = np.nanmean(sims, axis=0)
+    out = {k: np.full((len(students), len(candidates)), np.nan) for k in ("profile", "profile_pp")}
+    for i, s in enumerate(students):
+        for j, t in enumerate(candidates):
+            if s == t:
+                continue
+            others = [k for k, c in enumerate(candidates) if c not in (s, t)]
+            out["profile"][i, j] = _fisher_corr(mean[qi[s], others], mean[qi[t], others])
+            a = sims[:, qi[s], others] - sims[:, qi[s], others].mean(axis=1, keepdims=True)
+            b = sims[:, qi[t], others] - sims[:, qi[t], others].mean(axis=1, keepdims=True)
+            den = np.sqrt((a * a).sum(axis=1) * (b * b).sum(axis=1))
+            r = np.where(den > 0, (a * b).sum(axis=1) / np.where(den > 0, den, 1.0), 0.0)
+            out["profile_pp"][i, j] = float(np.nanmean(np.arctanh(np.clip(r, -0.999, 0.999))))
+    return out
+
+
+def _as_excess(data: LineageData, values: np.ndarray) -> Excess:
+    return Excess(data.students, data.candidates, values)
+
+
+def _row(data: LineageData, settings: FoldSettings) -> dict[str, object]:
+    r = score(data, leave_one_student_out(data, settings), "loso")
+    v = r.verdict
+    return {
+        "attribution": [*settings.signals],
+        "test": [*settings.verdict_signals],
+        "macro_top1": round(r.macro_family_top1, 3),
+        "family_top1": round(r.scores.family_top1, 3),
+        "auroc": round(r.scores.auroc, 3),
+        "recall": round(v.recall, 3),
+        "fpr": round(v.fpr, 3),
+        "false_positives": round(v.fpr * v.n_neg),
+        "pair_auroc": round(v.auroc, 3),
+        "brier": round(r.calibration["brier"], 3),
+        "ece": round(r.calibration["ece"], 3),
+        "flagged": r.negatives_flagged,
+    }
+
+
+def source_folds(data: LineageData, features: Mapping[str, np.ndarray]) -> list[dict[str, object]]:
+    """Leave-one-prompt-source-out for word + format, ``format`` recomputed on the fit and the test prompts."""
+    settings = FoldSettings(signals=DEFAULT_ATTRIBUTION, verdict_signals=("word", "format"))
+    rows = []
+    for source in sorted({s for s in data.sources if s}):
+        test, fit = np.flatnonzero(data.sources == source), np.flatnonzero(data.sources != source)
+        values = np.zeros((data.n_prompts, len(data.students), len(data.candidates)))
+        for prompts in (test, fit):  # the mean over either set is the statistic computed on that set
+            values[prompts] = agreement(features, data.students, data.candidates, prompts)["format"][None]
+        data.excess["format"] = _as_excess(data, values)
+        preds = {}
+        for s in data.students:
+            preds.update(predict_fold(data, [s], test, settings, fit_prompts=fit))
+        v = score(data, preds, "source").verdict
+        rows.append({"source": source, "prompts": int(test.size), "recall": round(v.recall, 3), "fpr": round(v.fpr, 3)})
+    return rows
+
+
+def main() -> None:
+    """Compute the four statistics and print the test rows, the attribution rows and (``--sources``) the folds."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, required=True, help="folder with the lineage files")
+    parser.add_argument("--sources", action="store_true", help="also the prompt-source folds of word + format")
+    args = parser.parse_args()
+    data = prepare_folder(args.data, ("word", "frame"))
+    queries = list(dict.fromkeys([*data.students, *data.candidates]))
+    sims = tfidf_prompt_sims(data.texts, queries, data.candidates, TfidfOptions(ngram_range=(1, 2)))
+    features = {m: np.array([format_features(t) for t in data.texts[m]]) for m in queries}
+    stats = {
+        **profiles(sims.values.astype(np.float64), sims.queries, data.students, data.candidates),
+        **agreement(features, data.students, data.candidates, np.arange(data.n_prompts)),
+    }
+    for name in STATISTICS:
+        data.excess[name] = _as_excess(data, stats[name][None])
+    tests = [("word",), *[(n,) for n in STATISTICS], *[("word", n) for n in STATISTICS]]
+    for test in tests:
+        print(json.dumps(_row(data, FoldSettings(signals=DEFAULT_ATTRIBUTION, verdict_signals=test))), flush=True)
+    for name in STATISTICS:
+        settings = FoldSettings(signals=("word", "frame", name, CLASSIFIER), verdict_signals=("word",))
+        print(json.dumps(_row(data, settings)), flush=True)
+    if args.sources:
+        for row in source_folds(data, features):
+            print(json.dumps(row), flush=True)
+
+
+if __name__ == "__main__":
+    main()
