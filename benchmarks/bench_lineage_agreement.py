@@ -12,11 +12,12 @@ Four model-level statistics of a (student S, candidate T) pair, none a per-promp
 - ``format``: the same over (prompt, feature) for six format features (log words, share of list lines, heading,
   bold, code block, log lines), each minus the candidates' mean on that prompt and scaled to unit SD.
 
-Each enters the named-suspect test alone and with the word excess (weights by the fold's logistic regression), and
-the attribution beside word + frame + classifier; all under the same 47 leave-one-student-out folds as
-`bench_lineage_signals.py`. A statistic is stored as an `Excess` with one pseudo-prompt, so the folds treat it like
-the shipped signals. ``--sources`` adds the leave-one-prompt-source-out folds of word + format, the statistic
-recomputed on each fold's prompts (fit and test prompts separately). One JSON object per row.
+Each enters the named-suspect test alone, with the word excess, and in two larger combinations (weights by the
+fold's logistic regression), and the attribution beside word + frame + classifier; all under the same 47
+leave-one-student-out folds as `bench_lineage_signals.py`. A statistic is stored as an `Excess` whose mean over the
+prompts a fold uses is the statistic computed on those prompts, so the folds treat it like the shipped signals.
+``--sources`` adds the leave-one-prompt-source-out folds of word + format and of the largest combination, every
+statistic recomputed on each fold's fit and test prompts. One JSON object per row.
 """
 
 from __future__ import annotations
@@ -37,6 +38,14 @@ from distillscope.rse.metrics import TfidfOptions, tfidf_prompt_sims
 
 STATISTICS = ("profile", "profile_pp", "length", "format")
 DEFAULT_ATTRIBUTION = ("word", "frame", CLASSIFIER)
+TESTS = (  # the named-suspect tests compared (attribution: the default's)
+    ("word",),
+    *[(n,) for n in STATISTICS],
+    *[("word", n) for n in STATISTICS],
+    ("word", "frame", "profile", "format", "length"),  # the second rule's combinations
+    ("word", "profile", "format"),
+)
+SOURCE_TESTS = (("word", "format"), ("word", "frame", "profile", "format", "length"))
 _LIST_LINE = re.compile(r"^\s*(?:[-*\u2022]|\d+[.)])\s")
 
 
@@ -130,21 +139,47 @@ def _row(data: LineageData, settings: FoldSettings) -> dict[str, object]:
     }
 
 
-def source_folds(data: LineageData, features: Mapping[str, np.ndarray]) -> list[dict[str, object]]:
-    """Leave-one-prompt-source-out for word + format, ``format`` recomputed on the fit and the test prompts."""
-    settings = FoldSettings(signals=DEFAULT_ATTRIBUTION, verdict_signals=("word", "format"))
+def statistics(
+    data: LineageData, sims: np.ndarray, queries: Sequence[str], features: Mapping[str, np.ndarray], prompts: np.ndarray
+) -> dict[str, np.ndarray]:
+    """The four statistics, (students, candidates), computed on the given prompts only."""
+    return {
+        **profiles(sims[prompts], queries, data.students, data.candidates),
+        **agreement(features, data.students, data.candidates, prompts),
+    }
+
+
+def source_folds(
+    data: LineageData,
+    sims: np.ndarray,
+    queries: Sequence[str],
+    features: Mapping[str, np.ndarray],
+    test_signals: Sequence[str],
+) -> list[dict[str, object]]:
+    """Leave-one-prompt-source-out for one test, every statistic recomputed on the fit and on the test prompts."""
+    settings = FoldSettings(signals=DEFAULT_ATTRIBUTION, verdict_signals=tuple(test_signals))
     rows = []
     for source in sorted({s for s in data.sources if s}):
         test, fit = np.flatnonzero(data.sources == source), np.flatnonzero(data.sources != source)
-        values = np.zeros((data.n_prompts, len(data.students), len(data.candidates)))
+        values = {n: np.zeros((data.n_prompts, len(data.students), len(data.candidates))) for n in STATISTICS}
         for prompts in (test, fit):  # the mean over either set is the statistic computed on that set
-            values[prompts] = agreement(features, data.students, data.candidates, prompts)["format"][None]
-        data.excess["format"] = _as_excess(data, values)
+            for name, z in statistics(data, sims, queries, features, prompts).items():
+                values[name][prompts] = z[None]
+        for name in STATISTICS:
+            data.excess[name] = _as_excess(data, values[name])
         preds = {}
         for s in data.students:
             preds.update(predict_fold(data, [s], test, settings, fit_prompts=fit))
         v = score(data, preds, "source").verdict
-        rows.append({"source": source, "prompts": int(test.size), "recall": round(v.recall, 3), "fpr": round(v.fpr, 3)})
+        rows.append(
+            {
+                "test": [*test_signals],
+                "source": source,
+                "prompts": int(test.size),
+                "recall": round(v.recall, 3),
+                "fpr": round(v.fpr, 3),
+            }
+        )
     return rows
 
 
@@ -156,23 +191,21 @@ def main() -> None:
     args = parser.parse_args()
     data = prepare_folder(args.data, ("word", "frame"))
     queries = list(dict.fromkeys([*data.students, *data.candidates]))
-    sims = tfidf_prompt_sims(data.texts, queries, data.candidates, TfidfOptions(ngram_range=(1, 2)))
+    word = tfidf_prompt_sims(data.texts, queries, data.candidates, TfidfOptions(ngram_range=(1, 2)))
+    sims = word.values.astype(np.float64)
     features = {m: np.array([format_features(t) for t in data.texts[m]]) for m in queries}
-    stats = {
-        **profiles(sims.values.astype(np.float64), sims.queries, data.students, data.candidates),
-        **agreement(features, data.students, data.candidates, np.arange(data.n_prompts)),
-    }
-    for name in STATISTICS:
-        data.excess[name] = _as_excess(data, stats[name][None])
-    tests = [("word",), *[(n,) for n in STATISTICS], *[("word", n) for n in STATISTICS]]
-    for test in tests:
+    everything = np.arange(data.n_prompts)
+    for name, z in statistics(data, sims, word.queries, features, everything).items():
+        data.excess[name] = _as_excess(data, z[None])
+    for test in TESTS:
         print(json.dumps(_row(data, FoldSettings(signals=DEFAULT_ATTRIBUTION, verdict_signals=test))), flush=True)
     for name in STATISTICS:
         settings = FoldSettings(signals=("word", "frame", name, CLASSIFIER), verdict_signals=("word",))
         print(json.dumps(_row(data, settings)), flush=True)
     if args.sources:
-        for row in source_folds(data, features):
-            print(json.dumps(row), flush=True)
+        for test in SOURCE_TESTS:
+            for row in source_folds(data, sims, word.queries, features, test):
+                print(json.dumps(row), flush=True)
 
 
 if __name__ == "__main__":
