@@ -26,13 +26,12 @@ import argparse
 import json
 import re
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 
 import numpy as np
 
 from distillscope.bench.lineage import leave_one_student_out, score
 from distillscope.bench.lineage_cv import CLASSIFIER, FoldSettings, predict_fold
-from distillscope.bench.lineage_data import LineageData, prepare_folder
+from distillscope.bench.lineage_data import LineageData, add_data_arguments, prepare_from_arguments
 from distillscope.rse.fingerprint import Excess
 from distillscope.rse.metrics import TfidfOptions, tfidf_prompt_sims
 
@@ -186,10 +185,10 @@ def source_folds(
 def main() -> None:
     """Compute the four statistics and print the test rows, the attribution rows and (``--sources``) the folds."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, required=True, help="folder with the lineage files")
+    add_data_arguments(parser)
     parser.add_argument("--sources", action="store_true", help="also the prompt-source folds of word + format")
     args = parser.parse_args()
-    data = prepare_folder(args.data, ("word", "frame"))
+    data = prepare_from_arguments(args, ("word", "frame"))
     queries = list(dict.fromkeys([*data.students, *data.candidates]))
     word = tfidf_prompt_sims(data.texts, queries, data.candidates, TfidfOptions(ngram_range=(1, 2)))
     sims = word.values.astype(np.float64)

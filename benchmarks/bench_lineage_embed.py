@@ -15,11 +15,10 @@ from __future__ import annotations
 import argparse
 import json
 import time
-from pathlib import Path
 
 from distillscope.bench.lineage import leave_one_student_out, score
 from distillscope.bench.lineage_cv import CLASSIFIER, FoldSettings
-from distillscope.bench.lineage_data import LineageData, prepare_folder
+from distillscope.bench.lineage_data import LineageData, add_data_arguments, prepare_from_arguments
 from distillscope.rse.embeddings import embed_texts
 from distillscope.rse.fingerprint import prompt_excess
 from distillscope.rse.metrics import embedding_prompt_sims
@@ -51,9 +50,9 @@ def add_embedding_excess(data: LineageData) -> float:
 def main() -> None:
     """Prepare the features, embed every answer and print one row per evidence set."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, required=True, help="folder with the lineage files")
+    add_data_arguments(parser)
     args = parser.parse_args()
-    data = prepare_folder(args.data, ("word", "frame"))
+    data = prepare_from_arguments(args, ("word", "frame"))
     seconds = add_embedding_excess(data)
     print(
         json.dumps(

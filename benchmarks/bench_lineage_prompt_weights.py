@@ -19,13 +19,12 @@ from __future__ import annotations
 import argparse
 import json
 from collections.abc import Callable
-from pathlib import Path
 
 import numpy as np
 from sklearn.metrics import roc_auc_score
 
 from distillscope.bench.lineage_cv import _null
-from distillscope.bench.lineage_data import LineageData, prepare_folder
+from distillscope.bench.lineage_data import LineageData, add_data_arguments, prepare_from_arguments
 from distillscope.rse.suspect import prediction_pvalue
 
 Statistic = Callable[[np.ndarray, np.ndarray], tuple[float, np.ndarray]]  # (x_S, X_null) -> S's, the nulls' scores
@@ -94,9 +93,9 @@ def evaluate(data: LineageData, stat: Statistic) -> dict[str, float]:
 def main() -> None:
     """Compute the word excess once and print one row per statistic."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, required=True, help="folder with the lineage files")
+    add_data_arguments(parser)
     args = parser.parse_args()
-    data = prepare_folder(args.data, ("word",))
+    data = prepare_from_arguments(args, ("word",))
     variants: dict[str, Statistic] = {"base": uniform}
     for lam in (0.25, 1.0):
         variants[f"ivar, lambda {lam}"] = weighted(lam, "ivar")

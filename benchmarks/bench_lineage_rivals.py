@@ -18,13 +18,12 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
 
 import numpy as np
 
 from distillscope.bench.lineage import leave_one_student_out, score
 from distillscope.bench.lineage_cv import CLASSIFIER, FoldSettings
-from distillscope.bench.lineage_data import LineageData, prepare_folder
+from distillscope.bench.lineage_data import LineageData, add_data_arguments, prepare_from_arguments
 from distillscope.rse.fingerprint import Excess
 from distillscope.rse.verdict import family_of
 
@@ -108,9 +107,9 @@ def rows(data: LineageData, settings: list[FoldSettings]) -> list[dict[str, obje
 def main() -> None:
     """Prepare the features once and print one row per test."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, required=True, help="folder with the lineage files")
+    add_data_arguments(parser)
     args = parser.parse_args()
-    data = prepare_folder(args.data, ("word", "frame", "nearest"))
+    data = prepare_from_arguments(args, ("word", "frame", "nearest"))
     add_rival_signals(data)
     settings = [FoldSettings(verdict_signals=t) for t in TESTS] + [FoldSettings(signals=a) for a in ATTRIBUTION]
     for row in rows(data, settings):

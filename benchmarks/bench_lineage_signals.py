@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
 
 from distillscope.bench.lineage import leave_one_student_out, score
 from distillscope.bench.lineage_cv import CLASSIFIER, FoldSettings
-from distillscope.bench.lineage_data import prepare_folder
+from distillscope.bench.lineage_data import add_data_arguments, prepare_from_arguments
 
 SETS = (
     ("word",),
@@ -36,9 +35,9 @@ VERDICTS = (("word",), ("nearest",), ("word", "nearest"))
 def main() -> None:
     """Run every evidence set and print its metrics."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, required=True, help="folder with the lineage files")
+    add_data_arguments(parser)
     args = parser.parse_args()
-    data = prepare_folder(args.data, ("word", "frame", "skeleton", "nearest"))
+    data = prepare_from_arguments(args, ("word", "frame", "skeleton", "nearest"))
     # Each evidence row's test uses all of its similarity signals (weights fitted in the folds), so the rows
     # compare the evidence itself; the shipped default tests the word excess only (FoldSettings.verdict_signals).
     rows = [FoldSettings(signals=s, verdict_signals=tuple(x for x in s if x != CLASSIFIER)) for s in SETS]

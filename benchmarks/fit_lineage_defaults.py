@@ -11,19 +11,18 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
 
 from distillscope.bench.lineage_cv import FoldSettings, _attribution_weights, _evidence, _means, _similarity_weights
-from distillscope.bench.lineage_data import prepare_folder
+from distillscope.bench.lineage_data import add_data_arguments, prepare_from_arguments
 
 
 def main() -> None:
     """Fit on all students and print the weights as JSON."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, required=True, help="folder with the lineage files")
+    add_data_arguments(parser)
     args = parser.parse_args()
     settings = FoldSettings()
-    data = prepare_folder(args.data, [s for s in settings.signals if s != "classifier"])
+    data = prepare_from_arguments(args, [s for s in settings.signals if s != "classifier"])
     train = list(data.students)
     means = _means(data, settings.signals, None)
     suspect = _similarity_weights(data, means, train, settings)

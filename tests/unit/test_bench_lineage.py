@@ -140,3 +140,20 @@ def test_a_verdict_signal_outside_the_attribution_evidence_changes_the_tests_onl
     rebel = "REBEL-Llama-3-8B-Instruct", "Meta-Llama-3-8B-Instruct"
     assert nearest[rebel[0]].tests[rebel[1]].effect != word[rebel[0]].tests[rebel[1]].effect
     assert nearest[rebel[0]].tests[rebel[1]].effect > 2.0
+
+
+@pytest.mark.data
+def test_benchmark_scripts_take_a_folder_and_files_by_name(tmp_path: Path) -> None:
+    import argparse
+
+    from distillscope.bench.lineage_data import add_data_arguments, prepare_from_arguments
+    from distillscope.errors import ConfigError
+
+    outputs, _, _ = _subset(tmp_path)  # lineage.csv and families.csv in tmp_path, the responses elsewhere
+    parser = argparse.ArgumentParser()
+    add_data_arguments(parser)
+    with pytest.raises(ConfigError, match="--data FOLDER"):
+        prepare_from_arguments(parser.parse_args([]), ("word",))
+    args = parser.parse_args(["--data", str(tmp_path), "--outputs", str(outputs)])
+    data = prepare_from_arguments(args, ("word",))  # the named responses file, the folder's two csv files
+    assert len(data.students) == 7 and len(data.candidates) == 7

@@ -8,6 +8,7 @@ never enter the features.
 
 from __future__ import annotations
 
+import argparse
 import csv
 import logging
 from collections.abc import Sequence
@@ -152,9 +153,25 @@ def prepare(
     )
 
 
-def prepare_folder(folder: Path, signals: Sequence[str]) -> LineageData:
-    """`prepare` on a folder that holds alpacaeval_outputs.jsonl.gz, lineage.csv and families.csv (the layout the
-    benchmark scripts take as their one argument)."""
-    return prepare(
-        [folder / "alpacaeval_outputs.jsonl.gz"], folder / "lineage.csv", folder / "families.csv", signals=signals
-    )
+def add_data_arguments(parser: argparse.ArgumentParser) -> None:
+    """The benchmark scripts' data options: ``--data FOLDER`` (alpacaeval_outputs.jsonl.gz, lineage.csv and
+    families.csv in it) and/or the files by name, as `bench lineage` takes them (a named file wins)."""
+    parser.add_argument("--data", type=Path, help="folder with alpacaeval_outputs.jsonl.gz, lineage.csv, families.csv")
+    parser.add_argument("--outputs", type=Path, action="append", help="responses file (repeatable)")
+    parser.add_argument("--lineage", type=Path, help="lineage.csv (student, teacher, teacher_family, relation)")
+    parser.add_argument("--families", type=Path, help="families.csv (model, family)")
+
+
+def prepare_from_arguments(args: argparse.Namespace, signals: Sequence[str]) -> LineageData:
+    """`prepare` on the files that :func:`add_data_arguments`' options name."""
+    folder: Path | None = args.data
+
+    def pick(given: Path | None, name: str) -> Path:
+        if given is not None:
+            return given
+        if folder is None:
+            raise ConfigError(f"give --data FOLDER or the file by name ({name} is missing)")
+        return folder / name
+
+    outputs = args.outputs or [pick(None, "alpacaeval_outputs.jsonl.gz")]
+    return prepare(outputs, pick(args.lineage, "lineage.csv"), pick(args.families, "families.csv"), signals=signals)
