@@ -145,6 +145,11 @@ def test_attribute_with_named_suspects_and_a_null_panel(tmp_path: Path) -> None:
     code, stdout, err = ds("rse", "attribute", "--responses", corpus, "--student", "student", "--suspect", "gamma")
     assert code == 0, err
     assert "contaminated" in " ".join(err.split()) and "named suspects" in stdout and "none" in stdout
+    args = ["rse", "attribute", "--responses", corpus, "--student", "student", "--suspect", "alpha-2"]
+    code, stdout, err = ds(*args)
+    assert code == 0, err
+    reason = json.loads(ds(*args, "--json")[1])["verdicts"][0]["reason"]
+    assert reason.startswith("the target does not stand out") and f"alpha-2: {reason}" in stdout  # in full, one line
 
 
 @pytest.mark.slow

@@ -85,3 +85,19 @@ def test_attribute_from_files_ranks_teacher_family_first_and_tests_named_suspect
     for v in result.verdicts:  # Holm across the two named suspects: never below the raw p-value
         assert v.p_adjusted is not None and v.p_value is not None and v.p_adjusted >= v.p_value
         assert v.verdict != "inconclusive" or v.reason
+
+
+def test_a_families_file_defines_the_candidate_pool_and_the_models_left_out_are_named(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    texts = _corpus(np.random.default_rng(4))
+    texts["stray"] = list(texts["beta"])  # answers in the file, absent from families.csv
+    texts["epsilon"] = list(texts["delta"])
+    path, families = _write_corpus(tmp_path, texts)
+    with caplog.at_level("WARNING", logger="distillscope.rse.attribution"):
+        result = attribute_from_files([path], "student", families_csv=families, suspects=["epsilon"])
+    names = {c.candidate for c in result.candidates}
+    assert names == {*FAMILIES, "epsilon"}  # the families file's models, plus the named suspect; not "stray"
+    assert "stray" in caplog.text and "epsilon" not in caplog.text
+    everyone = attribute_from_files([path], "student")  # without a families file: every other model
+    assert {c.candidate for c in everyone.candidates} == {*FAMILIES, "stray", "epsilon"}

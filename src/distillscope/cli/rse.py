@@ -339,7 +339,11 @@ CONTAMINATED_NULL_NOTE = (
 
 CandidatesOpt = Annotated[
     str | None,
-    typer.Option("--candidates", help="Comma-separated candidate teachers (default: every other model except --null)."),
+    typer.Option(
+        "--candidates",
+        help="Comma-separated candidate teachers (default: the models of --families, else every other model; "
+        "never --null).",
+    ),
 ]
 SuspectOpt = Annotated[
     list[str] | None,
@@ -413,6 +417,9 @@ def _print_attribution(result: dict[str, Any], top: int) -> None:
     rows = [_suspect_row(v) for v in result["verdicts"]]
     if rows:
         _table("named suspects (Holm-corrected across the suspects)", rows)
+    for v in result["verdicts"]:  # below the table, where a long reason stays readable on a narrow terminal
+        if v["reason"]:
+            console.print(f"{v['suspect']}: {v['reason']}", highlight=False, soft_wrap=True)
 
 
 def _suspect_row(v: dict[str, Any]) -> dict[str, Any]:
@@ -425,7 +432,6 @@ def _suspect_row(v: dict[str, Any]) -> dict[str, Any]:
         "p": _num(v["p_value"]),
         "p_adjusted": _num(v["p_adjusted"]),
         "n_null": len(v["null_models"]),
-        "reason": v["reason"],
     }
 
 

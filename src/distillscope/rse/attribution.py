@@ -17,6 +17,7 @@ proportion to ``exp(b_sim * similarity)``.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +29,8 @@ from distillscope.rse.fingerprint import DEFAULT_SIGNALS, Excess, lineage_excess
 from distillscope.rse.responses import load_families, load_responses
 from distillscope.rse.suspect import DEFAULT_SUSPECT_WEIGHTS, SuspectVerdict, run_suspect_tests
 from distillscope.rse.verdict import family_of
+
+log = logging.getLogger(__name__)
 
 NONE = "none"
 
@@ -312,6 +315,24 @@ def attribute_students(
     return results
 
 
+def _default_candidates(
+    models: Sequence[str], student: str, null_models: Sequence[str], families: dict[str, str], suspects: Sequence[str]
+) -> list[str]:
+    """The candidate pool a families file defines (its models with responses, and the named suspects), or every
+    model when there is none; the models left out are named in a warning."""
+    pool = [m for m in models if m in families or m in suspects] if families else list(models)
+    chosen = [m for m in pool if m not in (student, *null_models)]
+    left = [m for m in models if m not in chosen and m not in (student, *null_models)]
+    if left:
+        log.warning(
+            "%d model(s) of the responses are not in the families file and are not candidates: %s "
+            "(name them with --candidates to include them)",
+            len(left),
+            ", ".join(left[:8]) + (", ..." if len(left) > 8 else ""),
+        )
+    return chosen
+
+
 def attribute_from_files(
     responses: Sequence[str | Path],
     student: str,
@@ -324,12 +345,15 @@ def attribute_from_files(
 ) -> AttributionResult:
     """Attribute a student to candidate teachers from recorded responses (model/instruction/output files).
 
-    ``candidates`` defaults to every other model in the files except the null models; ``families_csv``
-    (columns model, family) groups candidates into vendors (without it every model is its own family).
+    ``families_csv`` (columns model, family) groups candidates into vendors; without it every model is its own
+    family. ``candidates`` defaults to the models of ``families_csv`` that have responses (plus any named suspect),
+    or, without that file, to every model in the files; never the student or a null model.
     """
     data = load_responses(responses)
-    chosen = list(candidates) if candidates else [m for m in data.models if m not in (student, *null_models)]
     families = load_families(families_csv) if families_csv else {}
+    chosen = (
+        list(candidates) if candidates else _default_candidates(data.models, student, null_models, families, suspects)
+    )
     _, texts = data.aligned(list(dict.fromkeys([student, *chosen, *null_models])))
     return attribute_students(
         texts, [student], chosen, families, settings, suspects={student: list(suspects)}, null_models=null_models
