@@ -10,7 +10,7 @@ import pytest
 
 from distillscope.bench.lineage import run_lineage_bench
 from distillscope.bench.lineage_cv import SuspectOutcome
-from distillscope.bench.lineage_data import LineageRow, pair_labels
+from distillscope.bench.lineage_data import LineageData, LineageRow, pair_labels
 from distillscope.bench.lineage_metrics import calibration, macro_family_top1, ranking_scores, verdict_scores
 from distillscope.bench.lineage_plots import roc_points, write_plots
 
@@ -105,9 +105,14 @@ def _subset(tmp_path: Path) -> tuple[Path, Path, Path]:
 
 
 @pytest.mark.data
-def test_lineage_bench_cv_on_a_real_subset(tmp_path: Path) -> None:
+def test_lineage_bench_cv_on_a_real_subset(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from distillscope.cli.bench import _print_lineage
+
     outputs, lineage, families = _subset(tmp_path)
     result = run_lineage_bench([outputs], lineage, families, cv=True)
+    _print_lineage(result, [])  # the table output of `bench lineage --cv`: one line per prompt-source fold
+    printed = capsys.readouterr().out
+    assert printed.count("  fold ") == 5 and "fold koala" in printed and "REBEL-Llama-3-8B-Instruct" in printed
     out = json.loads(json.dumps(result.to_dict()))
     assert out["n_students"] == 4 and out["negatives"]["n"] == 3
     assert out["scheme"] == "leave-one-student-out"
@@ -142,18 +147,50 @@ def test_a_verdict_signal_outside_the_attribution_evidence_changes_the_tests_onl
     assert nearest[rebel[0]].tests[rebel[1]].effect > 2.0
 
 
+@pytest.fixture(scope="module")
+def word_subset(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, LineageData]:
+    """The real subset prepared once with the word signal, the way the benchmark scripts prepare it."""
+    import argparse
+
+    from distillscope.bench.lineage_data import add_data_arguments, prepare_from_arguments
+
+    folder = tmp_path_factory.mktemp("subset")
+    outputs, _, _ = _subset(folder)  # lineage.csv and families.csv in the folder, the responses elsewhere
+    parser = argparse.ArgumentParser()
+    add_data_arguments(parser)
+    args = parser.parse_args(["--data", str(folder), "--outputs", str(outputs)])
+    return folder, prepare_from_arguments(args, ("word",))  # the named responses file, the folder's two csv files
+
+
 @pytest.mark.data
-def test_benchmark_scripts_take_a_folder_and_files_by_name(tmp_path: Path) -> None:
+def test_benchmark_scripts_take_a_folder_and_files_by_name(word_subset: tuple[Path, LineageData]) -> None:
     import argparse
 
     from distillscope.bench.lineage_data import add_data_arguments, prepare_from_arguments
     from distillscope.errors import ConfigError
 
-    outputs, _, _ = _subset(tmp_path)  # lineage.csv and families.csv in tmp_path, the responses elsewhere
+    _, data = word_subset
+    assert len(data.students) == 7 and len(data.candidates) == 7
     parser = argparse.ArgumentParser()
     add_data_arguments(parser)
     with pytest.raises(ConfigError, match="--data FOLDER"):
         prepare_from_arguments(parser.parse_args([]), ("word",))
-    args = parser.parse_args(["--data", str(tmp_path), "--outputs", str(outputs)])
-    data = prepare_from_arguments(args, ("word",))  # the named responses file, the folder's two csv files
-    assert len(data.students) == 7 and len(data.candidates) == 7
+
+
+@pytest.mark.data
+def test_prompt_source_folds_need_two_sources_and_say_when_they_are_skipped(
+    word_subset: tuple[Path, LineageData], caplog: pytest.LogCaptureFixture
+) -> None:
+    import dataclasses
+
+    import numpy as np
+
+    from distillscope.bench.lineage import leave_one_source_out
+    from distillscope.bench.lineage_cv import FoldSettings
+
+    _, data = word_subset
+    settings = FoldSettings(signals=("word",))
+    for sources in (np.full(data.n_prompts, ""), np.full(data.n_prompts, "koala")):  # no `dataset` field; one source
+        with caplog.at_level("WARNING", logger="distillscope.bench.lineage"):
+            assert leave_one_source_out(dataclasses.replace(data, sources=sources), settings) == []
+    assert "no prompt source" in caplog.text and "only one prompt source (koala)" in caplog.text

@@ -9,6 +9,7 @@ nor the prompts were seen). The headline numbers under ``cv`` are those of leave
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -30,6 +31,8 @@ from distillscope.rse.attribution import NONE
 from distillscope.rse.metrics import TfidfOptions, tfidf_prompt_sims
 from distillscope.rse.verdict import family_of
 from distillscope.stats import holm_adjust
+
+log = logging.getLogger(__name__)
 
 FLAG_FAMILIES = ("openai", "anthropic")
 
@@ -183,7 +186,14 @@ def _student_folds(result: LineageBenchResult) -> list[dict[str, Any]]:
 def leave_one_source_out(data: LineageData, settings: FoldSettings) -> list[dict[str, Any]]:
     """Per prompt source: fit on the other sources' prompts and other students, predict on this source."""
     folds = []
-    for source in sorted({s for s in data.sources if s}):
+    sources = sorted({s for s in data.sources if s})
+    if len(sources) < 2:
+        log.warning(
+            "leave-one-prompt-source-out skipped: the outputs name %s (a `dataset` field per row gives them)",
+            f"only one prompt source ({sources[0]})" if sources else "no prompt source",
+        )
+        return []
+    for source in sources:
         test_prompts = np.flatnonzero(data.sources == source)
         train_prompts = np.flatnonzero(data.sources != source)
         preds = {}

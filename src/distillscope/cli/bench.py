@@ -135,7 +135,9 @@ def _print_lineage(result: LineageBenchResult, written: list[Path]) -> None:
         f"({v.n_neg} pairs)  pair AUROC {v.auroc:.3f}",
         markup=False,
     )
-    for fold in result.folds:
+    for fold in result.folds:  # the prompt-source folds; the student folds are the lines per student below
+        if fold["scheme"] != "leave-one-source-out":
+            continue
         fv = fold["verdict"]
         console.print(
             f"  fold {fold['held_out']:14s} prompts {fold['n_prompts']:4d}  macro_top1 "
