@@ -120,22 +120,8 @@ def _as_excess(data: LineageData, values: np.ndarray) -> Excess:
 
 
 def _row(data: LineageData, settings: FoldSettings) -> dict[str, object]:
-    r = score(data, leave_one_student_out(data, settings), "loso")
-    v = r.verdict
-    return {
-        "attribution": [*settings.signals],
-        "test": [*settings.verdict_signals],
-        "macro_top1": round(r.macro_family_top1, 3),
-        "family_top1": round(r.scores.family_top1, 3),
-        "auroc": round(r.scores.auroc, 3),
-        "recall": round(v.recall, 3),
-        "fpr": round(v.fpr, 3),
-        "false_positives": round(v.fpr * v.n_neg),
-        "pair_auroc": round(v.auroc, 3),
-        "brier": round(r.calibration["brier"], 3),
-        "ece": round(r.calibration["ece"], 3),
-        "flagged": r.negatives_flagged,
-    }
+    result = score(data, leave_one_student_out(data, settings), "loso")
+    return {"attribution": [*settings.signals], "test": [*settings.verdict_signals], **result.metrics_row()}
 
 
 def statistics(

@@ -64,21 +64,7 @@ def main() -> None:
     )
     for signals, test in ROWS:
         result = score(data, leave_one_student_out(data, FoldSettings(signals=signals, verdict_signals=test)), "loso")
-        v = result.verdict
-        row = {
-            "signals": signals,
-            "verdict_signals": test,
-            "macro_family_top1": round(result.macro_family_top1, 3),
-            "family_top1": round(result.scores.family_top1, 3),
-            "auroc": round(result.scores.auroc, 3),
-            "recall": round(v.recall, 3),
-            "fpr": round(v.fpr, 3),
-            "false_positives": round(v.fpr * v.n_neg),
-            "pair_auroc": round(v.auroc, 3),
-            "brier": round(result.calibration["brier"], 3),
-            "ece": round(result.calibration["ece"], 3),
-            "human_data_flagged": result.negatives_flagged,
-        }
+        row = {"signals": signals, "verdict_signals": test, **result.metrics_row()}
         print(json.dumps(row), flush=True)
 
 

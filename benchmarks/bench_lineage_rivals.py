@@ -87,20 +87,7 @@ def rows(data: LineageData, settings: list[FoldSettings]) -> list[dict[str, obje
     out = []
     for setting in settings:
         result = score(data, leave_one_student_out(data, setting), "loso")
-        v = result.verdict
-        out.append(
-            {
-                "attribution": setting.signals,
-                "test": setting.verdict_signals,
-                "recall": round(v.recall, 3),
-                "fpr": round(v.fpr, 3),
-                "false_positives": round(v.fpr * v.n_neg),
-                "pair_auroc": round(v.auroc, 3),
-                "macro_family_top1": round(result.macro_family_top1, 3),
-                "auroc": round(result.scores.auroc, 3),
-                "human_data_flagged": result.negatives_flagged,
-            }
-        )
+        out.append({"attribution": setting.signals, "test": setting.verdict_signals, **result.metrics_row()})
     return out
 
 

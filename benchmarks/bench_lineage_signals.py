@@ -44,26 +44,8 @@ def main() -> None:
     rows += [FoldSettings(verdict_signals=v) for v in VERDICTS]
     for settings in rows:
         result = score(data, leave_one_student_out(data, settings), "leave-one-student-out")
-        v = result.verdict
-        print(
-            json.dumps(
-                {
-                    "signals": settings.signals,
-                    "verdict_signals": settings.verdict_signals,
-                    "macro_family_top1": round(result.macro_family_top1, 3),
-                    "family_top1": round(result.scores.family_top1, 3),
-                    "exact_top1": round(result.scores.exact_top1, 3),
-                    "auroc": round(result.scores.auroc, 3),
-                    "recall": round(v.recall, 3) if v.n_pos else None,
-                    "fpr": round(v.fpr, 3) if v.n_neg else None,
-                    "pair_auroc": round(v.auroc, 3) if v.n_pos else None,
-                    "brier": round(result.calibration["brier"], 3),
-                    "ece": round(result.calibration["ece"], 3),
-                    "human_data_flagged": result.negatives_flagged,
-                }
-            ),
-            flush=True,
-        )
+        row = {"signals": settings.signals, "verdict_signals": settings.verdict_signals, **result.metrics_row()}
+        print(json.dumps(row), flush=True)
 
 
 if __name__ == "__main__":

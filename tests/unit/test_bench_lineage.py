@@ -124,6 +124,9 @@ def test_lineage_bench_cv_on_a_real_subset(tmp_path: Path, capsys: pytest.Captur
     assert out["students"]["Llama-3-Instruct-8B-SimPO"]["predicted"] == "Meta-Llama-3-8B-Instruct"
     assert out["students"]["REBEL-Llama-3-8B-Instruct"]["verdict"] == "consistent with distillation"
     assert out["macro_family_top1"] >= 0.5 and out["verdict"]["fpr"] <= 0.2
+    row = result.metrics_row()  # the benchmark scripts' one-line summary of the same result
+    assert row["recall"] == round(out["verdict"]["recall"], 3) and row["auroc"] == round(out["auroc"], 3)
+    assert row["human_data_flagged"] == out["negatives"]["flagged"]
     probs = out["students"]["guanaco-7b"]["family_probabilities"]
     assert all(0.0 <= p <= 1.0 for p in probs.values())
     pngs = write_plots(result, tmp_path / "plots", 0.05)

@@ -70,6 +70,28 @@ class LineageBenchResult:
     folds: list[dict[str, Any]] = field(default_factory=list)
     pair_scores: list[tuple[int, float]] = field(default_factory=list)
 
+    def metrics_row(self) -> dict[str, float | int | None]:
+        """The headline metrics rounded to 3 decimals: one row of the benchmark scripts' tables (None where a
+        verdict metric has no pair to count)."""
+        v = self.verdict
+
+        def r3(x: float, defined: bool = True) -> float | None:
+            return round(x, 3) if defined else None
+
+        return {
+            "macro_family_top1": r3(self.macro_family_top1),
+            "family_top1": r3(self.scores.family_top1),
+            "exact_top1": r3(self.scores.exact_top1),
+            "auroc": r3(self.scores.auroc),
+            "recall": r3(v.recall, v.n_pos > 0),
+            "fpr": r3(v.fpr, v.n_neg > 0),
+            "false_positives": round(v.fpr * v.n_neg),
+            "pair_auroc": r3(v.auroc, v.n_pos > 0 and v.n_neg > 0),
+            "brier": r3(self.calibration["brier"]),
+            "ece": r3(self.calibration["ece"]),
+            "human_data_flagged": self.negatives_flagged,
+        }
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict (field names in BENCHMARKS.md)."""
         out: dict[str, Any] = {"n_students": self.n_students, **asdict(self.scores)}
