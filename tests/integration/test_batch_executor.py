@@ -10,6 +10,7 @@ import os
 import signal
 import subprocess
 import sys
+import zlib
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -147,9 +148,16 @@ async def test_failed_requests_of_a_batch_are_resubmitted_on_resume_and_only_the
     tmp_path: Path, stub: BatchStub
 ) -> None:
     failed: set[str] = set()
+    seen: list[str] = []
 
     def fail_some(custom_id: str, body: dict[str, Any]) -> bool:
-        if body["model"] == "teacher" and int(custom_id, 16) % 3 == 0:
+        # Chosen by the prompt, which is the same in every run: a custom_id is a cache key, and the key holds the
+        # stub's URL, whose port changes from run to run (choosing by the id failed none of the teacher's few
+        # requests in about one run in ten).
+        if body["model"] != "teacher":
+            return False
+        seen.append(custom_id)
+        if zlib.crc32(json.dumps(body["messages"], sort_keys=True).encode()) % 2 == 0:
             failed.add(custom_id)
             return True
         return False
@@ -159,7 +167,7 @@ async def test_failed_requests_of_a_batch_are_resubmitted_on_resume_and_only_the
     cfg = load_config(write_config(tmp_path, stub, settings))
     first = await run_in(tmp_path / "home", cfg)
     errors = [r for r in read_jsonl(first.run_dir / "rse/responses.jsonl") if r["status"] == "error"]
-    assert failed and len(errors) == len(failed)
+    assert failed and len(failed) < len(seen) and len(errors) == len(failed)
     assert all("the stub failed this request" in r["error"] for r in errors)
     before = len(stub.created)
 
