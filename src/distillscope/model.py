@@ -362,6 +362,15 @@ class ModelPool:
             if name not in keep:
                 await self.release(name)
 
+    async def aclose(self) -> None:
+        """Close the HTTP clients the models opened on the running event loop. The runner calls it last, once the
+        batch executor has stopped: a client left open is closed later by the garbage collector, on a loop that has
+        ended ("Task exception was never retrieved ... Event loop is closed")."""
+        for model in self._models.values():
+            close = getattr(model.backend, "aclose", None)
+            if close is not None:
+                await close()
+
     def totals(self) -> ModelStats:
         total = ModelStats()
         for m in self._models.values():

@@ -161,6 +161,7 @@ async def _run_locked(
     finally:
         if pool.batcher is not None:
             await pool.batcher.aclose()
+        await pool.aclose()
     _finish(cfg, manifest, outcome, pool)
     return outcome
 

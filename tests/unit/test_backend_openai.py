@@ -86,3 +86,23 @@ def test_each_event_loop_gets_its_own_client_even_when_python_reuses_the_loop_id
     assert len(set(loop_ids)) < len(loop_ids)  # ids were reused, so the case was exercised
     clients = [client for _, client in seen]
     assert len({id(c) for c in clients}) == len(clients)  # every loop had a new client
+
+
+def test_a_pool_closes_the_clients_its_models_opened_on_this_loop() -> None:
+    """The runner closes them before its loop ends; otherwise the garbage collector closes them later on a loop that
+    has ended, and asyncio logs "Task exception was never retrieved ... Event loop is closed"."""
+    from distillscope.config import ModelEntry
+    from distillscope.model import ModelPool
+
+    entries = [ModelEntry(name=n, spec=f"openai:{n}", base_url="http://127.0.0.1:9/v1") for n in ("a", "b")]
+    pool = ModelPool(entries, prices={})
+
+    async def open_then_close() -> list[object]:
+        backends = [pool.get(e.name).backend for e in entries]
+        clients = [b.client() for b in backends]  # type: ignore[attr-defined]
+        await pool.aclose()
+        assert all(b._client is None for b in backends)  # type: ignore[attr-defined]
+        return clients
+
+    clients = asyncio.run(open_then_close())
+    assert all(c.is_closed() for c in clients)  # type: ignore[attr-defined]
