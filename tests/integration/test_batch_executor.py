@@ -266,12 +266,16 @@ async def test_an_unconfirmed_intent_is_adopted_resubmitted_or_refused_but_never
     model.batcher = BatchCollector(BatchJournal.open(journal.path), ExecutionSettings(wait=True, poll_interval_s=0.01))
     model.batcher.active = True
 
-    if lookalikes == 2:
-        with pytest.raises(ConfigError, match=f"chunk {orphan.chunk} .* 2 batches at anthropic could be it"):
-            await model.generate(requests[0])
-        assert len(stub.created) == 2
-        return
-    answers = await model.generate_many(requests)
+    try:
+        if lookalikes == 2:
+            with pytest.raises(ConfigError, match=f"chunk {orphan.chunk} .* 2 batches at anthropic could be it"):
+                await model.generate(requests[0])
+            assert len(stub.created) == 2
+            return
+        answers = await model.generate_many(requests)
+    finally:  # as the runner does: stop following batches, then close the HTTP client before the loop ends
+        await model.batcher.aclose()
+        await backend.aclose()
 
     assert all(c.ok for c in answers) and len(stub.created) == 1
     events = [line["event"] for line in journal_lines(journal.path)]
