@@ -151,7 +151,7 @@ def test_a_verdict_signal_outside_the_attribution_evidence_changes_the_tests_onl
 
 
 @pytest.fixture(scope="module")
-def word_subset(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, LineageData]:
+def word_subset(tmp_path_factory: pytest.TempPathFactory) -> LineageData:
     """The real subset prepared once with the word signal, the way the benchmark scripts prepare it."""
     import argparse
 
@@ -162,17 +162,17 @@ def word_subset(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Lineage
     parser = argparse.ArgumentParser()
     add_data_arguments(parser)
     args = parser.parse_args(["--data", str(folder), "--outputs", str(outputs)])
-    return folder, prepare_from_arguments(args, ("word",))  # the named responses file, the folder's two csv files
+    return prepare_from_arguments(args, ("word",))  # the named responses file, the folder's two csv files
 
 
 @pytest.mark.data
-def test_benchmark_scripts_take_a_folder_and_files_by_name(word_subset: tuple[Path, LineageData]) -> None:
+def test_benchmark_scripts_take_a_folder_and_files_by_name(word_subset: LineageData) -> None:
     import argparse
 
     from distillscope.bench.lineage_data import add_data_arguments, prepare_from_arguments
     from distillscope.errors import ConfigError
 
-    _, data = word_subset
+    data = word_subset
     assert len(data.students) == 7 and len(data.candidates) == 7
     parser = argparse.ArgumentParser()
     add_data_arguments(parser)
@@ -182,7 +182,7 @@ def test_benchmark_scripts_take_a_folder_and_files_by_name(word_subset: tuple[Pa
 
 @pytest.mark.data
 def test_prompt_source_folds_need_two_sources_and_say_when_they_are_skipped(
-    word_subset: tuple[Path, LineageData], caplog: pytest.LogCaptureFixture
+    word_subset: LineageData, caplog: pytest.LogCaptureFixture
 ) -> None:
     import dataclasses
 
@@ -191,7 +191,7 @@ def test_prompt_source_folds_need_two_sources_and_say_when_they_are_skipped(
     from distillscope.bench.lineage import leave_one_source_out
     from distillscope.bench.lineage_cv import FoldSettings
 
-    _, data = word_subset
+    data = word_subset
     settings = FoldSettings(signals=("word",))
     for sources in (np.full(data.n_prompts, ""), np.full(data.n_prompts, "koala")):  # no `dataset` field; one source
         with caplog.at_level("WARNING", logger="distillscope.bench.lineage"):

@@ -320,9 +320,9 @@ def _default_candidates(
 ) -> list[str]:
     """The candidate pool a families file defines (its models with responses, and the named suspects), or every
     model when there is none; the models left out are named in a warning."""
-    pool = [m for m in models if m in families or m in suspects] if families else list(models)
-    chosen = [m for m in pool if m not in (student, *null_models)]
-    left = [m for m in models if m not in chosen and m not in (student, *null_models)]
+    excluded = {student, *null_models}
+    chosen = [m for m in models if m not in excluded and (not families or m in families or m in suspects)]
+    left = [m for m in models if m not in excluded and m not in chosen]
     if left:
         log.warning(
             "%d model(s) of the responses are not in the families file and are not candidates: %s "
