@@ -45,6 +45,11 @@ TESTS = (  # the named-suspect tests compared (attribution: the default's)
     ("word", "profile", "format"),
 )
 SOURCE_TESTS = (("word", "format"), ("word", "frame", "profile", "format", "length"))
+CENTRED_TESTS = (  # session 9's rule: the primary five-signal test first
+    ("word", "frame", "profile", "format", "length"),
+    ("word", "profile", "format"),
+    ("word", "format"),
+)
 _LIST_LINE = re.compile(r"^\s*(?:[-*\u2022]|\d+[.)])\s")
 
 
@@ -124,14 +129,27 @@ def _row(data: LineageData, settings: FoldSettings) -> dict[str, object]:
     return {"attribution": [*settings.signals], "test": [*settings.verdict_signals], **result.metrics_row()}
 
 
+def centred(values: np.ndarray) -> np.ndarray:
+    """A statistic as an excess, like the word excess: each student's value towards a candidate minus its mean
+    value towards all candidates (itself, NaN, left out)."""
+    return values - np.nanmean(values, axis=1, keepdims=True)
+
+
 def statistics(
-    data: LineageData, sims: np.ndarray, queries: Sequence[str], features: Mapping[str, np.ndarray], prompts: np.ndarray
+    data: LineageData,
+    sims: np.ndarray,
+    queries: Sequence[str],
+    features: Mapping[str, np.ndarray],
+    prompts: np.ndarray,
+    *,
+    centre: bool = False,
 ) -> dict[str, np.ndarray]:
-    """The four statistics, (students, candidates), computed on the given prompts only."""
-    return {
+    """The four statistics, (students, candidates), computed on the given prompts only (``centre``: as excesses)."""
+    raw = {
         **profiles(sims[prompts], queries, data.students, data.candidates),
         **agreement(features, data.students, data.candidates, prompts),
     }
+    return {name: centred(v) if centre else v for name, v in raw.items()}
 
 
 def source_folds(
@@ -140,6 +158,8 @@ def source_folds(
     queries: Sequence[str],
     features: Mapping[str, np.ndarray],
     test_signals: Sequence[str],
+    *,
+    centre: bool = False,
 ) -> list[dict[str, object]]:
     """Leave-one-prompt-source-out for one test, every statistic recomputed on the fit and on the test prompts."""
     settings = FoldSettings(signals=DEFAULT_ATTRIBUTION, verdict_signals=tuple(test_signals))
@@ -148,7 +168,7 @@ def source_folds(
         test, fit = np.flatnonzero(data.sources == source), np.flatnonzero(data.sources != source)
         values = {n: np.zeros((data.n_prompts, len(data.students), len(data.candidates))) for n in STATISTICS}
         for prompts in (test, fit):  # the mean over either set is the statistic computed on that set
-            for name, z in statistics(data, sims, queries, features, prompts).items():
+            for name, z in statistics(data, sims, queries, features, prompts, centre=centre).items():
                 values[name][prompts] = z[None]
         for name in STATISTICS:
             data.excess[name] = _as_excess(data, values[name])
@@ -159,6 +179,7 @@ def source_folds(
         rows.append(
             {
                 "test": [*test_signals],
+                "centred": centre,
                 "source": source,
                 "prompts": int(test.size),
                 "recall": round(v.recall, 3),
@@ -173,6 +194,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_data_arguments(parser)
     parser.add_argument("--sources", action="store_true", help="also the prompt-source folds of word + format")
+    parser.add_argument(
+        "--centred",
+        action="store_true",
+        help="session 9: every statistic as an excess over the student's mean towards all candidates; only the "
+        "rule's three tests (and with --sources the prompt-source folds of the five-signal test)",
+    )
     args = parser.parse_args()
     data = prepare_from_arguments(args, ("word", "frame"))
     queries = list(dict.fromkeys([*data.students, *data.candidates]))
@@ -180,16 +207,18 @@ def main() -> None:
     sims = word.values.astype(np.float64)
     features = {m: np.array([format_features(t) for t in data.texts[m]]) for m in queries}
     everything = np.arange(data.n_prompts)
-    for name, z in statistics(data, sims, word.queries, features, everything).items():
+    for name, z in statistics(data, sims, word.queries, features, everything, centre=args.centred).items():
         data.excess[name] = _as_excess(data, z[None])
-    for test in TESTS:
-        print(json.dumps(_row(data, FoldSettings(signals=DEFAULT_ATTRIBUTION, verdict_signals=test))), flush=True)
-    for name in STATISTICS:
-        settings = FoldSettings(signals=("word", "frame", name, CLASSIFIER), verdict_signals=("word",))
-        print(json.dumps(_row(data, settings)), flush=True)
+    for test in CENTRED_TESTS if args.centred else TESTS:
+        row = _row(data, FoldSettings(signals=DEFAULT_ATTRIBUTION, verdict_signals=test))
+        print(json.dumps({"centred": args.centred, **row}), flush=True)
+    if not args.centred:
+        for name in STATISTICS:
+            settings = FoldSettings(signals=("word", "frame", name, CLASSIFIER), verdict_signals=("word",))
+            print(json.dumps(_row(data, settings)), flush=True)
     if args.sources:
-        for test in SOURCE_TESTS:
-            for row in source_folds(data, sims, word.queries, features, test):
+        for test in CENTRED_TESTS[:1] if args.centred else SOURCE_TESTS:
+            for row in source_folds(data, sims, word.queries, features, test, centre=args.centred):
                 print(json.dumps(row), flush=True)
 
 

@@ -197,3 +197,16 @@ def test_prompt_source_folds_need_two_sources_and_say_when_they_are_skipped(
         with caplog.at_level("WARNING", logger="distillscope.bench.lineage"):
             assert leave_one_source_out(dataclasses.replace(data, sources=sources), settings) == []
     assert "no prompt source" in caplog.text and "only one prompt source (koala)" in caplog.text
+
+
+@pytest.mark.data
+def test_the_calibrated_attribution_changes_the_probabilities_not_the_tests(word_subset: LineageData) -> None:
+    from distillscope.bench.lineage import leave_one_student_out
+    from distillscope.bench.lineage_cv import FoldSettings
+
+    plain = leave_one_student_out(word_subset, FoldSettings(signals=("word", "classifier")))
+    calibrated = leave_one_student_out(word_subset, FoldSettings(signals=("word", "classifier"), calibrated=True))
+    for s in word_subset.students:
+        assert calibrated[s].tests == plain[s].tests  # the named-suspect test does not depend on the attribution
+        assert sum(calibrated[s].family_probabilities.values()) == pytest.approx(1.0)
+    assert any(calibrated[s].family_probabilities != plain[s].family_probabilities for s in word_subset.students)

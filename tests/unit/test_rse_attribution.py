@@ -101,3 +101,32 @@ def test_a_families_file_defines_the_candidate_pool_and_the_models_left_out_are_
     assert "stray" in caplog.text and "epsilon" not in caplog.text
     everyone = attribute_from_files([path], "student")  # without a families file: every other model
     assert {c.candidate for c in everyone.candidates} == {*FAMILIES, "stray", "epsilon"}
+
+
+def test_a_calibrated_evidence_term_gets_its_own_coefficient_and_moves_the_posterior() -> None:
+    from distillscope.rse.attribution import FamilyEvidence, family_posterior, fit_attribution_weights
+
+    rng = np.random.default_rng(0)
+    fams = ("a", "b", "c")
+
+    def evidence(truth: int, calibrated: bool) -> FamilyEvidence:
+        cal = rng.normal(0.0, 1.0, size=3)
+        cal[truth] += 3.0  # only the calibrated term knows the teacher; the other two are noise
+        return FamilyEvidence(
+            families=fams,
+            classifier=np.log(rng.dirichlet(np.ones(3))),
+            similarity=rng.normal(0.0, 1.0, size=3),
+            candidates=fams,
+            candidate_similarity=np.zeros(3),
+            calibrated=cal if calibrated else None,
+        )
+
+    truths = [int(t) for t in rng.integers(0, 3, size=60)]
+    with_term = [evidence(t, True) for t in truths]
+    w = fit_attribution_weights(with_term, [fams[t] for t in truths])
+    assert w.calibrated > 1.0 and abs(w.classifier) < w.calibrated
+    posteriors = [family_posterior(e, w) for e in with_term]
+    hits = sum(max(p, key=p.__getitem__) == fams[t] for p, t in zip(posteriors, truths, strict=True))
+    assert hits >= 50
+    without = fit_attribution_weights([evidence(t, False) for t in truths], [fams[t] for t in truths])
+    assert without.calibrated == 0.0  # evidence without the term fits the three shipped coefficients only

@@ -40,6 +40,7 @@ class FoldSettings:
     verdict_signals: tuple[str, ...] = VERDICT_SIGNALS  # the named-suspect test's signals (need not be in `signals`)
     fit: bool = True
     alpha: float = 0.05
+    calibrated: bool = False  # the attribution also weighs each candidate's named-suspect effect (session 9)
 
 
 @dataclass(frozen=True)
@@ -110,13 +111,34 @@ def _evidence(
     weights: Mapping[str, float],
     prompts: np.ndarray | None,
     settings: FoldSettings,
+    calibrated: Mapping[str, float] | None = None,
 ) -> FamilyEvidence:
     cands = [c for c in data.candidates if c != student]
     sim = combined_similarity(means, student, cands, weights) if means else np.zeros(len(cands))
     post = data.posteriors[student] if prompts is None else data.posteriors[student][prompts]
     if CLASSIFIER not in settings.signals:
         post = np.ones_like(post)
-    return family_evidence(post, data.class_families, sim, cands, data.families)
+    cal = None if calibrated is None else np.array([calibrated[c] for c in cands])
+    return family_evidence(post, data.class_families, sim, cands, data.families, cal)
+
+
+def _calibrated(
+    data: LineageData,
+    means: Mapping[str, Excess],
+    weights: Mapping[str, float],
+    students: Sequence[str],
+    train: Sequence[str],
+) -> dict[str, dict[str, float]]:
+    """Each student's named-suspect score towards every candidate: its signals in the units of the candidate's null
+    (the training students not descended from it, the student itself left out), combined with the test's weights."""
+    pairs = [(s, c) for s in students for c in data.candidates if c != s]
+    pools = {c: _null(data, train, c, "") for c in data.candidates}
+    feats = pair_features_many({k: means[k] for k in weights}, pairs, pools)
+    out: dict[str, dict[str, float]] = {s: {} for s in students}
+    for (s, c), f in zip(pairs, feats, strict=True):
+        value = sum(w * f[k] for k, w in weights.items())
+        out[s][c] = float(value) if np.isfinite(value) else 0.0
+    return out
 
 
 def _truth(data: LineageData, student: str) -> str:
@@ -145,18 +167,23 @@ def predict_fold(
     fit_all = _means(data, wanted, fit_on)
     fit_means = {k: v for k, v in fit_all.items() if k in settings.signals}
     sw = _similarity_weights(data, fit_means, train, settings)
+    vw = _verdict_weights(data, fit_all, train, sw, settings)
+    all_means = _means(data, wanted, prompts)
+    cal_train: dict[str, dict[str, float]] = {}
+    cal_held: dict[str, dict[str, float]] = {}
+    if settings.calibrated:
+        cal_train = _calibrated(data, fit_all, vw, train, train)
+        cal_held = _calibrated(data, all_means, vw, held_out, train)
     aw = DEFAULT_ATTRIBUTION_WEIGHTS
     if settings.fit:
-        evidence = {s: _evidence(data, s, fit_means, sw, fit_on, settings) for s in train}
+        evidence = {s: _evidence(data, s, fit_means, sw, fit_on, settings, cal_train.get(s)) for s in train}
         aw = _attribution_weights(data, evidence, train)
-    all_means = _means(data, wanted, prompts)
     means = {k: v for k, v in all_means.items() if k in settings.signals}
-    vw = _verdict_weights(data, fit_all, train, sw, settings)
     verdict_means = {k: all_means[k] for k in vw}
     rng = np.random.default_rng(0)
     out = {}
     for s in held_out:
-        ev = _evidence(data, s, means, sw, prompts, settings)
+        ev = _evidence(data, s, means, sw, prompts, settings, cal_held.get(s))
         ranked = rank_candidates(ev, aw, data.families)
         tests = {}
         for student, t in data.labels:

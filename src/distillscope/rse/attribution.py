@@ -42,6 +42,7 @@ class AttributionWeights:
     classifier: float
     similarity: float
     none: float
+    calibrated: float = 0.0  # the named-suspect effect's coefficient (0: not used)
 
 
 # Fitted on the visible lineage set (47 students; BENCHMARKS.md, "attribution"); `bench lineage --cv` refits.
@@ -60,6 +61,7 @@ class FamilyEvidence:
     similarity: np.ndarray  # (families,) best member's standardised excess
     candidates: tuple[str, ...]
     candidate_similarity: np.ndarray  # (candidates,)
+    calibrated: np.ndarray | None = None  # (families,) best member's named-suspect effect (null SDs), when computed
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -177,26 +179,37 @@ def family_evidence(
     similarity: np.ndarray,
     candidates: Sequence[str],
     families: Mapping[str, str],
+    calibrated: np.ndarray | None = None,
 ) -> FamilyEvidence:
-    """Bundle one student's classifier posteriors (prompts, families) and candidate similarities."""
-    best = np.array(
-        [
-            max((s for c, s in zip(candidates, similarity, strict=True) if family_of(c, families) == f), default=-10.0)
-            for f in fams
-        ]
-    )
+    """Bundle one student's classifier posteriors (prompts, families) and candidate similarities (and, optionally,
+    each candidate's named-suspect effect)."""
+
+    def best(values: np.ndarray) -> np.ndarray:
+        return np.array(
+            [
+                max((s for c, s in zip(candidates, values, strict=True) if family_of(c, families) == f), default=-10.0)
+                for f in fams
+            ]
+        )
+
     return FamilyEvidence(
         families=tuple(fams),
         classifier=np.log(posteriors.mean(axis=0) + 1e-6),
-        similarity=best,
+        similarity=best(similarity),
         candidates=tuple(candidates),
         candidate_similarity=similarity,
+        calibrated=None if calibrated is None else best(calibrated),
     )
+
+
+def _utility(ev: FamilyEvidence, w: AttributionWeights) -> np.ndarray:
+    u = w.classifier * ev.classifier + w.similarity * ev.similarity
+    return u if ev.calibrated is None else u + w.calibrated * ev.calibrated
 
 
 def family_posterior(ev: FamilyEvidence, w: AttributionWeights) -> dict[str, float]:
     """P(family) for every candidate family and for "none"."""
-    utility = np.append(w.classifier * ev.classifier + w.similarity * ev.similarity, w.none)
+    utility = np.append(_utility(ev, w), w.none)
     p = np.exp(utility - utility.max())
     p /= p.sum()
     return {f: float(x) for f, x in zip([*ev.families, NONE], p, strict=True)}
@@ -232,16 +245,20 @@ def fit_attribution_weights(evidence: Sequence[FamilyEvidence], truths: Sequence
 
     clf = np.stack([ev.classifier for ev in evidence])
     sim = np.stack([ev.similarity for ev in evidence])
+    terms = [ev.calibrated for ev in evidence if ev.calibrated is not None]
+    cal = np.stack(terms) if len(terms) == len(evidence) else None
     fams = list(evidence[0].families)
     y = np.array([fams.index(t) if t in fams else len(fams) for t in truths])
 
     def loss(theta: np.ndarray) -> float:
-        utility = np.concatenate([theta[0] * clf + theta[1] * sim, np.full((len(y), 1), theta[2])], axis=1)
+        families_u = theta[0] * clf + theta[1] * sim + (0.0 if cal is None else theta[3] * cal)
+        utility = np.concatenate([families_u, np.full((len(y), 1), theta[2])], axis=1)
         log_p = utility[np.arange(len(y)), y] - logsumexp(utility, axis=1)
         return float(-log_p.sum() + 1e-3 * theta @ theta)
 
     w = DEFAULT_ATTRIBUTION_WEIGHTS
-    theta = minimize(loss, np.array([w.classifier, w.similarity, w.none]), method="L-BFGS-B").x
+    start = [w.classifier, w.similarity, w.none, *([] if cal is None else [w.calibrated])]
+    theta = minimize(loss, np.array(start), method="L-BFGS-B").x
     return AttributionWeights(*(float(x) for x in theta))
 
 

@@ -1,0 +1,46 @@
+"""The named-suspect effect as attribution evidence, under cross-validation (session 9; BENCHMARKS.md).
+
+    python benchmarks/bench_lineage_calibrated.py --data ../shared/data/lineage [--sources]
+
+The shipped attribution standardises a candidate's similarity across the student's candidates, so it cannot see
+that some candidates resemble every model (hubness). The named-suspect test standardises it against models known
+not to descend from the candidate. This script adds that effect (the test's signals and weights, the fold's
+training students as the null) as a third term of the conditional logit, its coefficient fitted in every fold,
+and prints the leave-one-student-out row of the default and of the calibrated design; ``--sources`` adds the
+leave-one-prompt-source-out folds of both. One JSON object per row.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from distillscope.bench.lineage import leave_one_source_out, leave_one_student_out, score
+from distillscope.bench.lineage_cv import FoldSettings
+from distillscope.bench.lineage_data import add_data_arguments, prepare_from_arguments
+
+DESIGNS = {"default": FoldSettings(), "calibrated": FoldSettings(calibrated=True)}
+
+
+def main() -> None:
+    """Print the LOSO row of each design and, with ``--sources``, its prompt-source folds."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_data_arguments(parser)
+    parser.add_argument("--sources", action="store_true", help="also the leave-one-prompt-source-out folds")
+    args = parser.parse_args()
+    data = prepare_from_arguments(args, ("word", "frame"))
+    for name, settings in DESIGNS.items():
+        result = score(data, leave_one_student_out(data, settings), "leave-one-student-out")
+        print(json.dumps({"design": name, **result.metrics_row()}), flush=True)
+        misses = {s: o.predicted for s, o in result.students.items() if o.teacher and o.rank != 1}
+        print(json.dumps({"design": name, "not_top1": misses}), flush=True)
+    if args.sources:
+        for name, settings in DESIGNS.items():
+            for fold in leave_one_source_out(data, settings):
+                keys = ("held_out", "n_prompts", "macro_family_top1", "family_top1", "auroc", "brier")
+                row = {k: round(v, 3) if isinstance(v, float) else v for k, v in fold.items() if k in keys}
+                print(json.dumps({"design": name, **row, "recall": round(fold["verdict"]["recall"], 3)}), flush=True)
+
+
+if __name__ == "__main__":
+    main()
