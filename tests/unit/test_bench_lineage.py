@@ -70,6 +70,31 @@ def test_calibration_brier_and_ece() -> None:
     assert cal["top_label_accuracy"] == 0.5
 
 
+def test_student_intervals_resample_students_and_keep_their_pairs_together() -> None:
+    from distillscope.bench.lineage_metrics import StudentContribution, student_intervals
+
+    same = [StudentContribution(family="f1", family_hit=True, auroc=1.0, positives=1, positives_found=1)] * 20
+    assert student_intervals(same)["recall"] == [1.0, 1.0]  # no variation between students, none in the interval
+    # 30 students find their teacher, 10 do not: the recall interval is about the binomial one (0.75 +- 0.13).
+    found = [StudentContribution(family="f1", positives=1, positives_found=int(i < 30)) for i in range(40)]
+    low, high = student_intervals(found)["recall"]
+    assert 0.58 < low < 0.66 and 0.84 < high < 0.91
+    # fpr counts pairs, but a student's pairs move together: one student holding every false positive gives a
+    # far wider interval than the same 10 false positives spread over 10 students.
+    clustered = [
+        StudentContribution(family=None, negatives=30, negatives_flagged=10 if i == 0 else 0) for i in range(30)
+    ]
+    spread = [StudentContribution(family=None, negatives=30, negatives_flagged=int(i < 10)) for i in range(30)]
+    width = {k: (lambda iv: iv[1] - iv[0])(student_intervals(v)["fpr"]) for k, v in (("c", clustered), ("s", spread))}
+    assert width["c"] > 1.5 * width["s"]
+    # The macro mean weighs families equally: one family always right, one of 2 students half right.
+    two = [StudentContribution(family="a", family_hit=True)] * 10 + [
+        StudentContribution(family="b", family_hit=bool(i % 2)) for i in range(2)
+    ]
+    low, high = student_intervals(two)["macro_family_top1"]
+    assert low == 0.5 and high == 1.0
+
+
 def _subset(tmp_path: Path) -> tuple[Path, Path, Path]:
     outputs = DATA / "alpacaeval_outputs.jsonl.gz"
     if not outputs.is_file():
@@ -127,6 +152,10 @@ def test_lineage_bench_cv_on_a_real_subset(tmp_path: Path, capsys: pytest.Captur
     row = result.metrics_row()  # the benchmark scripts' one-line summary of the same result
     assert row["recall"] == round(out["verdict"]["recall"], 3) and row["auroc"] == round(out["auroc"], 3)
     assert row["human_data_flagged"] == out["negatives"]["flagged"]
+    for name, (low, high) in out["intervals"].items():  # each interval brackets its point estimate
+        point = out["verdict"][name] if name in ("recall", "fpr") else out[name]
+        assert low <= point + 1e-9 and point <= high + 1e-9, name
+    assert "95% intervals, students resampled: macro_family_top1 [" in printed
     probs = out["students"]["guanaco-7b"]["family_probabilities"]
     assert all(0.0 <= p <= 1.0 for p in probs.values())
     pngs = write_plots(result, tmp_path / "plots", 0.05)

@@ -25,6 +25,8 @@ from distillscope.bench.lineage_metrics import (
     calibration,
     macro_family_top1,
     ranking_scores,
+    student_contributions,
+    student_intervals,
     verdict_scores,
 )
 from distillscope.rse.attribution import NONE
@@ -69,6 +71,7 @@ class LineageBenchResult:
     scheme: str = "fixed weights"
     folds: list[dict[str, Any]] = field(default_factory=list)
     pair_scores: list[tuple[int, float]] = field(default_factory=list)
+    intervals: dict[str, list[float]] = field(default_factory=dict)  # 95% over students resampled (bootstrap)
 
     def metrics_row(self) -> dict[str, float | int | None]:
         """The headline metrics rounded to 3 decimals: one row of the benchmark scripts' tables (None where a
@@ -99,6 +102,7 @@ class LineageBenchResult:
         out["verdict"] = asdict(self.verdict)
         out["calibration"] = self.calibration
         out["negatives"] = {"n": self.negatives_n, "flagged": self.negatives_flagged}
+        out["intervals"] = self.intervals
         out["students"] = {k: asdict(v) for k, v in self.students.items()}
         out["n_prompts"] = self.n_prompts
         out["scheme"] = self.scheme
@@ -159,7 +163,8 @@ def score(
     """Every metric of one set of held-out predictions."""
     rows = [data.row(s) for s in preds]
     truths = {r.student: (r.teacher_family if r.has_teacher else NONE) for r in rows}
-    verdict, pairs = verdict_scores(data.labels, {s: p.tests for s, p in preds.items()}, alpha)
+    tests = {s: p.tests for s, p in preds.items()}
+    verdict, pairs = verdict_scores(data.labels, tests, alpha)
     orders = {s: list(p.order) for s, p in preds.items()}
     negatives = [r for r in rows if not r.has_teacher]
     return LineageBenchResult(
@@ -174,6 +179,7 @@ def score(
         n_prompts=data.n_prompts,
         scheme=scheme,
         pair_scores=pairs,
+        intervals=student_intervals(student_contributions(orders, rows, data.families, data.labels, tests)),
     )
 
 

@@ -125,3 +125,103 @@ def calibration(
     ]
     ece = float(sum(b["n"] * abs(b["confidence"] - b["accuracy"]) for b in bins) / max(len(c), 1))
     return {"brier": float(np.mean(brier)), "ece": ece, "top_label_accuracy": float(h.mean()), "bins": bins}
+
+
+@dataclass(frozen=True, kw_only=True)
+class StudentContribution:
+    """What one student adds to the headline metrics (the unit the student bootstrap resamples)."""
+
+    family: str | None  # documented teacher's family; None when no teacher is among the candidates
+    family_hit: bool = False
+    auroc: float = float("nan")
+    positives: int = 0
+    positives_found: int = 0
+    negatives: int = 0
+    negatives_flagged: int = 0
+
+
+def student_contributions(
+    orders: Mapping[str, Sequence[str]],
+    rows: Sequence[LineageRow],
+    families: Mapping[str, str],
+    labels: Mapping[tuple[str, str], int],
+    tests: Mapping[str, Mapping[str, _Test]],
+) -> list[StudentContribution]:
+    """Each student's share of macro/family top-1, AUROC, recall and fpr (as the metrics above define them)."""
+    ranked = {r.student: order for r, order in _ranked(orders, rows)}
+    out = []
+    for r in rows:
+        if r.student not in orders:
+            continue
+        mine = [
+            (lab, tests[r.student][c]) for (s, c), lab in labels.items() if s == r.student and c in tests.get(s, {})
+        ]
+        pos = [t.consistent for lab, t in mine if lab == 1]
+        neg = [t.consistent for lab, t in mine if lab == 0]
+        order = ranked.get(r.student)  # None: no documented teacher among the candidates (verdict pairs only)
+        rank = order.index(r.teacher) + 1 if order is not None else 0
+        out.append(
+            StudentContribution(
+                family=r.teacher_family if order is not None else None,
+                family_hit=order is not None and families.get(order[0], order[0]) == r.teacher_family,
+                auroc=1.0 - (rank - 1) / max(len(order) - 1, 1) if order is not None else float("nan"),
+                positives=len(pos),
+                positives_found=sum(pos),
+                negatives=len(neg),
+                negatives_flagged=sum(neg),
+            )
+        )
+    return out
+
+
+def _mean_of_finite(values: np.ndarray) -> np.ndarray:
+    """Column means over the finite entries (NaN where a column has none): the families a resample drew."""
+    finite = np.isfinite(values)
+    n = finite.sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(n > 0, np.where(finite, values, 0.0).sum(axis=0) / n, np.nan)
+
+
+def student_intervals(
+    contributions: Sequence[StudentContribution], n_boot: int = 2000, level: float = 0.95, seed: int = 0
+) -> dict[str, list[float]]:
+    """Percentile intervals of the headline metrics over students resampled with replacement.
+
+    The students are the units that vary between data sets (held-out sets have other students), so this is the
+    uncertainty a reader should attach to a benchmark number; pairs of one student are resampled together."""
+    if not contributions:
+        return {}
+    c = contributions
+    counts = np.stack(
+        [
+            np.bincount(idx, minlength=len(c))
+            for idx in np.random.default_rng(seed).integers(0, len(c), size=(n_boot, len(c)))
+        ]
+    ).astype(float)  # (n_boot, students): how often each student is drawn
+    has = np.array([x.family is not None for x in c], dtype=float)
+    hit = np.array([x.family_hit for x in c], dtype=float)
+    area = np.nan_to_num(np.array([x.auroc for x in c]))
+
+    def ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.asarray((counts @ num) / (counts @ den))
+
+    per_family = []
+    for fam in sorted({x.family for x in c if x.family is not None}):
+        member = np.array([x.family == fam for x in c], dtype=float)
+        per_family.append(ratio(member * hit, member))
+    draws = {
+        "macro_family_top1": _mean_of_finite(np.stack(per_family)) if per_family else np.full(n_boot, np.nan),
+        "family_top1": ratio(has * hit, has),
+        "auroc": ratio(has * area, has),
+        "recall": ratio(np.array([x.positives_found for x in c], float), np.array([x.positives for x in c], float)),
+        "fpr": ratio(np.array([x.negatives_flagged for x in c], float), np.array([x.negatives for x in c], float)),
+    }
+    tail = (1.0 - level) / 2.0
+    out = {}
+    for name, values in draws.items():
+        finite = values[np.isfinite(values)]
+        if finite.size:
+            low, high = np.quantile(finite, [tail, 1.0 - tail])
+            out[name] = [float(low), float(high)]
+    return out

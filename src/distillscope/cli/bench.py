@@ -135,6 +135,9 @@ def _print_lineage(result: LineageBenchResult, written: list[Path]) -> None:
         f"({v.n_neg} pairs)  pair AUROC {v.auroc:.3f}",
         markup=False,
     )
+    if result.intervals:
+        spans = "  ".join(f"{k} [{lo:.3f}, {hi:.3f}]" for k, (lo, hi) in result.intervals.items())
+        console.print(f"95% intervals, students resampled: {spans}", markup=False)
     for fold in result.folds:  # the prompt-source folds; the student folds are the lines per student below
         if fold["scheme"] != "leave-one-source-out":
             continue
