@@ -130,3 +130,30 @@ def test_a_calibrated_evidence_term_gets_its_own_coefficient_and_moves_the_poste
     assert hits >= 50
     without = fit_attribution_weights([evidence(t, False) for t in truths], [fams[t] for t in truths])
     assert without.calibrated == 0.0  # evidence without the term fits the three shipped coefficients only
+
+
+def test_balanced_fit_weighs_every_class_equally() -> None:
+    from distillscope.rse.attribution import FamilyEvidence, fit_attribution_weights
+
+    rng = np.random.default_rng(1)
+    fams = ("a", "b")
+
+    def evidence(truth: int) -> FamilyEvidence:
+        clf, sim = rng.normal(0.0, 1.0, size=2), rng.normal(0.0, 1.0, size=2)
+        if truth == 0:
+            clf[0] += 2.0  # the classifier finds family a's students
+        else:
+            sim[1] += 2.0  # only the similarity finds family b's
+        return FamilyEvidence(
+            families=fams, classifier=clf, similarity=sim, candidates=fams, candidate_similarity=np.zeros(2)
+        )
+
+    even = [0, 1] * 20
+    ev = [evidence(t) for t in even]
+    truths = [fams[t] for t in even]
+    assert fit_attribution_weights(ev, truths, balanced=True) == fit_attribution_weights(ev, truths)
+    skewed = [0] * 36 + [1] * 4  # most students of family a: the pooled fit leans on the classifier
+    ev = [evidence(t) for t in skewed]
+    truths = [fams[t] for t in skewed]
+    pooled, balanced = fit_attribution_weights(ev, truths), fit_attribution_weights(ev, truths, balanced=True)
+    assert balanced.similarity / balanced.classifier > pooled.similarity / pooled.classifier

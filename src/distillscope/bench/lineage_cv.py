@@ -41,6 +41,7 @@ class FoldSettings:
     fit: bool = True
     alpha: float = 0.05
     calibrated: bool = False  # the attribution also weighs each candidate's named-suspect effect (session 9)
+    balanced: bool = False  # the attribution's coefficients fitted with every teacher family weighted equally
 
 
 @dataclass(frozen=True)
@@ -147,9 +148,10 @@ def _truth(data: LineageData, student: str) -> str:
 
 
 def _attribution_weights(
-    data: LineageData, evidence: Mapping[str, FamilyEvidence], train: Sequence[str]
+    data: LineageData, evidence: Mapping[str, FamilyEvidence], train: Sequence[str], balanced: bool = False
 ) -> AttributionWeights:
-    return fit_attribution_weights([evidence[s] for s in train], [_truth(data, s) for s in train])
+    truths = [_truth(data, s) for s in train]
+    return fit_attribution_weights([evidence[s] for s in train], truths, balanced=balanced)
 
 
 def predict_fold(
@@ -177,7 +179,7 @@ def predict_fold(
     aw = DEFAULT_ATTRIBUTION_WEIGHTS
     if settings.fit:
         evidence = {s: _evidence(data, s, fit_means, sw, fit_on, settings, cal_train.get(s)) for s in train}
-        aw = _attribution_weights(data, evidence, train)
+        aw = _attribution_weights(data, evidence, train, settings.balanced)
     means = {k: v for k, v in all_means.items() if k in settings.signals}
     verdict_means = {k: all_means[k] for k in vw}
     rng = np.random.default_rng(0)

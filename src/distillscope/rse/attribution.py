@@ -235,10 +235,13 @@ def rank_candidates(ev: FamilyEvidence, w: AttributionWeights, families: Mapping
     ]
 
 
-def fit_attribution_weights(evidence: Sequence[FamilyEvidence], truths: Sequence[str]) -> AttributionWeights:
+def fit_attribution_weights(
+    evidence: Sequence[FamilyEvidence], truths: Sequence[str], *, balanced: bool = False
+) -> AttributionWeights:
     """Maximum-likelihood conditional-logit coefficients (small ridge) from students of known family or "none".
 
-    A truth that is not among a student's candidate families counts as "none".
+    A truth that is not among a student's candidate families counts as "none". ``balanced`` weighs each student's
+    likelihood term by n / (classes * n of its class), so that every teacher family (and "none") counts equally.
     """
     from scipy.optimize import minimize
     from scipy.special import logsumexp
@@ -249,12 +252,15 @@ def fit_attribution_weights(evidence: Sequence[FamilyEvidence], truths: Sequence
     cal = np.stack(terms) if len(terms) == len(evidence) else None
     fams = list(evidence[0].families)
     y = np.array([fams.index(t) if t in fams else len(fams) for t in truths])
+    classes, counts = np.unique(y, return_counts=True)
+    per_class = dict(zip(classes.tolist(), (len(y) / (len(classes) * counts)).tolist(), strict=True))
+    weight = np.array([per_class[c] for c in y.tolist()]) if balanced else np.ones(len(y))
 
     def loss(theta: np.ndarray) -> float:
         families_u = theta[0] * clf + theta[1] * sim + (0.0 if cal is None else theta[3] * cal)
         utility = np.concatenate([families_u, np.full((len(y), 1), theta[2])], axis=1)
         log_p = utility[np.arange(len(y)), y] - logsumexp(utility, axis=1)
-        return float(-log_p.sum() + 1e-3 * theta @ theta)
+        return float(-(weight * log_p).sum() + 1e-3 * theta @ theta)
 
     w = DEFAULT_ATTRIBUTION_WEIGHTS
     start = [w.classifier, w.similarity, w.none, *([] if cal is None else [w.calibrated])]

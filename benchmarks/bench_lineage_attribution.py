@@ -1,13 +1,16 @@
-"""The named-suspect effect as attribution evidence, under cross-validation (session 9; BENCHMARKS.md).
+"""Two changes to the attribution's conditional logit, under cross-validation (session 9; BENCHMARKS.md).
 
-    python benchmarks/bench_lineage_calibrated.py --data ../shared/data/lineage [--sources]
+    python benchmarks/bench_lineage_attribution.py --data ../shared/data/lineage [--sources]
 
-The shipped attribution standardises a candidate's similarity across the student's candidates, so it cannot see
-that some candidates resemble every model (hubness). The named-suspect test standardises it against models known
-not to descend from the candidate. This script adds that effect (the test's signals and weights, the fold's
-training students as the null) as a third term of the conditional logit, its coefficient fitted in every fold,
-and prints the leave-one-student-out row of the default and of the calibrated design; ``--sources`` adds the
-leave-one-prompt-source-out folds of both. One JSON object per row.
+- ``calibrated``: the shipped attribution standardises a candidate's similarity across the student's candidates, so
+  it cannot see that some candidates resemble every model (hubness); the named-suspect test standardises it against
+  models known not to descend from the candidate. This adds that score (the test's signals and weights, the fold's
+  training students as the null) as a third term of the logit, its coefficient fitted in every fold.
+- ``balanced``: the logit's likelihood weighted so that every teacher family (and "none") counts equally, as the
+  macro metric does, instead of pooled over students (most visible students were taught by OpenAI).
+
+Prints the leave-one-student-out row of the default and of each variant, with the students whose documented teacher
+is not ranked first; ``--sources`` adds the leave-one-prompt-source-out folds. One JSON object per row.
 """
 
 from __future__ import annotations
@@ -19,7 +22,11 @@ from distillscope.bench.lineage import leave_one_source_out, leave_one_student_o
 from distillscope.bench.lineage_cv import FoldSettings
 from distillscope.bench.lineage_data import add_data_arguments, prepare_from_arguments
 
-DESIGNS = {"default": FoldSettings(), "calibrated": FoldSettings(calibrated=True)}
+DESIGNS = {
+    "default": FoldSettings(),
+    "calibrated": FoldSettings(calibrated=True),
+    "balanced": FoldSettings(balanced=True),  # session 9, rule C: the logit's likelihood balanced over families
+}
 
 
 def main() -> None:
