@@ -96,6 +96,26 @@ def test_loading_joins_on_instruction_not_position(tmp_path: Path) -> None:
         load_responses([tmp_path / "nope.jsonl"])
 
 
+def test_aligning_on_far_fewer_instructions_than_a_model_answered_warns_and_names_the_model(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from distillscope.rse.responses import ResponseSet
+
+    data = ResponseSet()
+    for i in range(20):
+        data.add("full", f"q{i}", "x")
+        if i < 19:  # 19 of 20: aligning keeps 95%, no warning
+            data.add("near", f"q{i}", "y")
+    with caplog.at_level("WARNING", logger="distillscope.rse.responses"):
+        assert len(data.aligned(["full", "near"])[0]) == 19
+        assert not caplog.records
+        for i in range(5):
+            data.add("sparse", f"q{i}", "z")
+        assert len(data.aligned(["full", "near", "sparse"])[0]) == 5
+    assert "only 5 of 20 instructions are answered by all 3 models" in caplog.text
+    assert "sparse (5)" in caplog.text
+
+
 def test_embedding_cache_computes_each_text_once(tmp_path: Path) -> None:
     calls: list[list[str]] = []
 

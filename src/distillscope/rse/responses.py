@@ -20,6 +20,9 @@ from distillscope.rundir import read_jsonl
 
 log = logging.getLogger(__name__)
 
+# Below this share of the best-covered model's instructions, aligning on the common ones is worth a warning.
+ALIGNED_SHARE_WARNING = 0.9
+
 
 def _key(instruction: str) -> str:
     # Whitespace at the edges differs between exports of the same prompt set.
@@ -66,6 +69,17 @@ class ResponseSet:
         dropped = {m: len(self.by_model[m]) - len(instructions) for m in models}
         if any(dropped.values()):
             log.info("aligned %d instructions; dropped per model: %s", len(instructions), dropped)
+        most = max((len(self.by_model[m]) for m in models), default=0)
+        if len(instructions) < ALIGNED_SHARE_WARNING * most:
+            fewest = sorted(models, key=lambda m: len(self.by_model[m]))[:3]
+            log.warning(
+                "only %d of %d instructions are answered by all %d models; the fewest answers: %s "
+                "(leave such a model out or complete its responses)",
+                len(instructions),
+                most,
+                len(models),
+                ", ".join(f"{m} ({len(self.by_model[m])})" for m in fewest),
+            )
         return instructions, texts
 
 
