@@ -71,7 +71,9 @@ class ResponseSet:
             log.info("aligned %d instructions; dropped per model: %s", len(instructions), dropped)
         most = max((len(self.by_model[m]) for m in models), default=0)
         if len(instructions) < ALIGNED_SHARE_WARNING * most:
-            fewest = sorted(models, key=lambda m: len(self.by_model[m]))[:3]
+            fewest = sorted((m for m in models if len(self.by_model[m]) < most), key=lambda m: len(self.by_model[m]))[
+                :3
+            ]
             log.warning(
                 "only %d of %d instructions are answered by all %d models; the fewest answers: %s "
                 "(leave such a model out or complete its responses)",
