@@ -205,3 +205,26 @@ def test_score_with_the_embedding_signal(tmp_path: Path) -> None:
     assert set(jf["verdicts"]) == {near}
     code, _, err = ds("rse", "score", out, "--reference", ref, "--signal", "bogus")
     assert code == 2 and "--signal" in err
+
+
+def test_tables_on_a_narrow_terminal_lose_no_character_of_a_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    from distillscope.cli import rse
+    from distillscope.cli.common import console
+
+    monkeypatch.setattr(console, "width", 60)
+    name = "Mixtral-8x7B-Instruct-v0.1_concise"
+    verdict = {
+        "suspect": name,
+        "verdict": "consistent with distillation",
+        "effect": {"estimate": 2.75, "low": 2.31, "high": 3.38},
+        "p_value": 0.0258,
+        "p_adjusted": 0.0516,
+        "null_models": ["a", "b", "c"],
+    }
+    with console.capture() as captured:
+        rse._table("named suspects", [rse._suspect_row(verdict)])
+    lines = captured.get().splitlines()
+    assert all(len(line) <= 60 for line in lines) and "…" not in "".join(lines)
+    body = [line.split("│") for line in lines if line.startswith("│")]
+    assert "".join(cells[1].strip() for cells in body) == name  # folded over lines, every character kept
+    assert "".join(cells[2].strip() for cells in body).replace(" ", "") == "consistentwithdistillation"

@@ -133,7 +133,7 @@ def _table(title: str, rows: list[dict[str, Any]]) -> None:
 
     table = Table(title=title)
     for col in rows[0] if rows else []:
-        table.add_column(str(col))
+        table.add_column(str(col), overflow="fold")  # on a narrow terminal a long name folds, never "gpt-3.5-…"
     for r in rows:
         table.add_row(*(f"{v:.3f}" if isinstance(v, float) else str(v) for v in r.values()))
     console.print(table)
@@ -416,7 +416,7 @@ def _print_attribution(result: dict[str, Any], top: int) -> None:
     )
     rows = [_suspect_row(v) for v in result["verdicts"]]
     if rows:
-        _table("named suspects (Holm-corrected across the suspects)", rows)
+        _table("named suspects (effect in null-model SDs; p Holm-corrected across the suspects)", rows)
     for v in result["verdicts"]:  # below the table, where a long reason stays readable on a narrow terminal
         if v["reason"]:
             console.print(f"{v['suspect']}: {v['reason']}", highlight=False, soft_wrap=True)
@@ -427,11 +427,11 @@ def _suspect_row(v: dict[str, Any]) -> dict[str, Any]:
     return {
         "suspect": v["suspect"],
         "verdict": v["verdict"],
-        "effect (null SDs)": _num(effect.get("estimate")),
+        "effect": _num(effect.get("estimate")),
         "95% CI": _ci(effect.get("low"), effect.get("high")),
         "p": _num(v["p_value"]),
-        "p_adjusted": _num(v["p_adjusted"]),
-        "n_null": len(v["null_models"]),
+        "p Holm": _num(v["p_adjusted"]),
+        "nulls": len(v["null_models"]),
     }
 
 
