@@ -81,7 +81,7 @@ def plan_cmd(
     table = Table(title=f"plan for {config}")
     numeric = ("calls", "cached", "prompt tok", "output tok", "USD")
     for col in ("stage", "model", *numeric):
-        table.add_column(col, justify="right" if col in numeric else "left")
+        table.add_column(col, justify="right" if col in numeric else "left", overflow="fold")
     for r in plan["rows"]:
         cost = "?" if r["cost_usd"] is None else f"{r['cost_usd']:.2f}"
         cached = "?" if r["cached"] is None else str(r["cached"])

@@ -308,7 +308,7 @@ def _print_scores(scores: dict[str, Any], title: str) -> None:
     table = Table(title=f"ICE scores: {title}")
     cols = ("target", "n", "unscored", "loose", "strict", "hard") + (("file's loose",) if imported else ())
     for col in cols:
-        table.add_column(col)
+        table.add_column(col, overflow="fold")
     for name, s in targets.items():
         overall = s.get("overall") or {}
         levels = ("loose", "strict", "hard") + (("imported_loose",) if imported else ())

@@ -69,14 +69,14 @@ def models_cmd(json_out: Annotated[bool, typer.Option("--json", help="Print JSON
     from rich.table import Table
 
     table = Table(title="Providers (model spec = PREFIX:NAME)")
-    table.add_column("prefix")
-    table.add_column("what it runs")
+    table.add_column("prefix", overflow="fold")
+    table.add_column("what it runs", overflow="fold")
     for p in providers:
         table.add_row(p["prefix"], escape(p["description"]))  # "(extra [hf])" is text, not markup
     console.print(table)
     table = Table(title="Embedded models (offline, shipped in PyPI packages)")
     for col in ("spec", "installed", "description"):
-        table.add_column(col)
+        table.add_column(col, overflow="fold")
     for m in embedded:
         table.add_row(str(m["spec"]), "yes" if m["installed"] else "no", escape(str(m["description"])))
     console.print(table)
