@@ -1,4 +1,4 @@
-"""Two changes to the attribution's conditional logit, under cross-validation (session 9; BENCHMARKS.md).
+"""Three changes to the attribution's conditional logit, under cross-validation (session 9; BENCHMARKS.md).
 
     python benchmarks/bench_lineage_attribution.py --data ../shared/data/lineage [--sources]
 
@@ -8,6 +8,8 @@
   training students as the null) as a third term of the logit, its coefficient fitted in every fold.
 - ``balanced``: the logit's likelihood weighted so that every teacher family (and "none") counts equally, as the
   macro metric does, instead of pooled over students (most visible students were taught by OpenAI).
+- ``none``: the utility of "none of these" gains the largest of those test scores (a student that stands out
+  towards some candidate is less likely to have none of them as teacher), its coefficient fitted in every fold.
 
 Prints the leave-one-student-out row of the default and of each variant, with the students whose documented teacher
 is not ranked first; ``--sources`` adds the leave-one-prompt-source-out folds. One JSON object per row.
@@ -24,8 +26,9 @@ from distillscope.bench.lineage_data import add_data_arguments, prepare_from_arg
 
 DESIGNS = {
     "default": FoldSettings(),
-    "calibrated": FoldSettings(calibrated=True),
+    "calibrated": FoldSettings(calibrated=("family",)),
     "balanced": FoldSettings(balanced=True),  # session 9, rule C: the logit's likelihood balanced over families
+    "none": FoldSettings(calibrated=("none",)),  # rule D: "none" less likely when a test score stands out
 }
 
 

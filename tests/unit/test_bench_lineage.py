@@ -234,7 +234,9 @@ def test_the_calibrated_attribution_changes_the_probabilities_not_the_tests(word
     from distillscope.bench.lineage_cv import FoldSettings
 
     plain = leave_one_student_out(word_subset, FoldSettings(signals=("word", "classifier")))
-    calibrated = leave_one_student_out(word_subset, FoldSettings(signals=("word", "classifier"), calibrated=True))
+    calibrated = leave_one_student_out(
+        word_subset, FoldSettings(signals=("word", "classifier"), calibrated=("family",))
+    )
     for s in word_subset.students:
         assert calibrated[s].tests == plain[s].tests  # the named-suspect test does not depend on the attribution
         assert sum(calibrated[s].family_probabilities.values()) == pytest.approx(1.0)

@@ -157,3 +157,30 @@ def test_balanced_fit_weighs_every_class_equally() -> None:
     truths = [fams[t] for t in skewed]
     pooled, balanced = fit_attribution_weights(ev, truths), fit_attribution_weights(ev, truths, balanced=True)
     assert balanced.similarity / balanced.classifier > pooled.similarity / pooled.classifier
+
+
+def test_the_largest_test_score_can_make_none_of_these_likely() -> None:
+    from distillscope.rse.attribution import FamilyEvidence, family_posterior, fit_attribution_weights
+
+    rng = np.random.default_rng(2)
+    fams = ("a", "b", "c")
+
+    def evidence(truth: str) -> FamilyEvidence:
+        cal = rng.normal(0.0, 0.5, size=3)
+        if truth != NONE:  # a taught student stands out towards its teacher; a "none" student towards nobody
+            cal[fams.index(truth)] += 4.0
+        return FamilyEvidence(
+            families=fams,
+            classifier=np.log(rng.dirichlet(np.ones(3))),
+            similarity=rng.normal(0.0, 1.0, size=3),
+            candidates=fams,
+            candidate_similarity=np.zeros(3),
+            calibrated=cal,
+        )
+
+    truths = [NONE, "a", "b", "c"] * 15
+    ev = [evidence(t) for t in truths]
+    w = fit_attribution_weights(ev, truths, calibrated_terms=("none",))
+    assert w.calibrated == 0.0 and w.none_calibrated < -0.5  # only the utility of "none" uses the scores
+    tops = [max(p := family_posterior(e, w), key=p.__getitem__) for e in ev]
+    assert sum(top == NONE for top, t in zip(tops, truths, strict=True) if t == NONE) >= 12

@@ -40,7 +40,8 @@ class FoldSettings:
     verdict_signals: tuple[str, ...] = VERDICT_SIGNALS  # the named-suspect test's signals (need not be in `signals`)
     fit: bool = True
     alpha: float = 0.05
-    calibrated: bool = False  # the attribution also weighs each candidate's named-suspect effect (session 9)
+    # Session 9: where the attribution also weighs the named-suspect effects ("family" and/or "none"; () = nowhere).
+    calibrated: tuple[str, ...] = ()
     balanced: bool = False  # the attribution's coefficients fitted with every teacher family weighted equally
 
 
@@ -148,10 +149,14 @@ def _truth(data: LineageData, student: str) -> str:
 
 
 def _attribution_weights(
-    data: LineageData, evidence: Mapping[str, FamilyEvidence], train: Sequence[str], balanced: bool = False
+    data: LineageData,
+    evidence: Mapping[str, FamilyEvidence],
+    train: Sequence[str],
+    balanced: bool = False,
+    terms: Sequence[str] = (),
 ) -> AttributionWeights:
     truths = [_truth(data, s) for s in train]
-    return fit_attribution_weights([evidence[s] for s in train], truths, balanced=balanced)
+    return fit_attribution_weights([evidence[s] for s in train], truths, balanced=balanced, calibrated_terms=terms)
 
 
 def predict_fold(
@@ -179,7 +184,7 @@ def predict_fold(
     aw = DEFAULT_ATTRIBUTION_WEIGHTS
     if settings.fit:
         evidence = {s: _evidence(data, s, fit_means, sw, fit_on, settings, cal_train.get(s)) for s in train}
-        aw = _attribution_weights(data, evidence, train, settings.balanced)
+        aw = _attribution_weights(data, evidence, train, settings.balanced, settings.calibrated)
     means = {k: v for k, v in all_means.items() if k in settings.signals}
     verdict_means = {k: all_means[k] for k in vw}
     rng = np.random.default_rng(0)

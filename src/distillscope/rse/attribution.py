@@ -18,7 +18,7 @@ proportion to ``exp(b_sim * similarity)``.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -42,7 +42,8 @@ class AttributionWeights:
     classifier: float
     similarity: float
     none: float
-    calibrated: float = 0.0  # the named-suspect effect's coefficient (0: not used)
+    calibrated: float = 0.0  # the named-suspect effect's coefficient in a family's utility (0: not used)
+    none_calibrated: float = 0.0  # the largest named-suspect effect's coefficient in the utility of "none"
 
 
 # Fitted on the visible lineage set (47 students; BENCHMARKS.md, "attribution"); `bench lineage --cv` refits.
@@ -203,13 +204,16 @@ def family_evidence(
 
 
 def _utility(ev: FamilyEvidence, w: AttributionWeights) -> np.ndarray:
+    """The families' utilities, then that of "none"."""
     u = w.classifier * ev.classifier + w.similarity * ev.similarity
-    return u if ev.calibrated is None else u + w.calibrated * ev.calibrated
+    if ev.calibrated is None:
+        return np.append(u, w.none)
+    return np.append(u + w.calibrated * ev.calibrated, w.none + w.none_calibrated * float(ev.calibrated.max()))
 
 
 def family_posterior(ev: FamilyEvidence, w: AttributionWeights) -> dict[str, float]:
     """P(family) for every candidate family and for "none"."""
-    utility = np.append(_utility(ev, w), w.none)
+    utility = _utility(ev, w)
     p = np.exp(utility - utility.max())
     p /= p.sum()
     return {f: float(x) for f, x in zip([*ev.families, NONE], p, strict=True)}
@@ -236,12 +240,18 @@ def rank_candidates(ev: FamilyEvidence, w: AttributionWeights, families: Mapping
 
 
 def fit_attribution_weights(
-    evidence: Sequence[FamilyEvidence], truths: Sequence[str], *, balanced: bool = False
+    evidence: Sequence[FamilyEvidence],
+    truths: Sequence[str],
+    *,
+    balanced: bool = False,
+    calibrated_terms: Collection[str] = ("family",),
 ) -> AttributionWeights:
     """Maximum-likelihood conditional-logit coefficients (small ridge) from students of known family or "none".
 
     A truth that is not among a student's candidate families counts as "none". ``balanced`` weighs each student's
     likelihood term by n / (classes * n of its class), so that every teacher family (and "none") counts equally.
+    When the evidence carries named-suspect effects, ``calibrated_terms`` says where they enter: "family" (each
+    family's best member, in its utility) and/or "none" (the largest, in the utility of "none").
     """
     from scipy.optimize import minimize
     from scipy.special import logsumexp
@@ -250,22 +260,43 @@ def fit_attribution_weights(
     sim = np.stack([ev.similarity for ev in evidence])
     terms = [ev.calibrated for ev in evidence if ev.calibrated is not None]
     cal = np.stack(terms) if len(terms) == len(evidence) else None
+    use = {t: cal is not None and t in calibrated_terms for t in ("family", "none")}
     fams = list(evidence[0].families)
     y = np.array([fams.index(t) if t in fams else len(fams) for t in truths])
     classes, counts = np.unique(y, return_counts=True)
     per_class = dict(zip(classes.tolist(), (len(y) / (len(classes) * counts)).tolist(), strict=True))
     weight = np.array([per_class[c] for c in y.tolist()]) if balanced else np.ones(len(y))
 
+    def unpack(theta: np.ndarray) -> AttributionWeights:
+        extra = iter(theta[3:].tolist())
+        return AttributionWeights(
+            classifier=float(theta[0]),
+            similarity=float(theta[1]),
+            none=float(theta[2]),
+            calibrated=next(extra) if use["family"] else 0.0,
+            none_calibrated=next(extra) if use["none"] else 0.0,
+        )
+
     def loss(theta: np.ndarray) -> float:
-        families_u = theta[0] * clf + theta[1] * sim + (0.0 if cal is None else theta[3] * cal)
-        utility = np.concatenate([families_u, np.full((len(y), 1), theta[2])], axis=1)
+        w = unpack(theta)
+        families_u = w.classifier * clf + w.similarity * sim
+        none_u = np.full(len(y), w.none)
+        if cal is not None:
+            families_u = families_u + w.calibrated * cal
+            none_u = none_u + w.none_calibrated * cal.max(axis=1)
+        utility = np.concatenate([families_u, none_u[:, None]], axis=1)
         log_p = utility[np.arange(len(y)), y] - logsumexp(utility, axis=1)
         return float(-(weight * log_p).sum() + 1e-3 * theta @ theta)
 
     w = DEFAULT_ATTRIBUTION_WEIGHTS
-    start = [w.classifier, w.similarity, w.none, *([] if cal is None else [w.calibrated])]
-    theta = minimize(loss, np.array(start), method="L-BFGS-B").x
-    return AttributionWeights(*(float(x) for x in theta))
+    start = [
+        w.classifier,
+        w.similarity,
+        w.none,
+        *([w.calibrated] * use["family"]),
+        *([w.none_calibrated] * use["none"]),
+    ]
+    return unpack(minimize(loss, np.array(start), method="L-BFGS-B").x)
 
 
 @dataclass(frozen=True, kw_only=True)
