@@ -203,17 +203,20 @@ def family_evidence(
     )
 
 
-def _utility(ev: FamilyEvidence, w: AttributionWeights) -> np.ndarray:
-    """The families' utilities, then that of "none"."""
-    u = w.classifier * ev.classifier + w.similarity * ev.similarity
-    if ev.calibrated is None:
-        return np.append(u, w.none)
-    return np.append(u + w.calibrated * ev.calibrated, w.none + w.none_calibrated * float(ev.calibrated.max()))
+def _utilities(clf: np.ndarray, sim: np.ndarray, cal: np.ndarray | None, w: AttributionWeights) -> np.ndarray:
+    """Utilities of the families, then of "none", for stacked students' evidence (students, families)."""
+    families = w.classifier * clf + w.similarity * sim
+    none = np.full(families.shape[0], w.none)
+    if cal is not None:
+        families = families + w.calibrated * cal
+        none = none + w.none_calibrated * cal.max(axis=1)
+    return np.concatenate([families, none[:, None]], axis=1)
 
 
 def family_posterior(ev: FamilyEvidence, w: AttributionWeights) -> dict[str, float]:
     """P(family) for every candidate family and for "none"."""
-    utility = _utility(ev, w)
+    cal = None if ev.calibrated is None else ev.calibrated[None]
+    utility = _utilities(ev.classifier[None], ev.similarity[None], cal, w)[0]
     p = np.exp(utility - utility.max())
     p /= p.sum()
     return {f: float(x) for f, x in zip([*ev.families, NONE], p, strict=True)}
@@ -278,13 +281,7 @@ def fit_attribution_weights(
         )
 
     def loss(theta: np.ndarray) -> float:
-        w = unpack(theta)
-        families_u = w.classifier * clf + w.similarity * sim
-        none_u = np.full(len(y), w.none)
-        if cal is not None:
-            families_u = families_u + w.calibrated * cal
-            none_u = none_u + w.none_calibrated * cal.max(axis=1)
-        utility = np.concatenate([families_u, none_u[:, None]], axis=1)
+        utility = _utilities(clf, sim, cal, unpack(theta))
         log_p = utility[np.arange(len(y)), y] - logsumexp(utility, axis=1)
         return float(-(weight * log_p).sum() + 1e-3 * theta @ theta)
 
