@@ -266,9 +266,7 @@ def fit_attribution_weights(
     use = {t: cal is not None and t in calibrated_terms for t in ("family", "none")}
     fams = list(evidence[0].families)
     y = np.array([fams.index(t) if t in fams else len(fams) for t in truths])
-    classes, counts = np.unique(y, return_counts=True)
-    per_class = dict(zip(classes.tolist(), (len(y) / (len(classes) * counts)).tolist(), strict=True))
-    weight = np.array([per_class[c] for c in y.tolist()]) if balanced else np.ones(len(y))
+    weight = _balanced_weights(y) if balanced else np.ones(len(y))
 
     def unpack(theta: np.ndarray) -> AttributionWeights:
         extra = iter(theta[3:].tolist())
@@ -286,14 +284,15 @@ def fit_attribution_weights(
         return float(-(weight * log_p).sum() + 1e-3 * theta @ theta)
 
     w = DEFAULT_ATTRIBUTION_WEIGHTS
-    start = [
-        w.classifier,
-        w.similarity,
-        w.none,
-        *([w.calibrated] * use["family"]),
-        *([w.none_calibrated] * use["none"]),
-    ]
+    start = [w.classifier, w.similarity, w.none, *([w.calibrated] * use["family"]), *([0.0] * use["none"])]
     return unpack(minimize(loss, np.array(start), method="L-BFGS-B").x)
+
+
+def _balanced_weights(y: np.ndarray) -> np.ndarray:
+    """n / (classes * n of its class) per label: every class weighs as much in total (sklearn's "balanced")."""
+    classes, counts = np.unique(y, return_counts=True)
+    per_class = dict(zip(classes.tolist(), (len(y) / (len(classes) * counts)).tolist(), strict=True))
+    return np.array([per_class[c] for c in y.tolist()])
 
 
 @dataclass(frozen=True, kw_only=True)
