@@ -68,6 +68,9 @@ def _standardised(
         means = (column if prompts is None else column[prompts]).mean(axis=0)
         values = np.array([means[e.queries.index(m)] for m in models])
         ref = np.array([means[e.queries.index(m)] for m in null])
+        if ref.size == 0:  # no null model: no units to express the excess in
+            out[name] = np.full(values.shape, np.nan)
+            continue
         sd = float(ref.std(ddof=1)) if ref.size > 1 else 0.0
         out[name] = (values - ref.mean()) / (sd if sd > 1e-12 else 1.0)
     return out
