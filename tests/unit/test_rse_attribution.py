@@ -8,7 +8,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from distillscope.rse.attribution import NONE, AttributionSettings, attribute_from_files, attribute_students
+from distillscope.rse.attribution import (
+    NONE,
+    AttributionSettings,
+    FamilyEvidence,
+    attribute_from_files,
+    attribute_students,
+)
 from distillscope.rse.verdict import similarity_matrix
 
 TOPICS = [f"topic{i}" for i in range(40)]
@@ -103,8 +109,20 @@ def test_a_families_file_defines_the_candidate_pool_and_the_models_left_out_are_
     assert {c.candidate for c in everyone.candidates} == {*FAMILIES, "stray", "epsilon"}
 
 
+def _noise_evidence(rng: np.random.Generator, fams: tuple[str, ...], calibrated: np.ndarray | None) -> FamilyEvidence:
+    """A student's evidence whose classifier and similarity are noise; only ``calibrated`` may carry information."""
+    return FamilyEvidence(
+        families=fams,
+        classifier=np.log(rng.dirichlet(np.ones(len(fams)))),
+        similarity=rng.normal(0.0, 1.0, size=len(fams)),
+        candidates=fams,
+        candidate_similarity=np.zeros(len(fams)),
+        calibrated=calibrated,
+    )
+
+
 def test_a_calibrated_evidence_term_gets_its_own_coefficient_and_moves_the_posterior() -> None:
-    from distillscope.rse.attribution import FamilyEvidence, family_posterior, fit_attribution_weights
+    from distillscope.rse.attribution import family_posterior, fit_attribution_weights
 
     rng = np.random.default_rng(0)
     fams = ("a", "b", "c")
@@ -112,14 +130,7 @@ def test_a_calibrated_evidence_term_gets_its_own_coefficient_and_moves_the_poste
     def evidence(truth: int, calibrated: bool) -> FamilyEvidence:
         cal = rng.normal(0.0, 1.0, size=3)
         cal[truth] += 3.0  # only the calibrated term knows the teacher; the other two are noise
-        return FamilyEvidence(
-            families=fams,
-            classifier=np.log(rng.dirichlet(np.ones(3))),
-            similarity=rng.normal(0.0, 1.0, size=3),
-            candidates=fams,
-            candidate_similarity=np.zeros(3),
-            calibrated=cal if calibrated else None,
-        )
+        return _noise_evidence(rng, fams, cal if calibrated else None)
 
     truths = [int(t) for t in rng.integers(0, 3, size=60)]
     with_term = [evidence(t, True) for t in truths]
@@ -133,7 +144,7 @@ def test_a_calibrated_evidence_term_gets_its_own_coefficient_and_moves_the_poste
 
 
 def test_balanced_fit_weighs_every_class_equally() -> None:
-    from distillscope.rse.attribution import FamilyEvidence, fit_attribution_weights
+    from distillscope.rse.attribution import fit_attribution_weights
 
     rng = np.random.default_rng(1)
     fams = ("a", "b")
@@ -160,7 +171,7 @@ def test_balanced_fit_weighs_every_class_equally() -> None:
 
 
 def test_the_largest_test_score_can_make_none_of_these_likely() -> None:
-    from distillscope.rse.attribution import FamilyEvidence, family_posterior, fit_attribution_weights
+    from distillscope.rse.attribution import family_posterior, fit_attribution_weights
 
     rng = np.random.default_rng(2)
     fams = ("a", "b", "c")
@@ -169,14 +180,7 @@ def test_the_largest_test_score_can_make_none_of_these_likely() -> None:
         cal = rng.normal(0.0, 0.5, size=3)
         if truth != NONE:  # a taught student stands out towards its teacher; a "none" student towards nobody
             cal[fams.index(truth)] += 4.0
-        return FamilyEvidence(
-            families=fams,
-            classifier=np.log(rng.dirichlet(np.ones(3))),
-            similarity=rng.normal(0.0, 1.0, size=3),
-            candidates=fams,
-            candidate_similarity=np.zeros(3),
-            calibrated=cal,
-        )
+        return _noise_evidence(rng, fams, cal)
 
     truths = [NONE, "a", "b", "c"] * 15
     ev = [evidence(t) for t in truths]

@@ -149,13 +149,15 @@ def student_contributions(
 ) -> list[StudentContribution]:
     """Each student's share of macro/family top-1, AUROC, recall and fpr (as the metrics above define them)."""
     ranked = {r.student: order for r, order in _ranked(orders, rows)}
+    pairs: dict[str, list[tuple[int, _Test]]] = {}  # each student's labelled, tested pairs, in one pass
+    for (s, c), lab in labels.items():
+        if c in tests.get(s, {}):
+            pairs.setdefault(s, []).append((lab, tests[s][c]))
     out = []
     for r in rows:
         if r.student not in orders:
             continue
-        mine = [
-            (lab, tests[r.student][c]) for (s, c), lab in labels.items() if s == r.student and c in tests.get(s, {})
-        ]
+        mine = pairs.get(r.student, [])
         pos = [t.consistent for lab, t in mine if lab == 1]
         neg = [t.consistent for lab, t in mine if lab == 0]
         order = ranked.get(r.student)  # None: no documented teacher among the candidates (verdict pairs only)
