@@ -12,16 +12,20 @@
   towards some candidate is less likely to have none of them as teacher), its coefficient fitted in every fold.
 
 Prints the leave-one-student-out row of the default and of each variant, with the students whose documented teacher
-is not ranked first; ``--sources`` adds the leave-one-prompt-source-out folds. One JSON object per row.
+is not ranked first and, as a diagnostic, the coefficients fitted on all students (and those students' largest
+calibrated scores); ``--sources`` adds the leave-one-prompt-source-out folds. One JSON object per row.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+from dataclasses import asdict
+
+import numpy as np
 
 from distillscope.bench.lineage import leave_one_source_out, leave_one_student_out, score
-from distillscope.bench.lineage_cv import FoldSettings
+from distillscope.bench.lineage_cv import FoldSettings, fit_fold
 from distillscope.bench.lineage_data import add_data_arguments, prepare_from_arguments
 
 DESIGNS = {
@@ -44,6 +48,15 @@ def main() -> None:
         print(json.dumps({"design": name, **result.metrics_row()}), flush=True)
         misses = {s: o.predicted for s, o in result.students.items() if o.teacher and o.rank != 1}
         print(json.dumps({"design": name, "not_top1": misses}), flush=True)
+        # A diagnostic, not a fold: the coefficients fitted on every student, and for the misses the three families
+        # with the largest calibrated (test) score, when the design computes one.
+        fit = fit_fold(data, list(data.students), None, settings)
+        scores = {
+            s: {ev.families[i]: round(float(ev.calibrated[i]), 1) for i in np.argsort(-ev.calibrated)[:3]}
+            for s, ev in fit.evidence.items()
+            if s in misses and ev.calibrated is not None
+        }
+        print(json.dumps({"design": name, "all_students_fit": asdict(fit.attribution), "scores": scores}), flush=True)
     if args.sources:
         for name, settings in DESIGNS.items():
             for fold in leave_one_source_out(data, settings):

@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from distillscope.bench.lineage_cv import FoldSettings, _attribution_weights, _evidence, _means, _similarity_weights
+from distillscope.bench.lineage_cv import FoldSettings, fit_fold
 from distillscope.bench.lineage_data import add_data_arguments, prepare_from_arguments
 
 
@@ -23,12 +23,9 @@ def main() -> None:
     args = parser.parse_args()
     settings = FoldSettings()
     data = prepare_from_arguments(args, [s for s in settings.signals if s != "classifier"])
-    train = list(data.students)
-    means = _means(data, settings.signals, None)
-    suspect = _similarity_weights(data, means, train, settings)
-    evidence = {s: _evidence(data, s, means, suspect, None, settings) for s in train}
-    attribution = _attribution_weights(data, evidence, train)
-    print(json.dumps({"signals": settings.signals, "similarity_weights": suspect, "attribution": str(attribution)}))
+    fit = fit_fold(data, list(data.students), None, settings)
+    weights = {"similarity_weights": fit.similarity_weights, "attribution": str(fit.attribution)}
+    print(json.dumps({"signals": settings.signals, **weights}))
 
 
 if __name__ == "__main__":

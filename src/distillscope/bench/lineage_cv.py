@@ -159,6 +159,30 @@ def _attribution_weights(
     return fit_attribution_weights([evidence[s] for s in train], truths, balanced=balanced, calibrated_terms=terms)
 
 
+@dataclass(frozen=True)
+class FoldFit:
+    """What a fold learns from its training students."""
+
+    similarity_weights: dict[str, float]
+    verdict_weights: dict[str, float]
+    attribution: AttributionWeights
+    evidence: dict[str, FamilyEvidence]  # the training students' evidence on the fit prompts ({} without fitting)
+
+
+def fit_fold(data: LineageData, train: Sequence[str], fit_on: np.ndarray | None, settings: FoldSettings) -> FoldFit:
+    """Every learned number of a fold, from the training students on the prompts ``fit_on`` (None: all)."""
+    fit_all = _means(data, (*settings.signals, *settings.verdict_signals), fit_on)
+    fit_means = {k: v for k, v in fit_all.items() if k in settings.signals}
+    sw = _similarity_weights(data, fit_means, train, settings)
+    vw = _verdict_weights(data, fit_all, train, sw, settings)
+    if not settings.fit:
+        return FoldFit(sw, vw, DEFAULT_ATTRIBUTION_WEIGHTS, {})
+    cal = _calibrated(data, fit_all, vw, train, train) if settings.calibrated else {}
+    evidence = {s: _evidence(data, s, fit_means, sw, fit_on, settings, cal.get(s)) for s in train}
+    aw = _attribution_weights(data, evidence, train, settings.balanced, settings.calibrated)
+    return FoldFit(sw, vw, aw, evidence)
+
+
 def predict_fold(
     data: LineageData,
     held_out: Sequence[str],
@@ -169,22 +193,10 @@ def predict_fold(
     """Fit on the students not held out (on ``fit_prompts``, default ``prompts``), predict the held-out ones
     on ``prompts``."""
     train = [s for s in data.students if s not in held_out]
-    fit_on = prompts if fit_prompts is None else fit_prompts
-    wanted = (*settings.signals, *settings.verdict_signals)
-    fit_all = _means(data, wanted, fit_on)
-    fit_means = {k: v for k, v in fit_all.items() if k in settings.signals}
-    sw = _similarity_weights(data, fit_means, train, settings)
-    vw = _verdict_weights(data, fit_all, train, sw, settings)
-    all_means = _means(data, wanted, prompts)
-    cal_train: dict[str, dict[str, float]] = {}
-    cal_held: dict[str, dict[str, float]] = {}
-    if settings.calibrated:
-        cal_train = _calibrated(data, fit_all, vw, train, train)
-        cal_held = _calibrated(data, all_means, vw, held_out, train)
-    aw = DEFAULT_ATTRIBUTION_WEIGHTS
-    if settings.fit:
-        evidence = {s: _evidence(data, s, fit_means, sw, fit_on, settings, cal_train.get(s)) for s in train}
-        aw = _attribution_weights(data, evidence, train, settings.balanced, settings.calibrated)
+    fit = fit_fold(data, train, prompts if fit_prompts is None else fit_prompts, settings)
+    sw, vw, aw = fit.similarity_weights, fit.verdict_weights, fit.attribution
+    all_means = _means(data, (*settings.signals, *settings.verdict_signals), prompts)
+    cal_held = _calibrated(data, all_means, vw, held_out, train) if settings.calibrated else {}
     means = {k: v for k, v in all_means.items() if k in settings.signals}
     verdict_means = {k: all_means[k] for k in vw}
     rng = np.random.default_rng(0)
