@@ -140,6 +140,7 @@ def test_attribute_with_named_suspects_and_a_null_panel(tmp_path: Path) -> None:
     assert all(v["null_models"] == ["beta", "gamma", "delta"] for v in verdicts.values())
     assert verdicts["alpha-1"]["effect"]["estimate"] > 0 and verdicts["alpha-1"]["p_adjusted"] is not None
     assert all(v["reason"] for v in verdicts.values() if v["verdict"] == "inconclusive")
+    assert all(v["caveat"].startswith("only 3 null models") for v in verdicts.values())  # fewer than advised
     assert "contaminated" not in err
 
     code, stdout, err = ds("rse", "attribute", "--responses", corpus, "--student", "student", "--suspect", "gamma")
@@ -150,6 +151,7 @@ def test_attribute_with_named_suspects_and_a_null_panel(tmp_path: Path) -> None:
     assert code == 0, err
     reason = json.loads(ds(*args, "--json")[1])["verdicts"][0]["reason"]
     assert reason.startswith("the target does not stand out") and f"alpha-2: {reason}" in stdout  # in full, one line
+    assert "alpha-2: caveat: only" in stdout  # the small null's caveat below the table too
 
 
 @pytest.mark.slow

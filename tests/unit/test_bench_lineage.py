@@ -241,3 +241,22 @@ def test_the_calibrated_attribution_changes_the_probabilities_not_the_tests(word
         assert calibrated[s].tests == plain[s].tests  # the named-suspect test does not depend on the attribution
         assert sum(calibrated[s].family_probabilities.values()) == pytest.approx(1.0)
     assert any(calibrated[s].family_probabilities != plain[s].family_probabilities for s in word_subset.students)
+
+
+@pytest.mark.data
+def test_the_null_size_diagnostic_cuts_every_tests_null(word_subset: LineageData) -> None:
+    from distillscope.bench.lineage import leave_one_student_out
+    from distillscope.bench.lineage_cv import FoldSettings
+    from distillscope.rse.suspect import MIN_NULL_MODELS
+
+    def tests(null_size: int | None = None, null_seed: int = 0) -> dict[str, dict[str, SuspectOutcome]]:
+        settings = FoldSettings(signals=("word",), null_size=null_size, null_seed=null_seed)
+        return {s: dict(p.tests) for s, p in leave_one_student_out(word_subset, settings).items()}
+
+    full = tests()
+    assert tests(null_size=len(word_subset.students)) == full  # no null is larger: nothing is cut
+    assert any(t.tested for by in full.values() for t in by.values())
+    cut = tests(null_size=MIN_NULL_MODELS - 1)  # every null cut below the minimum: no test can run
+    assert not any(t.tested for by in cut.values() for t in by.values())
+    smallest = tests(null_size=MIN_NULL_MODELS, null_seed=3)
+    assert smallest != full and smallest == tests(null_size=MIN_NULL_MODELS, null_seed=3)  # cut, reproducibly

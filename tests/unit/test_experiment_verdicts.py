@@ -63,6 +63,7 @@ def test_student_is_flagged_for_its_teacher_only(texts: dict[str, list[str]]) ->
     assert len(hit["null_values"]) == 5 and abs(float(np.mean(hit["null_values"]))) < 1e-3
     assert hit["observed"] == hit["degree"] > max(hit["null_values"])
     assert "null-panel SDs" in hit["evidence"][0]
+    assert hit["evidence"][-1].startswith("caveat: only 5 null models")  # fewer than advised: said in the report
     assert by[("student", "other-ref")]["verdict"] != "consistent with distillation"
     assert all(r["verdict"] != "consistent with distillation" for (t, _), r in by.items() if t == "bystander")
     assert all(r["reason"] for r in rows if r["verdict"] == "inconclusive")

@@ -14,7 +14,13 @@ from distillscope.rse.fingerprint import (
     prompt_excess,
 )
 from distillscope.rse.metrics import PromptSims
-from distillscope.rse.suspect import fit_suspect_weights, panel_problems, run_suspect_test, run_suspect_tests
+from distillscope.rse.suspect import (
+    ADVISED_NULL_MODELS,
+    fit_suspect_weights,
+    panel_problems,
+    run_suspect_test,
+    run_suspect_tests,
+)
 from distillscope.stats import VERDICT_CONSISTENT, VERDICT_INCONCLUSIVE
 
 CANDIDATES = ("suspect", "other-1", "other-2")
@@ -104,6 +110,19 @@ def test_too_few_null_models_is_inconclusive_with_a_reason() -> None:
     excess = {"word": _excess(rng, 5.0, n_null=2)}
     v = run_suspect_test(excess, "target", "suspect", ["null-0", "null-1"], rng, weights=WORD)
     assert v.verdict == VERDICT_INCONCLUSIVE and "too few null models" in v.reason and v.p_value is None
+
+
+def test_a_null_panel_smaller_than_advised_gives_a_caveat_that_holm_keeps() -> None:
+    rng = np.random.default_rng(5)
+    for n_null in (3, ADVISED_NULL_MODELS - 1, ADVISED_NULL_MODELS):
+        excess = {"word": _excess(rng, 5.0, n_null=n_null)}
+        null = list(excess["word"].queries[1:])
+        v = run_suspect_tests(excess, "target", ["suspect"], {"suspect": null}, rng, weights=WORD, n_boot=0)[0]
+        assert v.p_value is not None  # tested: the caveat does not make it inconclusive
+        if n_null < ADVISED_NULL_MODELS:
+            assert v.caveat.startswith(f"only {n_null} null models")
+        else:
+            assert v.caveat == ""
 
 
 def test_identical_null_models_are_inconclusive_with_a_reason() -> None:

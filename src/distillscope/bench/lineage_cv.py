@@ -43,6 +43,10 @@ class FoldSettings:
     # Session 9: where the attribution also weighs the named-suspect effects ("family" and/or "none"; () = nowhere).
     calibrated: tuple[str, ...] = ()
     balanced: bool = False  # the attribution's coefficients fitted with every teacher family weighted equally
+    # Session 10, a power diagnostic: each named-suspect test's null cut to this many of its students, drawn at
+    # random (seeded by `null_seed`) where it has more; None keeps all of them.
+    null_size: int | None = None
+    null_seed: int = 0
 
 
 @dataclass(frozen=True)
@@ -72,6 +76,22 @@ def _means(data: LineageData, signals: Sequence[str], prompts: np.ndarray | None
 
 def _null(data: LineageData, train: Sequence[str], suspect: str, exclude: str) -> list[str]:
     return [x for x in train if x != exclude and data.labels.get((x, suspect)) == 0]
+
+
+def _test_null(
+    data: LineageData,
+    train: Sequence[str],
+    suspect: str,
+    student: str,
+    settings: FoldSettings,
+    rng: np.random.Generator,
+) -> list[str]:
+    """The null of one held-out test: every training student labelled 0 towards the suspect, or
+    ``settings.null_size`` of them drawn at random."""
+    null = _null(data, train, suspect, student)
+    if settings.null_size is None or len(null) <= settings.null_size:
+        return null
+    return [str(m) for m in rng.choice(null, size=settings.null_size, replace=False)]
 
 
 def _similarity_weights(
@@ -199,7 +219,7 @@ def predict_fold(
     cal_held = _calibrated(data, all_means, vw, held_out, train) if settings.calibrated else {}
     means = {k: v for k, v in all_means.items() if k in settings.signals}
     verdict_means = {k: all_means[k] for k in vw}
-    rng = np.random.default_rng(0)
+    rng, null_rng = np.random.default_rng(0), np.random.default_rng(settings.null_seed)
     out = {}
     for s in held_out:
         ev = _evidence(data, s, means, sw, prompts, settings, cal_held.get(s))
@@ -208,7 +228,8 @@ def predict_fold(
         for student, t in data.labels:
             if student != s or not verdict_means:
                 continue
-            v = run_suspect_test(verdict_means, s, t, _null(data, train, t, s), rng, weights=vw, n_boot=0)
+            null = _test_null(data, train, t, s, settings, null_rng)
+            v = run_suspect_test(verdict_means, s, t, null, rng, weights=vw, n_boot=0)
             if v.p_value is None or v.effect is None:
                 tests[t] = SuspectOutcome(0.0, 1.0, False, tested=False)
                 continue

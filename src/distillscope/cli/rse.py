@@ -418,8 +418,9 @@ def _print_attribution(result: dict[str, Any], top: int) -> None:
     if rows:
         _table("named suspects (effect in null-model SDs; p Holm-corrected across the suspects)", rows)
     for v in result["verdicts"]:  # below the table, where a long reason stays readable on a narrow terminal
-        if v["reason"]:
-            console.print(f"{v['suspect']}: {v['reason']}", highlight=False, soft_wrap=True)
+        for note in (v["reason"], v["caveat"] and f"caveat: {v['caveat']}"):
+            if note:
+                console.print(f"{v['suspect']}: {note}", highlight=False, soft_wrap=True)
 
 
 def _suspect_row(v: dict[str, Any]) -> dict[str, Any]:

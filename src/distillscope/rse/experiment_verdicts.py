@@ -137,6 +137,8 @@ def _row(
         )
     if dropped and e is not None:
         evidence.append(f"dropped from the null panel: {why_dropped}")
+    if v.caveat:
+        evidence.append(f"caveat: {v.caveat}")
     if reason:
         evidence.append(f"inconclusive: {reason}")
     values = null_scores(excess, v.target, v.suspect, v.null_models, weights) if e is not None else np.array([])

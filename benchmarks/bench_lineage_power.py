@@ -1,0 +1,102 @@
+"""How the named-suspect test's power depends on how many null models it has (session 10; BENCHMARKS.md).
+
+    python benchmarks/bench_lineage_power.py --data ../shared/data/lineage [--draws 20]
+
+The test compares a student's word excess towards the suspect with the same quantity for models known not to
+descend from the suspect; in the benchmark those are the other labelled students, so a set with fewer students
+gives every test a smaller null. Two diagnostics, both with the shipped design (``FoldSettings()``, every weight
+fitted in the folds) and leave-one-student-out:
+
+- ``subsets``: random subsets of n students (n = 12, 20, 30; plain draws, numpy seed 10), each scored as a benchmark
+  set of its own, as a held-out set with fewer students would be;
+- ``null_sizes``: the whole set, but each test's null cut to k of its students at random (k = 3, 5, 8, 12, 20;
+  draw d uses seed 11 + d), the question a user asks when choosing how many null models to name.
+
+Prints one JSON object per draw, then one summary object per n or k (mean and 10th/90th percentiles). Nothing here
+is a design choice: the shipped design is measured, not changed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import numpy as np
+
+from distillscope.bench.lineage import leave_one_student_out, score
+from distillscope.bench.lineage_cv import FoldSettings
+from distillscope.bench.lineage_data import LineageData, add_data_arguments, prepare_from_arguments
+
+SUBSET_SIZES = (12, 20, 30)
+NULL_SIZES = (3, 5, 8, 12, 20)
+METRICS = ("recall", "fpr", "flagged", "macro_family_top1", "auroc")
+
+
+def student_subset(data: LineageData, students: Iterable[str]) -> LineageData:
+    """The benchmark set restricted to some students (the candidates and their signals unchanged: a student's
+    excess and classifier posteriors do not depend on the other students)."""
+    keep = set(students)
+    return dataclasses.replace(
+        data,
+        rows=tuple(r for r in data.rows if r.student in keep),
+        students=tuple(s for s in data.students if s in keep),
+        labels={k: v for k, v in data.labels.items() if k[0] in keep},
+    )
+
+
+def measure(data: LineageData, settings: FoldSettings) -> dict[str, Any]:
+    """The leave-one-student-out metrics this diagnostic reports."""
+    result = score(data, leave_one_student_out(data, settings), "leave-one-student-out")
+    return {
+        "recall": result.verdict.recall,
+        "fpr": result.verdict.fpr,
+        "flagged": result.negatives_flagged,
+        "human_data": result.negatives_n,
+        "macro_family_top1": result.macro_family_top1,
+        "auroc": result.scores.auroc,
+        "n_pos": result.verdict.n_pos,
+        "n_neg": result.verdict.n_neg,
+    }
+
+
+def summary(kind: str, size: int, rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Mean and 10th/90th percentiles of every metric over the draws of one size."""
+    out: dict[str, Any] = {"summary": kind, "size": size, "draws": len(rows)}
+    for key in METRICS:
+        values = np.array([r[key] for r in rows], dtype=float)
+        if key == "flagged":
+            out["flagged"] = f"{int(values.sum())} of {sum(r['human_data'] for r in rows)}"
+            continue
+        low, high = np.percentile(values, [10, 90])
+        out[key] = {"mean": round(float(values.mean()), 3), "p10": round(float(low), 3), "p90": round(float(high), 3)}
+    return out
+
+
+def main() -> None:
+    """Run both diagnostics and print their draws and summaries."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_data_arguments(parser)
+    parser.add_argument("--draws", type=int, default=20, help="random draws per subset size (null sizes: half)")
+    args = parser.parse_args()
+    data = prepare_from_arguments(args, ("word", "frame"))
+    rng = np.random.default_rng(10)
+    for n in SUBSET_SIZES:
+        rows = []
+        for draw in range(args.draws):
+            students = rng.choice(list(data.students), size=n, replace=False)
+            rows.append(measure(student_subset(data, [str(s) for s in students]), FoldSettings()))
+            print(json.dumps({"subsets": n, "draw": draw, **rows[-1]}), flush=True)
+        print(json.dumps(summary("subsets", n, rows)), flush=True)
+    for k in NULL_SIZES:
+        rows = []
+        for draw in range(max(args.draws // 2, 1)):
+            rows.append(measure(data, FoldSettings(null_size=k, null_seed=11 + draw)))
+            print(json.dumps({"null_size": k, "draw": draw, **rows[-1]}), flush=True)
+        print(json.dumps(summary("null_sizes", k, rows)), flush=True)
+
+
+if __name__ == "__main__":
+    main()
