@@ -141,12 +141,14 @@ def test_attribute_with_named_suspects_and_a_null_panel(tmp_path: Path) -> None:
     assert verdicts["alpha-1"]["effect"]["estimate"] > 0 and verdicts["alpha-1"]["p_adjusted"] is not None
     assert all(v["reason"] for v in verdicts.values() if v["verdict"] == "inconclusive")
     assert all(v["caveat"].startswith("only 3 null models") for v in verdicts.values())  # fewer than advised
-    assert "contaminated" not in err
+    assert "needs --null" not in err
 
     code, stdout, err = ds("rse", "attribute", "--responses", corpus, "--student", "student", "--suspect", "gamma")
-    assert code == 0, err
-    assert "contaminated" in " ".join(err.split()) and "named suspects" in stdout and "none" in stdout
-    args = ["rse", "attribute", "--responses", corpus, "--student", "student", "--suspect", "alpha-2"]
+    assert code == 0, err  # no null panel: the attribution still runs, the suspect's verdict cannot
+    assert "--suspect needs --null" in " ".join(err.split()) and "named suspects" in stdout and "none" in stdout
+    assert "inconclusive" in stdout and "gamma: no null panel" in stdout
+    args = ["rse", "attribute", "--responses", corpus, "--student", "student", "--suspect", "alpha-2", "--null"]
+    args.append("alpha-1,gamma,delta")  # alpha-1, which the student copies, is in the null: alpha-2 cannot stand out
     code, stdout, err = ds(*args)
     assert code == 0, err
     reason = json.loads(ds(*args, "--json")[1])["verdicts"][0]["reason"]

@@ -8,8 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from distillscope.rse.experiment_verdicts import NO_NULL_PANEL, VerdictSettings, text_verdicts
+from distillscope.rse.experiment_verdicts import VerdictSettings, text_verdicts
 from distillscope.rse.store import ResponseRecord, append_response
+from distillscope.rse.suspect import NO_NULL_PANEL
 from distillscope.rundir import RunDir
 
 VOCAB = [f"word{i}" for i in range(400)]

@@ -74,12 +74,16 @@ def _write_corpus(tmp_path: Path, texts: dict[str, list[str]]) -> tuple[Path, Pa
 
 
 def test_attribute_from_files_ranks_teacher_family_first_and_tests_named_suspects(tmp_path: Path) -> None:
-    path, families = _write_corpus(tmp_path, _corpus(np.random.default_rng(2)))
+    texts = _corpus(np.random.default_rng(2))
+    rng = np.random.default_rng(3)  # a third null model, in a style of its own
+    texts["epsilon"] = [f"Right, {t}: the gist. {' '.join(rng.choice(['x', 'y', 'z'], size=3))} Bye." for t in TOPICS]
+    path, families = _write_corpus(tmp_path, texts)
     result = attribute_from_files(
         [path],
         "student",
         families_csv=families,
         suspects=["alpha-1", "gamma"],
+        null_models=["beta", "delta", "epsilon"],
         settings=AttributionSettings(n_boot=100),
     )
     assert result.top.family == "alpha" and result.n_prompts == len(TOPICS)

@@ -331,10 +331,14 @@ def _ci(lo: float | None, hi: float | None) -> str:
     return "-" if lo is None or hi is None else f"[{lo:.2f}, {hi:.2f}]"
 
 
-CONTAMINATED_NULL_NOTE = (
-    "note: without --null, each suspect is tested against the candidates of other families; public models are "
-    "partly trained on ChatGPT outputs, so this null may be contaminated and the test conservative"
-)
+def _no_null_note() -> str:
+    from distillscope.rse.suspect import ADVISED_NULL_MODELS
+
+    return (
+        f"note: --suspect needs --null, models known not to descend from the suspects ({ADVISED_NULL_MODELS} or more "
+        "advised); without it their verdicts are inconclusive. The other candidates cannot stand in: as the null they "
+        "made the test liberal on students of known lineage (false-positive rate 0.08 at alpha 0.05; BENCHMARKS.md)"
+    )
 
 
 CandidatesOpt = Annotated[
@@ -355,8 +359,8 @@ NullOpt = Annotated[
     str | None,
     typer.Option(
         "--null",
-        help="Comma-separated models known not to descend from the suspects "
-        "(default: the candidates of other families).",
+        help="Comma-separated models known not to descend from the suspects: the named-suspect test's null "
+        "(needed for a verdict; the more the better, see the README's limits).",
     ),
 ]
 
@@ -397,7 +401,7 @@ def attribute_cmd(  # noqa: PLR0913 (a typer command: one parameter per flag)
                 files.append(path)
         result = _attribute(files, student, _split(candidates) or None, suspects, _split(null), seed, families)
     if suspects and not null:
-        err_console.print(f"[yellow]{CONTAMINATED_NULL_NOTE}[/yellow]")
+        err_console.print(f"[yellow]{_no_null_note()}[/yellow]")
     if json_out:
         print_json(result)
         return

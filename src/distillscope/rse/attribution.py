@@ -27,7 +27,13 @@ import numpy as np
 
 from distillscope.rse.fingerprint import DEFAULT_SIGNALS, Excess, lineage_excess
 from distillscope.rse.responses import load_families, load_responses
-from distillscope.rse.suspect import DEFAULT_SUSPECT_WEIGHTS, SuspectVerdict, run_suspect_tests
+from distillscope.rse.suspect import (
+    DEFAULT_SUSPECT_WEIGHTS,
+    NO_NULL_PANEL,
+    SuspectVerdict,
+    inconclusive,
+    run_suspect_tests,
+)
 from distillscope.rse.verdict import family_of
 
 log = logging.getLogger(__name__)
@@ -319,6 +325,24 @@ def _signals(
     )
 
 
+def _suspect_verdicts(
+    excess: Mapping[str, Excess],
+    student: str,
+    suspects: Sequence[str],
+    null_models: Sequence[str],
+    rng: np.random.Generator,
+    cfg: AttributionSettings,
+) -> list[SuspectVerdict]:
+    """The named suspects' verdicts against the user's null models; without any, inconclusive: the other
+    candidates are no substitute (as the null they made the test liberal, BENCHMARKS.md session 10)."""
+    if not null_models:
+        return [inconclusive(student, s, (), NO_NULL_PANEL) for s in suspects]
+    null_for = {s: list(null_models) for s in suspects}
+    return run_suspect_tests(
+        excess, student, suspects, null_for, rng, alpha=cfg.alpha, weights=cfg.suspect_weights, n_boot=cfg.n_boot
+    )
+
+
 def attribute_students(
     texts: Mapping[str, Sequence[str]],
     students: Sequence[str],
@@ -332,7 +356,7 @@ def attribute_students(
     """Posterior over the candidates' families (and "none") for each student, plus named-suspect verdicts.
 
     ``suspects`` maps a student to the candidates the user suspects; each is tested against ``null_models``
-    (models known not to descend from it) or, without them, against the candidates of other families.
+    (models known not to descend from it); without them the verdicts are inconclusive (``_suspect_verdicts``).
     """
     cfg = settings or AttributionSettings()
     rng = np.random.default_rng(cfg.seed)
@@ -344,17 +368,7 @@ def attribute_students(
         pool = [c for c in candidates if c != student]
         sim = combined_similarity(excess, student, pool, cfg.similarity_weights)
         ev = family_evidence(posteriors[student], fams, sim, pool, families)
-        named = list((suspects or {}).get(student, ()))
-        null_for = {
-            s: list(null_models) or [c for c in pool if family_of(c, families) != family_of(s, families)] for s in named
-        }
-        verdicts = (
-            run_suspect_tests(
-                for_test, student, named, null_for, rng, alpha=cfg.alpha, weights=cfg.suspect_weights, n_boot=cfg.n_boot
-            )
-            if named
-            else []
-        )
+        verdicts = _suspect_verdicts(for_test, student, (suspects or {}).get(student, ()), null_models, rng, cfg)
         results[student] = AttributionResult(
             student=student,
             family_probabilities=family_posterior(ev, cfg.weights),

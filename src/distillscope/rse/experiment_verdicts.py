@@ -17,9 +17,8 @@ from typing import Any
 import numpy as np
 
 from distillscope.rse.fingerprint import VERDICT_SIGNALS, Excess, lineage_excess
-from distillscope.rse.suspect import SuspectVerdict, null_scores, panel_problems, run_suspect_tests
+from distillscope.rse.suspect import NO_NULL_PANEL, SuspectVerdict, null_scores, panel_problems, run_suspect_tests
 
-NO_NULL_PANEL = "no null panel: similarity cannot be calibrated (name models known not to descend from the reference)"
 WORD_MEASURE = "word-excess similarity"
 
 

@@ -8,6 +8,9 @@ with learned weights, and the target is compared with the null models by a one-s
 is S a new draw from the null models' distribution? The false-positive rate is therefore controlled
 against models like the null models, not against prompt noise. Contamination of the null (a null model
 that is itself partly distilled from T) widens the null and makes the test conservative, never liberal.
+The null models must be of the target's kind, though: as the null for fine-tuned open students, the other
+vendors' candidate models made the test liberal (false-positive rate 0.08 at alpha 0.05 on the lineage benchmark,
+BENCHMARKS.md session 10), so no path falls back on them when the user names no null model.
 
 Multiplicity is corrected (Holm) only across the suspects the user named. A null that cannot calibrate
 (too few models, near-constant or mostly refusing answers) yields "inconclusive" with the reason.
@@ -29,6 +32,7 @@ from distillscope.textguard import is_refusal
 # With several signals `fit_suspect_weights` learns them (the benchmark refits inside every fold).
 DEFAULT_SUSPECT_WEIGHTS: dict[str, float] = {"word": 1.0}
 MIN_NULL_MODELS = 3
+NO_NULL_PANEL = "no null panel: similarity cannot be calibrated (name models known not to descend from the reference)"
 # Fewer null models than this still give a test, with a caveat: on the lineage benchmark's visible set, tests against
 # 3 or 5 random null models found 0.54 / 0.49 of the documented teachers (0.70 with 20) and, with Holm across every
 # candidate, called a human-data student an OpenAI/Anthropic descendant in 7 and 11 of 60 tries (2, 4 and 0 of 60
@@ -219,10 +223,10 @@ def run_suspect_test(
     null = tuple(m for m in null if m not in (target, suspect))
     signals = pair_features(excess, target, suspect, null) if len(null) > 1 else {}
     if len(null) < MIN_NULL_MODELS:
-        return _inconclusive(target, suspect, null, f"too few null models ({len(null)} < {MIN_NULL_MODELS})")
+        return inconclusive(target, suspect, null, f"too few null models ({len(null)} < {MIN_NULL_MODELS})")
     score, null_scores = _combined(excess, target, suspect, null, w, None)
     if float(null_scores.std(ddof=1)) <= 1e-9:
-        return _inconclusive(target, suspect, null, "the null models resemble the suspect identically")
+        return inconclusive(target, suspect, null, "the null models resemble the suspect identically")
     effect = _effect(excess, target, suspect, null, w, rng, n_boot)
     p = prediction_pvalue(score, null_scores)
     return SuspectVerdict(
@@ -239,7 +243,8 @@ def run_suspect_test(
     )
 
 
-def _inconclusive(target: str, suspect: str, null: Sequence[str], reason: str) -> SuspectVerdict:
+def inconclusive(target: str, suspect: str, null: Sequence[str], reason: str) -> SuspectVerdict:
+    """A verdict without a test, and why (e.g. ``NO_NULL_PANEL`` when the user named no null model)."""
     return SuspectVerdict(
         target=target,
         suspect=suspect,
@@ -272,12 +277,12 @@ def run_suspect_tests(
         v = raw[i]
         assert v.effect is not None
         verdict = verdict_from(v.effect, p_adj, alpha)
-        reason = "" if verdict != VERDICT_INCONCLUSIVE else _why_inconclusive(p_adj, alpha, len(tested), v.effect)
+        reason = "" if verdict != VERDICT_INCONCLUSIVE else _whyinconclusive(p_adj, alpha, len(tested), v.effect)
         out[i] = replace(v, p_adjusted=p_adj, verdict=verdict, reason=reason)
     return out
 
 
-def _why_inconclusive(p_adj: float, alpha: float, n_suspects: int, effect: Interval) -> str:
+def _whyinconclusive(p_adj: float, alpha: float, n_suspects: int, effect: Interval) -> str:
     corrected = f" after Holm correction across {n_suspects} suspects" if n_suspects > 1 else ""
     if p_adj < alpha:  # significant, but the bootstrap interval of the effect reaches down to zero
         return f"significant (p = {p_adj:.3g}{corrected}) but the effect's 95% interval includes 0 ({effect.low:.2f})"
