@@ -1,16 +1,19 @@
-"""How the named-suspect test's power depends on how many null models it has (session 10; BENCHMARKS.md).
+"""How the named-suspect test depends on its null: how many models, and which (session 10; BENCHMARKS.md).
 
     python benchmarks/bench_lineage_power.py --data ../shared/data/lineage [--draws 20]
 
 The test compares a student's word excess towards the suspect with the same quantity for models known not to
 descend from the suspect; in the benchmark those are the other labelled students, so a set with fewer students
-gives every test a smaller null. Two diagnostics, both with the shipped design (``FoldSettings()``, every weight
+gives every test a smaller null. Three diagnostics, all with the shipped design (``FoldSettings()``, every weight
 fitted in the folds) and leave-one-student-out:
 
 - ``subsets``: random subsets of n students (n = 12, 20, 30; plain draws, numpy seed 10), each scored as a benchmark
   set of its own, as a held-out set with fewer students would be;
 - ``null_sizes``: the whole set, but each test's null cut to k of its students at random (k = 3, 5, 8, 12, 20;
-  draw d uses seed 11 + d), the question a user asks when choosing how many null models to name.
+  draw d uses seed 11 + d), the question a user asks when choosing how many null models to name;
+- ``null_sources``: the null made of the students (shipped), of the candidates of other families than the
+  suspect's (what `rse attribute --suspect` used without --null before session 10), or of both; on the whole set
+  (with the false-positive rate per suspect family) and on the subsets above.
 
 Prints one JSON object per draw, then one summary object per n or k (mean and 10th/90th percentiles). Nothing here
 is a design choice: the shipped design is measured, not changed.
@@ -29,6 +32,8 @@ import numpy as np
 from distillscope.bench.lineage import leave_one_student_out, score
 from distillscope.bench.lineage_cv import FoldSettings
 from distillscope.bench.lineage_data import LineageData, add_data_arguments, prepare_from_arguments
+from distillscope.rse.fingerprint import VERDICT_SIGNALS, lineage_excess
+from distillscope.rse.verdict import family_of
 
 SUBSET_SIZES = (12, 20, 30)
 NULL_SIZES = (3, 5, 8, 12, 20)
@@ -47,9 +52,23 @@ def student_subset(data: LineageData, students: Iterable[str]) -> LineageData:
     )
 
 
+def with_candidate_queries(data: LineageData) -> LineageData:
+    """The test's excess also computed for every candidate as a query (among the other candidates), so that the
+    candidates can serve as null models."""
+    queries = [*data.students, *data.candidates]
+    return dataclasses.replace(
+        data, excess={**data.excess, **lineage_excess(data.texts, queries, data.candidates, VERDICT_SIGNALS)}
+    )
+
+
 def measure(data: LineageData, settings: FoldSettings) -> dict[str, Any]:
-    """The leave-one-student-out metrics this diagnostic reports."""
-    result = score(data, leave_one_student_out(data, settings), "leave-one-student-out")
+    """The leave-one-student-out metrics this diagnostic reports, with the false-positive rate per suspect family."""
+    preds = leave_one_student_out(data, settings)
+    result = score(data, preds, "leave-one-student-out")
+    by_family: dict[str, list[bool]] = {}
+    for (student, suspect), label in data.labels.items():
+        if label == 0:
+            by_family.setdefault(family_of(suspect, data.families), []).append(preds[student].tests[suspect].consistent)
     return {
         "recall": result.verdict.recall,
         "fpr": result.verdict.fpr,
@@ -59,6 +78,7 @@ def measure(data: LineageData, settings: FoldSettings) -> dict[str, Any]:
         "auroc": result.scores.auroc,
         "n_pos": result.verdict.n_pos,
         "n_neg": result.verdict.n_neg,
+        "fpr_by_suspect_family": {f: f"{sum(v)}/{len(v)}" for f, v in sorted(by_family.items())},
     }
 
 
@@ -75,27 +95,38 @@ def summary(kind: str, size: int, rows: Sequence[dict[str, Any]]) -> dict[str, A
     return out
 
 
+def subsets(data: LineageData, draws: int, settings: FoldSettings, label: dict[str, str]) -> None:
+    """Random student subsets of each size in ``SUBSET_SIZES``, the same draws for every ``settings``."""
+    rng = np.random.default_rng(10)
+    for n in SUBSET_SIZES:
+        rows = []
+        for draw in range(draws):
+            students = rng.choice(list(data.students), size=n, replace=False)
+            rows.append(measure(student_subset(data, [str(s) for s in students]), settings))
+            print(json.dumps({**label, "subsets": n, "draw": draw, **rows[-1]}), flush=True)
+        print(json.dumps({**label, **summary("subsets", n, rows)}), flush=True)
+
+
 def main() -> None:
-    """Run both diagnostics and print their draws and summaries."""
+    """Run the three diagnostics and print their draws and summaries."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_data_arguments(parser)
     parser.add_argument("--draws", type=int, default=20, help="random draws per subset size (null sizes: half)")
     args = parser.parse_args()
     data = prepare_from_arguments(args, ("word", "frame"))
-    rng = np.random.default_rng(10)
-    for n in SUBSET_SIZES:
-        rows = []
-        for draw in range(args.draws):
-            students = rng.choice(list(data.students), size=n, replace=False)
-            rows.append(measure(student_subset(data, [str(s) for s in students]), FoldSettings()))
-            print(json.dumps({"subsets": n, "draw": draw, **rows[-1]}), flush=True)
-        print(json.dumps(summary("subsets", n, rows)), flush=True)
+    subsets(data, args.draws, FoldSettings(), {})
     for k in NULL_SIZES:
         rows = []
         for draw in range(max(args.draws // 2, 1)):
             rows.append(measure(data, FoldSettings(null_size=k, null_seed=11 + draw)))
             print(json.dumps({"null_size": k, "draw": draw, **rows[-1]}), flush=True)
         print(json.dumps(summary("null_sizes", k, rows)), flush=True)
+    data = with_candidate_queries(data)
+    for source in ("students", "candidates", "both"):
+        settings = FoldSettings(null_source=source)
+        print(json.dumps({"null_source": source, "students": len(data.students), **measure(data, settings)}))
+        if source != "students":  # the students' subsets are the first diagnostic's
+            subsets(data, args.draws, settings, {"null_source": source})
 
 
 if __name__ == "__main__":

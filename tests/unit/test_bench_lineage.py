@@ -260,3 +260,28 @@ def test_the_null_size_diagnostic_cuts_every_tests_null(word_subset: LineageData
     assert not any(t.tested for by in cut.values() for t in by.values())
     smallest = tests(null_size=MIN_NULL_MODELS, null_seed=3)
     assert smallest != full and smallest == tests(null_size=MIN_NULL_MODELS, null_seed=3)  # cut, reproducibly
+
+
+@pytest.mark.data
+def test_the_null_source_diagnostic_tests_against_students_candidates_or_both(word_subset: LineageData) -> None:
+    import dataclasses
+
+    from distillscope.bench.lineage import leave_one_student_out
+    from distillscope.bench.lineage_cv import FoldSettings
+    from distillscope.rse.fingerprint import lineage_excess
+
+    queries = [*word_subset.students, *word_subset.candidates]  # the candidates as null models need their excess
+    data = dataclasses.replace(word_subset, excess=lineage_excess(word_subset.texts, queries, word_subset.candidates))
+    effects = {}
+    for source in ("students", "candidates", "both"):
+        preds = leave_one_student_out(data, FoldSettings(signals=("word",), null_source=source))
+        effects[source] = {(s, c): t.effect for s, p in preds.items() for c, t in p.tests.items() if t.tested}
+    assert effects["students"] == {
+        (s, c): t.effect
+        for s, p in leave_one_student_out(word_subset, FoldSettings(signals=("word",))).items()
+        for c, t in p.tests.items()
+        if t.tested
+    }  # the shipped null, whatever the queries
+    assert len(effects["candidates"]) > len(effects["students"])  # 7 candidates: more pairs reach 3 null models
+    assert all(effects["candidates"][k] != e for k, e in effects["students"].items())  # another null, other units
+    assert set(effects["both"]) >= set(effects["students"]) | set(effects["candidates"])

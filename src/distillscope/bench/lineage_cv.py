@@ -28,6 +28,7 @@ from distillscope.rse.attribution import (
 )
 from distillscope.rse.fingerprint import DEFAULT_SIGNALS, VERDICT_SIGNALS, Excess
 from distillscope.rse.suspect import fit_suspect_weights, pair_features_many, run_suspect_test
+from distillscope.rse.verdict import family_of
 
 CLASSIFIER = "classifier"
 
@@ -43,8 +44,12 @@ class FoldSettings:
     # Session 9: where the attribution also weighs the named-suspect effects ("family" and/or "none"; () = nowhere).
     calibrated: tuple[str, ...] = ()
     balanced: bool = False  # the attribution's coefficients fitted with every teacher family weighted equally
-    # Session 10, a power diagnostic: each named-suspect test's null cut to this many of its students, drawn at
-    # random (seeded by `null_seed`) where it has more; None keeps all of them.
+    # Session 10, diagnostics of the named-suspect test's null (benchmarks/bench_lineage_power.py). What it is made
+    # of: "students" (the training students labelled 0 towards the suspect), "candidates" (every candidate of another
+    # family than the suspect's, as `rse attribute` once used without --null; needs the candidates among the
+    # excess's queries) or "both"; and its size: cut to `null_size` models drawn at random (seeded by `null_seed`)
+    # where it has more (None keeps all).
+    null_source: str = "students"
     null_size: int | None = None
     null_seed: int = 0
 
@@ -86,9 +91,12 @@ def _test_null(
     settings: FoldSettings,
     rng: np.random.Generator,
 ) -> list[str]:
-    """The null of one held-out test: every training student labelled 0 towards the suspect, or
-    ``settings.null_size`` of them drawn at random."""
-    null = _null(data, train, suspect, student)
+    """The null of one held-out test: every training student labelled 0 towards the suspect, and/or the candidates
+    of other families (``settings.null_source``), or ``settings.null_size`` of them drawn at random."""
+    null = _null(data, train, suspect, student) if settings.null_source != "candidates" else []
+    if settings.null_source != "students":
+        family = family_of(suspect, data.families)
+        null += [c for c in data.candidates if family_of(c, data.families) != family]
     if settings.null_size is None or len(null) <= settings.null_size:
         return null
     return [str(m) for m in rng.choice(null, size=settings.null_size, replace=False)]
