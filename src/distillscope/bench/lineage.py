@@ -164,7 +164,7 @@ def score(
     rows = [data.row(s) for s in preds]
     truths = {r.student: (r.teacher_family if r.has_teacher else NONE) for r in rows}
     tests = {s: p.tests for s, p in preds.items()}
-    verdict, pairs = verdict_scores(data.labels, tests, alpha)
+    verdict, pairs = verdict_scores(data.labels, tests, alpha, data.families)
     orders = {s: list(p.order) for s, p in preds.items()}
     negatives = [r for r in rows if not r.has_teacher]
     return LineageBenchResult(

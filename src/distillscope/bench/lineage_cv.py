@@ -62,6 +62,7 @@ class SuspectOutcome:
     p_value: float
     consistent: bool
     tested: bool = True
+    n_null: int = 0  # null models the test compared the student with
 
 
 @dataclass(frozen=True)
@@ -239,10 +240,10 @@ def predict_fold(
             null = _test_null(data, train, t, s, settings, null_rng)
             v = run_suspect_test(verdict_means, s, t, null, rng, weights=vw, n_boot=0)
             if v.p_value is None or v.effect is None:
-                tests[t] = SuspectOutcome(0.0, 1.0, False, tested=False)
+                tests[t] = SuspectOutcome(0.0, 1.0, False, tested=False, n_null=len(v.null_models))
                 continue
             consistent = v.p_value < settings.alpha and v.effect.estimate > 0
-            tests[t] = SuspectOutcome(v.effect.estimate, v.p_value, consistent)
+            tests[t] = SuspectOutcome(v.effect.estimate, v.p_value, consistent, n_null=len(v.null_models))
         out[s] = StudentPrediction(
             family_posterior(ev, aw), tuple(c.candidate for c in ranked), ranked[0].probability, tests
         )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import numpy as np
@@ -33,6 +33,11 @@ class VerdictScores:
     recall: float
     fpr: float
     auroc: float  # pairs ranked by the test's p-value
+    # The false-positive rate of the negatives of each suspect family (session 10: pooled, OpenAI's and Anthropic's
+    # rates were hidden by the others'), and the size of the null behind the positives' tests (min, median, max):
+    # recall depends on it (BENCHMARKS.md, how many null models a test needs).
+    fpr_by_suspect_family: dict[str, float] = field(default_factory=dict)
+    null_models: dict[str, float] = field(default_factory=dict)
 
 
 class _Test(Protocol):
@@ -41,6 +46,9 @@ class _Test(Protocol):
 
     @property
     def consistent(self) -> bool: ...
+
+    @property
+    def n_null(self) -> int: ...
 
 
 def _ranked(orders: Mapping[str, Sequence[str]], rows: Sequence[LineageRow]) -> list[tuple[LineageRow, list[str]]]:
@@ -80,14 +88,23 @@ def macro_family_top1(
 
 
 def verdict_scores(
-    labels: Mapping[tuple[str, str], int], tests: Mapping[str, Mapping[str, _Test]], alpha: float = 0.05
+    labels: Mapping[tuple[str, str], int],
+    tests: Mapping[str, Mapping[str, _Test]],
+    alpha: float = 0.05,
+    families: Mapping[str, str] | None = None,
 ) -> tuple[VerdictScores, list[tuple[int, float]]]:
-    """Recall on positives, false-positive rate on negatives, and the pairs as (label, -log10 p)."""
-    pairs = [(lab, tests[s][c]) for (s, c), lab in labels.items() if s in tests and c in tests[s]]
-    pos = [t for lab, t in pairs if lab == 1]
-    neg = [t for lab, t in pairs if lab == 0]
-    scored = [(lab, float(-np.log10(max(t.p_value, 1e-300)))) for lab, t in pairs]
+    """Recall on positives, false-positive rate on negatives (also per suspect family, given ``families``), and the
+    pairs as (label, -log10 p)."""
+    keyed = [((s, c), lab, tests[s][c]) for (s, c), lab in labels.items() if s in tests and c in tests[s]]
+    pos = [t for _, lab, t in keyed if lab == 1]
+    neg = [t for _, lab, t in keyed if lab == 0]
+    scored = [(lab, float(-np.log10(max(t.p_value, 1e-300)))) for _, lab, t in keyed]
     area = auroc([v for lab, v in scored if lab], [v for lab, v in scored if not lab]) if pos and neg else float("nan")
+    by_family: dict[str, list[bool]] = {}
+    for (_, c), lab, t in keyed:
+        if lab == 0 and families is not None:
+            by_family.setdefault(families.get(c, c), []).append(t.consistent)
+    sizes = [t.n_null for t in pos]
     return VerdictScores(
         alpha=alpha,
         n_pos=len(pos),
@@ -95,6 +112,8 @@ def verdict_scores(
         recall=float(np.mean([t.consistent for t in pos])) if pos else float("nan"),
         fpr=float(np.mean([t.consistent for t in neg])) if neg else float("nan"),
         auroc=area,
+        fpr_by_suspect_family={f: float(np.mean(v)) for f, v in sorted(by_family.items())},
+        null_models={"min": min(sizes), "median": float(np.median(sizes)), "max": max(sizes)} if sizes else {},
     ), scored
 
 

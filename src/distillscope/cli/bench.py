@@ -135,6 +135,14 @@ def _print_lineage(result: LineageBenchResult, written: list[Path]) -> None:
         f"({v.n_neg} pairs)  pair AUROC {v.auroc:.3f}",
         markup=False,
     )
+    if v.fpr_by_suspect_family:
+        rates = "  ".join(f"{f} {r:.3f}" for f, r in v.fpr_by_suspect_family.items())
+        console.print(f"fpr per suspect family: {rates}", markup=False)
+    if v.null_models:
+        n = v.null_models
+        console.print(
+            f"null models per positive test: median {n['median']:g} (min {n['min']:g}, max {n['max']:g})", markup=False
+        )
     if result.intervals:
         spans = "  ".join(f"{k} [{lo:.3f}, {hi:.3f}]" for k, (lo, hi) in result.intervals.items())
         console.print(f"95% intervals, students resampled: {spans}", markup=False)
