@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 
@@ -49,7 +50,7 @@ class FoldSettings:
     # family than the suspect's, as `rse attribute` once used without --null; needs the candidates among the
     # excess's queries) or "both"; and its size: cut to `null_size` models drawn at random (seeded by `null_seed`)
     # where it has more (None keeps all).
-    null_source: str = "students"
+    null_source: Literal["students", "candidates", "both"] = "students"
     null_size: int | None = None
     null_seed: int = 0
 

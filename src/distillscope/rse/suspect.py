@@ -56,7 +56,7 @@ class SuspectVerdict:
     caveat: str = ""  # a tested verdict's warning (too small a null panel), "" when none
 
 
-def null_size_caveat(n_null: int) -> str:
+def _null_size_caveat(n_null: int) -> str:
     """The warning for a test on fewer null models than advised ("" from ``ADVISED_NULL_MODELS`` on)."""
     if n_null >= ADVISED_NULL_MODELS:
         return ""
@@ -239,7 +239,7 @@ def run_suspect_test(
         verdict=verdict_from(effect, p),
         reason="",
         signals=signals,
-        caveat=null_size_caveat(len(null)),
+        caveat=_null_size_caveat(len(null)),
     )
 
 
