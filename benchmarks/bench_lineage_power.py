@@ -11,6 +11,8 @@ fitted in the folds) and leave-one-student-out:
   set of its own, as a held-out set with fewer students would be;
 - ``null_sizes``: the whole set, but each test's null cut to k of its students at random (k = 3, 5, 8, 12, 20;
   draw d uses seed 11 + d), the question a user asks when choosing how many null models to name;
+- ``openai_heavy``: every OpenAI-taught student plus 2, 4 or 8 others drawn at random (10 draws, numpy seed 12),
+  like the first visible set (17 of 19 students OpenAI-taught): the OpenAI suspects' nulls are the few others;
 - ``null_sources``: the null made of the students (shipped), of the candidates of other families than the
   suspect's (what `rse attribute --suspect` used without --null before session 10), or of both; on the whole set
   (with the false-positive rate per suspect family) and on the subsets above.
@@ -37,7 +39,7 @@ from distillscope.rse.verdict import family_of
 
 SUBSET_SIZES = (12, 20, 30)
 NULL_SIZES = (3, 5, 8, 12, 20)
-METRICS = ("recall", "fpr", "flagged", "macro_family_top1", "auroc")
+METRICS = ("recall", "fpr", "flagged", "macro_family_top1", "auroc", "untested")
 
 
 def student_subset(data: LineageData, students: Iterable[str]) -> LineageData:
@@ -78,6 +80,7 @@ def measure(data: LineageData, settings: FoldSettings) -> dict[str, Any]:
         "auroc": result.scores.auroc,
         "n_pos": result.verdict.n_pos,
         "n_neg": result.verdict.n_neg,
+        "untested": result.verdict.n_pos_untested,
         "fpr_by_suspect_family": {f: f"{sum(v)}/{len(v)}" for f, v in sorted(by_family.items())},
     }
 
@@ -107,6 +110,20 @@ def subsets(data: LineageData, draws: int, settings: FoldSettings, label: dict[s
         print(json.dumps({**label, **summary("subsets", n, rows)}), flush=True)
 
 
+def openai_heavy(data: LineageData, draws: int = 10) -> None:
+    """Sets where almost every student was taught by OpenAI, so the OpenAI suspects' nulls are small."""
+    rng = np.random.default_rng(12)
+    openai = [s for s in data.students if data.row(s).teacher_family == "openai"]
+    others = [s for s in data.students if s not in openai]
+    for n in (2, 4, 8):
+        rows = []
+        for draw in range(draws):
+            chosen = [*openai, *(str(s) for s in rng.choice(others, size=n, replace=False))]
+            rows.append(measure(student_subset(data, chosen), FoldSettings()))
+            print(json.dumps({"openai_heavy": n, "draw": draw, **rows[-1]}), flush=True)
+        print(json.dumps(summary("openai_heavy", n, rows)), flush=True)
+
+
 def main() -> None:
     """Run the three diagnostics and print their draws and summaries."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -121,6 +138,7 @@ def main() -> None:
             rows.append(measure(data, FoldSettings(null_size=k, null_seed=11 + draw)))
             print(json.dumps({"null_size": k, "draw": draw, **rows[-1]}), flush=True)
         print(json.dumps(summary("null_sizes", k, rows)), flush=True)
+    openai_heavy(data)
     data = with_candidate_queries(data)
     for source in ("students", "candidates", "both"):
         settings = FoldSettings(null_source=source)

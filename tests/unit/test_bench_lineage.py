@@ -54,16 +54,16 @@ def test_verdict_scores_and_roc() -> None:
     tests = {
         "a": {"t": SuspectOutcome(3.0, 0.001, True, n_null=9), "o": SuspectOutcome(0.2, 0.4, False)},
         "b": {
-            "t": SuspectOutcome(1.0, 0.2, False, n_null=4),
+            "t": SuspectOutcome(0.0, 1.0, False, tested=False, n_null=2),
             "o": SuspectOutcome(2.5, 0.01, True),
             "q": SuspectOutcome(-1.0, 0.9, False),
         },
     }
     scores, pairs = verdict_scores(labels, tests, families=FAMILIES)
     assert (scores.recall, scores.n_pos, scores.n_neg) == (0.5, 2, 3) and scores.fpr == pytest.approx(1 / 3)
-    assert scores.auroc == pytest.approx(5 / 6)
+    assert scores.auroc == pytest.approx(3 / 6) and scores.n_pos_untested == 1
     assert scores.fpr_by_suspect_family == {"f2": 0.5, "f3": 0.0}  # o is of family f2, q of f3
-    assert scores.null_models == {"min": 4, "median": 6.5, "max": 9}  # the positives' nulls only
+    assert scores.null_models == {"min": 2, "median": 5.5, "max": 9}  # the positives' nulls only
     assert verdict_scores(labels, tests)[0].fpr_by_suspect_family == {}  # without families
     fpr, tpr = roc_points(pairs)
     assert fpr[0] == tpr[0] == 0.0 and fpr[-1] == tpr[-1] == 1.0
@@ -153,11 +153,12 @@ def test_lineage_bench_cv_on_a_real_subset(tmp_path: Path, capsys: pytest.Captur
     assert len([f for f in out["folds"] if f["scheme"] == "leave-one-student-out"]) == 7
     assert set(out["verdict"]) == {
         *("alpha", "n_pos", "n_neg", "recall", "fpr", "auroc"),
-        *("fpr_by_suspect_family", "null_models"),
+        *("fpr_by_suspect_family", "null_models", "n_pos_untested"),
     }
     kept = {line.split(",")[1] for line in families.read_text(encoding="utf-8").splitlines()[1:]}
     assert set(out["verdict"]["fpr_by_suspect_family"]) <= kept and len(out["verdict"]["fpr_by_suspect_family"]) >= 2
     assert "fpr per suspect family: " in printed and "null models per positive test: median " in printed
+    assert f"{out['verdict']['n_pos_untested']} of 4 positive pairs untested" in printed
     assert out["verdict"]["n_pos"] == 4  # every documented teacher is tested, untestable pairs included
     assert out["students"]["Llama-3-Instruct-8B-SimPO"]["predicted"] == "Meta-Llama-3-8B-Instruct"
     assert out["students"]["REBEL-Llama-3-8B-Instruct"]["verdict"] == "consistent with distillation"

@@ -38,6 +38,7 @@ class VerdictScores:
     # recall depends on it (BENCHMARKS.md, how many null models a test needs).
     fpr_by_suspect_family: dict[str, float] = field(default_factory=dict)
     null_models: dict[str, float] = field(default_factory=dict)
+    n_pos_untested: int = 0  # positives whose null was too small for a test (they count as missed)
 
 
 class _Test(Protocol):
@@ -49,6 +50,9 @@ class _Test(Protocol):
 
     @property
     def n_null(self) -> int: ...
+
+    @property
+    def tested(self) -> bool: ...
 
 
 def _ranked(orders: Mapping[str, Sequence[str]], rows: Sequence[LineageRow]) -> list[tuple[LineageRow, list[str]]]:
@@ -114,6 +118,7 @@ def verdict_scores(
         auroc=area,
         fpr_by_suspect_family={f: float(np.mean(v)) for f, v in sorted(by_family.items())},
         null_models={"min": min(sizes), "median": float(np.median(sizes)), "max": max(sizes)} if sizes else {},
+        n_pos_untested=sum(not t.tested for t in pos),
     ), scored
 
 

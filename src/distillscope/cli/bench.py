@@ -141,7 +141,9 @@ def _print_lineage(result: LineageBenchResult, written: list[Path]) -> None:
     if v.null_models:
         n = v.null_models
         console.print(
-            f"null models per positive test: median {n['median']:g} (min {n['min']:g}, max {n['max']:g})", markup=False
+            f"null models per positive test: median {n['median']:g} (min {n['min']:g}, max {n['max']:g}); "
+            f"{v.n_pos_untested} of {v.n_pos} positive pairs untested (too few null models, counted as missed)",
+            markup=False,
         )
     if result.intervals:
         spans = "  ".join(f"{k} [{lo:.3f}, {hi:.3f}]" for k, (lo, hi) in result.intervals.items())
