@@ -163,6 +163,7 @@ class VerdictRow(_Model):
     p_value: float | None = None
     p_adjusted: float | None = None
     reason: str | None = None
+    caveat: str = ""  # a tested verdict's warning (fewer null models than advised); "" when none
     n_null: int = 0
     null_models: list[str] = []
     null_values: list[float] = []

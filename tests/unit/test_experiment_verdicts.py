@@ -175,3 +175,21 @@ def test_rse_score_on_an_experiment_gives_the_summary_numbers(tmp_path: Path, te
         got = scored["judge_free"]["verdicts"]["student"]
         for key in ("verdict", "p_value", "p_adjusted", "degree", "lo", "hi", "observed", "null_values"):
             assert got[key] == expected[key], key
+
+
+def test_the_run_summary_keeps_the_caveat_and_the_console_table_prints_it(texts: dict[str, list[str]]) -> None:
+    from distillscope.cli.verdicts import verdict_rows
+    from distillscope.summary_model import RunInfo, Summary, VerdictRow
+
+    nulls = [f"null-{i}" for i in range(5)]
+    rows = text_verdicts(texts, ["student"], ["teacher"], nulls, VerdictSettings(n_boot=50))
+    rows += text_verdicts(texts, ["bystander"], ["teacher"], [], VerdictSettings(n_boot=50))  # no null panel
+    summary = Summary(
+        schema_version=1, run=RunInfo(name="t", status="complete"), models=[], verdicts=[VerdictRow(**r) for r in rows]
+    )
+    assert summary.verdicts[0].caveat.startswith("only 5 null models") and summary.verdicts[1].caveat == ""
+    _, notes = verdict_rows(summary)
+    assert notes == [
+        f"caveat, student vs teacher: {summary.verdicts[0].caveat}",
+        f"inconclusive, bystander vs teacher: {NO_NULL_PANEL}",
+    ]

@@ -316,7 +316,7 @@ def _verdicts(title: str, verdicts: dict[str, dict[str, Any]] | None) -> None:
                     "p": _num(d["p_value"]),
                     "p_adjusted": _num(d["p_adjusted"]),
                     "n_null": d["n_null"],
-                    "reason": d["reason"],
+                    "reason": d["reason"] or (d["caveat"] and f"caveat: {d['caveat']}"),
                 }
                 for m, d in verdicts.items()
             ],

@@ -27,28 +27,31 @@ def _p(v: VerdictRow) -> str:
 
 
 def verdict_rows(summary: Summary) -> tuple[list[tuple[str, ...]], list[str]]:
-    """Table rows (header first) and one line per inconclusive verdict saying why."""
+    """Table rows (header first) and the notes below it: why a verdict is inconclusive, and a tested verdict's
+    caveat."""
     ice = summary.ice.by_model if summary.ice else {}
     rows: list[tuple[str, ...]] = [HEADER]
-    reasons: list[str] = []
+    notes: list[str] = []
     for v in summary.verdicts:
         m = ice.get(v.target)
         ice_cells = (_rate(m.loose), _rate(m.strict)) if m else ("-", "-")
         rows.append((v.target, v.reference, v.verdict, _p(v), _effect(v), *ice_cells))
         if v.reason:
-            reasons.append(f"{v.target} vs {v.reference}: {v.reason}")
+            notes.append(f"inconclusive, {v.target} vs {v.reference}: {v.reason}")
+        if v.caveat:
+            notes.append(f"caveat, {v.target} vs {v.reference}: {v.caveat}")
     if not summary.verdicts:  # ICE only: one row per model
         rows += [(name, "-", "-", "-", "-", _rate(m.loose), _rate(m.strict)) for name, m in ice.items()]
-    return rows, reasons
+    return rows, notes
 
 
 def verdict_table(run_dir: Path) -> list[str]:
     """Lines of the run's verdict table (columns aligned, never wrapped); empty when there is nothing to show."""
     if not RunDir(run_dir).summary.is_file():
         return []
-    rows, reasons = verdict_rows(load_summary(run_dir))  # validated as the report reads it
+    rows, notes = verdict_rows(load_summary(run_dir))  # validated as the report reads it
     if len(rows) == 1:
         return []
     widths = [max(len(r[i]) for r in rows) for i in range(len(HEADER))]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip() for r in rows]
-    return ["verdicts:", *lines, *(f"  inconclusive, {why}" for why in reasons)]
+    return ["verdicts:", *lines, *(f"  {note}" for note in notes)]

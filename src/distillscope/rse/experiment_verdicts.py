@@ -4,7 +4,8 @@ Shared by `distillscope run` (summary.py) and `distillscope rse score`, both thr
 the same numbers. Each reference is a named suspect; the null panel stands for "models known not to descend from
 it"; Holm corrects across the references of one target only (:mod:`distillscope.rse.suspect`). A row keeps
 the keys the report reads: ``degree``/``lo``/``hi`` are the effect and its bootstrap interval in null-panel
-standard deviations, ``null_values`` the null models' own scores in the same units, and ``reason`` says why
+standard deviations, ``null_values`` the null models' own scores in the same units, ``caveat`` warns about a
+tested verdict's null panel (fewer null models than advised), and ``reason`` says why
 a verdict is inconclusive (no null panel, too few usable null models, degenerate panel, not significant).
 """
 
@@ -105,6 +106,7 @@ def _row_without_test(target: str, reference: str, alpha: float, reason: str) ->
         "p_value": None,
         "p_adjusted": None,
         "reason": reason,
+        "caveat": "",
         "n_null": 0,
         "null_models": [],
         "null_values": [],
@@ -152,6 +154,7 @@ def _row(
         "p_value": v.p_value,
         "p_adjusted": v.p_adjusted,
         "reason": reason,
+        "caveat": v.caveat,
         "n_null": len(v.null_models),
         "null_models": list(v.null_models),
         "null_values": [round(float(x), 4) for x in values],
