@@ -179,6 +179,7 @@ def test_rse_score_on_an_experiment_gives_the_summary_numbers(tmp_path: Path, te
 
 def test_the_run_summary_keeps_the_caveat_and_the_console_table_prints_it(texts: dict[str, list[str]]) -> None:
     from distillscope.cli.verdicts import verdict_rows
+    from distillscope.report.tables import verdict_sentence
     from distillscope.summary_model import RunInfo, Summary, VerdictRow
 
     nulls = [f"null-{i}" for i in range(5)]
@@ -188,6 +189,7 @@ def test_the_run_summary_keeps_the_caveat_and_the_console_table_prints_it(texts:
         schema_version=1, run=RunInfo(name="t", status="complete"), models=[], verdicts=[VerdictRow(**r) for r in rows]
     )
     assert summary.verdicts[0].caveat.startswith("only 5 null models") and summary.verdicts[1].caveat == ""
+    assert verdict_sentence(summary.verdicts[0]).endswith(f"Caveat: {summary.verdicts[0].caveat}.")  # the report's
     _, notes = verdict_rows(summary)
     assert notes == [
         f"caveat, student vs teacher: {summary.verdicts[0].caveat}",

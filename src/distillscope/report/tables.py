@@ -192,7 +192,8 @@ def verdict_text(v: VerdictRow) -> str:
     else:
         lead = f"the evidence of distillation from {ref} is inconclusive"
     why = f" Why inconclusive: {v.reason}." if label == "inconclusive" and v.reason and v.degree is not None else ""
-    return f"{lead} — {_degree_clause(v)}{_ice_clause(v)}.{why}"
+    caveat = f" Caveat: {v.caveat}." if v.caveat else ""
+    return f"{lead} — {_degree_clause(v)}{_ice_clause(v)}.{why}{caveat}"
 
 
 def verdict_sentence(v: VerdictRow) -> str:
