@@ -54,6 +54,21 @@ def check_signal(cfg: ExperimentConfig) -> str | None:
     return None
 
 
+def check_null_panel(cfg: ExperimentConfig) -> str | None:
+    """A warning, not an error: a null panel too small for the RSE verdicts to be decided, or to be trusted fully."""
+    if not cfg.rse.enabled or not cfg.references:
+        return None
+    from distillscope.rse.suspect import ADVISED_NULL_MODELS, MIN_NULL_MODELS
+
+    n = len(cfg.null_panel)
+    advice = f"{ADVISED_NULL_MODELS} or more models known not to descend from the references are advised"
+    if n < MIN_NULL_MODELS:
+        return f"null_panel has {n} model(s): every RSE verdict will be inconclusive ({advice})"
+    if n < ADVISED_NULL_MODELS:
+        return f"null_panel has {n} models: the RSE verdicts will carry a caveat ({advice}; README, limits)"
+    return None
+
+
 def check_inputs(cfg: ExperimentConfig) -> list[str]:
     """Problems with the input files a run will read: prompt sets, ICE questions and templates."""
     from distillscope.ice.questions import load_questions

@@ -141,6 +141,16 @@ def test_validate_names_missing_env_vars_and_unreachable_endpoints(tmp_path: Pat
     assert ds("validate", str(local), "--offline", home=tmp_path).returncode == 0
 
 
+def test_validate_warns_about_a_null_panel_too_small_for_the_verdicts(tmp_path: Path) -> None:
+    proc = ds("validate", str(write_config(tmp_path)), "--offline", home=tmp_path)  # 2 null models
+    assert proc.returncode == 0 and "null_panel has 2 model(s): every RSE verdict will be inconclusive" in proc.stderr
+    nulls = [{"name": f"null-{i}", "spec": f"scripted:Answer number {i}.", "family": f"f{i}"} for i in range(8)]
+    proc = ds("validate", str(write_config(tmp_path, null_panel=nulls[:5])), "--offline", home=tmp_path)
+    assert proc.returncode == 0 and "null_panel has 5 models: the RSE verdicts will carry a caveat" in proc.stderr
+    proc = ds("validate", str(write_config(tmp_path, null_panel=nulls)), "--offline", home=tmp_path)
+    assert proc.returncode == 0 and "null_panel" not in proc.stderr
+
+
 def test_validate_refuses_a_bad_judge_or_mutator_in_one_line(tmp_path: Path) -> None:
     """Checked at load time, before an RSE stage could spend budget on a run whose ICE stage cannot start."""
     ice = {"max_queries": 20, "judge": "gpt4-judge"}

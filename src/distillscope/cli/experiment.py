@@ -43,7 +43,7 @@ def validate_cmd(
     """Check a config: schema, env vars present, input files readable and not empty, endpoints reachable."""
     from distillscope.config import load_config
     from distillscope.errors import ConfigError
-    from distillscope.validate import check_endpoints, check_inputs, check_signal
+    from distillscope.validate import check_endpoints, check_inputs, check_null_panel, check_signal
 
     cfg = load_config(config)
     missing = cfg.missing_env()
@@ -59,6 +59,9 @@ def validate_cmd(
         problems = asyncio.run(check_endpoints(cfg))
         if problems:
             raise ConfigError("unreachable endpoint(s): " + "; ".join(problems))
+    warning = check_null_panel(cfg)
+    if warning:
+        err_console.print(f"warning: {warning}", style="yellow", markup=False, highlight=False)
     console.print(f"[green]ok[/green] {config}: {len(cfg.all_models())} models, config hash {cfg.config_hash()}")
 
 
