@@ -241,7 +241,7 @@ def score_cmd(
         typer.Option(
             "--null",
             help="Comma-separated null-panel models, known not to "
-            "descend from the reference (3 or more): calibrated verdicts.",
+            "descend from the reference (3 or more; 8 or more advised): calibrated verdicts.",
         ),
     ] = None,
     alpha: Annotated[
