@@ -99,13 +99,13 @@ def verdict_scores(
 ) -> tuple[VerdictScores, list[tuple[int, float]]]:
     """Recall on positives, false-positive rate on negatives (also per suspect family, given ``families``), and the
     pairs as (label, -log10 p)."""
-    keyed = [((s, c), lab, tests[s][c]) for (s, c), lab in labels.items() if s in tests and c in tests[s]]
-    pos = [t for _, lab, t in keyed if lab == 1]
-    neg = [t for _, lab, t in keyed if lab == 0]
-    scored = [(lab, float(-np.log10(max(t.p_value, 1e-300)))) for _, lab, t in keyed]
+    pairs = [(c, lab, tests[s][c]) for (s, c), lab in labels.items() if s in tests and c in tests[s]]
+    pos = [t for _, lab, t in pairs if lab == 1]
+    neg = [t for _, lab, t in pairs if lab == 0]
+    scored = [(lab, float(-np.log10(max(t.p_value, 1e-300)))) for _, lab, t in pairs]
     area = auroc([v for lab, v in scored if lab], [v for lab, v in scored if not lab]) if pos and neg else float("nan")
-    by_family: dict[str, list[bool]] = {}
-    for (_, c), lab, t in keyed:
+    by_family: dict[str, list[bool]] = {}  # the negatives by their suspect's family
+    for c, lab, t in pairs:
         if lab == 0 and families is not None:
             by_family.setdefault(families.get(c, c), []).append(t.consistent)
     sizes = [t.n_null for t in pos]

@@ -360,7 +360,7 @@ def attribute_students(
     """
     cfg = settings or AttributionSettings()
     rng = np.random.default_rng(cfg.seed)
-    queries = list(dict.fromkeys([*students, *null_models, *candidates]))
+    queries = list(dict.fromkeys([*students, *null_models]))  # the candidates are compared with, never queried
     excess, for_test = _signals(texts, queries, candidates, cfg)
     fams, posteriors = family_prompt_posteriors(texts, students, candidates, families, rng)
     results = {}
