@@ -15,7 +15,11 @@ fitted in the folds) and leave-one-student-out:
   like the first visible set (17 of 19 students OpenAI-taught): the OpenAI suspects' nulls are the few others;
 - ``null_sources``: the null made of the students (shipped), of the candidates of other families than the
   suspect's (what `rse attribute --suspect` used without --null before session 10), or of both; on the whole set
-  (with the false-positive rate per suspect family) and on the subsets above.
+  (with the false-positive rate per suspect family) and on the subsets above; and rule H's matched null (the half
+  of the students most like the held-out one), on the whole set.
+
+Every row also gives the share of negative pairs with a one-sided p below 0.01 and below 0.0016 (about
+0.05 / 32, what Holm across every candidate needs): how the test's extreme tail compares with its nominal level.
 
 Prints one JSON object per draw, then one summary object per n or k (mean and 10th/90th percentiles). Nothing here
 is a design choice: the shipped design is measured, not changed.
@@ -40,6 +44,7 @@ from distillscope.rse.verdict import family_of
 SUBSET_SIZES = (12, 20, 30)
 NULL_SIZES = (3, 5, 8, 12, 20)
 METRICS = ("recall", "fpr", "flagged", "macro_family_top1", "auroc", "untested")
+METRICS += ("neg_p_below_0.01", "neg_p_below_0.0016")
 
 
 def student_subset(data: LineageData, students: Iterable[str]) -> LineageData:
@@ -68,9 +73,12 @@ def measure(data: LineageData, settings: FoldSettings) -> dict[str, Any]:
     preds = leave_one_student_out(data, settings)
     result = score(data, preds, "leave-one-student-out")
     by_family: dict[str, list[bool]] = {}
+    negatives_p = []  # one-sided: a test whose effect is not above 0 is p = 1
     for (student, suspect), label in data.labels.items():
         if label == 0:
-            by_family.setdefault(family_of(suspect, data.families), []).append(preds[student].tests[suspect].consistent)
+            test = preds[student].tests[suspect]
+            by_family.setdefault(family_of(suspect, data.families), []).append(test.consistent)
+            negatives_p.append(test.p_value if test.effect > 0 else 1.0)
     return {
         "recall": result.verdict.recall,
         "fpr": result.verdict.fpr,
@@ -82,6 +90,7 @@ def measure(data: LineageData, settings: FoldSettings) -> dict[str, Any]:
         "n_neg": result.verdict.n_neg,
         "untested": result.verdict.n_pos_untested,
         "fpr_by_suspect_family": {f: f"{sum(v)}/{len(v)}" for f, v in sorted(by_family.items())},
+        **{f"neg_p_below_{level}": float(np.mean([p < level for p in negatives_p])) for level in (0.01, 0.0016)},
     }
 
 
@@ -125,7 +134,7 @@ def openai_heavy(data: LineageData, draws: int = 10) -> None:
 
 
 def main() -> None:
-    """Run the three diagnostics and print their draws and summaries."""
+    """Run the four diagnostics and print their draws and summaries."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_data_arguments(parser)
     parser.add_argument("--draws", type=int, default=20, help="random draws per subset size (null sizes: half)")
@@ -145,6 +154,7 @@ def main() -> None:
         print(json.dumps({"null_source": source, "students": len(data.students), **measure(data, settings)}))
         if source != "students":  # the students' subsets are the first diagnostic's
             subsets(data, args.draws, settings, {"null_source": source})
+    print(json.dumps({"null_source": "matched", **measure(data, FoldSettings(null_source="matched"))}))
 
 
 if __name__ == "__main__":

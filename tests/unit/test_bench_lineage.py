@@ -287,7 +287,7 @@ def test_the_null_source_diagnostic_tests_against_students_candidates_or_both(wo
     queries = [*word_subset.students, *word_subset.candidates]  # the candidates as null models need their excess
     data = dataclasses.replace(word_subset, excess=lineage_excess(word_subset.texts, queries, word_subset.candidates))
     effects = {}
-    for source in ("students", "candidates", "both"):
+    for source in ("students", "candidates", "both", "matched"):
         preds = leave_one_student_out(data, FoldSettings(signals=("word",), null_source=source))
         effects[source] = {(s, c): t.effect for s, p in preds.items() for c, t in p.tests.items() if t.tested}
     assert effects["students"] == {
@@ -299,3 +299,4 @@ def test_the_null_source_diagnostic_tests_against_students_candidates_or_both(wo
     assert len(effects["candidates"]) > len(effects["students"])  # 7 candidates: more pairs reach 3 null models
     assert all(effects["candidates"][k] != e for k, e in effects["students"].items())  # another null, other units
     assert set(effects["both"]) >= set(effects["students"]) | set(effects["candidates"])
+    assert effects["matched"] == effects["students"]  # a matched null keeps at least 8: these nulls of 6 stay whole

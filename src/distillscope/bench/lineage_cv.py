@@ -48,9 +48,10 @@ class FoldSettings:
     # Session 10, diagnostics of the named-suspect test's null (benchmarks/bench_lineage_power.py). What it is made
     # of: "students" (the training students labelled 0 towards the suspect), "candidates" (every candidate of another
     # family than the suspect's, as `rse attribute` once used without --null; needs the candidates among the
-    # excess's queries) or "both"; and its size: cut to `null_size` models drawn at random (seeded by `null_seed`)
-    # where it has more (None keeps all).
-    null_source: Literal["students", "candidates", "both"] = "students"
+    # excess's queries), "both", or "matched" (rule H: the half of the students, at least 8, whose word-excess profile
+    # over the other families' candidates correlates best with the held-out student's); and its size: cut to
+    # `null_size` models drawn at random (seeded by `null_seed`) where it has more (None keeps all).
+    null_source: Literal["students", "candidates", "both", "matched"] = "students"
     null_size: int | None = None
     null_seed: int = 0
 
@@ -96,12 +97,27 @@ def _test_null(
     """The null of one held-out test: every training student labelled 0 towards the suspect, and/or the candidates
     of other families (``settings.null_source``), or ``settings.null_size`` of them drawn at random."""
     null = _null(data, train, suspect, student) if settings.null_source != "candidates" else []
-    if settings.null_source != "students":
+    if settings.null_source in ("candidates", "both"):
         family = family_of(suspect, data.families)
         null += [c for c in data.candidates if family_of(c, data.families) != family]
+    if settings.null_source == "matched":
+        null = _matched(data, null, suspect, student)
     if settings.null_size is None or len(null) <= settings.null_size:
         return null
     return [str(m) for m in rng.choice(null, size=settings.null_size, replace=False)]
+
+
+def _matched(data: LineageData, null: list[str], suspect: str, student: str) -> list[str]:
+    """The null models most like the student in kind: the half (at least 8) whose model-level word excess towards
+    the candidates of other families than the suspect's correlates best with the student's."""
+    word = data.excess["word"]
+    means, row = word.mean(), {q: i for i, q in enumerate(word.queries)}
+    family = family_of(suspect, data.families)
+    cols = [j for j, c in enumerate(word.candidates) if family_of(c, data.families) != family]
+    mine = means[row[student], cols]
+    likeness = [float(np.corrcoef(mine, means[row[m], cols])[0, 1]) for m in null]
+    keep = np.argsort(likeness)[::-1][: max(8, -(-len(null) // 2))]
+    return [null[i] for i in sorted(keep)]
 
 
 def _similarity_weights(
