@@ -49,6 +49,49 @@ def test_pair_labels_follow_the_issue_definition() -> None:
     assert labels == {("a", "t"): 1, ("a", "o"): 0, ("h", "t"): 0, ("h", "s1"): 0, ("h", "o"): 0, ("h", "q"): 0}
 
 
+@pytest.mark.parametrize(
+    ("row", "message"),
+    [
+        ("a,t,f1,distiled,", "line 3 \\(a\\): relation 'distiled' is not one of distilled, parent, same, none"),
+        ("a,,,parent,", "line 3 \\(a\\): relation parent needs a teacher and a teacher_family"),
+        (",t,f1,distilled,", "line 3 \\(no student\\): the student column is empty"),
+    ],
+)
+def test_a_lineage_row_that_would_score_silently_wrong_is_an_error_naming_its_line(
+    tmp_path: Path, row: str, message: str
+) -> None:
+    from distillscope.bench.lineage_data import load_lineage
+    from distillscope.errors import ConfigError
+
+    path = tmp_path / "lineage.csv"
+    path.write_text(f"student,teacher,teacher_family,relation,related\nh,,,none,\n{row}\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=message):
+        load_lineage(path)
+
+
+def test_lineage_rows_the_benchmark_cannot_score_as_written_are_named_in_a_warning(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from distillscope.bench.lineage_data import _warn_unscorable
+
+    rows = [
+        LineageRow(student="a", teacher="t", teacher_family="f1", relation="distilled"),  # fine
+        LineageRow(student="b", teacher="t", teacher_family="f9", relation="distilled"),  # family clash
+        LineageRow(student="c", teacher="gpt-9", teacher_family="f1", relation="distilled"),  # not a candidate
+        LineageRow(student="gone", teacher="t", teacher_family="f1", relation="same"),  # no responses
+    ]
+    with caplog.at_level("WARNING", logger="distillscope.bench.lineage_data"):
+        _warn_unscorable(rows, FAMILIES, {"a", "b", "c", "t", "o"})
+    text = caplog.text
+    assert "students without responses, skipped: gone" in text
+    assert "not candidates with responses" in text and "c (gpt-9)" in text and "a (t)" not in text
+    assert "b (t: f9 in lineage.csv, f1 in families.csv)" in text
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="distillscope.bench.lineage_data"):
+        _warn_unscorable(rows[:1], FAMILIES, {"a", "t"})
+    assert caplog.text == ""
+
+
 def test_verdict_scores_and_roc() -> None:
     labels = {("a", "t"): 1, ("a", "o"): 0, ("b", "t"): 1, ("b", "o"): 0, ("b", "q"): 0}
     tests = {

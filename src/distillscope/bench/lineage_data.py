@@ -26,6 +26,7 @@ from distillscope.rse.verdict import family_of
 log = logging.getLogger(__name__)
 
 TEACHER_RELATIONS = ("distilled", "parent", "same")
+RELATIONS = (*TEACHER_RELATIONS, "none")  # none: trained on human-written data, no teacher
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -54,16 +55,31 @@ def load_lineage(path: str | Path) -> list[LineageRow]:
     need = {"student", "teacher", "teacher_family", "relation"}
     if rows and not need <= set(rows[0]):
         raise ConfigError(f"{file} needs the columns {', '.join(sorted(need))}")
-    return [
+    out = [
         LineageRow(
-            student=r["student"].strip(),
-            teacher=r["teacher"].strip(),
-            teacher_family=r["teacher_family"].strip(),
-            relation=r["relation"].strip(),
+            student=(r["student"] or "").strip(),
+            teacher=(r["teacher"] or "").strip(),
+            teacher_family=(r["teacher_family"] or "").strip(),
+            relation=(r["relation"] or "").strip(),
             related=tuple(x.strip() for x in (r.get("related") or "").split(";") if x.strip()),
         )
         for r in rows
     ]
+    for line, row in enumerate(out, start=2):
+        _check_row(file, line, row)
+    return out
+
+
+def _check_row(file: Path, line: int, row: LineageRow) -> None:
+    """A row that would score silently wrong (a misspelt relation would make a taught student a human-data one,
+    tested against its own teacher) is an error that names the line."""
+    where = f"{file}, line {line} ({row.student or 'no student'})"
+    if not row.student:
+        raise ConfigError(f"{where}: the student column is empty")
+    if row.relation not in RELATIONS:
+        raise ConfigError(f"{where}: relation {row.relation!r} is not one of {', '.join(RELATIONS)}")
+    if row.has_teacher and not (row.teacher and row.teacher_family):
+        raise ConfigError(f"{where}: relation {row.relation} needs a teacher and a teacher_family")
 
 
 def pair_labels(
@@ -126,6 +142,7 @@ def prepare(
     missing = sorted(set(families) - set(candidates))
     if missing:
         log.warning("candidates without responses, skipped: %s", ", ".join(missing))
+    _warn_unscorable(rows, families, set(data.by_model))
     rows = [r for r in rows if r.student in data.by_model]
     students = [r.student for r in rows]
     if len(candidates) < 2 or not students:
@@ -151,6 +168,30 @@ def prepare(
         labels=pair_labels(rows, candidates, families),
         texts=texts,
     )
+
+
+def _warn_unscorable(rows: Sequence[LineageRow], families: dict[str, str], answered: set[str]) -> None:
+    """Say which lineage rows the benchmark cannot score as written, before it spends minutes on the rest."""
+    no_answers = [r.student for r in rows if r.student not in answered]
+    if no_answers:
+        log.warning("students without responses, skipped: %s", ", ".join(no_answers))
+    taught = [r for r in rows if r.has_teacher and r.student in answered]
+    unknown = [f"{r.student} ({r.teacher})" for r in taught if r.teacher not in families or r.teacher not in answered]
+    if unknown:
+        log.warning(
+            "teachers that are not candidates with responses (those students are left out of the top-1, AUROC "
+            "and recall): %s",
+            ", ".join(unknown),
+        )
+    clash = [
+        f"{r.student} ({r.teacher}: {r.teacher_family} in lineage.csv, {families[r.teacher]} in families.csv)"
+        for r in taught
+        if r.teacher in families and families[r.teacher] != r.teacher_family
+    ]
+    if clash:
+        log.warning(
+            "teacher families that disagree with families.csv (scored as lineage.csv says): %s", ", ".join(clash)
+        )
 
 
 def add_data_arguments(parser: argparse.ArgumentParser) -> None:
