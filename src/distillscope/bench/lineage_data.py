@@ -203,8 +203,8 @@ def add_data_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--families", type=Path, help="families.csv (model, family)")
 
 
-def prepare_from_arguments(args: argparse.Namespace, signals: Sequence[str]) -> LineageData:
-    """`prepare` on the files that :func:`add_data_arguments`' options name."""
+def data_paths(args: argparse.Namespace) -> tuple[list[Path], Path, Path]:
+    """The responses files, lineage.csv and families.csv that :func:`add_data_arguments`' options name."""
     folder: Path | None = args.data
 
     def pick(given: Path | None, name: str) -> Path:
@@ -215,4 +215,10 @@ def prepare_from_arguments(args: argparse.Namespace, signals: Sequence[str]) -> 
         return folder / name
 
     outputs = args.outputs or [pick(None, "alpacaeval_outputs.jsonl.gz")]
-    return prepare(outputs, pick(args.lineage, "lineage.csv"), pick(args.families, "families.csv"), signals=signals)
+    return outputs, pick(args.lineage, "lineage.csv"), pick(args.families, "families.csv")
+
+
+def prepare_from_arguments(args: argparse.Namespace, signals: Sequence[str]) -> LineageData:
+    """`prepare` on the files that :func:`add_data_arguments`' options name."""
+    outputs, lineage, families = data_paths(args)
+    return prepare(outputs, lineage, families, signals=signals)

@@ -1,0 +1,117 @@
+"""How the named-suspect tests and the attribution depend on the number of prompts (session 11; BENCHMARKS.md).
+
+    python benchmarks/bench_lineage_prompts.py --data ../shared/data/lineage [--draws 3]
+
+The held-out sets include prompt sets of 300 and 478 prompts; the visible one has 802. Each draw keeps n prompts at
+random (n = 60, 150, 300, 478; draw d uses numpy seed 13 + d) and runs the benchmark on those prompts alone, as a
+set of its own: the TF-IDF vocabularies, the vendor classifier, every fold weight and every test are computed from
+the kept prompts only (the responses are written to a temporary file and read back, exactly as `bench lineage`
+reads a file). The prompt sources are kept, but only the leave-one-student-out scheme is scored.
+
+Two named-suspect tests are run on every subset, with the shipped attribution: the shipped ``word`` test and
+session 8's five-signal test (word, frame, profile, format, length; the agreement statistics of
+`bench_lineage_agreement.py`, computed on the subset's prompts; weights fitted in the folds), to see whether the
+human-data check that kept the latter out separates the two on resampled prompts (rule I, BENCHMARKS.md). Nothing
+here changes the shipped design.
+
+Prints one JSON object per (draw, test), then one summary object per (test, n): mean and range over the draws.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bench_lineage_agreement import format_features, statistics  # the session 8 script beside this one
+from distillscope.bench.lineage import leave_one_student_out, score
+from distillscope.bench.lineage_cv import FoldSettings
+from distillscope.bench.lineage_data import LineageData, add_data_arguments, data_paths, prepare
+from distillscope.rse.fingerprint import Excess
+from distillscope.rse.metrics import TfidfOptions, tfidf_prompt_sims
+from distillscope.rse.responses import load_responses
+
+PROMPT_COUNTS = (60, 150, 300, 478)
+TESTS = {"word": ("word",), "five_signals": ("word", "frame", "profile", "format", "length")}
+METRICS = ("recall", "fpr", "human_data_flagged", "macro_family_top1", "auroc")
+
+
+def write_prompt_subset(outputs: list[Path], keep: set[str], path: Path) -> None:
+    """The rows of ``outputs`` whose instruction is in ``keep``, as one gzipped JSONL file."""
+    responses = load_responses(outputs)
+    with gzip.open(path, "wt", encoding="utf-8") as handle:
+        for model, answers in responses.by_model.items():
+            for instruction, output in answers.items():
+                if instruction in keep:
+                    row = {"model": model, "instruction": instruction, "output": output}
+                    row["dataset"] = responses.sources.get(instruction, "")
+                    handle.write(json.dumps(row) + "\n")
+
+
+def add_agreement_statistics(data: LineageData) -> None:
+    """Session 8's four agreement statistics on all of ``data``'s prompts, as `bench_lineage_agreement.py` computes
+    them, so that its five-signal test can run on the subset."""
+    queries = list(dict.fromkeys([*data.students, *data.candidates]))
+    word = tfidf_prompt_sims(data.texts, queries, data.candidates, TfidfOptions(ngram_range=(1, 2)))
+    features = {m: np.array([format_features(t) for t in data.texts[m]]) for m in queries}
+    everything = np.arange(data.n_prompts)
+    for name, z in statistics(data, word.values.astype(np.float64), word.queries, features, everything).items():
+        data.excess[name] = Excess(data.students, data.candidates, z[None])
+
+
+def measure(outputs: list[Path], lineage: Path, families: Path, keep: set[str], work: Path) -> list[dict[str, Any]]:
+    """The shipped design and the five-signal test, leave-one-student-out, on the kept prompts only."""
+    subset = work / "subset.jsonl.gz"
+    write_prompt_subset(outputs, keep, subset)
+    data = prepare([subset], lineage, families)
+    add_agreement_statistics(data)
+    rows = []
+    for name, test in TESTS.items():
+        result = score(data, leave_one_student_out(data, FoldSettings(verdict_signals=test)), "loso").metrics_row()
+        rows.append({"test": name, "prompts_aligned": data.n_prompts, **{k: result[k] for k in METRICS}})
+    return rows
+
+
+def main() -> None:
+    """One row per (prompt count, draw), then the summaries."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_data_arguments(parser)
+    parser.add_argument("--draws", type=int, default=3, help="random prompt subsets per size")
+    args = parser.parse_args()
+    outputs, lineage, families = data_paths(args)
+    prompts = sorted({i for answers in load_responses(outputs).by_model.values() for i in answers})
+    rows: dict[int, list[dict[str, Any]]] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for n in PROMPT_COUNTS:
+            for draw in range(args.draws):
+                rng = np.random.default_rng(13 + draw)
+                keep = {prompts[i] for i in rng.choice(len(prompts), size=min(n, len(prompts)), replace=False)}
+                for row in measure(outputs, lineage, families, keep, Path(tmp)):
+                    row = {"prompts": n, "draw": draw, **row}
+                    rows.setdefault((row["test"], n), []).append(row)
+                    print(json.dumps(row), flush=True)
+    for (test, n), draws in rows.items():
+        stats = {k: [float(r[k]) for r in draws] for k in METRICS}
+        print(
+            json.dumps(
+                {
+                    "summary": "prompts",
+                    "test": test,
+                    "prompts": n,
+                    "draws": len(draws),
+                    **{
+                        k: {"mean": round(float(np.mean(v)), 3), "min": min(v), "max": max(v)} for k, v in stats.items()
+                    },
+                }
+            ),
+            flush=True,
+        )
+
+
+if __name__ == "__main__":
+    main()
