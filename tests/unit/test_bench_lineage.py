@@ -64,9 +64,11 @@ def test_a_lineage_row_that_would_score_silently_wrong_is_an_error_naming_its_li
     from distillscope.errors import ConfigError
 
     path = tmp_path / "lineage.csv"
-    path.write_text(f"student,teacher,teacher_family,relation,related\nh,,,none,\n{row}\n", encoding="utf-8")
+    path.write_text(f"student,teacher,teacher_family,relation,related\nh,,,none,\n{row}\n,,,,\n", encoding="utf-8")
     with pytest.raises(ConfigError, match=message):
         load_lineage(path)
+    path.write_text("student,teacher,teacher_family,relation,related\nh,,,none,\n,,,,\n", encoding="utf-8")
+    assert [r.student for r in load_lineage(path)] == ["h"]  # a spreadsheet's empty line is no row
 
 
 def test_lineage_rows_the_benchmark_cannot_score_as_written_are_named_in_a_warning(

@@ -65,9 +65,11 @@ def load_lineage(path: str | Path) -> list[LineageRow]:
         )
         for r in rows
     ]
-    for line, row in enumerate(out, start=2):
-        _check_row(file, line, row)
-    return out
+    blank = [not any((v or "").strip() for v in r.values() if isinstance(v, str)) for r in rows]  # ",,,," lines
+    for line, (row, empty) in enumerate(zip(out, blank, strict=True), start=2):
+        if not empty:
+            _check_row(file, line, row)
+    return [row for row, empty in zip(out, blank, strict=True) if not empty]
 
 
 def _check_row(file: Path, line: int, row: LineageRow) -> None:
