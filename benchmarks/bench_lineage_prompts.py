@@ -14,6 +14,9 @@ session 8's five-signal test (word, frame, profile, format, length; the agreemen
 human-data check that kept the latter out separates the two on resampled prompts (rule I, BENCHMARKS.md). Nothing
 here changes the shipped design.
 
+Each row also gives the false-positive rate for OpenAI and Anthropic suspects (``fpr_by``; added after rule I's
+run, so its rows lack it). ``--counts 805 --draws 1`` keeps every prompt: the whole visible set (802 answered by all).
+
 Prints one JSON object per (draw, test), then one summary object per (test, n): mean and range over the draws.
 """
 
@@ -39,6 +42,7 @@ from distillscope.rse.responses import load_responses
 PROMPT_COUNTS = (60, 150, 300, 478)
 TESTS = {"word": ("word",), "five_signals": ("word", "frame", "profile", "format", "length")}
 METRICS = ("recall", "fpr", "human_data_flagged", "macro_family_top1", "auroc")
+FAMILY_FPR = ("openai", "anthropic")  # the suspect families whose false-positive rate the shipped test does not hold
 
 
 def write_prompt_subset(outputs: list[Path], keep: set[str], path: Path) -> None:
@@ -72,8 +76,12 @@ def measure(outputs: list[Path], lineage: Path, families: Path, keep: set[str], 
     add_agreement_statistics(data)
     rows = []
     for name, test in TESTS.items():
-        result = score(data, leave_one_student_out(data, FoldSettings(verdict_signals=test)), "loso").metrics_row()
-        rows.append({"test": name, "prompts_aligned": data.n_prompts, **{k: result[k] for k in METRICS}})
+        result = score(data, leave_one_student_out(data, FoldSettings(verdict_signals=test)), "loso")
+        row = result.metrics_row()
+        per_family = {f: round(r, 3) for f, r in result.verdict.fpr_by_suspect_family.items() if f in FAMILY_FPR}
+        rows.append(
+            {"test": name, "prompts_aligned": data.n_prompts, **{k: row[k] for k in METRICS}, "fpr_by": per_family}
+        )
     return rows
 
 
@@ -82,12 +90,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_data_arguments(parser)
     parser.add_argument("--draws", type=int, default=3, help="random prompt subsets per size")
+    parser.add_argument(
+        "--counts", type=int, nargs="+", default=PROMPT_COUNTS, help="prompt counts (default %(default)s)"
+    )
     args = parser.parse_args()
     outputs, lineage, families = data_paths(args)
     prompts = sorted({i for answers in load_responses(outputs).by_model.values() for i in answers})
     rows: dict[int, list[dict[str, Any]]] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        for n in PROMPT_COUNTS:
+        for n in args.counts:
             for draw in range(args.draws):
                 rng = np.random.default_rng(13 + draw)
                 keep = {prompts[i] for i in rng.choice(len(prompts), size=min(n, len(prompts)), replace=False)}
