@@ -222,6 +222,20 @@ def test_lineage_bench_cv_on_a_real_subset(tmp_path: Path, capsys: pytest.Captur
 
 
 @pytest.mark.data
+def test_a_set_that_cannot_test_its_teachers_says_so_in_the_log(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    outputs, lineage, families = _subset(tmp_path)
+    lines = lineage.read_text(encoding="utf-8").splitlines()
+    only_chatgpt = [ln for ln in lines if ln.startswith(("student,", "vicuna-13b,", "vicuna-7b,"))]
+    lineage.write_text("\n".join(only_chatgpt) + "\n", encoding="utf-8")  # no student is known not to descend
+    with caplog.at_level("WARNING", logger="distillscope.bench.lineage"):
+        result = run_lineage_bench([outputs], lineage, families, with_baseline=False)
+    assert result.verdict.n_pos_untested == result.verdict.n_pos == 2 and result.verdict.recall == 0.0
+    assert "2 of 2 positive pairs untested (counted as missed)" in caplog.text
+
+
+@pytest.mark.data
 def test_a_verdict_signal_outside_the_attribution_evidence_changes_the_tests_only(tmp_path: Path) -> None:
     from distillscope.bench.lineage import leave_one_student_out
     from distillscope.bench.lineage_cv import FoldSettings

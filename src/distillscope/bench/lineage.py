@@ -31,6 +31,7 @@ from distillscope.bench.lineage_metrics import (
 )
 from distillscope.rse.attribution import NONE
 from distillscope.rse.metrics import TfidfOptions, tfidf_prompt_sims
+from distillscope.rse.suspect import MIN_NULL_MODELS
 from distillscope.rse.verdict import family_of
 from distillscope.stats import holm_adjust
 
@@ -249,6 +250,14 @@ def run_lineage_bench(
     data = prepare(outputs, lineage_csv, families_csv, seed, [s for s in wanted if s != CLASSIFIER])
     preds = leave_one_student_out(data, settings)
     result = score(data, preds, "leave-one-student-out" if cv else "fixed weights", alpha)
+    if result.verdict.n_pos_untested:  # said in the table output too; --json users read the log
+        log.warning(
+            "%d of %d positive pairs untested (counted as missed): no test could run, mostly because fewer than %d "
+            "students are known not to descend from the suspect; a set taught mostly by one vendor cannot test it",
+            result.verdict.n_pos_untested,
+            result.verdict.n_pos,
+            MIN_NULL_MODELS,
+        )
     if cv:
         result.folds = [*_student_folds(result), *leave_one_source_out(data, settings)]
     if with_baseline:
