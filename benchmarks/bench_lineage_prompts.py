@@ -37,7 +37,7 @@ from distillscope.bench.lineage_cv import FoldSettings
 from distillscope.bench.lineage_data import LineageData, add_data_arguments, data_paths, prepare
 from distillscope.rse.fingerprint import Excess
 from distillscope.rse.metrics import TfidfOptions, tfidf_prompt_sims
-from distillscope.rse.responses import load_responses
+from distillscope.rse.responses import ResponseSet, load_responses
 
 PROMPT_COUNTS = (60, 150, 300, 478)
 TESTS = {"word": ("word",), "five_signals": ("word", "frame", "profile", "format", "length")}
@@ -45,9 +45,8 @@ METRICS = ("recall", "fpr", "human_data_flagged", "macro_family_top1", "auroc")
 FAMILY_FPR = ("openai", "anthropic")  # the suspect families whose false-positive rate the shipped test does not hold
 
 
-def write_prompt_subset(outputs: list[Path], keep: set[str], path: Path) -> None:
-    """The rows of ``outputs`` whose instruction is in ``keep``, as one gzipped JSONL file."""
-    responses = load_responses(outputs)
+def write_prompt_subset(responses: ResponseSet, keep: set[str], path: Path) -> None:
+    """The responses to the instructions in ``keep``, as one gzipped JSONL file."""
     with gzip.open(path, "wt", encoding="utf-8") as handle:
         for model, answers in responses.by_model.items():
             for instruction, output in answers.items():
@@ -68,10 +67,10 @@ def add_agreement_statistics(data: LineageData) -> None:
         data.excess[name] = Excess(data.students, data.candidates, z[None])
 
 
-def measure(outputs: list[Path], lineage: Path, families: Path, keep: set[str], work: Path) -> list[dict[str, Any]]:
+def measure(responses: ResponseSet, lineage: Path, families: Path, keep: set[str], work: Path) -> list[dict[str, Any]]:
     """The shipped design and the five-signal test, leave-one-student-out, on the kept prompts only."""
     subset = work / "subset.jsonl.gz"
-    write_prompt_subset(outputs, keep, subset)
+    write_prompt_subset(responses, keep, subset)
     data = prepare([subset], lineage, families)
     add_agreement_statistics(data)
     rows = []
@@ -95,14 +94,15 @@ def main() -> None:
     )
     args = parser.parse_args()
     outputs, lineage, families = data_paths(args)
-    prompts = sorted({i for answers in load_responses(outputs).by_model.values() for i in answers})
-    rows: dict[int, list[dict[str, Any]]] = {}
+    responses = load_responses(outputs)
+    prompts = sorted({i for answers in responses.by_model.values() for i in answers})
+    rows: dict[tuple[str, int], list[dict[str, Any]]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         for n in args.counts:
             for draw in range(args.draws):
                 rng = np.random.default_rng(13 + draw)
                 keep = {prompts[i] for i in rng.choice(len(prompts), size=min(n, len(prompts)), replace=False)}
-                for row in measure(outputs, lineage, families, keep, Path(tmp)):
+                for row in measure(responses, lineage, families, keep, Path(tmp)):
                     row = {"prompts": n, "draw": draw, **row}
                     rows.setdefault((row["test"], n), []).append(row)
                     print(json.dumps(row), flush=True)
