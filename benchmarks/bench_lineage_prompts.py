@@ -23,7 +23,6 @@ Prints one JSON object per (draw, test), then one summary object per (test, n): 
 from __future__ import annotations
 
 import argparse
-import gzip
 import json
 import tempfile
 from pathlib import Path
@@ -38,6 +37,7 @@ from distillscope.bench.lineage_data import LineageData, add_data_arguments, dat
 from distillscope.rse.fingerprint import Excess
 from distillscope.rse.metrics import TfidfOptions, tfidf_prompt_sims
 from distillscope.rse.responses import ResponseSet, load_responses
+from distillscope.rundir import write_jsonl
 
 PROMPT_COUNTS = (60, 150, 300, 478)
 TESTS = {"word": ("word",), "five_signals": ("word", "frame", "profile", "format", "length")}
@@ -47,13 +47,15 @@ FAMILY_FPR = ("openai", "anthropic")  # the suspect families whose false-positiv
 
 def write_prompt_subset(responses: ResponseSet, keep: set[str], path: Path) -> None:
     """The responses to the instructions in ``keep``, as one gzipped JSONL file."""
-    with gzip.open(path, "wt", encoding="utf-8") as handle:
-        for model, answers in responses.by_model.items():
-            for instruction, output in answers.items():
-                if instruction in keep:
-                    row = {"model": model, "instruction": instruction, "output": output}
-                    row["dataset"] = responses.sources.get(instruction, "")
-                    handle.write(json.dumps(row) + "\n")
+    write_jsonl(
+        path,
+        (
+            {"model": m, "instruction": i, "output": o, "dataset": responses.sources.get(i, "")}
+            for m, answers in responses.by_model.items()
+            for i, o in answers.items()
+            if i in keep
+        ),
+    )
 
 
 def add_agreement_statistics(data: LineageData) -> None:

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import gzip
 import json
 import random
 import subprocess
@@ -34,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from distillscope.bench.lineage_data import add_data_arguments, data_paths
+from distillscope.rundir import read_jsonl, write_jsonl
 
 Rows = list[dict[str, Any]]
 Shape = tuple[Rows, Rows, Rows, list[str]]  # responses, lineage rows, family rows, lineage columns
@@ -103,9 +103,7 @@ def shapes(rows: Rows, lineage: Rows, families: Rows, rng: random.Random) -> dic
 def write(folder: Path, shape: Shape) -> list[str]:
     """The shape's three files; returns the `bench lineage` arguments that name them."""
     responses, lineage, families, columns = shape
-    folder.mkdir(parents=True)
-    with gzip.open(folder / "outputs.jsonl.gz", "wt", encoding="utf-8") as handle:
-        handle.writelines(json.dumps(r) + "\n" for r in responses)
+    write_jsonl(folder / "outputs.jsonl.gz", responses)  # makes the folder
     for name, table, fields in (("lineage.csv", lineage, columns), ("families.csv", families, ["model", "family"])):
         with (folder / name).open("w", encoding="utf-8", newline="") as handle:
             writer = csv.DictWriter(handle, fieldnames=fields, extrasaction="ignore")
@@ -135,13 +133,6 @@ def run(name: str, arguments: list[str]) -> dict[str, Any]:
     return row
 
 
-def _lines(path: Path) -> list[str]:
-    if path.suffix == ".gz":
-        with gzip.open(path, "rt", encoding="utf-8") as handle:
-            return [line for line in handle if line.strip()]
-    return [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-
-
 def main() -> None:
     """One JSON row per shape."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -149,7 +140,7 @@ def main() -> None:
     parser.add_argument("--only", nargs="*", help="run these shapes only (their draws stay the same)")
     args = parser.parse_args()
     outputs, lineage_csv, families_csv = data_paths(args)
-    rows = [json.loads(line) for path in outputs for line in _lines(path)]
+    rows = [row for path in outputs for row in read_jsonl(path)]
     built = shapes(rows, read_csv(lineage_csv), read_csv(families_csv), random.Random(0))
     with tempfile.TemporaryDirectory() as tmp:
         for name, build in built.items():

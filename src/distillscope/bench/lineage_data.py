@@ -55,21 +55,20 @@ def load_lineage(path: str | Path) -> list[LineageRow]:
     need = {"student", "teacher", "teacher_family", "relation"}
     if rows and not need <= set(rows[0]):
         raise ConfigError(f"{file} needs the columns {', '.join(sorted(need))}")
-    out = [
-        LineageRow(
+    out = []
+    for line, r in enumerate(rows, start=2):
+        if not any(v.strip() for v in r.values() if isinstance(v, str)):
+            continue  # a line of empty fields (",,,,", as spreadsheets write them) is no row
+        row = LineageRow(
             student=(r["student"] or "").strip(),
             teacher=(r["teacher"] or "").strip(),
             teacher_family=(r["teacher_family"] or "").strip(),
             relation=(r["relation"] or "").strip(),
             related=tuple(x.strip() for x in (r.get("related") or "").split(";") if x.strip()),
         )
-        for r in rows
-    ]
-    blank = [not any((v or "").strip() for v in r.values() if isinstance(v, str)) for r in rows]  # ",,,," lines
-    for line, (row, empty) in enumerate(zip(out, blank, strict=True), start=2):
-        if not empty:
-            _check_row(file, line, row)
-    return [row for row, empty in zip(out, blank, strict=True) if not empty]
+        _check_row(file, line, row)
+        out.append(row)
+    return out
 
 
 def _check_row(file: Path, line: int, row: LineageRow) -> None:
