@@ -165,7 +165,7 @@ def _verdict(rng: random.Random, target: str, strength: float, ice: dict[str, An
             else f"the target does not stand out from the null models (p = {p_value:.3g} >= 0.05)"
         )
     strict = ice["by_model"][target]["strict"] if ice else None
-    evidence = [f"word-excess similarity to {REFERENCE} lies {degree:+.2f} null-panel SDs from the null models' mean"]
+    evidence = [f"word similarity to {REFERENCE} lies {degree:+.2f} null-panel SDs from the null models' mean"]
     if reason:
         evidence.append(f"inconclusive: {reason}")
     if strict is not None:

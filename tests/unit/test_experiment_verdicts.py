@@ -16,24 +16,34 @@ from distillscope.rundir import RunDir
 VOCAB = [f"word{i}" for i in range(400)]
 
 
-def _answers(seed: int, copy_of: list[str] | None = None, share: float = 0.0, n: int = 30) -> list[str]:
-    """Random 40-word answers; with ``copy_of``, each word is the other model's with probability ``share``."""
+def _answers(seed: int, *sources: tuple[list[str], float], n: int = 30) -> list[str]:
+    """Random 40-word answers; each word is taken from source i's answer with probability share_i (else random)."""
     rng = np.random.default_rng(seed)
     out = []
     for p in range(n):
         words = list(rng.choice(VOCAB, 40))
-        if copy_of is not None:
-            words = [c if rng.random() < share else w for w, c in zip(words, copy_of[p].split(), strict=True)]
+        for k in range(len(words)):
+            u = rng.random()
+            for answers, share in sources:
+                if u < share:
+                    words[k] = answers[p].split()[k]
+                    break
+                u -= share
         out.append(" ".join(words))
     return out
 
 
 @pytest.fixture(scope="module")
 def texts() -> dict[str, list[str]]:
+    """A student of "teacher" (30% of its words); the student, a bystander and the null models are of one kind (20-40%
+    of their words from one base model's answers), as a null panel should be. (A student with half its words from
+    the teacher resembles this panel less than the panel's models resemble each other, and the panel-fit check
+    withholds its verdicts: the limit README.md states.)"""
+    base = _answers(0)
     t = {"teacher": _answers(1), "other-ref": _answers(2)}
-    t["student"] = _answers(3, t["teacher"], 0.5)
-    t["bystander"] = _answers(4)
-    t.update({f"null-{i}": _answers(10 + i) for i in range(5)})
+    t["student"] = _answers(3, (t["teacher"], 0.3), (base, 0.3))
+    t["bystander"] = _answers(4, (base, 0.3))
+    t.update({f"null-{i}": _answers(10 + i, (base, 0.2 + 0.05 * i)) for i in range(5)})  # some more base-like
     t["parrot"] = ["I have one answer for everything."] * 30
     t["refuser"] = [f"I'm sorry, but I can't help with that request {i}." for i in range(30)]
     return t
@@ -68,6 +78,20 @@ def test_student_is_flagged_for_its_teacher_only(texts: dict[str, list[str]]) ->
     assert by[("student", "other-ref")]["verdict"] != "consistent with distillation"
     assert all(r["verdict"] != "consistent with distillation" for (t, _), r in by.items() if t == "bystander")
     assert all(r["reason"] for r in rows if r["verdict"] == "inconclusive")
+
+
+def test_a_target_unlike_its_null_panel_gets_no_verdict_but_the_reason() -> None:
+    """A target and a reference of one kind, a null panel of another: the target resembles the reference more than
+    the panel does without being its student, and the test alone would call it consistent (p < 0.05). The
+    panel-fit check withholds the verdict and says why; the numbers stay."""
+    kind, panel_kind = _answers(20), _answers(21)
+    texts = {"reference": _answers(22, (kind, 0.4)), "target": _answers(23, (kind, 0.4))}
+    texts.update({f"sibling-{i}": _answers(30 + i, (panel_kind, 0.6)) for i in range(8)})
+    nulls = [f"sibling-{i}" for i in range(8)]
+    [row] = text_verdicts(texts, ["target"], ["reference"], nulls, VerdictSettings(n_boot=50))
+    assert row["p_value"] < 0.05 and row["degree"] > 0  # what the test alone found
+    assert row["verdict"] == "inconclusive" and row["reason"].startswith("the null panel is not of the target's kind")
+    assert row["evidence"][-1] == f"inconclusive: {row['reason']}"
 
 
 @pytest.mark.parametrize(

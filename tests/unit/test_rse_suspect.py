@@ -17,6 +17,7 @@ from distillscope.rse.metrics import PromptSims
 from distillscope.rse.suspect import (
     ADVISED_NULL_MODELS,
     fit_suspect_weights,
+    panel_fit_pvalue,
     panel_problems,
     run_suspect_test,
     run_suspect_tests,
@@ -241,3 +242,20 @@ def test_pair_features_many_equals_pair_features_pair_by_pair() -> None:
                 assert np.isnan(got[name])
             else:
                 assert got[name] == pytest.approx(want[name], rel=1e-9, abs=1e-12)
+
+
+def test_panel_fit_flags_a_target_unlike_the_panel_and_abstains_on_identical_null_models() -> None:
+    """Mean similarity to the null models: the panel's to each other about 0.5 (with spread), a kindred target's
+    0.5, a stranger's 0.2. Identical null models leave nothing to test against: p = 1."""
+    rng = np.random.default_rng(0)
+    null = [f"null-{i}" for i in range(6)]
+    queries = ("kin", "stranger", *null)
+    values = np.zeros((40, len(queries), len(null)))
+    level = {"kin": 0.5, "stranger": 0.2, **{m: 0.5 + 0.03 * rng.standard_normal() for m in null}}
+    for qi, q in enumerate(queries):
+        values[:, qi, :] = level[q] + 0.01 * rng.standard_normal((40, len(null)))
+    sims = PromptSims(queries, tuple(null), values)
+    assert panel_fit_pvalue(sims, "stranger", null) < 0.001
+    assert panel_fit_pvalue(sims, "kin", null) > 0.2
+    flat = PromptSims(queries, tuple(null), np.full_like(values, 0.5))
+    assert panel_fit_pvalue(flat, "stranger", null) == 1.0

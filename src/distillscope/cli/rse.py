@@ -255,7 +255,7 @@ def score_cmd(
         typer.Option(
             "--signal",
             help="Judge-free similarity of the table and matrix: "
-            "tfidf, or embedding (MiniLM, [embed]); verdicts: word excess (default: the experiment's, tfidf).",
+            "tfidf, or embedding (MiniLM, [embed]); verdicts: word similarity (default: the experiment's, tfidf).",
         ),
     ] = None,
     json_out: JsonOpt = False,
@@ -280,7 +280,7 @@ def _print_score(summary: dict[str, Any]) -> None:
     console.print(f"reference: {summary['reference']}")
     if jf.get("label") == "ok":
         _table("judge-free similarity to the reference", jf["table"])
-        _verdicts("judge-free verdicts (word-excess similarity, named-suspect test vs null panel)", jf.get("verdicts"))
+        _verdicts("judge-free verdicts (word similarity, named-suspect test vs null panel)", jf.get("verdicts"))
     else:
         console.print(f"judge-free: {jf.get('reason')}")
     if lj is None:

@@ -72,7 +72,7 @@ def map_points(summary: Summary) -> tuple[list[MapPoint], str]:
         label = f"RSE similarity to {rse.reference} ({rse.signal})"
     else:
         xs = {v.target: _xy(v.degree, v.lo, v.hi) for v in T.headline_verdicts(summary)}
-        label = "distillation degree (excess over null panel)"
+        label = "distillation degree (null-panel SDs)"
     points = []
     for name in sorted(set(xs) & set(strict)):
         x, y = xs[name], strict[name]

@@ -238,7 +238,7 @@ def verdict_table(summary: Summary) -> Table:
             "Evidence",
         ),
         rows=tuple(rows),
-        caption="Degree: the target's word-excess similarity to the reference, in standard deviations of the null "
+        caption="Degree: the target's word similarity to the reference, in standard deviations of the null "
         "panel (0 = like a model known not to descend from the reference); 95% bootstrap interval over prompts. p: t "
         "prediction test against the null models; p (Holm): corrected across the references of one target. A "
         "verdict reads 'consistent with distillation' only when p (Holm) < α and the interval excludes 0.",

@@ -12,15 +12,23 @@ a verdict is inconclusive (no null panel, too few usable null models, degenerate
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
-from distillscope.rse.fingerprint import VERDICT_SIGNALS, Excess, lineage_excess
-from distillscope.rse.suspect import NO_NULL_PANEL, SuspectVerdict, null_scores, panel_problems, run_suspect_tests
+from distillscope.rse.fingerprint import Excess, lineage_prompt_sims
+from distillscope.rse.suspect import (
+    NO_NULL_PANEL,
+    SuspectVerdict,
+    null_scores,
+    panel_misfits,
+    panel_problems,
+    run_suspect_tests,
+)
+from distillscope.stats import VERDICT_INCONCLUSIVE
 
-WORD_MEASURE = "word-excess similarity"
+WORD_MEASURE = "word similarity"
 
 
 @dataclass(frozen=True)
@@ -45,10 +53,20 @@ def text_verdicts(
     null_panel: Sequence[str],
     settings: VerdictSettings | None = None,
 ) -> list[dict[str, Any]]:
-    """Verdict rows from the models' answers (aligned by prompt): word-excess similarity vs the null panel."""
+    """Verdict rows from the models' answers (aligned by prompt): each target's word similarity to each reference
+    against the null panel's, withheld ("inconclusive") for a target unlike its null panel.
+
+    The similarity is not taken as an excess over the other models, as `bench lineage` does over its candidates:
+    here those would be the null models themselves, whose baselines then hold their own panel siblings and the
+    target's none, which made the test liberal (BENCHMARKS.md, "Verdicts in an experiment's structure")."""
+    cfg = settings or VerdictSettings()
     null, dropped = usable_null(texts, null_panel)
-    excess = lineage_excess(texts, [*targets, *null], [*references, *null], VERDICT_SIGNALS) if null_panel else {}
-    return suspect_rows(excess, targets, references, null, settings, dropped=dropped)
+    if not null_panel:
+        return suspect_rows({}, targets, references, null, cfg, dropped=dropped)
+    sims = lineage_prompt_sims(texts, [*targets, *null], [*references, *null], ("word",))["word"]
+    excess = {"word": Excess(sims.queries, tuple(references), sims.values[:, :, : len(references)].astype(float))}
+    unlike = panel_misfits(sims, targets, null, cfg.alpha)
+    return suspect_rows(excess, targets, references, null, cfg, dropped=dropped, withheld=unlike)
 
 
 def score_verdicts(
@@ -64,7 +82,7 @@ def score_verdicts(
     models = (target, *null_panel)
     values = np.stack([np.asarray(scores[m], dtype=float) for m in models], axis=1)[:, :, None]
     excess = {"score": Excess(models, (reference,), values)}
-    return suspect_rows(excess, [target], [reference], null_panel, settings, weights={"score": 1.0}, measure=measure)[0]
+    return suspect_rows(excess, [target], [reference], null_panel, settings, measure=measure)[0]
 
 
 def suspect_rows(
@@ -75,11 +93,14 @@ def suspect_rows(
     settings: VerdictSettings | None = None,
     *,
     dropped: Mapping[str, str] | None = None,
-    weights: Mapping[str, float] | None = None,
     measure: str = WORD_MEASURE,
+    withheld: Mapping[str, str] | None = None,
 ) -> list[dict[str, Any]]:
-    """Summary rows of every (target, reference) pair; an empty ``excess`` means no null panel was given."""
+    """Summary rows of every (target, reference) pair; an empty ``excess`` means no null panel was given. Both
+    paths test one signal (weight 1). A target in ``withheld`` keeps its numbers, but its verdicts are
+    "inconclusive" with the reason given there."""
     cfg = settings or VerdictSettings()
+    weights = dict.fromkeys(excess, 1.0)
     rng = np.random.default_rng(cfg.seed)
     rows = []
     for target in targets:
@@ -90,6 +111,9 @@ def suspect_rows(
         tested = run_suspect_tests(
             excess, target, references, null_for, rng, alpha=cfg.alpha, weights=weights, n_boot=cfg.n_boot
         )
+        why = (withheld or {}).get(target)
+        if why:
+            tested = [replace(v, verdict=VERDICT_INCONCLUSIVE, reason=why) for v in tested]
         rows += [_row(v, excess, cfg.alpha, weights, dict(dropped or {}), measure) for v in tested]
     return rows
 

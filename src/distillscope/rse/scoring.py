@@ -54,7 +54,7 @@ def options_from_config(cfg: ExperimentConfig) -> ScoreOptions:
 def verdict_rows(
     texts: dict[str, list[str]], targets: list[str], references: list[str], null: list[str], opts: ScoreOptions
 ) -> list[dict[str, Any]]:
-    """The named-suspect test of every (target, reference) pair against the null panel (word-excess similarity)."""
+    """The named-suspect test of every (target, reference) pair against the null panel (word similarity)."""
     return text_verdicts(texts, targets, references, null, opts.verdicts)
 
 
@@ -147,7 +147,7 @@ def family_of(entry: ModelEntry) -> str | None:
 # ------------------------------------------------------------------------------- `rse score`
 def judge_free_section(records: list[ResponseRecord], ref: str, opts: ScoreOptions) -> dict[str, Any]:
     """TF-IDF cosine and ROUGE-L of every model to `ref` per set (plus the chosen signal when it is another),
-    the N x N matrix, and named-suspect verdicts of word-excess similarity against the null panel."""
+    the N x N matrix, and named-suspect verdicts of word similarity against the null panel."""
     from distillscope.rse.metrics import rouge_prompt_sims, tfidf_prompt_sims
     from distillscope.rse.similarity import response_similarity
     from distillscope.rse.verdict import similarity_matrix

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from distillscope.rse.fingerprint import Excess
+from distillscope.rse.metrics import PromptSims
 from distillscope.stats import VERDICT_INCONCLUSIVE, Interval, Verdict, holm_adjust, verdict_from
 from distillscope.textguard import is_refusal
 
@@ -77,6 +78,41 @@ def panel_problems(texts: Mapping[str, Sequence[str]]) -> dict[str, str]:
         elif sum(is_refusal(a) for a in answers) > n / 2:
             problems[model] = "mostly refusals"
     return problems
+
+
+def panel_fit_pvalue(sims: PromptSims, target: str, null: Sequence[str]) -> float:
+    """One-sided p that ``target`` resembles the null models less than they resemble each other.
+
+    Each model's mean per-prompt similarity to the null models (a null model's to the other null models) is the
+    statistic; the target is compared with the null models' values by the t prediction test, lower tail. A small
+    p says the null panel is not of the target's kind, the case where the named-suspect test is liberal: with
+    random null panels of 8-12 models the word test called 9-16% of unrelated (student, suspect) pairs consistent
+    at alpha 0.05, and withholding the verdicts this test flags brought it to 1-3% (BENCHMARKS.md, "Verdicts in an
+    experiment's structure"). ``sims`` needs the target and the null models as queries, the null models as
+    candidates; needs 3 or more null models. 1 when the null models resemble each other identically."""
+    columns = [sims.candidates.index(m) for m in null]
+    means = sims.values[:, :, columns].astype(np.float64).mean(axis=0)
+    row = {q: i for i, q in enumerate(sims.queries)}
+    own = np.array([np.delete(means[row[m]], j).mean() for j, m in enumerate(null)])
+    if float(own.std(ddof=1)) <= 1e-12:  # identical null models: no spread to test against (the test says why)
+        return 1.0
+    return 1.0 - prediction_pvalue(float(means[row[target]].mean()), own)
+
+
+def panel_misfits(sims: PromptSims, targets: Sequence[str], null: Sequence[str], alpha: float) -> dict[str, str]:
+    """The targets whose null panel is not of their kind (`panel_fit_pvalue` below ``alpha``), each with the reason
+    its verdicts are withheld; needs `MIN_NULL_MODELS` null models besides the target."""
+    out = {}
+    for target in targets:
+        others = [m for m in null if m != target]
+        p = panel_fit_pvalue(sims, target, others) if len(others) >= MIN_NULL_MODELS else 1.0
+        if p < alpha:
+            out[target] = (
+                f"the null panel is not of the target's kind: {target}'s answers resemble the null models' less "
+                f"than they resemble each other (one-sided p = {p:.3g}), and against such a panel the test is "
+                "liberal; name null models like the target"
+            )
+    return out
 
 
 def _standardised(

@@ -1,0 +1,228 @@
+"""The named-suspect tests in an experiment's own structure (session 12, rules J and K; BENCHMARKS.md).
+
+    python benchmarks/bench_lineage_experiment.py --data ../shared/data/lineage                      # rule J
+    python benchmarks/bench_lineage_experiment.py --data ../shared/data/lineage --tests word \
+        --shapes 4x8 4x12 1x8 --baselines panel references raw [--seed 115]                          # rule K
+
+`bench lineage` takes every student's excess over all 32 candidates and tests it against the other students. An
+experiment has far fewer models: the references (the named suspects) and the null panel, which is what the target
+is compared with. This script rebuilds that structure from the visible set, cut by cut:
+
+- suspects (``SxK``: S of them): half, rounded up, drawn from the candidates that taught a student, the rest from
+  the others (cut c: numpy seed SEED + c, default 15);
+- null panel: K students labelled 0 towards every suspect (other family or human data, `related` left out), drawn
+  at random; a cut with fewer than 8 such students is drawn again;
+- every signal recomputed on that structure (queries: every student and the suspects);
+- every student not in the panel is a target; its labelled (student, suspect) pairs are scored.
+
+Rule J compares the shipped ``word`` test with session 8's five-signal test (word, frame, profile, format, length;
+weights fitted in the benchmark's 32-candidate structure on the students other than the target, what fitted
+defaults would bring to an experiment), both as experiments computed them until session 12: an excess over the
+suspects plus the null panel (``panel``). Rule K compares, for the word test, that baseline with the excess over the
+other suspects only (``references``; the raw similarity when there is one) and the raw similarity (``raw``, what
+experiments use since), each with and without the panel-fit check (``*_guarded`` columns: a target whose
+`panel_fit_pvalue` is below 0.05 gets no verdict). A pair is "consistent" when its one-sided p < 0.05 with a
+positive effect (the benchmark's definition); ``holm`` columns apply Holm across the cut's suspects, as an
+experiment does. One JSON object per (shape, cut, baseline, test), then pooled summaries.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+
+from bench_lineage_agreement import format_features, statistics  # the session 8 script beside this one
+from bench_lineage_prompts import add_agreement_statistics
+from distillscope.bench.lineage_cv import FoldSettings, fit_fold
+from distillscope.bench.lineage_data import LineageData, add_data_arguments, prepare_from_arguments
+from distillscope.rse.fingerprint import Excess, lineage_prompt_sims, prompt_excess
+from distillscope.rse.metrics import PromptSims
+from distillscope.rse.suspect import panel_fit_pvalue, run_suspect_tests
+from distillscope.rse.verdict import family_of
+from distillscope.stats import VERDICT_CONSISTENT
+
+FIVE = ("word", "frame", "profile", "format", "length")
+AGREEMENT = ("profile", "format", "length")
+MIN_NULL = 8
+ALPHA = 0.05
+FAMILIES_REPORTED = ("openai", "anthropic")
+BASELINES = ("panel", "references", "raw")
+
+
+@dataclass(frozen=True)
+class Cut:
+    """One experiment: the named suspects and the null panel."""
+
+    suspects: tuple[str, ...]
+    null: tuple[str, ...]
+
+
+def draw_cut(data: LineageData, rng: np.random.Generator, n_suspects: int, k: int) -> Cut:
+    """Suspects (half, rounded up, that taught a student; the rest not) and k null students unrelated to all."""
+    taught = sorted({t for (_, t), y in data.labels.items() if y == 1})
+    others = sorted(set(data.candidates) - set(taught))
+    while True:
+        suspects = (
+            *rng.choice(taught, size=-(-n_suspects // 2), replace=False),
+            *rng.choice(others, size=n_suspects // 2, replace=False),
+        )
+        eligible = [s for s in data.students if all(data.labels.get((s, r)) == 0 for r in suspects)]
+        if len(eligible) >= MIN_NULL:
+            null = rng.choice(eligible, size=min(k, len(eligible)), replace=False)
+            return Cut(tuple(str(r) for r in suspects), tuple(str(m) for m in null))
+
+
+def cut_signals(
+    data: LineageData, cut: Cut, features: Mapping[str, np.ndarray], five: bool
+) -> tuple[dict[str, dict[str, Excess]], dict[str, float]]:
+    """Per baseline, the signals with the cut's suspects (and null panel) as the candidates: ``panel`` the excess
+    over the suspects plus the null panel, as experiments compute it (with the five signals when ``five``);
+    ``references`` the word excess over the other suspects only; ``raw`` the word similarity itself. Also each
+    query's `panel_fit` p."""
+    candidates = [*cut.suspects, *cut.null]
+    queries = [*data.students, *cut.suspects]
+    sims = lineage_prompt_sims(data.texts, queries, candidates, ("word", "frame") if five else ("word",))
+    word = sims["word"]
+    panel = {name: prompt_excess(s) for name, s in sims.items()}
+    if five:
+        view = replace(data, students=tuple(queries), candidates=tuple(candidates))
+        stats = statistics(view, word.values.astype(np.float64), word.queries, features, np.arange(data.n_prompts))
+        for name in AGREEMENT:
+            panel[name] = Excess(tuple(queries), tuple(candidates), stats[name][None])
+    to_suspects = PromptSims(word.queries, cut.suspects, word.values[:, :, : len(cut.suspects)])
+    baselines = {
+        "panel": panel,
+        "references": {"word": prompt_excess(to_suspects)},
+        "raw": {"word": Excess(word.queries, cut.suspects, to_suspects.values.astype(np.float64))},
+    }
+    return baselines, panel_fit(word, cut)
+
+
+def panel_fit(word: PromptSims, cut: Cut) -> dict[str, float]:
+    """Per query outside the panel: `panel_fit_pvalue`, the p that it resembles the null panel's models less than
+    they resemble each other (what the experiment's panel-fit check uses)."""
+    return {q: panel_fit_pvalue(word, q, cut.null) for q in word.queries if q not in cut.null}
+
+
+def five_signal_weights(data: LineageData) -> dict[str, dict[str, float]]:
+    """Per student: the five-signal test's weights fitted on the other students in the 32-candidate structure."""
+    settings = FoldSettings(signals=("word", "frame"), verdict_signals=FIVE)
+    return {
+        s: fit_fold(data, [x for x in data.students if x != s], None, settings).verdict_weights for s in data.students
+    }
+
+
+def score_cut(
+    data: LineageData,
+    cut: Cut,
+    excess: Mapping[str, Excess],
+    weights: Mapping[str, Mapping[str, float]],
+    fit: Mapping[str, float],
+) -> list[dict[str, Any]]:
+    """Every labelled (target, suspect) pair of the cut: its label, verdicts, and whether the panel-fit guard
+    (``fit`` p < 0.05: the target unlike the null panel) would withhold its verdict."""
+    rng = np.random.default_rng(0)
+    null_for = {r: cut.null for r in cut.suspects}
+    pairs = []
+    for s in data.students:
+        if s in cut.null:
+            continue
+        signals = {name: excess[name] for name in weights[s]}
+        for v in run_suspect_tests(signals, s, cut.suspects, null_for, rng, alpha=ALPHA, weights=weights[s], n_boot=0):
+            label = data.labels.get((s, v.suspect))
+            if label is None or v.p_value is None or v.effect is None:
+                continue
+            pairs.append(
+                {
+                    "student": s,
+                    "suspect": v.suspect,
+                    "label": label,
+                    "human_data": not data.row(s).has_teacher,
+                    "consistent": v.p_value < ALPHA and v.effect.estimate > 0,
+                    "consistent_holm": v.verdict == VERDICT_CONSISTENT,
+                    "guarded": fit[s] < ALPHA,
+                }
+            )
+    return pairs
+
+
+def rates(data: LineageData, pairs: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """Recall and fpr (also under Holm), fpr per suspect family, human-data students flagged (Holm)."""
+    pos = [p for p in pairs if p["label"] == 1]
+    neg = [p for p in pairs if p["label"] == 0]
+
+    def share(rows: Sequence[Mapping[str, Any]], key: str) -> float | None:
+        return round(sum(r[key] for r in rows) / len(rows), 4) if rows else None
+
+    by_family = {
+        f: [sum(r["consistent"] for r in fam), len(fam)]
+        for f in FAMILIES_REPORTED
+        if (fam := [r for r in neg if family_of(r["suspect"], data.families) == f])
+    }
+    flagged = {r["student"] for r in neg if r["human_data"] and r["consistent_holm"]}
+    kept_pos, kept_neg = [p for p in pos if not p["guarded"]], [p for p in neg if not p["guarded"]]
+    return {
+        "n_pos": len(pos),
+        "n_neg": len(neg),
+        "recall": share(pos, "consistent"),
+        "fpr": share(neg, "consistent"),
+        "recall_holm": share(pos, "consistent_holm"),
+        "fpr_holm": share(neg, "consistent_holm"),
+        "fpr_by": by_family,
+        "human_data_flagged": len(flagged),
+        "guarded": share(pairs, "guarded"),
+        "recall_guarded": round(sum(p["consistent"] for p in kept_pos) / len(pos), 4) if pos else None,
+        "fpr_guarded": round(sum(p["consistent"] for p in kept_neg) / len(neg), 4) if neg else None,
+    }
+
+
+def parse_shape(text: str) -> tuple[int, int]:
+    """``SxK``: S suspects, a null panel of K models."""
+    n_suspects, k = text.lower().split("x")
+    return int(n_suspects), int(k)
+
+
+def main() -> None:
+    """One row per (shape, cut, baseline, test), then the pooled summaries."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_data_arguments(parser)
+    parser.add_argument("--cuts", type=int, default=8, help="experiments drawn per shape")
+    parser.add_argument("--seed", type=int, default=15, help="cut c draws with numpy seed SEED + c")
+    parser.add_argument("--shapes", nargs="+", default=["4x8", "4x12"], help="SUSPECTSxNULL (default %(default)s)")
+    parser.add_argument("--baselines", nargs="+", default=["panel"], choices=BASELINES, help="(default %(default)s)")
+    parser.add_argument("--tests", nargs="+", default=["word", "five_signals"], choices=("word", "five_signals"))
+    args = parser.parse_args()
+    data = prepare_from_arguments(args, ("word", "frame"))
+    five = "five_signals" in args.tests
+    if five:
+        add_agreement_statistics(data)
+    features = {m: np.array([format_features(t) for t in texts]) for m, texts in data.texts.items()}
+    weights = {"word": {s: {"word": 1.0} for s in data.students}}
+    if five:
+        weights["five_signals"] = five_signal_weights(data)
+    pooled: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
+    for shape in args.shapes:
+        n_suspects, k = parse_shape(shape)
+        for c in range(args.cuts):
+            cut = draw_cut(data, np.random.default_rng(args.seed + c), n_suspects, k)
+            signals, fit = cut_signals(data, cut, features, five)
+            for baseline in args.baselines:
+                for test, w in weights.items():
+                    if test == "five_signals" and baseline != "panel":
+                        continue
+                    pairs = score_cut(data, cut, signals[baseline], w, fit)
+                    pooled.setdefault((shape, baseline, test), []).extend(pairs)
+                    row = {"shape": shape, "cut": c, "null_size": len(cut.null), "baseline": baseline, "test": test}
+                    print(json.dumps({**row, "suspects": [*cut.suspects], **rates(data, pairs)}), flush=True)
+    for (shape, baseline, test), pairs in pooled.items():
+        row = {"summary": "pooled", "shape": shape, "baseline": baseline, "test": test}
+        print(json.dumps({**row, **rates(data, pairs)}), flush=True)
+
+
+if __name__ == "__main__":
+    main()
