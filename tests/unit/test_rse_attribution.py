@@ -192,3 +192,37 @@ def test_the_largest_test_score_can_make_none_of_these_likely() -> None:
     assert w.calibrated == 0.0 and w.none_calibrated < -0.5  # only the utility of "none" uses the scores
     tops = [max(p := family_posterior(e, w), key=p.__getitem__) for e in ev]
     assert sum(top == NONE for top, t in zip(tops, truths, strict=True) if t == NONE) >= 12
+
+
+def _words(rng: np.random.Generator, source: list[str] | None = None, share: float = 0.0) -> list[str]:
+    """30 answers of 40 random words; with ``source``, each word is its answer's word with probability ``share``."""
+    vocab = [f"w{i}" for i in range(400)]
+    out = []
+    for p in range(30):
+        words = list(rng.choice(vocab, 40))
+        if source is not None:
+            words = [s if rng.random() < share else w for w, s in zip(words, source[p].split(), strict=True)]
+        out.append(" ".join(words))
+    return out
+
+
+def test_a_suspect_verdict_against_null_models_unlike_the_student_is_withheld_with_the_reason() -> None:
+    """The student and the suspect are of one kind, the null models of another: the test alone flags the suspect
+    (p < 0.05) though it taught nothing; the panel-fit check withholds the verdict and says why."""
+    rng = np.random.default_rng(5)
+    kind, panel_kind = _words(rng), _words(rng)
+    texts = {"suspect": _words(rng, kind, 0.4), "student": _words(rng, kind, 0.4), "other": _words(rng)}
+    nulls = [f"sibling-{i}" for i in range(8)]
+    texts.update({m: _words(rng, panel_kind, 0.6) for m in nulls})
+    result = attribute_students(
+        texts,
+        ["student"],
+        ["suspect", "other"],
+        {"suspect": "s", "other": "o"},
+        AttributionSettings(n_boot=50),
+        suspects={"student": ["suspect"]},
+        null_models=nulls,
+    )["student"]
+    [v] = result.verdicts
+    assert v.p_value is not None and v.p_value < 0.05 and v.effect is not None and v.effect.estimate > 0
+    assert v.verdict == "inconclusive" and v.reason.startswith("the null panel is not of the target's kind")

@@ -25,14 +25,16 @@ from typing import Any
 
 import numpy as np
 
-from distillscope.rse.fingerprint import DEFAULT_SIGNALS, Excess, lineage_excess
+from distillscope.rse.fingerprint import DEFAULT_SIGNALS, Excess, lineage_excess, lineage_prompt_sims
 from distillscope.rse.responses import load_families, load_responses
 from distillscope.rse.suspect import (
     DEFAULT_SUSPECT_WEIGHTS,
     NO_NULL_PANEL,
     SuspectVerdict,
     inconclusive,
+    panel_misfits,
     run_suspect_tests,
+    withhold,
 )
 from distillscope.rse.verdict import family_of
 
@@ -326,6 +328,7 @@ def _signals(
 
 
 def _suspect_verdicts(
+    texts: Mapping[str, Sequence[str]],
     excess: Mapping[str, Excess],
     student: str,
     suspects: Sequence[str],
@@ -333,14 +336,20 @@ def _suspect_verdicts(
     rng: np.random.Generator,
     cfg: AttributionSettings,
 ) -> list[SuspectVerdict]:
-    """The named suspects' verdicts against the user's null models; without any, inconclusive: the other
-    candidates are no substitute (as the null they made the test liberal, BENCHMARKS.md session 10)."""
+    """The named suspects' verdicts against the user's null models, withheld when the null models are not of the
+    student's kind (`panel_misfits`); without null models, inconclusive: the other candidates are no substitute (as
+    the null they made the test liberal, BENCHMARKS.md session 10)."""
     if not null_models:
         return [inconclusive(student, s, (), NO_NULL_PANEL) for s in suspects]
     null_for = {s: list(null_models) for s in suspects}
-    return run_suspect_tests(
+    verdicts = run_suspect_tests(
         excess, student, suspects, null_for, rng, alpha=cfg.alpha, weights=cfg.suspect_weights, n_boot=cfg.n_boot
     )
+    if not suspects:
+        return verdicts
+    sims = lineage_prompt_sims(texts, [student, *null_models], null_models, ("word",))["word"]
+    why = panel_misfits(sims, [student], null_models, cfg.alpha).get(student)
+    return withhold(verdicts, why) if why else verdicts
 
 
 def attribute_students(
@@ -368,7 +377,7 @@ def attribute_students(
         pool = [c for c in candidates if c != student]
         sim = combined_similarity(excess, student, pool, cfg.similarity_weights)
         ev = family_evidence(posteriors[student], fams, sim, pool, families)
-        verdicts = _suspect_verdicts(for_test, student, (suspects or {}).get(student, ()), null_models, rng, cfg)
+        verdicts = _suspect_verdicts(texts, for_test, student, (suspects or {}).get(student, ()), null_models, rng, cfg)
         results[student] = AttributionResult(
             student=student,
             family_probabilities=family_posterior(ev, cfg.weights),

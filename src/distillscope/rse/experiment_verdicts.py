@@ -12,7 +12,7 @@ a verdict is inconclusive (no null panel, too few usable null models, degenerate
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -25,8 +25,8 @@ from distillscope.rse.suspect import (
     panel_misfits,
     panel_problems,
     run_suspect_tests,
+    withhold,
 )
-from distillscope.stats import VERDICT_INCONCLUSIVE
 
 WORD_MEASURE = "word similarity"
 
@@ -113,7 +113,7 @@ def suspect_rows(
         )
         why = (withheld or {}).get(target)
         if why:
-            tested = [replace(v, verdict=VERDICT_INCONCLUSIVE, reason=why) for v in tested]
+            tested = withhold(tested, why)
         rows += [_row(v, excess, cfg.alpha, weights, dict(dropped or {}), measure) for v in tested]
     return rows
 

@@ -116,6 +116,11 @@ def panel_misfits(sims: PromptSims, targets: Sequence[str], null: Sequence[str],
     return out
 
 
+def withhold(verdicts: Sequence[SuspectVerdict], reason: str) -> list[SuspectVerdict]:
+    """The verdicts made "inconclusive" with ``reason`` (e.g. from `panel_misfits`), their numbers kept."""
+    return [replace(v, verdict=VERDICT_INCONCLUSIVE, reason=reason) for v in verdicts]
+
+
 def _standardised(
     excess: Mapping[str, Excess], models: Sequence[str], suspect: str, null: Sequence[str], prompts: np.ndarray | None
 ) -> dict[str, np.ndarray]:
