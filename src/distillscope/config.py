@@ -189,7 +189,9 @@ class ExperimentConfig(_Strict):
     alpha: float = Field(0.05, gt=0, lt=1, description="significance level of the verdicts")
     targets: list[ModelEntry] = Field(min_length=1, description="models whose distillation is measured")
     references: list[ModelEntry] = Field(min_length=1, description="suspected teachers")
-    null_panel: list[ModelEntry] = Field(default_factory=list, description="models unrelated to the references")
+    null_panel: list[ModelEntry] = Field(
+        default_factory=list, description="models unrelated to the references, of the targets' kind"
+    )
     helpers: list[ModelEntry] = Field(default_factory=list, description="judges and mutators referred to by name")
     ice: IceSettings = Field(default_factory=IceSettings)
     rse: RseSettings = Field(default_factory=RseSettings)
