@@ -86,7 +86,7 @@ def panel_fit_pvalue(sims: PromptSims, target: str, null: Sequence[str]) -> floa
     Each model's mean per-prompt similarity to the null models (a null model's to the other null models) is the
     statistic; the target is compared with the null models' values by the t prediction test, lower tail. A small
     p says the null panel is not of the target's kind, the case where the named-suspect test is liberal: on random
-    null panels of 8-12 lineage-benchmark students, the raw word-similarity test called 4-6% of unrelated (student,
+    null panels of 8-12 lineage-benchmark students, the raw word-similarity test called 1-6% of unrelated (student,
     suspect) pairs consistent at alpha 0.05 (21% in one cut whose panel held only preference-tuned Llama-3 and
     Mistral models), and 1-3% with the verdicts this check flags withheld (BENCHMARKS.md, "Verdicts in an
     experiment's structure"). ``sims`` needs the target and the null models as queries, the null models as
