@@ -328,28 +328,24 @@ def _signals(
 
 
 def _suspect_verdicts(
-    texts: Mapping[str, Sequence[str]],
     excess: Mapping[str, Excess],
     student: str,
     suspects: Sequence[str],
     null_models: Sequence[str],
     rng: np.random.Generator,
     cfg: AttributionSettings,
+    unlike_panel: str | None,
 ) -> list[SuspectVerdict]:
-    """The named suspects' verdicts against the user's null models, withheld when the null models are not of the
-    student's kind (`panel_misfits`); without null models, inconclusive: the other candidates are no substitute (as
-    the null they made the test liberal, BENCHMARKS.md session 10)."""
+    """The named suspects' verdicts against the user's null models, withheld with ``unlike_panel`` when the null
+    models are not of the student's kind (`panel_misfits`); without null models, inconclusive: the other
+    candidates are no substitute (as the null they made the test liberal, BENCHMARKS.md session 10)."""
     if not null_models:
         return [inconclusive(student, s, (), NO_NULL_PANEL) for s in suspects]
     null_for = {s: list(null_models) for s in suspects}
     verdicts = run_suspect_tests(
         excess, student, suspects, null_for, rng, alpha=cfg.alpha, weights=cfg.suspect_weights, n_boot=cfg.n_boot
     )
-    if not suspects:
-        return verdicts
-    sims = lineage_prompt_sims(texts, [student, *null_models], null_models, ("word",))["word"]
-    why = panel_misfits(sims, [student], null_models, cfg.alpha).get(student)
-    return withhold(verdicts, why) if why else verdicts
+    return withhold(verdicts, unlike_panel) if unlike_panel else verdicts
 
 
 def attribute_students(
@@ -372,12 +368,18 @@ def attribute_students(
     queries = list(dict.fromkeys([*students, *null_models]))  # the candidates are compared with, never queried
     excess, for_test = _signals(texts, queries, candidates, cfg)
     fams, posteriors = family_prompt_posteriors(texts, students, candidates, families, rng)
+    tested = [s for s in students if (suspects or {}).get(s)]
+    unlike: dict[str, str] = {}
+    if tested and null_models:  # the panel-fit check, once for every student with suspects
+        sims = lineage_prompt_sims(texts, [*tested, *null_models], null_models, ("word",))["word"]
+        unlike = panel_misfits(sims, tested, null_models, cfg.alpha)
     results = {}
     for student in students:
         pool = [c for c in candidates if c != student]
         sim = combined_similarity(excess, student, pool, cfg.similarity_weights)
         ev = family_evidence(posteriors[student], fams, sim, pool, families)
-        verdicts = _suspect_verdicts(texts, for_test, student, (suspects or {}).get(student, ()), null_models, rng, cfg)
+        named = (suspects or {}).get(student, ())
+        verdicts = _suspect_verdicts(for_test, student, named, null_models, rng, cfg, unlike.get(student))
         results[student] = AttributionResult(
             student=student,
             family_probabilities=family_posterior(ev, cfg.weights),
