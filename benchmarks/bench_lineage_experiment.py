@@ -1,8 +1,10 @@
-"""The named-suspect tests in an experiment's own structure (session 12, rules J and K; BENCHMARKS.md).
+"""The named-suspect tests in an experiment's own structure (sessions 12-13, rules J, K and M; BENCHMARKS.md).
 
     python benchmarks/bench_lineage_experiment.py --data ../shared/data/lineage                      # rule J
     python benchmarks/bench_lineage_experiment.py --data ../shared/data/lineage --tests word \
         --shapes 4x8 4x12 1x8 --baselines panel references raw [--seed 115]                          # rule K
+    python benchmarks/bench_lineage_experiment.py --data ../shared/data/lineage --tests word \
+        --shapes 4x8 4x12 1x8 --baselines raw [--seed 115]                                           # rule M
 
 `bench lineage` takes every student's excess over all 32 candidates and tests it against the other students. An
 experiment has far fewer models: the references (the named suspects) and the null panel, which is what the target
@@ -20,8 +22,10 @@ weights fitted in the benchmark's 32-candidate structure on the students other t
 defaults would bring to an experiment), both as experiments computed them until session 12: an excess over the
 suspects plus the null panel (``panel``). Rule K compares, for the word test, that baseline with the excess over the
 other suspects only (``references``; the raw similarity when there is one) and the raw similarity (``raw``, what
-experiments use since), each with and without the panel-fit check (``*_guarded`` columns: a target whose
-`panel_fit_pvalue` is below 0.05 gets no verdict). A pair is "consistent" when its one-sided p < 0.05 with a
+experiments use since), each with and without the panel-fit check (``*_target`` columns: a target whose
+`panel_fit_pvalue` is below 0.05 gets no verdict). Rule M (session 13) adds the ``*_partial`` columns: the same check
+on partial similarities given the suspect's answer, one p per (target, suspect) pair. A pair is "consistent" when
+its one-sided p < 0.05 with a
 positive effect (the benchmark's definition); ``holm`` columns apply Holm across the cut's suspects, as an
 experiment does. One JSON object per (shape, cut, baseline, test), then pooled summaries.
 """
@@ -52,6 +56,8 @@ MIN_NULL = 8
 ALPHA = 0.05
 FAMILIES_REPORTED = ("openai", "anthropic")
 BASELINES = ("panel", "references", "raw")
+TESTS = ("word", "five_signals", "word_frame")
+ON_PANEL_ONLY, ON_RAW_ONLY = "five_signals", "word_frame"
 
 
 @dataclass(frozen=True)
@@ -78,15 +84,15 @@ def draw_cut(data: LineageData, rng: np.random.Generator, n_suspects: int, k: in
 
 
 def cut_signals(
-    data: LineageData, cut: Cut, features: Mapping[str, np.ndarray], five: bool
-) -> tuple[dict[str, dict[str, Excess]], dict[str, float]]:
+    data: LineageData, cut: Cut, features: Mapping[str, np.ndarray], five: bool, frame: bool = False
+) -> tuple[dict[str, dict[str, Excess]], dict[str, dict[tuple[str, str], float]]]:
     """Per baseline, the signals with the cut's suspects (and null panel) as the candidates: ``panel`` the excess
     over the suspects plus the null panel, as experiments compute it (with the five signals when ``five``);
-    ``references`` the word excess over the other suspects only; ``raw`` the word similarity itself. Also each
-    query's `panel_fit` p."""
+    ``references`` the word excess over the other suspects only; ``raw`` the word similarity itself (and the frame
+    similarity when ``frame``, rule N). Also every pair's `panel_fit` p."""
     candidates = [*cut.suspects, *cut.null]
     queries = [*data.students, *cut.suspects]
-    sims = lineage_prompt_sims(data.texts, queries, candidates, ("word", "frame") if five else ("word",))
+    sims = lineage_prompt_sims(data.texts, queries, candidates, ("word", "frame") if five or frame else ("word",))
     word = sims["word"]
     panel = {name: prompt_excess(s) for name, s in sims.items()}
     if five:
@@ -98,15 +104,56 @@ def cut_signals(
     baselines = {
         "panel": panel,
         "references": {"word": prompt_excess(to_suspects)},
-        "raw": {"word": Excess(word.queries, cut.suspects, to_suspects.values.astype(np.float64))},
+        "raw": {
+            name: Excess(word.queries, cut.suspects, sims[name].values[:, :, : len(cut.suspects)].astype(np.float64))
+            for name in sims
+        },
     }
     return baselines, panel_fit(word, cut)
 
 
-def panel_fit(word: PromptSims, cut: Cut) -> dict[str, float]:
-    """Per query outside the panel: `panel_fit_pvalue`, the p that it resembles the null panel's models less than
-    they resemble each other (what the experiment's panel-fit check uses)."""
-    return {q: panel_fit_pvalue(word, q, cut.null) for q in word.queries if q not in cut.null}
+def panel_fit(word: PromptSims, cut: Cut) -> dict[str, dict[tuple[str, str], float]]:
+    """Per check, per (query outside the panel, suspect): `panel_fit_pvalue`, the p that the query resembles the
+    null panel's models less than they resemble each other. ``target`` (rule K) is one p per query; ``partial``
+    (rule M) takes the similarities given the suspect's answer, one p per pair."""
+    queries = [q for q in word.queries if q not in cut.null]
+    fit = {"target": {}, "partial": {}}  # type: dict[str, dict[tuple[str, str], float]]
+    for q in queries:
+        p = panel_fit_pvalue(word, q, cut.null)
+        for r in cut.suspects:
+            fit["target"][(q, r)] = p
+            fit["partial"][(q, r)] = partial_fit_pvalue(word, q, cut.null, r) if q != r else 1.0
+    return fit
+
+
+def partial_similarities(s_ab: np.ndarray, s_ag: np.ndarray, s_bg: np.ndarray) -> np.ndarray:
+    """Cosines of unit vectors a and b after removing their components along a third unit vector g, from the three
+    cosines: (s_ab - s_ag s_bg) / sqrt((1 - s_ag^2)(1 - s_bg^2)); NaN where a or b lies (almost) along g."""
+    a, b = np.clip(s_ag, -1.0, 1.0), np.clip(s_bg, -1.0, 1.0)
+    denominator = np.sqrt((1.0 - a**2) * (1.0 - b**2))
+    out = np.full(np.broadcast(s_ab, denominator).shape, np.nan)
+    np.divide(s_ab - a * b, denominator, out=out, where=denominator > 1e-6)
+    return out
+
+
+def partial_fit_pvalue(sims: PromptSims, target: str, null: Sequence[str], suspect: str) -> float:
+    """Rule M's check (not adopted): `panel_fit_pvalue` on the partial word similarities given the suspect's answer,
+    each model's mean over the prompts where it is defined. ``sims`` has the target, the null models and the
+    suspect's columns."""
+    models = [target, *null]
+    rows, columns = [sims.queries.index(m) for m in models], [sims.candidates.index(m) for m in null]
+    to_suspect = sims.values[:, :, sims.candidates.index(suspect)].astype(np.float64)
+    null_rows = [sims.queries.index(m) for m in null]
+    values = partial_similarities(
+        sims.values[:, rows][:, :, columns].astype(np.float64),
+        to_suspect[:, rows, None],
+        to_suspect[:, null_rows, None].transpose(0, 2, 1),
+    )
+    defined = np.isfinite(values).sum(axis=0)
+    means = np.where(defined > 0, np.nansum(values, axis=0) / np.maximum(defined, 1), np.nan)
+    if not np.isfinite(means).all():
+        return 1.0
+    return panel_fit_pvalue(PromptSims(tuple(models), tuple(null), means[None]), target, null)
 
 
 def five_signal_weights(data: LineageData) -> dict[str, dict[str, float]]:
@@ -122,9 +169,9 @@ def score_cut(
     cut: Cut,
     excess: Mapping[str, Excess],
     weights: Mapping[str, Mapping[str, float]],
-    fit: Mapping[str, float],
+    fit: Mapping[str, Mapping[tuple[str, str], float]],
 ) -> list[dict[str, Any]]:
-    """Every labelled (target, suspect) pair of the cut: its label, verdicts, and whether the panel-fit guard
+    """Every labelled (target, suspect) pair of the cut: its label, verdicts, and whether each panel-fit check
     (``fit`` p < 0.05: the target unlike the null panel) would withhold its verdict."""
     rng = np.random.default_rng(0)
     null_for = {r: cut.null for r in cut.suspects}
@@ -145,7 +192,7 @@ def score_cut(
                     "human_data": not data.row(s).has_teacher,
                     "consistent": v.p_value < ALPHA and v.effect.estimate > 0,
                     "consistent_holm": v.verdict == VERDICT_CONSISTENT,
-                    "guarded": fit[s] < ALPHA,
+                    "withheld": {check: p[(s, v.suspect)] < ALPHA for check, p in fit.items()},
                 }
             )
     return pairs
@@ -165,8 +212,7 @@ def rates(data: LineageData, pairs: Sequence[Mapping[str, Any]]) -> dict[str, An
         if (fam := [r for r in neg if family_of(r["suspect"], data.families) == f])
     }
     flagged = {r["student"] for r in neg if r["human_data"] and r["consistent_holm"]}
-    kept_pos, kept_neg = [p for p in pos if not p["guarded"]], [p for p in neg if not p["guarded"]]
-    return {
+    row = {
         "n_pos": len(pos),
         "n_neg": len(neg),
         "recall": share(pos, "consistent"),
@@ -175,10 +221,18 @@ def rates(data: LineageData, pairs: Sequence[Mapping[str, Any]]) -> dict[str, An
         "fpr_holm": share(neg, "consistent_holm"),
         "fpr_by": by_family,
         "human_data_flagged": len(flagged),
-        "guarded": share(pairs, "guarded"),
-        "recall_guarded": round(sum(p["consistent"] for p in kept_pos) / len(pos), 4) if pos else None,
-        "fpr_guarded": round(sum(p["consistent"] for p in kept_neg) / len(neg), 4) if neg else None,
     }
+    for check in pairs[0]["withheld"] if pairs else ():
+        kept = [{**p, "consistent": p["consistent"] and not p["withheld"][check]} for p in pairs]
+        row[f"withheld_{check}"] = round(sum(p["withheld"][check] for p in pairs) / len(pairs), 4)
+        row[f"recall_{check}"] = share([p for p in kept if p["label"] == 1], "consistent")
+        row[f"fpr_{check}"] = share([p for p in kept if p["label"] == 0], "consistent")
+        row[f"fpr_by_{check}"] = {
+            f: [sum(r["consistent"] for r in fam), len(fam)]
+            for f in FAMILIES_REPORTED
+            if (fam := [r for r in kept if r["label"] == 0 and family_of(r["suspect"], data.families) == f])
+        }
+    return row
 
 
 def parse_shape(text: str) -> tuple[int, int]:
@@ -195,14 +249,15 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=15, help="cut c draws with numpy seed SEED + c")
     parser.add_argument("--shapes", nargs="+", default=["4x8", "4x12"], help="SUSPECTSxNULL (default %(default)s)")
     parser.add_argument("--baselines", nargs="+", default=["panel"], choices=BASELINES, help="(default %(default)s)")
-    parser.add_argument("--tests", nargs="+", default=["word", "five_signals"], choices=("word", "five_signals"))
+    parser.add_argument("--tests", nargs="+", default=["word", "five_signals"], choices=TESTS)
     args = parser.parse_args()
     data = prepare_from_arguments(args, ("word", "frame"))
     five = "five_signals" in args.tests
     if five:
         add_agreement_statistics(data)
     features = {m: np.array([format_features(t) for t in texts]) for m, texts in data.texts.items()}
-    weights = {"word": {s: {"word": 1.0} for s in data.students}}
+    weights = {t: {s: dict.fromkeys(t.split("_"), 1.0) for s in data.students} for t in ("word", "word_frame")}
+    weights = {t: w for t, w in weights.items() if t in args.tests}
     if five:
         weights["five_signals"] = five_signal_weights(data)
     pooled: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
@@ -210,10 +265,10 @@ def main() -> None:
         n_suspects, k = parse_shape(shape)
         for c in range(args.cuts):
             cut = draw_cut(data, np.random.default_rng(args.seed + c), n_suspects, k)
-            signals, fit = cut_signals(data, cut, features, five)
+            signals, fit = cut_signals(data, cut, features, five, frame="word_frame" in args.tests)
             for baseline in args.baselines:
                 for test, w in weights.items():
-                    if test == "five_signals" and baseline != "panel":
+                    if (test == ON_PANEL_ONLY and baseline != "panel") or (test == ON_RAW_ONLY and baseline != "raw"):
                         continue
                     pairs = score_cut(data, cut, signals[baseline], w, fit)
                     pooled.setdefault((shape, baseline, test), []).extend(pairs)

@@ -1,11 +1,14 @@
-"""What the panel-fit check would do to `bench lineage`'s named-suspect tests (session 12, rule L; BENCHMARKS.md).
+"""What the panel-fit checks would do to `bench lineage`'s named-suspect tests (sessions 12-13, rules L and M;
+BENCHMARKS.md).
 
     python benchmarks/bench_lineage_panel_fit.py --data ../shared/data/lineage
 
 The shipped leave-one-student-out tests, each (student, suspect) pair against its null: the other students labelled
 0 towards the suspect. A pair whose student resembles that null less than the null models resemble each other
 (`rse.suspect.panel_fit_pvalue` < 0.05, word similarity among the students) is withheld, as experiments withhold it,
-and counts as not consistent. Prints recall and fpr with and without the check, and how many pairs it withheld.
+and counts as not consistent. Two checks: ``target`` (rule L: the student's similarity to the null models) and
+``partial`` (rule M: the same on partial similarities given the suspect's answer). Prints recall and fpr without
+and with each check, the fpr for OpenAI and Anthropic suspects, and how many pairs each check withheld.
 """
 
 from __future__ import annotations
@@ -13,38 +16,57 @@ from __future__ import annotations
 import argparse
 import json
 
+from bench_lineage_experiment import partial_fit_pvalue  # the rule M script beside this one
 from distillscope.bench.lineage import leave_one_student_out
 from distillscope.bench.lineage_cv import FoldSettings
 from distillscope.bench.lineage_data import add_data_arguments, prepare_from_arguments
 from distillscope.rse.fingerprint import lineage_prompt_sims
 from distillscope.rse.suspect import MIN_NULL_MODELS, panel_fit_pvalue
+from distillscope.rse.verdict import family_of
 
 ALPHA = 0.05
+FAMILIES_REPORTED = ("openai", "anthropic")
 
 
 def main() -> None:
-    """Recall and fpr of the shipped tests, with and without withholding the pairs the check flags."""
+    """Recall and fpr of the shipped tests, without and with withholding the pairs each check flags."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_data_arguments(parser)
     data = prepare_from_arguments(parser.parse_args(), ("word", "frame"))
     predictions = leave_one_student_out(data, FoldSettings())
-    sims = lineage_prompt_sims(data.texts, data.students, data.students, ("word",))["word"]
+    among_students = lineage_prompt_sims(data.texts, data.students, data.students, ("word",))["word"]
+    with_suspects = lineage_prompt_sims(data.texts, data.students, [*data.students, *data.candidates], ("word",))
+    checks = {
+        "target": lambda s, t, null: panel_fit_pvalue(among_students, s, null),
+        "partial": lambda s, t, null: partial_fit_pvalue(with_suspects["word"], s, null, t),
+    }
 
-    def withheld(student: str, suspect: str) -> bool:
+    def withheld(student: str, suspect: str) -> dict[str, bool]:
         null = [x for x in data.students if x != student and data.labels.get((x, suspect)) == 0]
-        return len(null) >= MIN_NULL_MODELS and panel_fit_pvalue(sims, student, null) < ALPHA
+        enough = len(null) >= MIN_NULL_MODELS
+        return {name: enough and check(student, suspect, null) < ALPHA for name, check in checks.items()}
 
-    pairs = [  # (label, consistent, withheld) of every test
-        (data.labels[(s, t)], o.consistent, withheld(s, t)) for s, p in predictions.items() for t, o in p.tests.items()
+    pairs = [  # (label, suspect family, consistent, withheld per check) of every test
+        (data.labels[(s, t)], family_of(t, data.families), o.consistent, withheld(s, t))
+        for s, p in predictions.items()
+        for t, o in p.tests.items()
     ]
-    row: dict[str, float | int] = {}
-    for kind, label in (("pos", 1), ("neg", 0)):
-        mine = [(c, w) for y, c, w in pairs if y == label]
-        rate = "recall" if label else "fpr"
-        row[rate] = round(sum(c for c, _ in mine) / len(mine), 4)
-        row[f"{rate}_checked"] = round(sum(c and not w for c, w in mine) / len(mine), 4)
-        row[f"{kind}_withheld"] = sum(w for _, w in mine)
-        row[f"n_{kind}"] = len(mine)
+    row: dict[str, object] = {}
+    for check in ("none", *checks):
+        for kind, label in (("pos", 1), ("neg", 0)):
+            mine = [(f, c and not w.get(check, False)) for y, f, c, w in pairs if y == label]
+            rate = "recall" if label else "fpr"
+            row[f"{rate}_{check}"] = round(sum(c for _, c in mine) / len(mine), 4)
+            if check != "none":
+                row[f"{kind}_withheld_{check}"] = sum(w[check] for y, _, _, w in pairs if y == label)
+            row[f"n_{kind}"] = len(mine)
+        row[f"fpr_by_{check}"] = {
+            f: [
+                sum(c and not w.get(check, False) for y, g, c, w in pairs if y == 0 and g == f),
+                sum(y == 0 and g == f for y, g, _, _ in pairs),
+            ]
+            for f in FAMILIES_REPORTED
+        }
     print(json.dumps(row))
 
 

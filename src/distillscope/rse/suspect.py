@@ -90,7 +90,9 @@ def panel_fit_pvalue(sims: PromptSims, target: str, null: Sequence[str]) -> floa
     suspect) pairs consistent at alpha 0.05 (21% in one cut whose panel held only preference-tuned Llama-3 and
     Mistral models), and 1-3% with the verdicts this check flags withheld (BENCHMARKS.md, "Verdicts in an
     experiment's structure"). ``sims`` needs the target and the null models as queries, the null models as
-    candidates; needs 3 or more null models. 1 when the null models resemble each other identically."""
+    candidates; needs 3 or more null models. 1 when the null models resemble each other identically. The same check
+    on similarities given the suspect's answer (session 13, rule M) withheld more true teachers, and was not
+    adopted."""
     columns = [sims.candidates.index(m) for m in null]
     means = sims.values[:, :, columns].astype(np.float64).mean(axis=0)
     row = {q: i for i, q in enumerate(sims.queries)}
