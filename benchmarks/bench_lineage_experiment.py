@@ -1,10 +1,10 @@
-"""The named-suspect tests in an experiment's own structure (sessions 12-13, rules J, K and M; BENCHMARKS.md).
+"""The named-suspect tests in an experiment's own structure (sessions 12-13, rules J, K, M and N; BENCHMARKS.md).
 
     python benchmarks/bench_lineage_experiment.py --data ../shared/data/lineage                      # rule J
     python benchmarks/bench_lineage_experiment.py --data ../shared/data/lineage --tests word \
         --shapes 4x8 4x12 1x8 --baselines panel references raw [--seed 115]                          # rule K
-    python benchmarks/bench_lineage_experiment.py --data ../shared/data/lineage --tests word \
-        --shapes 4x8 4x12 1x8 --baselines raw [--seed 115]                                           # rule M
+    python benchmarks/bench_lineage_experiment.py --data ../shared/data/lineage --tests word word_frame \
+        --shapes 4x8 4x12 1x8 --baselines raw [--seed 115]                                           # rules M, N
 
 `bench lineage` takes every student's excess over all 32 candidates and tests it against the other students. An
 experiment has far fewer models: the references (the named suspects) and the null panel, which is what the target
@@ -23,11 +23,12 @@ defaults would bring to an experiment), both as experiments computed them until 
 suspects plus the null panel (``panel``). Rule K compares, for the word test, that baseline with the excess over the
 other suspects only (``references``; the raw similarity when there is one) and the raw similarity (``raw``, what
 experiments use since), each with and without the panel-fit check (``*_target`` columns: a target whose
-`panel_fit_pvalue` is below 0.05 gets no verdict). Rule M (session 13) adds the ``*_partial`` columns: the same check
-on partial similarities given the suspect's answer, one p per (target, suspect) pair. A pair is "consistent" when
-its one-sided p < 0.05 with a
-positive effect (the benchmark's definition); ``holm`` columns apply Holm across the cut's suspects, as an
-experiment does. One JSON object per (shape, cut, baseline, test), then pooled summaries.
+`panel_fit_pvalue` is below 0.05 gets no verdict). Session 13 adds rule M's ``*_partial`` columns (the same check
+on partial similarities given the suspect's answer, one p per (target, suspect) pair) and rule N's ``word_frame``
+test (raw word plus raw frame similarity, each in null-SD units, weight 1; with the ``raw`` baseline only). A pair
+is "consistent" when its one-sided p < 0.05 with a positive effect (the benchmark's definition); ``holm`` columns
+apply Holm across the cut's suspects, as an experiment does. One JSON object per (shape, cut, baseline, test),
+then pooled summaries.
 """
 
 from __future__ import annotations
@@ -117,7 +118,7 @@ def panel_fit(word: PromptSims, cut: Cut) -> dict[str, dict[tuple[str, str], flo
     null panel's models less than they resemble each other. ``target`` (rule K) is one p per query; ``partial``
     (rule M) takes the similarities given the suspect's answer, one p per pair."""
     queries = [q for q in word.queries if q not in cut.null]
-    fit = {"target": {}, "partial": {}}  # type: dict[str, dict[tuple[str, str], float]]
+    fit: dict[str, dict[tuple[str, str], float]] = {"target": {}, "partial": {}}
     for q in queries:
         p = panel_fit_pvalue(word, q, cut.null)
         for r in cut.suspects:
