@@ -8,7 +8,8 @@ The shipped leave-one-student-out tests, each (student, suspect) pair against it
 (`rse.suspect.panel_fit_pvalue` < 0.05, word similarity among the students) is withheld, as experiments withhold it,
 and counts as not consistent. Two checks: ``target`` (rule L: the student's similarity to the null models) and
 ``partial`` (rule M: the same on partial similarities given the suspect's answer). Prints recall and fpr without
-and with each check, the fpr for OpenAI and Anthropic suspects, and how many pairs each check withheld.
+and with each check, the fpr for OpenAI and Anthropic suspects, and how many pairs each check withheld; with
+``--pairs``, every false positive of the tests without a check, and which checks withhold it.
 """
 
 from __future__ import annotations
@@ -32,7 +33,9 @@ def main() -> None:
     """Recall and fpr of the shipped tests, without and with withholding the pairs each check flags."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_data_arguments(parser)
-    data = prepare_from_arguments(parser.parse_args(), ("word", "frame"))
+    parser.add_argument("--pairs", action="store_true", help="also print every false positive")
+    args = parser.parse_args()
+    data = prepare_from_arguments(args, ("word", "frame"))
     predictions = leave_one_student_out(data, FoldSettings())
     among_students = lineage_prompt_sims(data.texts, data.students, data.students, ("word",))["word"]
     with_suspects = lineage_prompt_sims(data.texts, data.students, [*data.students, *data.candidates], ("word",))
@@ -68,6 +71,12 @@ def main() -> None:
             for f in FAMILIES_REPORTED
         }
     print(json.dumps(row))
+    if args.pairs:
+        for s, p in predictions.items():
+            for t, o in p.tests.items():
+                if data.labels[(s, t)] == 0 and o.consistent:
+                    family = family_of(t, data.families)
+                    print(json.dumps({"student": s, "suspect": t, "family": family, "withheld": withheld(s, t)}))
 
 
 if __name__ == "__main__":
