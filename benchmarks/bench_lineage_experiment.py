@@ -28,7 +28,7 @@ on partial similarities given the suspect's answer, one p per (target, suspect) 
 test (raw word plus raw frame similarity, each in null-SD units, weight 1; with the ``raw`` baseline only). A pair
 is "consistent" when its one-sided p < 0.05 with a positive effect (the benchmark's definition); ``holm`` columns
 apply Holm across the cut's suspects, as an experiment does. One JSON object per (shape, cut, baseline, test),
-then pooled summaries.
+then pooled summaries; with ``--pairs``, after each summary the false positives the shipped check keeps.
 """
 
 from __future__ import annotations
@@ -251,6 +251,7 @@ def main() -> None:
     parser.add_argument("--shapes", nargs="+", default=["4x8", "4x12"], help="SUSPECTSxNULL (default %(default)s)")
     parser.add_argument("--baselines", nargs="+", default=["panel"], choices=BASELINES, help="(default %(default)s)")
     parser.add_argument("--tests", nargs="+", default=["word", "five_signals"], choices=TESTS)
+    parser.add_argument("--pairs", action="store_true", help="also print the false positives the shipped check keeps")
     args = parser.parse_args()
     data = prepare_from_arguments(args, ("word", "frame"))
     five = "five_signals" in args.tests
@@ -278,6 +279,10 @@ def main() -> None:
     for (shape, baseline, test), pairs in pooled.items():
         row = {"summary": "pooled", "shape": shape, "baseline": baseline, "test": test}
         print(json.dumps({**row, **rates(data, pairs)}), flush=True)
+        if args.pairs:
+            for p in pairs:
+                if p["label"] == 0 and p["consistent"] and not p["withheld"]["target"]:
+                    print(json.dumps({"false_positive": True, **row, "student": p["student"], "suspect": p["suspect"]}))
 
 
 if __name__ == "__main__":
