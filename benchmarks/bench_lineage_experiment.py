@@ -207,11 +207,13 @@ def rates(data: LineageData, pairs: Sequence[Mapping[str, Any]]) -> dict[str, An
     def share(rows: Sequence[Mapping[str, Any]], key: str) -> float | None:
         return round(sum(r[key] for r in rows) / len(rows), 4) if rows else None
 
-    by_family = {
-        f: [sum(r["consistent"] for r in fam), len(fam)]
-        for f in FAMILIES_REPORTED
-        if (fam := [r for r in neg if family_of(r["suspect"], data.families) == f])
-    }
+    def by_family(rows: Sequence[Mapping[str, Any]]) -> dict[str, list[int]]:
+        return {
+            f: [sum(r["consistent"] for r in fam), len(fam)]
+            for f in FAMILIES_REPORTED
+            if (fam := [r for r in rows if family_of(r["suspect"], data.families) == f])
+        }
+
     flagged = {r["student"] for r in neg if r["human_data"] and r["consistent_holm"]}
     row = {
         "n_pos": len(pos),
@@ -220,19 +222,16 @@ def rates(data: LineageData, pairs: Sequence[Mapping[str, Any]]) -> dict[str, An
         "fpr": share(neg, "consistent"),
         "recall_holm": share(pos, "consistent_holm"),
         "fpr_holm": share(neg, "consistent_holm"),
-        "fpr_by": by_family,
+        "fpr_by": by_family(neg),
         "human_data_flagged": len(flagged),
     }
     for check in pairs[0]["withheld"] if pairs else ():
         kept = [{**p, "consistent": p["consistent"] and not p["withheld"][check]} for p in pairs]
+        kept_neg = [p for p in kept if p["label"] == 0]
         row[f"withheld_{check}"] = round(sum(p["withheld"][check] for p in pairs) / len(pairs), 4)
         row[f"recall_{check}"] = share([p for p in kept if p["label"] == 1], "consistent")
-        row[f"fpr_{check}"] = share([p for p in kept if p["label"] == 0], "consistent")
-        row[f"fpr_by_{check}"] = {
-            f: [sum(r["consistent"] for r in fam), len(fam)]
-            for f in FAMILIES_REPORTED
-            if (fam := [r for r in kept if r["label"] == 0 and family_of(r["suspect"], data.families) == f])
-        }
+        row[f"fpr_{check}"] = share(kept_neg, "consistent")
+        row[f"fpr_by_{check}"] = by_family(kept_neg)
     return row
 
 
@@ -258,8 +257,9 @@ def main() -> None:
     if five:
         add_agreement_statistics(data)
     features = {m: np.array([format_features(t) for t in texts]) for m, texts in data.texts.items()}
-    weights = {t: {s: dict.fromkeys(t.split("_"), 1.0) for s in data.students} for t in ("word", "word_frame")}
-    weights = {t: w for t, w in weights.items() if t in args.tests}
+    weights = {  # the fixed-weight tests: "word", "word_frame" (weight 1 per signal)
+        t: {s: dict.fromkeys(t.split("_"), 1.0) for s in data.students} for t in args.tests if t != "five_signals"
+    }
     if five:
         weights["five_signals"] = five_signal_weights(data)
     pooled: dict[tuple[str, str, str], list[dict[str, Any]]] = {}

@@ -49,34 +49,30 @@ def main() -> None:
         enough = len(null) >= MIN_NULL_MODELS
         return {name: enough and check(student, suspect, null) < ALPHA for name, check in checks.items()}
 
-    pairs = [  # (label, suspect family, consistent, withheld per check) of every test
-        (data.labels[(s, t)], family_of(t, data.families), o.consistent, withheld(s, t))
+    pairs = [  # every test: (student, suspect, label, suspect family, consistent, withheld per check)
+        (s, t, data.labels[(s, t)], family_of(t, data.families), o.consistent, withheld(s, t))
         for s, p in predictions.items()
         for t, o in p.tests.items()
     ]
     row: dict[str, object] = {}
     for check in ("none", *checks):
+        kept = [(y, f, c and not w.get(check, False)) for _, _, y, f, c, w in pairs]
         for kind, label in (("pos", 1), ("neg", 0)):
-            mine = [(f, c and not w.get(check, False)) for y, f, c, w in pairs if y == label]
+            mine = [c for y, _, c in kept if y == label]
             rate = "recall" if label else "fpr"
-            row[f"{rate}_{check}"] = round(sum(c for _, c in mine) / len(mine), 4)
+            row[f"{rate}_{check}"] = round(sum(mine) / len(mine), 4)
             if check != "none":
-                row[f"{kind}_withheld_{check}"] = sum(w[check] for y, _, _, w in pairs if y == label)
+                row[f"{kind}_withheld_{check}"] = sum(w[check] for _, _, y, _, _, w in pairs if y == label)
             row[f"n_{kind}"] = len(mine)
         row[f"fpr_by_{check}"] = {
-            f: [
-                sum(c and not w.get(check, False) for y, g, c, w in pairs if y == 0 and g == f),
-                sum(y == 0 and g == f for y, g, _, _ in pairs),
-            ]
+            f: [sum(c for y, g, c in kept if y == 0 and g == f), sum(y == 0 and g == f for y, g, _ in kept)]
             for f in FAMILIES_REPORTED
         }
     print(json.dumps(row))
     if args.pairs:
-        for s, p in predictions.items():
-            for t, o in p.tests.items():
-                if data.labels[(s, t)] == 0 and o.consistent:
-                    family = family_of(t, data.families)
-                    print(json.dumps({"student": s, "suspect": t, "family": family, "withheld": withheld(s, t)}))
+        for s, t, y, f, c, w in pairs:
+            if y == 0 and c:
+                print(json.dumps({"student": s, "suspect": t, "family": f, "withheld": w}))
 
 
 if __name__ == "__main__":
