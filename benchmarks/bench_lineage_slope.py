@@ -13,6 +13,9 @@ Leave-one-student-out on all prompts (and, with ``--sources``, on each prompt so
 prints recall, fpr, the fpr for OpenAI and Anthropic suspects, the human-data students flagged (Holm across every
 candidate) and the same with `rse attribute`'s panel-fit check; the shipped rows must reproduce `bench lineage`'s.
 ``--pairs`` lists the pairs on which the two tests disagree.
+
+Outcome (session 14): not adopted. The null's slope is below 1 for the older Claude versions, so the candidate
+called more polished students Claude descendants, not fewer (fpr 0.055, Anthropic 27/270 against 22/270).
 """
 
 from __future__ import annotations
