@@ -60,6 +60,7 @@ def slope(y: float, x: float, ny: np.ndarray, nx: np.ndarray) -> tuple[float, fl
 
 
 TESTS: dict[str, Test] = {"shipped": shipped, "slope": slope}
+NULL_NEEDED = {"shipped": MIN_NULL_MODELS, "slope": max(MIN_NULL_MODELS, 4)}  # the slope needs n - 2 >= 2
 
 
 def model_level(sims: PromptSims, prompts: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, dict[str, int]]:
@@ -83,7 +84,7 @@ def run_tests(
         pair: dict[str, Any] = {"student": s, "suspect": t, "label": label, "family": family_of(t, data.families)}
         pair["misfit"] = fits.get(s + "\0" + ",".join(null), 1.0) < ALPHA
         for name, test in TESTS.items():
-            if len(null) < max(MIN_NULL_MODELS, 3 if name == "shipped" else 4):
+            if len(null) < NULL_NEEDED[name]:
                 pair[name] = (0.0, 1.0)
                 continue
             idx = [row[m] for m in null]
@@ -93,10 +94,11 @@ def run_tests(
     return out
 
 
-def summarise(data: LineageData, pairs: Sequence[dict[str, Any]], name: str) -> dict[str, Any]:
-    """Recall, fpr, per-family fpr and human-data flags of one test, without and with the panel-fit check."""
+def summarise(data: LineageData, pairs: Sequence[dict[str, Any]], name: str, checked: bool) -> dict[str, Any]:
+    """Recall, fpr, per-family fpr and human-data flags of one test, without and (``checked``) with the panel-fit
+    check."""
     out: dict[str, Any] = {"test": name}
-    for check in ("none", "panel_fit"):
+    for check in ("none", "panel_fit") if checked else ("none",):
         called = [p[name][1] < ALPHA and p[name][0] > 0 and not (check == "panel_fit" and p["misfit"]) for p in pairs]
         pos = [c for p, c in zip(pairs, called, strict=True) if p["label"] == 1]
         neg = [(p["family"], c) for p, c in zip(pairs, called, strict=True) if p["label"] == 0]
@@ -150,7 +152,7 @@ def main() -> None:
     assert np.allclose(y - x, shipped_excess.mean(), equal_nan=True), "y - x must be the shipped word excess"
     pairs = run_tests(data, y, x, row, fits)
     for name in TESTS:
-        print(json.dumps({"prompts": "all", **summarise(data, pairs, name)}), flush=True)
+        print(json.dumps({"prompts": "all", **summarise(data, pairs, name, True)}), flush=True)
     if args.pairs:
         for p in pairs:
             a, b = (p[n][1] < ALPHA and p[n][0] > 0 for n in TESTS)
@@ -159,9 +161,9 @@ def main() -> None:
     if args.sources:
         for source in sorted({s for s in data.sources if s}):
             y, x, row = model_level(sims, np.flatnonzero(data.sources == source))
-            source_pairs = run_tests(data, y, x, row, {})  # the check on all prompts would not be this fold's
+            source_pairs = run_tests(data, y, x, row, {})  # no check: all prompts' check is not this fold's
             for name in TESTS:
-                print(json.dumps({"prompts": source, **summarise(data, source_pairs, name)}), flush=True)
+                print(json.dumps({"prompts": source, **summarise(data, source_pairs, name, False)}), flush=True)
 
 
 if __name__ == "__main__":
