@@ -10,8 +10,9 @@ degrees of freedom), so that a student more polished than its null (higher x) is
 vendor it resembles. Nothing is learned from lineage labels.
 
 Leave-one-student-out on all prompts (and, with ``--sources``, on each prompt source's prompts). For both tests it
-prints recall, fpr, the fpr for OpenAI and Anthropic suspects, the human-data students flagged (Holm across every
-candidate) and the same with `rse attribute`'s panel-fit check; the shipped rows must reproduce `bench lineage`'s.
+prints recall, fpr, the fpr for OpenAI and Anthropic suspects (with a 95% interval over students resampled), the
+human-data students flagged (Holm across every candidate) and the same with `rse attribute`'s panel-fit check; the
+shipped rows must reproduce `bench lineage`'s.
 ``--pairs`` lists the pairs on which the two tests disagree.
 
 Outcome (session 14): not adopted. The null's slope is below 1 for the older Claude versions, so the candidate
@@ -108,8 +109,27 @@ def summarise(data: LineageData, pairs: Sequence[dict[str, Any]], name: str, che
         for f in FLAG_FAMILIES:
             mine = [c for g, c in neg if g == f]
             out[f"fpr_{f}{key}"] = f"{sum(mine)}/{len(mine)}"
+            if check == "none":
+                out[f"fpr_{f}_interval"] = student_interval(pairs, called, f)
     out["flagged"] = flagged(data, pairs, name)
     return out
+
+
+def student_interval(pairs: Sequence[dict[str, Any]], called: Sequence[bool], family: str) -> list[float]:
+    """95% percentile interval of the fpr towards one suspect family, the students resampled with replacement
+    (2,000 draws, seed 0): a student's pairs move together, since a student that resembles one version of a
+    vendor resembles them all."""
+    students = sorted({p["student"] for p in pairs})
+    index = {s: i for i, s in enumerate(students)}
+    hits, counts = np.zeros(len(students)), np.zeros(len(students))
+    for p, c in zip(pairs, called, strict=True):
+        if p["label"] == 0 and p["family"] == family:
+            hits[index[p["student"]]] += c
+            counts[index[p["student"]]] += 1
+    draws = np.random.default_rng(0).integers(0, len(students), size=(2000, len(students)))
+    rates = hits[draws].sum(axis=1) / np.maximum(counts[draws].sum(axis=1), 1)
+    low, high = np.percentile(rates, [2.5, 97.5])
+    return [round(float(low), 3), round(float(high), 3)]
 
 
 def flagged(data: LineageData, pairs: Sequence[dict[str, Any]], name: str) -> str:
