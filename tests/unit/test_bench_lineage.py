@@ -11,7 +11,13 @@ import pytest
 from distillscope.bench.lineage import run_lineage_bench
 from distillscope.bench.lineage_cv import SuspectOutcome
 from distillscope.bench.lineage_data import LineageData, LineageRow, pair_labels
-from distillscope.bench.lineage_metrics import calibration, macro_family_top1, ranking_scores, verdict_scores
+from distillscope.bench.lineage_metrics import (
+    FAMILY_FPR,
+    calibration,
+    macro_family_top1,
+    ranking_scores,
+    verdict_scores,
+)
 from distillscope.bench.lineage_plots import roc_points, write_plots
 
 DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "lineage"
@@ -139,6 +145,16 @@ def test_student_intervals_resample_students_and_keep_their_pairs_together() -> 
     spread = [StudentContribution(family=None, negatives=30, negatives_flagged=int(i < 10)) for i in range(30)]
     width = {k: (lambda iv: iv[1] - iv[0])(student_intervals(v)["fpr"]) for k, v in (("c", clustered), ("s", spread))}
     assert width["c"] > 1.5 * width["s"]
+    # The same per suspect family: family a's 10 false positives held by one student, family b's spread over 10.
+    mixed = [
+        StudentContribution(family=None, negatives_by_family={"a": (30, 10 if i == 0 else 0), "b": (30, int(i < 10))})
+        for i in range(30)
+    ]
+    spans = student_intervals(mixed)
+    assert set(spans) >= {FAMILY_FPR + "a", FAMILY_FPR + "b"}
+    (a_low, a_high), (b_low, b_high) = spans[FAMILY_FPR + "a"], spans[FAMILY_FPR + "b"]
+    assert a_low <= 10 / 900 <= a_high and b_low <= 10 / 900 <= b_high
+    assert a_high - a_low > 1.5 * (b_high - b_low)
     # The macro mean weighs families equally: one family always right, one of 2 students half right.
     two = [StudentContribution(family="a", family_hit=True)] * 10 + [
         StudentContribution(family="b", family_hit=bool(i % 2)) for i in range(2)
@@ -202,7 +218,8 @@ def test_lineage_bench_cv_on_a_real_subset(tmp_path: Path, capsys: pytest.Captur
     }
     kept = {line.split(",")[1] for line in families.read_text(encoding="utf-8").splitlines()[1:]}
     assert set(out["verdict"]["fpr_by_suspect_family"]) <= kept and len(out["verdict"]["fpr_by_suspect_family"]) >= 2
-    assert "fpr per suspect family: " in printed and "null models per positive test: median " in printed
+    assert "fpr per suspect family (95% interval, students resampled): " in printed
+    assert "null models per positive test: median " in printed
     assert f"{out['verdict']['n_pos_untested']} of 4 positive pairs untested" in printed
     assert out["verdict"]["n_pos"] == 4  # every documented teacher is tested, untestable pairs included
     assert out["students"]["Llama-3-Instruct-8B-SimPO"]["predicted"] == "Meta-Llama-3-8B-Instruct"
@@ -211,10 +228,16 @@ def test_lineage_bench_cv_on_a_real_subset(tmp_path: Path, capsys: pytest.Captur
     row = result.metrics_row()  # the benchmark scripts' one-line summary of the same result
     assert row["recall"] == round(out["verdict"]["recall"], 3) and row["auroc"] == round(out["auroc"], 3)
     assert row["human_data_flagged"] == out["negatives"]["flagged"]
+    by_family = out["verdict"]["fpr_by_suspect_family"]
+    assert {k for k in out["intervals"] if k.startswith(FAMILY_FPR)} == {FAMILY_FPR + f for f in by_family}
     for name, (low, high) in out["intervals"].items():  # each interval brackets its point estimate
-        point = out["verdict"][name] if name in ("recall", "fpr") else out[name]
+        if name.startswith(FAMILY_FPR):
+            point = by_family[name.removeprefix(FAMILY_FPR)]
+        else:
+            point = out["verdict"][name] if name in ("recall", "fpr") else out[name]
         assert low <= point + 1e-9 and point <= high + 1e-9, name
     assert "95% intervals, students resampled: macro_family_top1 [" in printed
+    assert FAMILY_FPR not in printed.split("95% intervals, students resampled:")[1]  # said on the family line
     probs = out["students"]["guanaco-7b"]["family_probabilities"]
     assert all(0.0 <= p <= 1.0 for p in probs.values())
     pngs = write_plots(result, tmp_path / "plots", 0.05)

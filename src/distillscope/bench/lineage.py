@@ -72,7 +72,8 @@ class LineageBenchResult:
     scheme: str = "fixed weights"
     folds: list[dict[str, Any]] = field(default_factory=list)
     pair_scores: list[tuple[int, float]] = field(default_factory=list)
-    intervals: dict[str, list[float]] = field(default_factory=dict)  # 95% over students resampled (bootstrap)
+    # 95% over students resampled (bootstrap): the headline metrics, and each suspect family's fpr as "fpr:FAMILY"
+    intervals: dict[str, list[float]] = field(default_factory=dict)
 
     def metrics_row(self) -> dict[str, float | int | None]:
         """The headline metrics rounded to 3 decimals: one row of the benchmark scripts' tables (None where a

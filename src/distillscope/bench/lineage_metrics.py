@@ -12,6 +12,8 @@ from distillscope.bench.lineage_data import LineageRow
 from distillscope.errors import ConfigError
 from distillscope.stats import auroc
 
+FAMILY_FPR = "fpr:"  # prefix of the per-suspect-family false-positive rates among `student_intervals`' keys
+
 
 @dataclass(frozen=True)
 class RankingScores:
@@ -162,6 +164,9 @@ class StudentContribution:
     positives_found: int = 0
     negatives: int = 0
     negatives_flagged: int = 0
+    # The same two counts per suspect family: a student that resembles one version of a vendor resembles them all,
+    # so a family's false positives cluster in few students and its rate is less certain than its pair count says.
+    negatives_by_family: Mapping[str, tuple[int, int]] = field(default_factory=dict)  # family -> (negatives, flagged)
 
 
 def student_contributions(
@@ -171,19 +176,25 @@ def student_contributions(
     labels: Mapping[tuple[str, str], int],
     tests: Mapping[str, Mapping[str, _Test]],
 ) -> list[StudentContribution]:
-    """Each student's share of macro/family top-1, AUROC, recall and fpr (as the metrics above define them)."""
+    """Each student's share of macro/family top-1, AUROC, recall and fpr, overall and per suspect family (as the
+    metrics above define them)."""
     ranked = {r.student: order for r, order in _ranked(orders, rows)}
-    pairs: dict[str, list[tuple[int, _Test]]] = {}  # each student's labelled, tested pairs, in one pass
+    pairs: dict[str, list[tuple[int, _Test, str]]] = {}  # each student's labelled, tested pairs, in one pass
     for (s, c), lab in labels.items():
         if c in tests.get(s, {}):
-            pairs.setdefault(s, []).append((lab, tests[s][c]))
+            pairs.setdefault(s, []).append((lab, tests[s][c], families.get(c, c)))
     out = []
     for r in rows:
         if r.student not in orders:
             continue
         mine = pairs.get(r.student, [])
-        pos = [t.consistent for lab, t in mine if lab == 1]
-        neg = [t.consistent for lab, t in mine if lab == 0]
+        pos = [t.consistent for lab, t, _ in mine if lab == 1]
+        neg = [t.consistent for lab, t, _ in mine if lab == 0]
+        by_family: dict[str, tuple[int, int]] = {}
+        for lab, t, fam in mine:
+            if lab == 0:
+                n, flagged = by_family.get(fam, (0, 0))
+                by_family[fam] = (n + 1, flagged + t.consistent)
         order = ranked.get(r.student)  # None: no documented teacher among the candidates (verdict pairs only)
         rank = order.index(r.teacher) + 1 if order is not None else 0
         out.append(
@@ -195,6 +206,7 @@ def student_contributions(
                 positives_found=sum(pos),
                 negatives=len(neg),
                 negatives_flagged=sum(neg),
+                negatives_by_family=by_family,
             )
         )
     return out
@@ -214,7 +226,8 @@ def student_intervals(
     """Percentile intervals of the headline metrics over students resampled with replacement.
 
     The students are the units that vary between data sets (held-out sets have other students), so this is the
-    uncertainty a reader should attach to a benchmark number; pairs of one student are resampled together."""
+    uncertainty a reader should attach to a benchmark number; pairs of one student are resampled together. The
+    false-positive rate of each suspect family is under ``FAMILY_FPR + family``."""
     if not contributions:
         return {}
     c = contributions
@@ -243,6 +256,9 @@ def student_intervals(
         "recall": ratio(np.array([x.positives_found for x in c], float), np.array([x.positives for x in c], float)),
         "fpr": ratio(np.array([x.negatives_flagged for x in c], float), np.array([x.negatives for x in c], float)),
     }
+    for fam in sorted({f for x in c for f in x.negatives_by_family}):
+        n, flagged = (np.array([x.negatives_by_family.get(fam, (0, 0))[i] for x in c], float) for i in (0, 1))
+        draws[FAMILY_FPR + fam] = ratio(flagged, n)
     tail = (1.0 - level) / 2.0
     out = {}
     for name, values in draws.items():

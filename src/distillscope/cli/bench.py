@@ -122,7 +122,13 @@ def lineage(  # noqa: PLR0913 (a typer command: one parameter per flag)
     _print_lineage(result, written)
 
 
+def _span(interval: list[float] | None) -> str:
+    return f" [{interval[0]:.3f}, {interval[1]:.3f}]" if interval else ""
+
+
 def _print_lineage(result: LineageBenchResult, written: list[Path]) -> None:
+    from distillscope.bench.lineage_metrics import FAMILY_FPR
+
     s, v = result.scores, result.verdict
     console.print(
         f"[{result.scheme}] students {result.n_students}  macro_family_top1 {result.macro_family_top1:.3f}  "
@@ -136,8 +142,10 @@ def _print_lineage(result: LineageBenchResult, written: list[Path]) -> None:
         markup=False,
     )
     if v.fpr_by_suspect_family:
-        rates = "  ".join(f"{f} {r:.3f}" for f, r in v.fpr_by_suspect_family.items())
-        console.print(f"fpr per suspect family: {rates}", markup=False)
+        rates = "  ".join(
+            f"{f} {r:.3f}{_span(result.intervals.get(FAMILY_FPR + f))}" for f, r in v.fpr_by_suspect_family.items()
+        )
+        console.print(f"fpr per suspect family (95% interval, students resampled): {rates}", markup=False)
     if v.null_models:
         n = v.null_models
         console.print(
@@ -145,8 +153,9 @@ def _print_lineage(result: LineageBenchResult, written: list[Path]) -> None:
             f"{v.n_pos_untested} of {v.n_pos} positive pairs untested (too few null models, counted as missed)",
             markup=False,
         )
-    if result.intervals:
-        spans = "  ".join(f"{k} [{lo:.3f}, {hi:.3f}]" for k, (lo, hi) in result.intervals.items())
+    headline = [k for k in result.intervals if not k.startswith(FAMILY_FPR)]  # the family ones are said above
+    if headline:
+        spans = "  ".join(f"{k}{_span(result.intervals[k])}" for k in headline)
         console.print(f"95% intervals, students resampled: {spans}", markup=False)
     for fold in result.folds:  # the prompt-source folds; the student folds are the lines per student below
         if fold["scheme"] != "leave-one-source-out":
