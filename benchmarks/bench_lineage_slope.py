@@ -31,6 +31,7 @@ from scipy import stats as sps
 
 from distillscope.bench.lineage import FLAG_FAMILIES
 from distillscope.bench.lineage_data import LineageData, add_data_arguments, prepare_from_arguments
+from distillscope.bench.lineage_metrics import FAMILY_FPR, StudentContribution, student_intervals
 from distillscope.rse.fingerprint import lineage_prompt_sims
 from distillscope.rse.metrics import PromptSims
 from distillscope.rse.suspect import MIN_NULL_MODELS, panel_fit_pvalue, prediction_pvalue
@@ -74,16 +75,21 @@ def model_level(sims: PromptSims, prompts: np.ndarray | None) -> tuple[np.ndarra
     return v.mean(axis=0), others.mean(axis=0), {q: i for i, q in enumerate(sims.queries)}
 
 
+def null_of(data: LineageData, student: str, suspect: str) -> list[str]:
+    """The test's null: the other students labelled 0 towards the suspect."""
+    return [m for m in data.students if m != student and data.labels.get((m, suspect)) == 0]
+
+
 def run_tests(
-    data: LineageData, y: np.ndarray, x: np.ndarray, row: dict[str, int], fits: dict[str, float]
+    data: LineageData, y: np.ndarray, x: np.ndarray, row: dict[str, int], fits: dict[tuple[str, str], float]
 ) -> list[dict[str, Any]]:
     """Every labelled (student, suspect) pair under both tests, leave-one-student-out."""
     col = {c: j for j, c in enumerate(data.candidates)}
     out = []
     for (s, t), label in data.labels.items():
-        null = [m for m in data.students if m != s and data.labels.get((m, t)) == 0]
+        null = null_of(data, s, t)
         pair: dict[str, Any] = {"student": s, "suspect": t, "label": label, "family": family_of(t, data.families)}
-        pair["misfit"] = fits.get(s + "\0" + ",".join(null), 1.0) < ALPHA
+        pair["misfit"] = fits.get((s, t), 1.0) < ALPHA
         for name, test in TESTS.items():
             if len(null) < NULL_NEEDED[name]:
                 pair[name] = (0.0, 1.0)
@@ -109,27 +115,21 @@ def summarise(data: LineageData, pairs: Sequence[dict[str, Any]], name: str, che
         for f in FLAG_FAMILIES:
             mine = [c for g, c in neg if g == f]
             out[f"fpr_{f}{key}"] = f"{sum(mine)}/{len(mine)}"
-            if check == "none":
-                out[f"fpr_{f}_interval"] = student_interval(pairs, called, f)
+        if check == "none":
+            out.update(family_intervals(data, pairs, called))
     out["flagged"] = flagged(data, pairs, name)
     return out
 
 
-def student_interval(pairs: Sequence[dict[str, Any]], called: Sequence[bool], family: str) -> list[float]:
-    """95% percentile interval of the fpr towards one suspect family, the students resampled with replacement
-    (2,000 draws, seed 0): a student's pairs move together, since a student that resembles one version of a
-    vendor resembles them all."""
-    students = sorted({p["student"] for p in pairs})
-    index = {s: i for i, s in enumerate(students)}
-    hits, counts = np.zeros(len(students)), np.zeros(len(students))
+def family_intervals(data: LineageData, pairs: Sequence[dict[str, Any]], called: Sequence[bool]) -> dict[str, Any]:
+    """The 95% interval over students resampled of each suspect family's fpr, as `bench lineage` computes it."""
+    by_student: dict[str, dict[str, tuple[int, int]]] = {s: {} for s in data.students}
     for p, c in zip(pairs, called, strict=True):
-        if p["label"] == 0 and p["family"] == family:
-            hits[index[p["student"]]] += c
-            counts[index[p["student"]]] += 1
-    draws = np.random.default_rng(0).integers(0, len(students), size=(2000, len(students)))
-    rates = hits[draws].sum(axis=1) / np.maximum(counts[draws].sum(axis=1), 1)
-    low, high = np.percentile(rates, [2.5, 97.5])
-    return [round(float(low), 3), round(float(high), 3)]
+        if p["label"] == 0:
+            n, hits = by_student[p["student"]].get(p["family"], (0, 0))
+            by_student[p["student"]][p["family"]] = (n + 1, hits + c)
+    spans = student_intervals([StudentContribution(family=None, negatives_by_family=b) for b in by_student.values()])
+    return {f"fpr_{f}_interval": [round(v, 3) for v in spans[FAMILY_FPR + f]] for f in FLAG_FAMILIES}
 
 
 def flagged(data: LineageData, pairs: Sequence[dict[str, Any]], name: str) -> str:
@@ -144,15 +144,19 @@ def flagged(data: LineageData, pairs: Sequence[dict[str, Any]], name: str) -> st
     return f"{hits} of {len(human)}"
 
 
-def panel_fits(data: LineageData) -> dict[str, float]:
-    """`rse attribute`'s panel-fit p-value of every (student, null) the tests use."""
+def panel_fits(data: LineageData) -> dict[tuple[str, str], float]:
+    """`rse attribute`'s panel-fit p-value of every (student, suspect) pair's test, once per distinct null."""
     among = lineage_prompt_sims(data.texts, data.students, data.students, ("word",))["word"]
+    by_null: dict[tuple[str, ...], float] = {}
     out = {}
     for s, t in data.labels:
-        null = [m for m in data.students if m != s and data.labels.get((m, t)) == 0]
-        key = s + "\0" + ",".join(null)
-        if key not in out and len(null) >= MIN_NULL_MODELS:
-            out[key] = panel_fit_pvalue(among, s, null)
+        null = null_of(data, s, t)
+        if len(null) < MIN_NULL_MODELS:
+            continue
+        key = (s, *null)
+        if key not in by_null:
+            by_null[key] = panel_fit_pvalue(among, s, null)
+        out[(s, t)] = by_null[key]
     return out
 
 
